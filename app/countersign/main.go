@@ -1,0 +1,28 @@
+// Command countersign is the Countersign desktop companion: with no
+// arguments it opens the window (once the GUI lands); with a subcommand it
+// is the command line of package cli.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/countersign/countersign/internal/cli"
+)
+
+// version is stamped by the Makefile from git.
+var version = "dev"
+
+func main() {
+	err := cli.Run(cli.OSEnv(version), os.Args[1:])
+	switch {
+	case err == nil, cli.IsHelp(err):
+	case errors.Is(err, cli.ErrUsage):
+		fmt.Fprintln(os.Stderr, "countersign:", err)
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "countersign:", err)
+		os.Exit(1)
+	}
+}

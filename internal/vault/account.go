@@ -1,0 +1,28 @@
+package vault
+
+import (
+	"bytes"
+	"strings"
+	"time"
+
+	"github.com/countersign/countersign/internal/otp"
+)
+
+// Account is one authenticator entry: its key and how the person organises it.
+type Account struct {
+	ID string `json:"id"`
+	otp.Key
+	Tags     []string  `json:"tags,omitempty"`
+	Pinned   bool      `json:"pinned,omitempty"`
+	Notes    string    `json:"notes,omitempty"`
+	Created  time.Time `json:"created"`
+	Modified time.Time `json:"modified"`
+}
+
+// SameAs reports whether two accounts are the same enrollment: same issuer,
+// name and secret. Adding one that is already there is refused.
+func (a Account) SameAs(b Account) bool {
+	return strings.EqualFold(strings.TrimSpace(a.Issuer), strings.TrimSpace(b.Issuer)) &&
+		strings.TrimSpace(a.Name) == strings.TrimSpace(b.Name) &&
+		bytes.Equal(a.Secret, b.Secret)
+}

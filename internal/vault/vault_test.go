@@ -1,0 +1,352 @@
+package vault
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/countersign/countersign/internal/keyring"
+	"github.com/countersign/countersign/internal/otp"
+)
+
+// memKeys is an in-memory KeyStore that counts reads.
+type memKeys struct {
+	mu    sync.Mutex
+	items map[string]string
+	gets  int
+	fail  error
+}
+
+func newMemKeys() *memKeys { return &memKeys{items: map[string]string{}} }
+
+func (m *memKeys) Get(name string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.gets++
+	if m.fail != nil {
+		return "", m.fail
+	}
+	s, ok := m.items[name]
+	if !ok {
+		return "", keyring.ErrNotFound
+	}
+	return s, nil
+}
+
+func (m *memKeys) Set(name, secret string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail != nil {
+		return m.fail
+	}
+	m.items[name] = secret
+	return nil
+}
+
+var rfcSecret = []byte("12345678901234567890")
+
+func account(issuer, name string) Account {
+	return Account{Key: otp.Key{Type: otp.TOTP, Issuer: issuer, Name: name, Secret: append([]byte(issuer+name), rfcSecret...)}}
+}
+
+func fixedNow() time.Time { return time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC) }
+
+func openTest(t testing.TB, dir string, keys KeyStore) *Vault {
+	t.Helper()
+	v, err := Open(dir, Options{Keys: keys, Now: fixedNow})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return v
+}
+
+func TestAddReopenKeepsEverything(t *testing.T) {
+	dir, keys := t.TempDir(), newMemKeys()
+	v := openTest(t, dir, keys)
+	a := account("GitHub", "alice@example.com")
+	a.Tags = []string{"work", " work ", "code"}
+	a.Pinned, a.Notes = true, "recovery codes in the safe"
+	a.Extra = map[string][]string{"image": {"https://example.com/logo.png"}}
+	added, dups, err := v.Add(a, account("Example", "bob"))
+	if err != nil {
+		t.Fatalf("Add: %v", err)
+	}
+	if len(added) != 2 || len(dups) != 0 {
+		t.Fatalf("got %d added, %d dups, want 2 and 0", len(added), len(dups))
+	}
+
+	keys.gets = 0
+	again := openTest(t, dir, keys)
+	if keys.gets != 1 {
+		t.Errorf("got %d keyring reads on open, want 1", keys.gets)
+	}
+	got, err := again.Find(added[0].ID)
+	if err != nil {
+		t.Fatalf("Find: %v", err)
+	}
+	want := added[0]
+	if got.Issuer != want.Issuer || got.Name != want.Name || !bytes.Equal(got.Secret, want.Secret) ||
+		!got.Pinned || got.Notes != want.Notes || fmt.Sprint(got.Tags) != "[work code]" ||
+		got.Extra["image"][0] != "https://example.com/logo.png" || !got.Created.Equal(fixedNow()) {
+		t.Errorf("reopened account = %+v, want %+v", got, want)
+	}
+	if got.Digits != 6 || got.Period != 30 || got.Algorithm != otp.SHA1 {
+		t.Errorf("defaults not filled: digits %d period %d algorithm %s", got.Digits, got.Period, got.Algorithm)
+	}
+	fi, err := os.Stat(v.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := fi.Mode().Perm(); perm != 0o600 {
+		t.Errorf("vault file mode %o, want 600", perm)
+	}
+	raw, _ := os.ReadFile(v.Path())
+	for _, plain := range []string{"GitHub", "alice", "safe", string(rfcSecret)} {
+		if bytes.Contains(raw, []byte(plain)) {
+			t.Errorf("vault file contains %q in plaintext", plain)
+		}
+	}
+}
+
+func TestEmptyVaultNeedsNoKeyringUntilWritten(t *testing.T) {
+	keys := newMemKeys()
+	keys.fail = errors.New("keyring must not be touched")
+	v := openTest(t, t.TempDir(), keys)
+	if n := len(v.Accounts()); n != 0 {
+		t.Fatalf("got %d accounts in a new vault", n)
+	}
+	if v.Exists() {
+		t.Error("a vault never written reports that it exists")
+	}
+	if _, _, err := v.Add(account("A", "b")); err == nil {
+		t.Fatal("Add succeeded with a failing keyring; want the keyring's error")
+	}
+	if _, err := os.Stat(v.Path()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("vault file written although the key could not be stored: %v", err)
+	}
+}
+
+func TestDuplicatesAreNotAdded(t *testing.T) {
+	v := openTest(t, t.TempDir(), newMemKeys())
+	a := account("GitHub", "alice")
+	first, _, err := v.Add(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	twin := a
+	twin.Issuer = "github" // issuer compares case-insensitively
+	added, dups, err := v.Add(twin, account("Other", "x"), account("Other", "x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(added) != 1 || len(dups) != 2 {
+		t.Fatalf("got %d added, %d dups, want 1 and 2", len(added), len(dups))
+	}
+	if dups[0].ID != first[0].ID {
+		t.Errorf("dup reported as %s, want the stored %s", dups[0].ID, first[0].ID)
+	}
+	if n := len(v.Accounts()); n != 2 {
+		t.Errorf("got %d accounts, want 2", n)
+	}
+}
+
+func TestInvalidAccountAddsNothing(t *testing.T) {
+	v := openTest(t, t.TempDir(), newMemKeys())
+	bad := account("Bad", "digits")
+	bad.Digits = 9
+	if _, _, err := v.Add(account("Good", "one"), bad); !errors.Is(err, otp.ErrBadDigits) {
+		t.Fatalf("got %v, want ErrBadDigits", err)
+	}
+	if n := len(v.Accounts()); n != 0 {
+		t.Errorf("got %d accounts after a failed add, want 0", n)
+	}
+}
+
+func TestUnreadableVaultIsNeverOverwritten(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		damage func(t *testing.T, path string, keys *memKeys)
+		want   error
+	}{
+		{"flipped byte", func(t *testing.T, path string, _ *memKeys) {
+			b, _ := os.ReadFile(path)
+			b[len(b)-5] ^= 1
+			os.WriteFile(path, b, 0o600)
+		}, ErrUnreadable},
+		{"not a vault", func(t *testing.T, path string, _ *memKeys) {
+			os.WriteFile(path, []byte(`{"accounts":[]}`), 0o600)
+		}, ErrUnreadable},
+		{"truncated", func(t *testing.T, path string, _ *memKeys) {
+			b, _ := os.ReadFile(path)
+			os.WriteFile(path, b[:headerSize+3], 0o600)
+		}, ErrUnreadable},
+		{"key gone from keyring", func(t *testing.T, _ string, keys *memKeys) {
+			keys.items = map[string]string{}
+		}, ErrKeyMissing},
+		{"another key", func(t *testing.T, _ string, keys *memKeys) {
+			for k := range keys.items {
+				keys.items[k] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+			}
+		}, ErrUnreadable},
+		{"keyring unavailable", func(t *testing.T, _ string, keys *memKeys) {
+			keys.fail = fmt.Errorf("%w: no Secret Service provider is running", keyring.ErrUnavailable)
+		}, keyring.ErrUnavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, keys := t.TempDir(), newMemKeys()
+			v := openTest(t, dir, keys)
+			if _, _, err := v.Add(account("GitHub", "alice")); err != nil {
+				t.Fatal(err)
+			}
+			tc.damage(t, v.Path(), keys)
+			before, _ := os.ReadFile(v.Path())
+
+			_, err := Open(dir, Options{Keys: keys})
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("Open: got %v, want %v", err, tc.want)
+			}
+			// A vault opened before the file was damaged must not write
+			// over it either. (Damage to the keyring alone does not matter
+			// to it: it holds the key already.)
+			if tc.want == ErrUnreadable {
+				if _, _, err := v.Add(account("New", "one")); err == nil && tc.name != "another key" {
+					t.Fatalf("Add on a damaged vault succeeded")
+				}
+			}
+			after, _ := os.ReadFile(v.Path())
+			if tc.name != "another key" && !bytes.Equal(before, after) {
+				t.Errorf("damaged vault file was changed")
+			}
+			entries, _ := os.ReadDir(dir)
+			for _, e := range entries {
+				if e.Name() != FileName && e.Name() != lockName {
+					t.Errorf("stray file %s left in the vault directory", e.Name())
+				}
+			}
+		})
+	}
+}
+
+func TestConcurrentWritersLoseNothing(t *testing.T) {
+	dir, keys := t.TempDir(), newMemKeys()
+	seed := openTest(t, dir, keys)
+	if _, _, err := seed.Add(account("Seed", "0")); err != nil {
+		t.Fatal(err)
+	}
+	// Separate Vault values use separate lock file descriptors, as two
+	// processes would.
+	const writers, each = 4, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*each)
+	for w := range writers {
+		v := openTest(t, dir, keys)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				if _, _, err := v.Add(account(fmt.Sprintf("W%d", w), fmt.Sprint(i))); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := len(openTest(t, dir, keys).Accounts()); n != writers*each+1 {
+		t.Errorf("got %d accounts, want %d", n, writers*each+1)
+	}
+}
+
+func TestNextHOTPPersistsCounterFirst(t *testing.T) {
+	dir, keys := t.TempDir(), newMemKeys()
+	v := openTest(t, dir, keys)
+	added, _, err := v.Add(Account{Key: otp.Key{Type: otp.HOTP, Issuer: "RFC", Name: "4226", Secret: rfcSecret}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// RFC 4226 Appendix D, counters 0 and 1.
+	for i, want := range []string{"755224", "287082"} {
+		code, a, err := v.NextHOTP(added[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code != want {
+			t.Errorf("code %d = %s, want %s", i, code, want)
+		}
+		if a.Counter != uint64(i+1) {
+			t.Errorf("counter after code %d = %d, want %d", i, a.Counter, i+1)
+		}
+		onDisk, err := openTest(t, dir, keys).Find(added[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if onDisk.Counter != uint64(i+1) {
+			t.Errorf("counter on disk after code %d = %d, want %d", i, onDisk.Counter, i+1)
+		}
+	}
+	totp, _, _ := v.Add(account("T", "t"))
+	if _, _, err := v.NextHOTP(totp[0].ID); err == nil {
+		t.Error("NextHOTP on a TOTP account succeeded")
+	}
+}
+
+func TestFindEditRemove(t *testing.T) {
+	v := openTest(t, t.TempDir(), newMemKeys())
+	added, _, err := v.Add(account("A", "1"), account("B", "2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := added[0].ID
+	if got, err := v.Find(id[:4]); err != nil || got.ID != id {
+		t.Errorf("Find(prefix) = %v, %v; want %s", got.ID, err, id)
+	}
+	if _, err := v.Find("zz"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Find(zz): got %v, want ErrNotFound", err)
+	}
+	if _, err := v.Find(""); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Find(\"\"): got %v, want ErrNotFound", err)
+	}
+	edited, err := v.Edit(id, func(a *Account) error {
+		a.Name, a.Tags, a.Pinned = "renamed", []string{"x"}, true
+		return nil
+	})
+	if err != nil || edited.Name != "renamed" || !edited.Pinned {
+		t.Fatalf("Edit = %+v, %v", edited, err)
+	}
+	if first := v.Accounts()[0]; first.ID != id {
+		t.Errorf("pinned account is not listed first: got %s", first.Label())
+	}
+	if _, err := v.Edit(id, func(a *Account) error { a.Digits = 4; return nil }); !errors.Is(err, otp.ErrBadDigits) {
+		t.Errorf("Edit to 4 digits: got %v, want ErrBadDigits", err)
+	}
+	if gone, err := v.Remove(id); err != nil || gone.ID != id {
+		t.Fatalf("Remove = %v, %v", gone.ID, err)
+	}
+	if n := len(v.Accounts()); n != 1 {
+		t.Errorf("got %d accounts after remove, want 1", n)
+	}
+}
+
+func TestLockTimeoutIsReported(t *testing.T) {
+	dir := t.TempDir()
+	unlock, err := lockFile(filepath.Join(dir, lockName), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	v, err := Open(dir, Options{Keys: newMemKeys(), LockTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := v.Add(account("A", "b")); err == nil {
+		t.Fatal("Add succeeded while another holder had the lock")
+	}
+}
