@@ -14,8 +14,9 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Debian/Ubuntu packages the build and the tests need:
 #   gcc, libc6-dev      cgo (the race detector; Fyne and libfido2 later)
 #   dbus, gnome-keyring a real Secret Service for the vault tests
+#   libsecret-tools     secret-tool, an independent Secret Service client for tests
 #   git                 version stamping
-DEB_PACKAGES := gcc libc6-dev pkg-config git dbus gnome-keyring
+DEB_PACKAGES := gcc libc6-dev pkg-config git dbus gnome-keyring libsecret-tools
 
 all: build
 

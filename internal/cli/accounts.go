@@ -1,0 +1,287 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/countersign/countersign/internal/otp"
+	"github.com/countersign/countersign/internal/vault"
+)
+
+// accountJSON is an account as list and import --json print it: never the secret.
+type accountJSON struct {
+	ID        string    `json:"id"`
+	Issuer    string    `json:"issuer"`
+	Name      string    `json:"name"`
+	Type      otp.Type  `json:"type"`
+	Algorithm string    `json:"algorithm"`
+	Digits    int       `json:"digits"`
+	Period    int       `json:"period,omitempty"`
+	Counter   *uint64   `json:"counter,omitempty"`
+	Steam     bool      `json:"steam,omitempty"`
+	Tags      []string  `json:"tags"`
+	Pinned    bool      `json:"pinned"`
+	Notes     string    `json:"notes,omitempty"`
+	Created   time.Time `json:"created"`
+	Modified  time.Time `json:"modified"`
+}
+
+func toJSON(a vault.Account) accountJSON {
+	j := accountJSON{
+		ID: a.ID, Issuer: a.Issuer, Name: a.Name, Type: a.Type, Algorithm: string(a.Algorithm),
+		Digits: a.Digits, Period: a.Period, Steam: a.IsSteam(), Tags: a.Tags, Pinned: a.Pinned,
+		Notes: a.Notes, Created: a.Created, Modified: a.Modified,
+	}
+	if j.Tags == nil {
+		j.Tags = []string{}
+	}
+	if a.Type == otp.HOTP {
+		c := a.Counter
+		j.Counter = &c
+	}
+	return j
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// parseAccounts reads an otpauth:// URI (one account) or an
+// otpauth-migration:// URI (every account in it).
+func parseAccounts(uri string) ([]vault.Account, error) {
+	if k, err := otp.ParseURI(uri); err == nil {
+		return []vault.Account{{Key: k}}, nil
+	} else if !errors.Is(err, otp.ErrNotOTPAuth) {
+		return nil, err
+	}
+	b, err := otp.ParseMigration(uri)
+	if errors.Is(err, otp.ErrNotMigration) {
+		return nil, errors.New("not an otpauth:// or otpauth-migration:// URI (to read a file exported by another app, use countersign import)")
+	}
+	if err != nil {
+		return nil, err
+	}
+	as := make([]vault.Account, len(b.Keys))
+	for i, k := range b.Keys {
+		as[i] = vault.Account{Key: k}
+	}
+	return as, nil
+}
+
+func runAdd(env Env, args []string) error {
+	fs := newFlags(env, "add", "[--tag TAG]... URI")
+	var tags multiFlag
+	fs.Var(&tags, "tag", "add this tag to the new accounts (repeatable)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return fmt.Errorf("%w: add takes one URI", ErrUsage)
+	}
+	accounts, err := parseAccounts(pos[0])
+	if err != nil {
+		return err
+	}
+	for i := range accounts {
+		accounts[i].Tags = append(accounts[i].Tags, tags...)
+	}
+	v, err := openVault(env)
+	if err != nil {
+		return err
+	}
+	added, dups, err := v.Add(accounts...)
+	if err != nil {
+		return err
+	}
+	for _, a := range added {
+		fmt.Fprintf(env.Stdout, "%s\t%s\n", a.ID, a.Label())
+	}
+	for _, d := range dups {
+		warnf(env, "%s is already in the vault (id %s); not added again", d.Label(), d.ID)
+	}
+	return nil
+}
+
+func runList(env Env, args []string) error {
+	fs := newFlags(env, "list", "[--json]")
+	asJSON := fs.Bool("json", false, "print a JSON array")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return fmt.Errorf("%w: list takes no arguments", ErrUsage)
+	}
+	v, err := openVault(env)
+	if err != nil {
+		return err
+	}
+	accounts := v.Accounts()
+	if *asJSON {
+		out := make([]accountJSON, len(accounts))
+		for i, a := range accounts {
+			out[i] = toJSON(a)
+		}
+		return writeJSON(env.Stdout, out)
+	}
+	if len(accounts) == 0 {
+		warnf(env, "no accounts yet; add one with 'countersign add URI' or 'countersign import FILE'")
+		return nil
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tISSUER\tNAME\tTYPE\tTAGS")
+	for _, a := range accounts {
+		kind := string(a.Type)
+		if a.IsSteam() {
+			kind = "steam"
+		}
+		issuer := a.Issuer
+		if a.Pinned {
+			issuer = "* " + issuer
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.ID, issuer, a.Name, kind, strings.Join(a.Tags, ","))
+	}
+	return tw.Flush()
+}
+
+// codeJSON is one entry of code --json: a stable contract.
+type codeJSON struct {
+	ID        string   `json:"id"`
+	Issuer    string   `json:"issuer"`
+	Name      string   `json:"name"`
+	Type      otp.Type `json:"type"`
+	Code      string   `json:"code"`           // empty for HOTP accounts not asked for by id
+	Period    int      `json:"period"`         // seconds; 0 for HOTP
+	Remaining int      `json:"remaining"`      // whole seconds the code stays valid; 0 for HOTP
+	Next      string   `json:"next,omitempty"` // the following code, when fewer than 5 s remain
+	Counter   *uint64  `json:"counter,omitempty"`
+}
+
+func runCode(env Env, args []string) error {
+	fs := newFlags(env, "code", "[--json] [--at UNIX_SECONDS] [QUERY]")
+	asJSON := fs.Bool("json", false, "print a JSON array")
+	at := fs.String("at", "", "show the codes at this Unix time instead of now")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 1 {
+		return fmt.Errorf("%w: code takes at most one QUERY", ErrUsage)
+	}
+	now := env.Now()
+	if *at != "" {
+		secs, err := strconv.ParseInt(*at, 10, 64)
+		if err != nil || secs < 0 {
+			return fmt.Errorf("%w: --at %q is not a Unix time in seconds", ErrUsage, *at)
+		}
+		now = time.Unix(secs, 0)
+	}
+	query := ""
+	if len(pos) == 1 {
+		query = pos[0]
+	}
+	v, err := openVault(env)
+	if err != nil {
+		return err
+	}
+
+	var matches []vault.Account
+	for _, a := range v.Accounts() {
+		if a.ID == query {
+			matches = []vault.Account{a}
+			break
+		}
+		q := strings.ToLower(query)
+		if strings.Contains(strings.ToLower(a.Issuer), q) || strings.Contains(strings.ToLower(a.Name), q) {
+			matches = append(matches, a)
+		}
+	}
+	if len(matches) == 0 {
+		if query == "" {
+			return errors.New("no accounts yet; add one with 'countersign add URI' or 'countersign import FILE'")
+		}
+		return fmt.Errorf("no account matches %q", query)
+	}
+
+	out := make([]codeJSON, 0, len(matches))
+	for _, a := range matches {
+		c := codeJSON{ID: a.ID, Issuer: a.Issuer, Name: a.Name, Type: a.Type}
+		switch a.Type {
+		case otp.HOTP:
+			// A HOTP code is used up once shown: advance only on an exact id.
+			if a.ID == query {
+				code, after, err := v.NextHOTP(a.ID)
+				if err != nil {
+					return err
+				}
+				c.Code = code
+				a = after
+			}
+			counter := a.Counter
+			c.Counter = &counter
+		default:
+			if c.Code, err = otp.Code(a.Key, now); err != nil {
+				return fmt.Errorf("%s: %w", a.Label(), err)
+			}
+			c.Period = a.Period
+			left := a.Remaining(now)
+			c.Remaining = int((left + time.Second - 1) / time.Second)
+			if left < 5*time.Second {
+				c.Next, _ = otp.Code(a.Key, now.Add(left))
+			}
+		}
+		out = append(out, c)
+	}
+	if *asJSON {
+		return writeJSON(env.Stdout, out)
+	}
+	if len(out) == 1 && out[0].Code != "" {
+		fmt.Fprintln(env.Stdout, out[0].Code)
+		return nil
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tISSUER\tNAME\tCODE\tLEFT")
+	for _, c := range out {
+		code, left := c.Code, fmt.Sprintf("%ds", c.Remaining)
+		if c.Type == otp.HOTP {
+			if code == "" {
+				code = "(countersign code " + c.ID + ")"
+			}
+			left = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.ID, c.Issuer, c.Name, code, left)
+	}
+	return tw.Flush()
+}
+
+func runRemove(env Env, args []string) error {
+	fs := newFlags(env, "remove", "ID")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return fmt.Errorf("%w: remove takes one ID (see countersign list)", ErrUsage)
+	}
+	v, err := openVault(env)
+	if err != nil {
+		return err
+	}
+	gone, err := v.Remove(pos[0])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "%s\t%s\n", gone.ID, gone.Label())
+	return nil
+}

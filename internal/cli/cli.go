@@ -1,0 +1,162 @@
+// Package cli is the countersign command line: the subcommands that app/countersign
+// runs when it is given arguments.
+//
+// Results go to stdout, everything else to stderr prefixed with the program
+// name. Secrets reach stdout only when the person asked for them: a code, or
+// an export written to "-". The output of list, code --json and import --json
+// is a stable contract that scripts and other tests rely on.
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/countersign/countersign/internal/keyring"
+	"github.com/countersign/countersign/internal/vault"
+)
+
+// Env is everything a command touches outside its arguments.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	Now            func() time.Time
+	Keys           vault.KeyStore
+	// IsTerminal reports whether stdin is a terminal a passphrase can be asked on.
+	IsTerminal func() bool
+	// ReadPassword reads a line from the terminal without echo.
+	ReadPassword func(prompt string) ([]byte, error)
+	Version      string
+}
+
+// OSEnv is the Env of a real process.
+func OSEnv(version string) Env {
+	return Env{
+		Stdin:        os.Stdin,
+		Stdout:       os.Stdout,
+		Stderr:       os.Stderr,
+		Getenv:       os.Getenv,
+		Now:          time.Now,
+		Keys:         keyring.New(keyring.Service),
+		IsTerminal:   stdinIsTerminal,
+		ReadPassword: readTerminalPassword,
+		Version:      version,
+	}
+}
+
+// ErrUsage marks a mistake in the command line; main exits with 2 for it.
+var ErrUsage = errors.New("usage")
+
+type command struct {
+	name, args, summary string
+	run                 func(env Env, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"add", "[--tag TAG]... URI", "add an account from an otpauth:// or otpauth-migration:// URI", runAdd},
+		{"list", "[--json]", "list accounts (never their secrets)", runList},
+		{"code", "[--json] [--at UNIX_SECONDS] [QUERY]", "show current codes of accounts whose issuer or name contains QUERY", runCode},
+		{"import", "[--format F] [--password-file F] [--skip-invalid] [--dry-run] [--json] FILE", "import accounts from another authenticator's export", runImport},
+		{"export", "--format uris|aegis|backup [--passphrase-file F] [--force] OUT", "export every account to OUT (- for stdout)", runExport},
+		{"remove", "ID", "remove an account", runRemove},
+		{"version", "", "print the version", func(env Env, _ []string) error {
+			fmt.Fprintln(env.Stdout, "countersign", env.Version)
+			return nil
+		}},
+	}
+}
+
+// Run runs one subcommand; args excludes the program name.
+func Run(env Env, args []string) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(env.Stdout)
+		return nil
+	}
+	if args[0] == "--version" {
+		args[0] = "version"
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(env, args[1:])
+		}
+	}
+	usage(env.Stderr)
+	return fmt.Errorf("%w: unknown command %q", ErrUsage, args[0])
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: countersign                 open the desktop companion")
+	fmt.Fprintln(w, "       countersign COMMAND [ARGS]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "commands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n           %s\n", c.name, c.args, c.summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "The vault lives in $COUNTERSIGN_HOME (default: countersign/ under the XDG data")
+	fmt.Fprintln(w, "dir); its key is in the OS keyring. Run 'countersign COMMAND -h' for a command's flags.")
+}
+
+// newFlags makes a flag set whose errors come back instead of exiting.
+func newFlags(env Env, name, args string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(env.Stderr, "usage: countersign %s %s\n", name, args)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags that may come before, between or after positional
+// arguments, and returns the positional ones.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, errHelp
+			}
+			return nil, fmt.Errorf("%w: %v", ErrUsage, err)
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		if rest[0] == "--" {
+			return append(positional, rest[1:]...), nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+}
+
+// errHelp is returned when -h was asked for: usage was printed, nothing failed.
+var errHelp = errors.New("help requested")
+
+// IsHelp reports whether err only means that a command's help was printed.
+func IsHelp(err error) bool { return errors.Is(err, errHelp) }
+
+func openVault(env Env) (*vault.Vault, error) {
+	dir, err := vault.DefaultDir(env.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return vault.Open(dir, vault.Options{Keys: env.Keys, Now: env.Now})
+}
+
+// multiFlag is a flag that may be repeated.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
+
+func warnf(env Env, format string, args ...any) {
+	fmt.Fprintf(env.Stderr, "countersign: "+format+"\n", args...)
+}

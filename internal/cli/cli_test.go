@@ -1,0 +1,200 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/countersign/countersign/internal/keyring"
+)
+
+// memKeys is an in-memory key store for tests of command logic; the real
+// Secret Service is exercised by app/countersign's tests of the binary.
+type memKeys struct {
+	mu    sync.Mutex
+	items map[string]string
+}
+
+func (m *memKeys) Get(name string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s, ok := m.items[name]; ok {
+		return s, nil
+	}
+	return "", keyring.ErrNotFound
+}
+
+func (m *memKeys) Set(name, secret string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.items[name] = secret
+	return nil
+}
+
+type harness struct {
+	t    *testing.T
+	home string
+	keys *memKeys
+	now  time.Time
+}
+
+func newHarness(t *testing.T) *harness {
+	return &harness{t: t, home: t.TempDir(), keys: &memKeys{items: map[string]string{}}, now: time.Unix(59, 0)}
+}
+
+// run runs one command and returns stdout, stderr and the error.
+func (h *harness) run(stdin string, args ...string) (string, string, error) {
+	var out, errOut bytes.Buffer
+	env := Env{
+		Stdin:        strings.NewReader(stdin),
+		Stdout:       &out,
+		Stderr:       &errOut,
+		Getenv:       func(k string) string { return map[string]string{"COUNTERSIGN_HOME": h.home}[k] },
+		Now:          func() time.Time { return h.now },
+		Keys:         h.keys,
+		IsTerminal:   func() bool { return false },
+		ReadPassword: func(string) ([]byte, error) { return nil, errors.New("no terminal") },
+		Version:      "test",
+	}
+	err := Run(env, args)
+	return out.String(), errOut.String(), err
+}
+
+func (h *harness) mustRun(args ...string) string {
+	h.t.Helper()
+	out, errOut, err := h.run("", args...)
+	if err != nil {
+		h.t.Fatalf("countersign %s: %v\nstderr: %s", strings.Join(args, " "), err, errOut)
+	}
+	return out
+}
+
+// The RFC 6238 SHA1 seed, base32: at T=59 its 6-digit code is 287082.
+const (
+	rfcBase32 = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+	rfcURI    = "otpauth://totp/Example:alice@example.com?secret=" + rfcBase32 + "&issuer=Example"
+)
+
+func TestAddListCodeRemove(t *testing.T) {
+	h := newHarness(t)
+	out := h.mustRun("add", "--tag", "work", rfcURI)
+	id, label, _ := strings.Cut(strings.TrimSpace(out), "\t")
+	if label != "Example (alice@example.com)" || len(id) != 12 {
+		t.Fatalf("add printed %q, want ID<TAB>Example (alice@example.com)", out)
+	}
+
+	var list []accountJSON
+	listOut := h.mustRun("list", "--json")
+	if err := json.Unmarshal([]byte(listOut), &list); err != nil {
+		t.Fatalf("list --json is not JSON: %v", err)
+	}
+	if len(list) != 1 || list[0].ID != id || list[0].Issuer != "Example" || list[0].Tags[0] != "work" || list[0].Digits != 6 {
+		t.Errorf("list --json = %+v", list)
+	}
+	if strings.Contains(listOut, rfcBase32) || strings.Contains(listOut, "secret") {
+		t.Errorf("list --json shows the secret: %s", listOut)
+	}
+
+	if got := h.mustRun("code", "exam"); got != "287082\n" {
+		t.Errorf("code exam = %q, want 287082", got)
+	}
+	var codes []codeJSON
+	if err := json.Unmarshal([]byte(h.mustRun("code", "--json", "--at", "1111111109")), &codes); err != nil {
+		t.Fatal(err)
+	}
+	// RFC 6238 Appendix B, SHA1, T=1111111109: 07081804 in 8 digits.
+	if len(codes) != 1 || codes[0].Code != "081804" || codes[0].Period != 30 || codes[0].Remaining != 1 || codes[0].Next == "" {
+		t.Errorf("code --json --at 1111111109 = %+v, want code 081804, period 30, remaining 1 and a next code", codes)
+	}
+	if _, _, err := h.run("", "code", "nothing-like-this"); err == nil || !strings.Contains(err.Error(), "no account matches") {
+		t.Errorf("code with no match: got %v", err)
+	}
+
+	if got := h.mustRun("remove", id); !strings.HasPrefix(got, id) {
+		t.Errorf("remove printed %q", got)
+	}
+	if _, stderr, _ := h.run("", "list"); !strings.Contains(stderr, "no accounts yet") {
+		t.Errorf("list after remove: stderr %q, want a hint", stderr)
+	}
+}
+
+func TestAddDuplicateSaysSo(t *testing.T) {
+	h := newHarness(t)
+	h.mustRun("add", rfcURI)
+	out, stderr, err := h.run("", "add", rfcURI)
+	if err != nil || out != "" || !strings.Contains(stderr, "already in the vault") {
+		t.Errorf("second add: out %q, stderr %q, err %v", out, stderr, err)
+	}
+	var list []accountJSON
+	json.Unmarshal([]byte(h.mustRun("list", "--json")), &list)
+	if len(list) != 1 {
+		t.Errorf("got %d accounts after adding twice, want 1", len(list))
+	}
+}
+
+func TestAddRejectsBadURIs(t *testing.T) {
+	h := newHarness(t)
+	for _, tc := range []struct{ uri, want string }{
+		{"otpauth://totp/A:b?secret=12345", "secret"},
+		{"otpauth://totp/A:b?secret=" + rfcBase32 + "&digits=12", "digits"},
+		{"otpauth://push/A:b?secret=" + rfcBase32, "type"},
+		{"https://example.com", "not an otpauth"},
+	} {
+		t.Run(tc.uri, func(t *testing.T) {
+			_, _, err := h.run("", "add", tc.uri)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want an error about %s", err, tc.want)
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(h.home, "vault.csv1")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a vault file was written although nothing was added")
+	}
+}
+
+func TestHOTPAdvancesOnlyByExactID(t *testing.T) {
+	h := newHarness(t)
+	out := h.mustRun("add", "otpauth://hotp/RFC:4226?secret="+rfcBase32+"&counter=0")
+	id, _, _ := strings.Cut(out, "\t")
+
+	// A query that is not the exact id lists the account without using a code.
+	if got := h.mustRun("code", "RFC"); strings.Contains(got, "755224") {
+		t.Errorf("code RFC showed a HOTP code: %q", got)
+	}
+	// RFC 4226 Appendix D: counter 0 → 755224, counter 1 → 287082.
+	for _, want := range []string{"755224", "287082"} {
+		if got := h.mustRun("code", id); got != want+"\n" {
+			t.Errorf("code %s = %q, want %s", id, got, want)
+		}
+	}
+	var list []accountJSON
+	json.Unmarshal([]byte(h.mustRun("list", "--json")), &list)
+	if list[0].Counter == nil || *list[0].Counter != 2 {
+		t.Errorf("counter after two codes = %v, want 2", list[0].Counter)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	h := newHarness(t)
+	for _, args := range [][]string{
+		{"frobnicate"},
+		{"add"},
+		{"code", "--at", "yesterday"},
+		{"export", "out.txt"},
+		{"import", "--format", "lastpass", "x"},
+		{"list", "--bogus"},
+	} {
+		if _, _, err := h.run("", args...); !errors.Is(err, ErrUsage) {
+			t.Errorf("countersign %s: got %v, want a usage error", strings.Join(args, " "), err)
+		}
+	}
+	if out := h.mustRun("version"); out != "countersign test\n" {
+		t.Errorf("version = %q", out)
+	}
+}
