@@ -4,7 +4,7 @@
 .POSIX:
 .PHONY: all deps build run test fuzz bench lint clean
 
-GO       ?= go
+GO       ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 BIN      ?= bin
 VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
@@ -35,8 +35,8 @@ deps:
 			echo "deps: this is not Debian/Ubuntu; install the equivalents of:$$missing"; \
 		fi; \
 	fi; \
-	if ! command -v $(GO) >/dev/null 2>&1; then \
-		echo "deps: Go is missing: install Go 1.24 or newer from https://go.dev/dl/ (Debian's golang-go is too old)"; exit 1; \
+	if ! [ -x "$$(command -v $(GO))" ]; then \
+		echo "deps: Go is missing: install Go 1.26 or newer from https://go.dev/dl/ (Debian 12's golang-go is too old)"; exit 1; \
 	fi
 
 build: deps

@@ -198,3 +198,104 @@ func TestUsageErrors(t *testing.T) {
 		t.Errorf("version = %q", out)
 	}
 }
+
+func samplePath(name string) string { return filepath.Join("..", "..", "testdata", "transfer", name) }
+
+func TestImportSamples(t *testing.T) {
+	for _, tc := range []struct {
+		file, password string
+		format         string
+	}{
+		{"aegis-plain.json", "", "aegis"},
+		{"aegis-encrypted.json", "test", "aegis"},
+		{"2fas-plain.2fas", "", "2fas"},
+		{"2fas-encrypted.2fas", "test", "2fas"},
+		{"bitwarden.json", "", "bitwarden"},
+		{"andotp.json", "", "andotp"},
+		{"freeotp-plus.json", "", "freeotp"},
+		{"uris.txt", "", "uris"},
+		{"migration.txt", "", "migration"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			h := newHarness(t)
+			args := []string{"import", "--json"}
+			if tc.password != "" {
+				pw := filepath.Join(t.TempDir(), "pw")
+				os.WriteFile(pw, []byte(tc.password+"\n"), 0o600)
+				args = append(args, "--password-file", pw)
+			}
+			var res importJSON
+			if err := json.Unmarshal([]byte(h.mustRun(append(args, samplePath(tc.file))...)), &res); err != nil {
+				t.Fatal(err)
+			}
+			if string(res.Format) != tc.format || len(res.Imported) == 0 || len(res.Skipped) != 0 {
+				t.Errorf("import = format %s, %d imported, %d skipped; want %s, some, none", res.Format, len(res.Imported), len(res.Skipped), tc.format)
+			}
+			var list []accountJSON
+			json.Unmarshal([]byte(h.mustRun("list", "--json")), &list)
+			if len(list) != len(res.Imported) {
+				t.Errorf("vault holds %d accounts, import reported %d", len(list), len(res.Imported))
+			}
+			// Importing again adds nothing.
+			json.Unmarshal([]byte(h.mustRun(append(args, samplePath(tc.file))...)), &res)
+			if len(res.Imported) != 0 || len(res.Duplicates) != len(list) {
+				t.Errorf("second import: %d imported, %d duplicates; want 0 and %d", len(res.Imported), len(res.Duplicates), len(list))
+			}
+		})
+	}
+}
+
+func TestImportBadEntryImportsNothing(t *testing.T) {
+	h := newHarness(t)
+	_, _, err := h.run("", "import", samplePath("aegis-bad-entry.json"))
+	if err == nil || !strings.Contains(err.Error(), "entry") || !strings.Contains(err.Error(), "nothing was imported") {
+		t.Fatalf("got %v, want an error naming the entry and saying nothing was imported", err)
+	}
+	if _, err := os.Stat(filepath.Join(h.home, "vault.csv1")); !errors.Is(err, os.ErrNotExist) {
+		t.Error("the vault was written")
+	}
+	out, stderr, err := h.run("", "import", "--skip-invalid", samplePath("aegis-bad-entry.json"))
+	if err != nil || out == "" || !strings.Contains(stderr, "skipped") {
+		t.Errorf("--skip-invalid: out %q, stderr %q, err %v", out, stderr, err)
+	}
+}
+
+func TestImportDryRunWritesNothing(t *testing.T) {
+	h := newHarness(t)
+	out, stderr, err := h.run("", "import", "--dry-run", samplePath("andotp.json"))
+	if err != nil || !strings.Contains(stderr, "would import") || out == "" {
+		t.Fatalf("dry run: out %q, stderr %q, err %v", out, stderr, err)
+	}
+	if _, err := os.Stat(filepath.Join(h.home, "vault.csv1")); !errors.Is(err, os.ErrNotExist) {
+		t.Error("a dry run wrote the vault")
+	}
+}
+
+func TestImportEncryptedWithoutPassword(t *testing.T) {
+	h := newHarness(t)
+	_, _, err := h.run("", "import", samplePath("2fas-encrypted.2fas"))
+	if err == nil || !strings.Contains(err.Error(), "--password-file") {
+		t.Errorf("got %v, want advice to use --password-file", err)
+	}
+	_, _, err = h.run("wrong\n", "import", "--password-file", "-", samplePath("2fas-encrypted.2fas"))
+	if err == nil || !strings.Contains(err.Error(), "password") {
+		t.Errorf("wrong password from stdin: got %v", err)
+	}
+}
+
+func TestExportAegisReimports(t *testing.T) {
+	h := newHarness(t)
+	h.mustRun("add", rfcURI)
+	out := filepath.Join(t.TempDir(), "aegis.json")
+	if _, stderr, err := h.run("", "export", "--format", "aegis", out); err != nil || !strings.Contains(stderr, "plaintext") {
+		t.Fatalf("export: stderr %q, err %v", stderr, err)
+	}
+	other := newHarness(t)
+	other.mustRun("import", out)
+	if got := other.mustRun("code", "Example"); got != "287082\n" {
+		t.Errorf("code after aegis round trip = %q, want 287082", got)
+	}
+	if _, _, err := h.run("", "export", "--format", "backup", filepath.Join(t.TempDir(), "b")); err == nil || !strings.Contains(err.Error(), "--passphrase-file") {
+		t.Errorf("backup without passphrase: got %v", err)
+	}
+}
