@@ -1,0 +1,67 @@
+package keyring
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRealSecretService(t *testing.T) {
+	if os.Getenv("COUNTERSIGN_TEST_KEYRING") != "secret-service" {
+		t.Skip("needs a real Secret Service: run through make test (.ci/keyring-session)")
+	}
+	k := New("countersign-keyring-test")
+	if _, err := k.Get("item"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get of a missing item: got %v, want ErrNotFound", err)
+	}
+	for _, v := range []string{"first", "second"} {
+		if err := k.Set("item", v); err != nil {
+			t.Fatalf("Set: %v", err)
+		}
+		if got, err := k.Get("item"); err != nil || got != v {
+			t.Fatalf("Get = %q, %v; want %q", got, err, v)
+		}
+	}
+	if err := k.Delete("item"); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	if _, err := k.Get("item"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Get after Delete: got %v, want ErrNotFound", err)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string
+	}{
+		{"dial unix /run/user/0/bus: connect: no such file or directory", "no D-Bus session bus"},
+		{"The name org.freedesktop.secrets was not provided by any .service files", "no Secret Service provider"},
+		{"failed to unlock correct collection '/org/freedesktop/secrets/aliases/default'", "locked"},
+		{"org.freedesktop.DBus.Error.AccessDenied: nope", "denied"},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			err := classify("read", errors.New(tc.in))
+			if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want ErrUnavailable saying %q", err, tc.want)
+			}
+		})
+	}
+	if err := classify("read", nil); err != nil {
+		t.Errorf("classify(nil) = %v", err)
+	}
+}
+
+func TestCallTimesOut(t *testing.T) {
+	k := New("").WithTimeout(20 * time.Millisecond)
+	err := k.call("read", func() error { time.Sleep(time.Second); return nil })
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "timed out") {
+		t.Errorf("got %v, want a timeout wrapped in ErrUnavailable", err)
+	}
+	if err := k.call("read", func() error { return fmt.Errorf("x: %w", ErrNotFound) }); err == nil {
+		t.Error("an unknown error was swallowed")
+	}
+}
