@@ -1,0 +1,36 @@
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/jezek/xgb"
+	"github.com/kbinani/screenshot"
+)
+
+// The X protocol library logs to stderr by default; our errors say enough.
+func init() { xgb.Logger.SetOutput(io.Discard) }
+
+// x11Screens captures each active display through kbinani/screenshot: the
+// Xinerama heads on X11, the displays on macOS and Windows.
+func x11Screens() (screens []Screen, err error) {
+	defer func() {
+		if r := recover(); r != nil { // the X protocol library panics on some broken connections
+			screens, err = nil, fmt.Errorf("capture failed: %v", r)
+		}
+	}()
+	n := screenshot.NumActiveDisplays()
+	if n == 0 {
+		return nil, errors.New("cannot connect, or the display reports no monitors (is the Xinerama extension missing?)")
+	}
+	for i := range n {
+		bounds := screenshot.GetDisplayBounds(i)
+		img, err := screenshot.CaptureRect(bounds)
+		if err != nil {
+			return nil, fmt.Errorf("monitor %d: %w", i+1, err)
+		}
+		screens = append(screens, Screen{Name: fmt.Sprintf("monitor %d", i+1), Bounds: bounds, Image: img})
+	}
+	return screens, nil
+}
