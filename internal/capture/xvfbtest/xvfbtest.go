@@ -5,9 +5,9 @@ package xvfbtest
 
 import (
 	"bufio"
-	"io"
 	"fmt"
 	"image"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
