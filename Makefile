@@ -2,7 +2,7 @@
 #   make run    install what is missing, build, start the companion
 #   make test   install what tests need, run every test
 .POSIX:
-.PHONY: all deps build run test fuzz bench lint clean
+.PHONY: all deps deps-qr install-packages build run test fuzz bench bench-qr corpus lint clean
 
 GO       ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 BIN      ?= bin
@@ -16,13 +16,27 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 #   dbus, gnome-keyring a real Secret Service for the vault tests
 #   libsecret-tools     secret-tool, an independent Secret Service client for tests
 #   git                 version stamping
-DEB_PACKAGES := gcc libc6-dev pkg-config git dbus gnome-keyring libsecret-tools
+#   libx11-dev          the clipboard (golang.design/x/clipboard builds against Xlib)
+#   xvfb, xclip         a real X server and clipboard owner for the screen and clipboard tests
+DEB_PACKAGES := gcc libc6-dev pkg-config git dbus gnome-keyring libsecret-tools libx11-dev xvfb xclip
+# Only for make bench-qr (zbarimg is the reference) and make corpus (draws testdata/qr).
+QR_PACKAGES := zbar-tools jq qrencode imagemagick chromium fonts-dejavu-core
 
 all: build
 
 deps:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEB_PACKAGES)"
+	@if ! [ -x "$$(command -v $(GO))" ]; then \
+		echo "deps: Go is missing: install Go 1.26 or newer from https://go.dev/dl/ (Debian 12's golang-go is too old)"; exit 1; \
+	fi
+
+deps-qr:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(QR_PACKAGES)"
+
+# Installs the Debian packages in PACKAGES that are missing.
+install-packages:
 	@missing=""; \
-	for p in $(DEB_PACKAGES); do \
+	for p in $(PACKAGES); do \
 		dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -34,9 +48,6 @@ deps:
 		else \
 			echo "deps: this is not Debian/Ubuntu; install the equivalents of:$$missing"; \
 		fi; \
-	fi; \
-	if ! [ -x "$$(command -v $(GO))" ]; then \
-		echo "deps: Go is missing: install Go 1.26 or newer from https://go.dev/dl/ (Debian 12's golang-go is too old)"; exit 1; \
 	fi
 
 build: deps
@@ -51,7 +62,7 @@ run: build
 test: deps
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
-	.ci/keyring-session $(GO) test -race -count=1 ./...
+	COUNTERSIGN_TEST_X11=1 .ci/keyring-session $(GO) test -race -count=1 ./...
 
 # Runs every fuzz target for FUZZTIME each (seeds come from testdata/).
 fuzz:
@@ -65,6 +76,14 @@ fuzz:
 # Benchmarks with a real keyring, printed as a table against the targets.
 bench: deps
 	.ci/keyring-session $(GO) test -run '^$$' -bench . -benchmem -count 5 ./... | tee bench.out | .ci/bench-table
+
+# Countersign's QR decoder against zbarimg on testdata/qr, as a table.
+bench-qr: deps deps-qr
+	.ci/bench-qr
+
+# Redraws the QR corpus in testdata/qr (the images are committed).
+corpus: deps deps-qr
+	testdata/qr/make-corpus.sh
 
 lint:
 	$(GO) vet ./...

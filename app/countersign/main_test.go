@@ -8,11 +8,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"image"
+	stdpng "image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/countersign/countersign/internal/capture/xvfbtest"
+	"github.com/countersign/countersign/internal/qr"
 )
 
 var binary string
@@ -202,5 +207,49 @@ func TestCLIExitCodes(t *testing.T) {
 		if r := run(t, home, nil, "", tc.args...); r.code != tc.code {
 			t.Errorf("countersign %s: exit %d, want %d (stderr %q)", strings.Join(tc.args, " "), r.code, tc.code, r.stderr)
 		}
+	}
+}
+
+// TestAddFromScreen shows a QR code on a real X server, as a web page would,
+// and enrolls it with countersign add --screen.
+func TestAddFromScreen(t *testing.T) {
+	display := xvfbtest.Start(t, image.Pt(1280, 800), image.Pt(1024, 768))
+	uri := "otpauth://totp/ACME%20Co:jane@acme.example?secret=" + rfcBase32 + "&issuer=ACME%20Co"
+	png, err := qr.Encode(uri, 180)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := stdpng.Decode(bytes.NewReader(png))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// On the second monitor, away from its corner.
+	xvfbtest.Show(t, display, img, image.Pt(1280+400, 300))
+
+	x11 := []string{"DISPLAY=" + display, "WAYLAND_DISPLAY=", "XDG_SESSION_TYPE=x11"}
+	var found []map[string]string
+	r := run(t, t.TempDir(), x11, "", "qr", "scan-screen", "--json")
+	if err := json.Unmarshal([]byte(r.stdout), &found); err != nil || r.code != 0 {
+		t.Fatalf("qr scan-screen: exit %d, %v\n%s", r.code, err, r.stderr)
+	}
+	if len(found) != 1 || found[0]["text"] != uri || found[0]["kind"] != "otpauth" || found[0]["file"] != "monitor 2" {
+		t.Errorf("qr scan-screen --json = %v, want the URI on monitor 2", found)
+	}
+
+	if os.Getenv("COUNTERSIGN_TEST_KEYRING") == "secret-service" {
+		home := t.TempDir()
+		r = run(t, home, x11, "", "add", "--screen")
+		if r.code != 0 || !strings.Contains(r.stdout, "ACME Co (jane@acme.example)") {
+			t.Fatalf("add --screen: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+		}
+		if got := ok(t, home, "code", "--at", "59", "ACME"); got != "287082\n" {
+			t.Errorf("code of the account enrolled from the screen = %q, want 287082", got)
+		}
+	}
+
+	noScreen := []string{"DISPLAY=", "WAYLAND_DISPLAY=", "XDG_SESSION_TYPE="}
+	r = run(t, t.TempDir(), noScreen, "", "add", "--screen")
+	if r.code != 1 || !strings.Contains(r.stderr, "no graphical session") || !strings.Contains(r.stderr, "qr decode") {
+		t.Errorf("add --screen without a display: exit %d, %q", r.code, r.stderr)
 	}
 }

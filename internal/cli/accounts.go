@@ -77,20 +77,53 @@ func parseAccounts(uri string) ([]vault.Account, error) {
 }
 
 func runAdd(env Env, args []string) error {
-	fs := newFlags(env, "add", "[--tag TAG]... URI")
-	var tags multiFlag
+	const synopsis = "[--tag TAG]... (URI | --qr IMAGE... | --screen | --clipboard)"
+	fs := newFlags(env, "add", synopsis)
+	var tags, images multiFlag
 	fs.Var(&tags, "tag", "add this tag to the new accounts (repeatable)")
+	fs.Var(&images, "qr", "enroll every authenticator QR code in this image (repeatable)")
+	fromScreen := fs.Bool("screen", false, "enroll every authenticator QR code on the screen")
+	fromClipboard := fs.Bool("clipboard", false, "enroll from the clipboard: an image with QR codes, or an otpauth:// URI")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return fmt.Errorf("%w: add takes one URI", ErrUsage)
+	sources := len(pos) + len(images)
+	if *fromScreen {
+		sources++
 	}
-	accounts, err := parseAccounts(pos[0])
-	if err != nil {
-		return err
+	if *fromClipboard {
+		sources++
+	}
+	if sources == 0 || (len(pos) > 0 && sources != len(pos)) || len(pos) > 1 || (*fromScreen && *fromClipboard) {
+		fs.Usage()
+		return fmt.Errorf("%w: add takes one source: a URI, --qr IMAGE, --screen or --clipboard", ErrUsage)
+	}
+
+	var accounts []vault.Account
+	if len(pos) == 1 {
+		if accounts, err = parseAccounts(pos[0]); err != nil {
+			return err
+		}
+	} else {
+		var codes []found
+		switch {
+		case *fromScreen:
+			codes, err = decodeScreen(env)
+		case *fromClipboard:
+			codes, err = decodeClipboard(env)
+		default:
+			codes, err = decodeFiles(env, images)
+		}
+		if err != nil && len(codes) == 0 {
+			return err
+		}
+		if err != nil {
+			return fmt.Errorf("%w (nothing was added)", err)
+		}
+		if accounts, err = accountsFromCodes(env, codes); err != nil {
+			return err
+		}
 	}
 	for i := range accounts {
 		accounts[i].Tags = append(accounts[i].Tags, tags...)

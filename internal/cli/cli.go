@@ -59,12 +59,13 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"add", "[--tag TAG]... URI", "add an account from an otpauth:// or otpauth-migration:// URI", runAdd},
+		{"add", "[--tag TAG]... (URI | --qr IMAGE... | --screen | --clipboard)", "add accounts from an otpauth:// or otpauth-migration:// URI, or from QR codes", runAdd},
 		{"list", "[--json]", "list accounts (never their secrets)", runList},
 		{"code", "[--json] [--at UNIX_SECONDS] [QUERY]", "show current codes of accounts whose issuer or name contains QUERY", runCode},
 		{"import", "[--format F] [--password-file F] [--skip-invalid] [--dry-run] [--json] FILE", "import accounts from another authenticator's export", runImport},
 		{"export", "--format uris|aegis|backup [--passphrase-file F] [--force] OUT", "export every account to OUT (- for stdout)", runExport},
 		{"remove", "ID", "remove an account", runRemove},
+		{"qr", "decode [--json] (IMAGE... | --clipboard) | scan-screen [--json] | encode [--out FILE] ID...", "read QR codes from images, the clipboard or the screen; render accounts as QR", runQR},
 		{"version", "", "print the version", func(env Env, _ []string) error {
 			fmt.Fprintln(env.Stdout, "countersign", env.Version)
 			return nil
