@@ -65,7 +65,7 @@ func TestCorpus(t *testing.T) {
 				}
 			}
 
-			codes, err := qr.DecodeFile(path)
+			codes, err := qr.DecodeFileFrozen(path)
 			if len(e.Texts) == 0 {
 				if !errors.Is(err, qr.ErrNoCode) {
 					t.Errorf("%s (%s): got %d codes and error %v, want an error wrapping ErrNoCode", e.File, e.Case, len(codes), err)

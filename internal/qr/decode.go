@@ -105,7 +105,9 @@ func decode(img image.Image, now func() time.Time) ([]Code, []string, error) {
 // finds the QR codes in it like Decode. The header is checked first: an
 // image over MaxPixels fails with ErrTooLarge before any pixel is decoded,
 // data in another format with ErrUnsupportedImage.
-func DecodeBytes(data []byte) ([]Code, error) {
+func DecodeBytes(data []byte) ([]Code, error) { return decodeBytes(data, time.Now) }
+
+func decodeBytes(data []byte, now func() time.Time) ([]Code, error) {
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if errors.Is(err, image.ErrFormat) {
 		return nil, fmt.Errorf("%w (supported: %s)", ErrUnsupportedImage, SupportedFormats)
@@ -123,12 +125,15 @@ func DecodeBytes(data []byte) ([]Code, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: cannot decode %s: %v", ErrCorruptImage, format, err)
 	}
-	return Decode(img)
+	codes, _, err := decode(img, now)
+	return codes, err
 }
 
 // DecodeFile reads an image file of at most MaxFileSize bytes and finds the
 // QR codes in it like DecodeBytes.
-func DecodeFile(path string) ([]Code, error) {
+func DecodeFile(path string) ([]Code, error) { return decodeFile(path, time.Now) }
+
+func decodeFile(path string, now func() time.Time) ([]Code, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -141,7 +146,7 @@ func DecodeFile(path string) ([]Code, error) {
 	if len(data) > MaxFileSize {
 		return nil, fmt.Errorf("%w: %s is larger than %d MiB", ErrTooLarge, path, MaxFileSize>>20)
 	}
-	return DecodeBytes(data)
+	return decodeBytes(data, now)
 }
 
 func checkSize(w, h int) error {
