@@ -16,9 +16,12 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 #   dbus, gnome-keyring a real Secret Service for the vault tests
 #   libsecret-tools     secret-tool, an independent Secret Service client for tests
 #   git                 version stamping
-#   libx11-dev          the clipboard (golang.design/x/clipboard builds against Xlib)
-#   xvfb, xclip         a real X server and clipboard owner for the screen and clipboard tests
-DEB_PACKAGES := gcc libc6-dev pkg-config git dbus gnome-keyring libsecret-tools libx11-dev xvfb xclip
+#   libgl1-mesa-dev, libx11-dev, libxcursor-dev, libxrandr-dev, libxinerama-dev,
+#   libxi-dev, libxxf86vm-dev   Fyne's GLFW window (and Xlib for the clipboard)
+#   xvfb, xclip         a real X server and clipboard owner for the screen, clipboard and GUI tests
+DEB_PACKAGES := gcc libc6-dev pkg-config git dbus gnome-keyring libsecret-tools \
+	libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev \
+	xvfb xclip
 # Only for make bench-qr (zbarimg is the reference) and make corpus (draws testdata/qr).
 QR_PACKAGES := zbar-tools jq qrencode imagemagick chromium fonts-dejavu-core
 

@@ -1,6 +1,6 @@
 // Command countersign is the Countersign desktop companion: with no
-// arguments it opens the window (once the GUI lands); with a subcommand it
-// is the command line of package cli.
+// arguments it opens the window; with a subcommand it is the command line of
+// package cli.
 package main
 
 import (
@@ -9,13 +9,19 @@ import (
 	"os"
 
 	"github.com/countersign/countersign/internal/cli"
+	_ "github.com/countersign/countersign/internal/clocale" // before Fyne's locale detection
 )
 
 // version is stamped by the Makefile from git.
 var version = "dev"
 
 func main() {
-	err := cli.Run(cli.OSEnv(version), os.Args[1:])
+	var err error
+	if len(os.Args) == 1 {
+		err = runGUI()
+	} else {
+		err = cli.Run(cli.OSEnv(version), os.Args[1:])
+	}
 	switch {
 	case err == nil, cli.IsHelp(err):
 	case errors.Is(err, cli.ErrUsage):

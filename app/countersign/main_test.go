@@ -253,3 +253,14 @@ func TestAddFromScreen(t *testing.T) {
 		t.Errorf("add --screen without a display: exit %d, %q", r.code, r.stderr)
 	}
 }
+
+// TestNoForeignStderr: linking Fyne must not make the CLI print anything of
+// Fyne's, whatever the locale (C.UTF-8 is the default of containers and CI).
+func TestNoForeignStderr(t *testing.T) {
+	for _, locale := range []string{"C.UTF-8", "C", "POSIX", "en_US.UTF-8", "de_DE.UTF-8"} {
+		r := run(t, t.TempDir(), []string{"LC_ALL=", "LC_MESSAGES=", "LANGUAGE=", "LANG=" + locale}, "", "version")
+		if r.code != 0 || r.stderr != "" {
+			t.Errorf("LANG=%s countersign version: exit %d, stderr %q; want 0 and nothing", locale, r.code, r.stderr)
+		}
+	}
+}

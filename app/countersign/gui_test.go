@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/color"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/countersign/countersign/internal/capture"
+	"github.com/countersign/countersign/internal/capture/xvfbtest"
+)
+
+func TestHaveDisplay(t *testing.T) {
+	env := func(display string) func(string) string {
+		return func(k string) string {
+			if k == "DISPLAY" {
+				return display
+			}
+			return ""
+		}
+	}
+	if err := haveDisplay(env(":0")); err != nil {
+		t.Errorf("DISPLAY=:0: %v", err)
+	}
+	if err := haveDisplay(env("")); err == nil || !strings.Contains(err.Error(), "--help") {
+		t.Errorf("no DISPLAY: %v, want an error pointing at --help", err)
+	}
+}
+
+// TestWindowWithoutDisplay: with no arguments and no graphical session the
+// program says so and exits 1, rather than crash in GLFW.
+func TestWindowWithoutDisplay(t *testing.T) {
+	r := run(t, t.TempDir(), []string{"DISPLAY=", "WAYLAND_DISPLAY="}, "")
+	if r.code != 1 || !strings.Contains(r.stderr, "countersign: no graphical session") {
+		t.Errorf("no arguments, no display: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestWindowShowsAccounts starts the real window on a real X server with a
+// vault of six accounts and looks at the screen for GitHub's red avatar.
+func TestWindowShowsAccounts(t *testing.T) {
+	needKeyring(t)
+	display := xvfbtest.Start(t, image.Pt(1024, 768))
+	home := t.TempDir()
+	ok(t, home, "import", "../../testdata/transfer/aegis-plain.json")
+
+	t.Setenv("DISPLAY", display)
+	t.Setenv("WAYLAND_DISPLAY", "")
+	t.Setenv("XDG_SESSION_TYPE", "x11")
+	cmd := exec.Command(binary)
+	cmd.Env = append(os.Environ(), "COUNTERSIGN_HOME="+home)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+	})
+
+	avatarRed := color.RGBA{0xC6, 0x28, 0x28, 0xff} // GitHub's avatar (app/ui avatarPalette[0])
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			t.Fatalf("the window exited: %v\n%s", err, stderr.String())
+		default:
+		}
+		screens, err := capture.Screens(context.Background(), capture.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if contains(screens[0].Image, avatarRed) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no account on screen after 30 s\n%s", stderr.String())
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// contains reports whether some pixel of img has colour c.
+func contains(img image.Image, c color.RGBA) bool {
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if color.RGBAModel.Convert(img.At(x, y)) == c {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,523 @@
+package ui
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/countersign/countersign/internal/otp"
+	"github.com/countersign/countersign/internal/vault"
+)
+
+const (
+	// expiringSoon is the number of seconds left below which a TOTP row shows
+	// the next code beside the current one.
+	expiringSoon = 5
+	// clipboardTTL is how long a copied code stays in the clipboard.
+	clipboardTTL = 30 * time.Second
+	// reloadTicks is how many seconds pass between looks at the vault file
+	// for changes made by another process (countersign add in a terminal).
+	reloadTicks = 5
+	// allTags is the tag filter's choice that filters nothing.
+	allTags = "All tags"
+)
+
+// authenticator is the screen of authenticator codes: the accounts, each
+// with its current code and a countdown, searchable and filterable by tag.
+//
+// The keyboard belongs to the search field: typing searches, Up and Down
+// move the selection in the list, Enter or Ctrl+C copy the selected code and
+// Esc clears the search. One timer, aligned to the second, refreshes the rows
+// on screen while the screen is shown.
+type authenticator struct {
+	m     *Main
+	store Store
+	now   func() time.Time
+	after func(time.Duration, func()) func() bool
+	codes otp.CodeCache
+
+	all        []vault.Account // pinned first, then by issuer and name
+	view       []vault.Account // all, filtered by the search and the tag
+	selectedID string
+	hotpCodes  map[string]string // HOTP codes asked for since the window opened, by account id
+
+	search     *searchEntry
+	tags       *widget.Select
+	list       *accountList
+	emptyTitle *widget.Label
+	emptyHint  *widget.Label
+	empty      *fyne.Container
+	problem    *widget.Label // a reload that failed, until one succeeds
+	root       fyne.CanvasObject
+
+	cancelTick func() bool
+	tickGen    int // ticks scheduled before the last stop belong to an older generation
+	ticks      int
+
+	copied string // the code last copied, until it is cleared from the clipboard
+
+	dialog dialog.Dialog // the last dialog shown
+	form   *editForm     // the edit dialog's fields while it is open
+}
+
+func newAuthenticator(m *Main) *authenticator {
+	s := &authenticator{
+		m:         m,
+		store:     m.deps.Vault,
+		now:       m.deps.Now,
+		after:     m.deps.After,
+		hotpCodes: map[string]string{},
+	}
+
+	s.search = newSearchEntry(s)
+	s.search.SetPlaceHolder("Search issuer, name or tag")
+	s.search.OnChanged = func(string) { s.applyFilter(false) }
+	s.search.ActionItem = widget.NewIcon(theme.SearchIcon())
+
+	s.tags = widget.NewSelect(nil, s.onTagChosen)
+	s.tags.PlaceHolder = allTags
+
+	s.list = newAccountList(s)
+
+	s.emptyTitle = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, SizeName: theme.SizeNameSubHeadingText, Alignment: fyne.TextAlignCenter}
+	s.emptyHint = &widget.Label{Wrapping: fyne.TextWrapWord, Alignment: fyne.TextAlignCenter}
+	s.empty = container.NewPadded(container.NewVBox(layout.NewSpacer(), s.emptyTitle, s.emptyHint, layout.NewSpacer()))
+
+	s.problem = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}
+	s.problem.Hide()
+
+	header := container.NewBorder(nil, s.problem, nil, s.tags, s.search)
+	s.root = container.NewBorder(header, nil, nil, nil, container.NewStack(s.list, s.empty))
+
+	s.load()
+	return s
+}
+
+func (s *authenticator) title() string              { return "Authenticator" }
+func (s *authenticator) icon() fyne.Resource        { return theme.AccountIcon() }
+func (s *authenticator) content() fyne.CanvasObject { return s.root }
+
+func (s *authenticator) shown() {
+	s.list.Refresh()
+	s.startTicking()
+	s.focusSearch()
+}
+
+func (s *authenticator) hidden() { s.stopTicking() }
+
+// load reads the accounts from the store and shows them.
+func (s *authenticator) load() {
+	s.all = s.store.Accounts()
+	vault.SortAccounts(s.all)
+	s.updateTagChoices()
+	s.applyFilter(true)
+}
+
+// reload picks up changes another process made to the vault.
+func (s *authenticator) reload() {
+	if err := s.store.Reload(); err != nil {
+		s.problem.SetText("Your accounts could not be re-read: " + err.Error())
+		s.problem.Show()
+		return
+	}
+	s.problem.Hide()
+	accounts := s.store.Accounts()
+	vault.SortAccounts(accounts)
+	if !sameAccounts(accounts, s.all) {
+		s.all = accounts
+		s.updateTagChoices()
+		s.applyFilter(true)
+	}
+}
+
+// sameAccounts reports whether two sorted lists hold the same versions of
+// the same accounts.
+func sameAccounts(a, b []vault.Account) bool {
+	return slices.EqualFunc(a, b, func(x, y vault.Account) bool {
+		return x.ID == y.ID && x.Modified.Equal(y.Modified) && x.Counter == y.Counter
+	})
+}
+
+// updateTagChoices offers every tag in use, and hides the filter when there
+// are none.
+func (s *authenticator) updateTagChoices() {
+	var tags []string
+	for _, a := range s.all {
+		for _, t := range a.Tags {
+			if !slices.ContainsFunc(tags, func(u string) bool { return strings.EqualFold(t, u) }) {
+				tags = append(tags, t)
+			}
+		}
+	}
+	slices.SortFunc(tags, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
+	s.tags.SetOptions(append([]string{allTags}, tags...))
+	if cur := s.tags.Selected; cur != "" && cur != allTags && !slices.Contains(tags, cur) {
+		s.tags.ClearSelected() // the last account with that tag is gone
+	}
+	if len(tags) == 0 {
+		s.tags.Hide()
+	} else {
+		s.tags.Show()
+	}
+}
+
+func (s *authenticator) onTagChosen(string) { s.applyFilter(false) }
+
+// tag is the tag the list is filtered by, or "".
+func (s *authenticator) tag() string {
+	if t := s.tags.Selected; t != allTags {
+		return t
+	}
+	return ""
+}
+
+// applyFilter recomputes the accounts on view and selects the first, so
+// that typing a search and Enter copies the best match. With keep (the
+// accounts changed, not the filter) the selection stays on the same account
+// while it is on view.
+func (s *authenticator) applyFilter(keep bool) {
+	s.view = filterAccounts(s.all, s.search.Text, s.tag())
+	s.updateEmptyState()
+	s.list.UnselectAll()
+	s.list.Refresh()
+	i := -1
+	if keep {
+		i = slices.IndexFunc(s.view, func(a vault.Account) bool { return a.ID == s.selectedID })
+	}
+	if i < 0 && len(s.view) > 0 {
+		i = 0
+	}
+	if i >= 0 {
+		s.list.Select(i)
+	} else {
+		s.selectedID = ""
+	}
+}
+
+// filterAccounts keeps the accounts that carry tag (any tag when "") and
+// match every word of query in their issuer, name or tags, ignoring case.
+func filterAccounts(all []vault.Account, query, tag string) []vault.Account {
+	words := strings.Fields(strings.ToLower(query))
+	var out []vault.Account
+	for _, a := range all {
+		if tag != "" && !slices.ContainsFunc(a.Tags, func(t string) bool { return strings.EqualFold(t, tag) }) {
+			continue
+		}
+		if matchesAll(a, words) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func matchesAll(a vault.Account, words []string) bool {
+	fields := append([]string{strings.ToLower(a.Issuer), strings.ToLower(a.Name)}, a.Tags...)
+	for i := 2; i < len(fields); i++ {
+		fields[i] = strings.ToLower(fields[i])
+	}
+	for _, w := range words {
+		if !slices.ContainsFunc(fields, func(f string) bool { return strings.Contains(f, w) }) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *authenticator) updateEmptyState() {
+	switch {
+	case len(s.view) > 0:
+		s.empty.Hide()
+		return
+	case len(s.all) == 0:
+		s.emptyTitle.SetText("No accounts yet")
+		s.emptyHint.SetText("Add accounts with “countersign add” or “countersign import” in a terminal; " +
+			"they appear here within seconds.")
+	default:
+		s.emptyTitle.SetText("No accounts match")
+		s.emptyHint.SetText("Press Esc to clear the search, or choose " + allTags + ".")
+	}
+	s.empty.Show()
+}
+
+// rowState computes what the row of account a shows at now.
+func (s *authenticator) rowState(a vault.Account, now time.Time) rowState {
+	st := rowState{id: a.ID, issuer: a.Issuer, name: a.Name}
+	if a.Type == otp.HOTP {
+		st.hotp = true
+		st.code = groupCode(s.hotpCodes[a.ID])
+		return st
+	}
+	code, err := s.codes.Code(a.Key, now)
+	if err != nil {
+		st.code = "—" // a vault only holds valid keys; this is a clock before 1970
+		return st
+	}
+	st.code = groupCode(code)
+	left := a.Remaining(now)
+	st.period = a.Period
+	st.remaining = int((left + time.Second - 1) / time.Second) // 30 at the start of a period, 1 in its last second
+	if st.remaining < expiringSoon {
+		if next, err := s.codes.Code(a.Key, now.Add(left)); err == nil {
+			st.next = groupCode(next)
+		}
+	}
+	return st
+}
+
+// account is the account with id among those loaded.
+func (s *authenticator) account(id string) (vault.Account, bool) {
+	i := slices.IndexFunc(s.all, func(a vault.Account) bool { return a.ID == id })
+	if i < 0 {
+		return vault.Account{}, false
+	}
+	return s.all[i], true
+}
+
+// Ticking: one timer for the whole screen, fired just after each second
+// begins. Refreshing the list updates only the rows on screen.
+
+func (s *authenticator) startTicking() {
+	if s.cancelTick == nil {
+		s.scheduleTick()
+	}
+}
+
+func (s *authenticator) stopTicking() {
+	if s.cancelTick != nil {
+		s.cancelTick()
+		s.cancelTick = nil
+	}
+	s.tickGen++
+}
+
+func (s *authenticator) scheduleTick() {
+	now := s.now()
+	wait := time.Second - time.Duration(now.Nanosecond()) + 5*time.Millisecond
+	gen := s.tickGen
+	s.cancelTick = s.after(wait, func() { s.tick(gen) })
+}
+
+func (s *authenticator) tick(gen int) {
+	if gen != s.tickGen {
+		return // stopped after this tick was already on its way
+	}
+	s.ticks++
+	if s.ticks%reloadTicks == 0 {
+		s.reload()
+	}
+	s.list.Refresh()
+	s.scheduleTick()
+}
+
+// Selection and copying.
+
+func (s *authenticator) onSelected(i widget.ListItemID) {
+	if i >= 0 && i < len(s.view) {
+		s.selectedID = s.view[i].ID
+	}
+}
+
+func (s *authenticator) moveSelection(delta int) {
+	if len(s.view) == 0 {
+		return
+	}
+	i := slices.IndexFunc(s.view, func(a vault.Account) bool { return a.ID == s.selectedID })
+	s.list.Select(max(0, min(len(s.view)-1, i+delta)))
+}
+
+func (s *authenticator) onRowTapped(id string) {
+	if i := slices.IndexFunc(s.view, func(a vault.Account) bool { return a.ID == id }); i >= 0 {
+		s.list.Select(i)
+	}
+	s.copyCode(id)
+}
+
+// copyCode puts the account's current code in the clipboard and takes it out
+// again after clipboardTTL, unless something else was copied meanwhile.
+// A HOTP account has a code to copy only once one was asked for.
+func (s *authenticator) copyCode(id string) {
+	a, ok := s.account(id)
+	if !ok {
+		return
+	}
+	var code string
+	if a.Type == otp.HOTP {
+		if code = s.hotpCodes[id]; code == "" {
+			s.m.toast.show("Press Next code to get a code")
+			return
+		}
+	} else {
+		var err error
+		if code, err = s.codes.Code(a.Key, s.now()); err != nil {
+			dialog.ShowError(err, s.m.win)
+			return
+		}
+	}
+	s.m.app.Clipboard().SetContent(code)
+	s.copied = code
+	s.m.toast.show("Code copied")
+	s.after(clipboardTTL, func() { s.clearCopied(code) })
+}
+
+// clearCopied empties the clipboard if it still holds code.
+func (s *authenticator) clearCopied(code string) {
+	if code == "" || code != s.copied {
+		return
+	}
+	s.copied = ""
+	if clip := s.m.app.Clipboard(); clip.Content() == code {
+		clip.SetContent("")
+	}
+}
+
+func (s *authenticator) copySelected() {
+	if s.selectedID != "" {
+		s.copyCode(s.selectedID)
+	}
+}
+
+func (s *authenticator) onNextHOTP(id string) {
+	code, a, err := s.store.NextHOTP(id)
+	if err != nil {
+		dialog.ShowError(err, s.m.win)
+		return
+	}
+	s.hotpCodes[id] = code
+	if i := slices.IndexFunc(s.all, func(b vault.Account) bool { return b.ID == id }); i >= 0 {
+		s.all[i] = a
+	}
+	if i := slices.IndexFunc(s.view, func(b vault.Account) bool { return b.ID == id }); i >= 0 {
+		s.view[i] = a
+		s.list.Select(i)
+		s.list.RefreshItem(i)
+	}
+}
+
+// Keyboard.
+
+func (s *authenticator) focusSearch() {
+	if c := s.m.win.Canvas(); c != nil {
+		c.Focus(s.search)
+	}
+}
+
+func (s *authenticator) typedKey(ev *fyne.KeyEvent) {
+	switch ev.Name {
+	case fyne.KeyUp:
+		s.moveSelection(-1)
+	case fyne.KeyDown:
+		s.moveSelection(1)
+	case fyne.KeyReturn, fyne.KeyEnter:
+		s.copySelected()
+	case fyne.KeyEscape:
+		s.search.SetText("")
+	}
+}
+
+func (s *authenticator) typedRune(r rune) {
+	s.focusSearch()
+	s.search.TypedRune(r)
+}
+
+func (s *authenticator) typedShortcut(sc fyne.Shortcut) {
+	switch sc.(type) {
+	case *desktop.CustomShortcut:
+		if isFind(sc) {
+			s.focusSearch()
+			s.search.TypedShortcut(&fyne.ShortcutSelectAll{})
+		}
+	case *fyne.ShortcutCopy:
+		s.copySelected()
+	}
+}
+
+// Per-account menu.
+
+func (s *authenticator) onMenu(id string, at fyne.Position) {
+	if i := slices.IndexFunc(s.view, func(a vault.Account) bool { return a.ID == id }); i >= 0 {
+		s.list.Select(i)
+	}
+	widget.ShowPopUpMenuAtPosition(s.menuFor(id), s.m.win.Canvas(), at)
+}
+
+// menuFor is the menu of the account with id.
+func (s *authenticator) menuFor(id string) *fyne.Menu {
+	return fyne.NewMenu("",
+		fyne.NewMenuItem("Copy code", func() { s.copyCode(id) }),
+		fyne.NewMenuItem("Edit…", func() { s.showEdit(id) }),
+		fyne.NewMenuItem("Show as QR code…", func() { s.showQR(id) }),
+		fyne.NewMenuItemSeparator(),
+		fyne.NewMenuItem("Delete…", func() { s.confirmDelete(id) }),
+	)
+}
+
+// searchEntry is the search field; it hands the list's keys to the screen.
+type searchEntry struct {
+	widget.Entry
+	s *authenticator
+}
+
+func newSearchEntry(s *authenticator) *searchEntry {
+	e := &searchEntry{s: s}
+	e.ExtendBaseWidget(e)
+	return e
+}
+
+func (e *searchEntry) TypedKey(ev *fyne.KeyEvent) {
+	switch ev.Name {
+	case fyne.KeyUp, fyne.KeyDown, fyne.KeyReturn, fyne.KeyEnter, fyne.KeyEscape:
+		e.s.typedKey(ev)
+	default:
+		e.Entry.TypedKey(ev)
+	}
+}
+
+// TypedShortcut copies the selected code on Ctrl+C unless text in the field
+// is selected, which is then copied as usual.
+func (e *searchEntry) TypedShortcut(sc fyne.Shortcut) {
+	if _, ok := sc.(*fyne.ShortcutCopy); ok && e.SelectedText() == "" {
+		e.s.copySelected()
+		return
+	}
+	if isFind(sc) {
+		e.Entry.TypedShortcut(&fyne.ShortcutSelectAll{})
+		return
+	}
+	e.Entry.TypedShortcut(sc)
+}
+
+// accountList is the virtualised list of accounts. It never keeps the
+// keyboard focus: the search field has it, so that there is one place keys go
+// and the selection is the only highlight.
+type accountList struct {
+	widget.List
+	s *authenticator
+}
+
+func newAccountList(s *authenticator) *accountList {
+	l := &accountList{s: s}
+	l.Length = func() int { return len(s.view) }
+	l.CreateItem = func() fyne.CanvasObject {
+		r := newAccountRow()
+		r.onTapped, r.onMenu, r.onNextHOTP = s.onRowTapped, s.onMenu, s.onNextHOTP
+		return r
+	}
+	l.UpdateItem = func(i widget.ListItemID, o fyne.CanvasObject) {
+		if i < len(s.view) {
+			o.(*accountRow).set(s.rowState(s.view[i], s.now()))
+		}
+	}
+	l.OnSelected = s.onSelected
+	l.ExtendBaseWidget(l)
+	return l
+}
+
+func (l *accountList) FocusGained() { l.s.focusSearch() }

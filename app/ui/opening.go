@@ -1,0 +1,99 @@
+package ui
+
+import (
+	"errors"
+	"image/color"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/countersign/countersign/internal/keyring"
+	"github.com/countersign/countersign/internal/vault"
+)
+
+// ShowOpening fills w with a note that the accounts are being opened, for
+// the moment the keyring takes (longer when it asks to be unlocked).
+func ShowOpening(a fyne.App, w fyne.Window) {
+	note := widget.NewLabel("Opening your accounts…")
+	w.SetContent(withMinSize(container.NewCenter(container.NewVBox(widget.NewProgressBarInfinite(), note))))
+	restoreSize(a, w)
+}
+
+// ShowOpenError fills w with why the accounts could not be opened and what
+// to do about it, and shows the same in a dialog. retry, when not nil, is
+// offered as "Try again" (after unlocking the keyring, say). Nothing is
+// written: a vault that does not open stays as it is.
+func ShowOpenError(a fyne.App, w fyne.Window, err error, retry func()) {
+	details := func() fyne.CanvasObject {
+		msg := &widget.Label{Text: err.Error(), Wrapping: fyne.TextWrapWord}
+		advice := &widget.Label{Text: openAdvice(err), Wrapping: fyne.TextWrapWord, TextStyle: fyne.TextStyle{Bold: true}}
+		return container.NewVBox(msg, advice)
+	}
+	show := func() {
+		var d dialog.Dialog
+		if retry != nil {
+			d = dialog.NewCustomConfirm("Your accounts could not be opened", "Try again", "Close", details(),
+				func(again bool) {
+					if again {
+						retry()
+					}
+				}, w)
+		} else {
+			d = dialog.NewCustom("Your accounts could not be opened", "Close", details(), w)
+		}
+		d.Resize(fyne.NewSize(520, d.MinSize().Height))
+		d.Show()
+	}
+
+	title := &widget.Label{Text: "Your accounts could not be opened", TextStyle: fyne.TextStyle{Bold: true},
+		SizeName: theme.SizeNameSubHeadingText, Alignment: fyne.TextAlignCenter}
+	buttons := container.NewHBox(widget.NewButton("Details", show))
+	if retry != nil {
+		again := widget.NewButton("Try again", retry)
+		again.Importance = widget.HighImportance
+		buttons.Add(again)
+	}
+	w.SetContent(withMinSize(container.NewCenter(container.NewVBox(
+		container.NewCenter(widget.NewIcon(theme.ErrorIcon())), title, container.NewCenter(buttons)))))
+	restoreSize(a, w)
+	show()
+}
+
+// openAdvice says what to do about an error from vault.Open.
+func openAdvice(err error) string {
+	const kept = " Nothing was changed: the vault file stays as it is."
+	switch {
+	case errors.Is(err, keyring.ErrUnavailable):
+		return "Countersign keeps the key to your accounts in the system keyring and could not reach it. " +
+			"Start or unlock your keyring (GNOME Keyring, KWallet, or KeePassXC with Secret Service " +
+			"integration), then try again." + kept
+	case errors.Is(err, vault.ErrKeyMissing):
+		return "The vault file is there, but the key that opens it is not in this keyring. If you copied " +
+			"the file from another computer, use that computer's keyring, or restore a backup with " +
+			"countersign import." + kept
+	case errors.Is(err, vault.ErrUnreadable):
+		return "The vault file could not be read. Restore it from a backup, or move it away to start " +
+			"with an empty vault." + kept
+	}
+	return "Check the folder named above and try again." + kept
+}
+
+// withMinSize gives the window's content the window's minimum size.
+func withMinSize(o fyne.CanvasObject) fyne.CanvasObject {
+	r := canvas.NewRectangle(color.Transparent)
+	r.SetMinSize(minWindowSize)
+	return container.NewStack(r, o)
+}
+
+// restoreSize sizes w as it was when it last closed.
+func restoreSize(a fyne.App, w fyne.Window) {
+	p := a.Preferences()
+	w.Resize(fyne.NewSize(
+		float32(p.FloatWithFallback(prefWidth, float64(defaultWindowSize.Width))),
+		float32(p.FloatWithFallback(prefHeight, float64(defaultWindowSize.Height))),
+	).Max(minWindowSize))
+}

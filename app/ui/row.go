@@ -1,0 +1,303 @@
+package ui
+
+import (
+	"image/color"
+	"strconv"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// rowState is what one row of the account list shows.
+type rowState struct {
+	id, issuer, name string
+	code             string // grouped; "" when there is none to show (HOTP not asked yet)
+	next             string // the following code, shown when the current one is about to expire
+	hotp             bool
+	// remaining and period are the TOTP countdown, in whole seconds.
+	remaining, period int
+}
+
+// accountRow is one account in the list. Tapping it copies its code; its
+// menu button (or a right click) opens the account's menu.
+type accountRow struct {
+	widget.BaseWidget
+	state rowState
+
+	onTapped   func(id string)
+	onMenu     func(id string, at fyne.Position)
+	onNextHOTP func(id string)
+
+	avatar       *avatar
+	issuer, name *widget.Label
+	code, next   *widget.Label
+	ring         *countdown
+	nextHOTP     *widget.Button
+	menu         *widget.Button
+	// ringBox and nextHOTPBox centre the ring and the button vertically;
+	// one of them is shown.
+	ringBox, nextHOTPBox *fyne.Container
+	content              fyne.CanvasObject
+}
+
+func newAccountRow() *accountRow {
+	r := &accountRow{
+		avatar: newAvatar(),
+		issuer: &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, Truncation: fyne.TextTruncateEllipsis},
+		name:   &widget.Label{SizeName: theme.SizeNameCaptionText, Truncation: fyne.TextTruncateEllipsis},
+		code: &widget.Label{TextStyle: fyne.TextStyle{Monospace: true},
+			SizeName: theme.SizeNameSubHeadingText, Alignment: fyne.TextAlignTrailing},
+		// A space keeps the line's height when there is no next code, so
+		// that every row is as tall as the list's template row.
+		next: &widget.Label{Text: " ", TextStyle: fyne.TextStyle{Monospace: true},
+			SizeName: theme.SizeNameCaptionText, Alignment: fyne.TextAlignTrailing},
+		ring: newCountdown(),
+	}
+	r.nextHOTP = widget.NewButtonWithIcon("Next code", theme.ViewRefreshIcon(), func() {
+		if r.onNextHOTP != nil {
+			r.onNextHOTP(r.state.id)
+		}
+	})
+	r.nextHOTP.Importance = widget.LowImportance
+	r.menu = widget.NewButtonWithIcon("", theme.MoreVerticalIcon(), func() {
+		if r.onMenu != nil {
+			pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(r.menu)
+			r.onMenu(r.state.id, pos.AddXY(0, r.menu.Size().Height))
+		}
+	})
+	r.menu.Importance = widget.LowImportance
+
+	texts := container.New(lines{}, r.issuer, r.name)
+	codes := container.New(lines{}, r.code, r.next)
+	r.ringBox, r.nextHOTPBox = container.NewCenter(r.ring), container.NewCenter(r.nextHOTP)
+	right := container.NewHBox(codes, r.ringBox, r.nextHOTPBox, container.NewCenter(r.menu))
+	r.content = container.NewBorder(nil, nil, container.NewCenter(r.avatar), right, texts)
+	r.ExtendBaseWidget(r)
+	// Text in every line, so that a new row (which the list also uses to
+	// measure its rows) is as tall as one showing an account.
+	r.set(rowState{issuer: " ", name: " ", code: " "})
+	return r
+}
+
+// set shows s; only what changed is refreshed.
+func (r *accountRow) set(s rowState) {
+	old := r.state
+	r.state = s
+	if s.issuer != old.issuer || s.name != old.name || r.avatar.text.Text == "" {
+		title, sub := s.issuer, s.name
+		if title == "" {
+			title, sub = s.name, ""
+		}
+		r.issuer.SetText(title)
+		r.name.SetText(sub)
+		r.avatar.set(initials(s.issuer, s.name), avatarColor(s.issuer, s.name))
+	}
+	if s.code != r.code.Text {
+		r.code.SetText(s.code)
+	}
+	next := " "
+	if s.next != "" {
+		next = "next " + s.next
+	}
+	if next != r.next.Text {
+		r.next.SetText(next)
+	}
+	if s.hotp {
+		r.ringBox.Hide()
+		r.nextHOTPBox.Show()
+	} else {
+		r.nextHOTPBox.Hide()
+		r.ringBox.Show()
+		r.ring.set(s.remaining, s.period)
+	}
+}
+
+func (r *accountRow) Tapped(*fyne.PointEvent) {
+	if r.onTapped != nil && r.state.id != "" {
+		r.onTapped(r.state.id)
+	}
+}
+
+func (r *accountRow) TappedSecondary(ev *fyne.PointEvent) {
+	if r.onMenu != nil && r.state.id != "" {
+		r.onMenu(r.state.id, ev.AbsolutePosition)
+	}
+}
+
+func (r *accountRow) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(r.content)
+}
+
+// lines stacks labels as lines of one block of text: each label's inner
+// padding overlaps the next one's, so the gap between the lines is one
+// padding, not two.
+type lines struct{}
+
+func (lines) overlap() float32 { return theme.InnerPadding() }
+
+func (l lines) MinSize(objects []fyne.CanvasObject) fyne.Size {
+	var s fyne.Size
+	n := 0
+	for _, o := range objects {
+		if !o.Visible() {
+			continue
+		}
+		m := o.MinSize()
+		s.Width = max(s.Width, m.Width)
+		s.Height += m.Height
+		n++
+	}
+	if n > 1 {
+		s.Height -= float32(n-1) * l.overlap()
+	}
+	return s
+}
+
+func (l lines) Layout(objects []fyne.CanvasObject, size fyne.Size) {
+	y := (size.Height - l.MinSize(objects).Height) / 2 // centred vertically
+	for _, o := range objects {
+		if !o.Visible() {
+			continue
+		}
+		h := o.MinSize().Height
+		o.Move(fyne.NewPos(0, y))
+		o.Resize(fyne.NewSize(size.Width, h))
+		y += h - l.overlap()
+	}
+}
+
+// avatar is a coloured disc with an account's initials.
+type avatar struct {
+	widget.BaseWidget
+	disc *canvas.Circle
+	text *canvas.Text
+}
+
+const avatarSize = 40
+
+func newAvatar() *avatar {
+	a := &avatar{disc: canvas.NewCircle(color.Transparent), text: canvas.NewText("", color.White)}
+	a.text.TextStyle.Bold = true
+	a.text.Alignment = fyne.TextAlignCenter
+	a.ExtendBaseWidget(a)
+	return a
+}
+
+func (a *avatar) set(initials string, c color.Color) {
+	a.text.Text = initials
+	a.disc.FillColor = c
+	a.disc.Refresh()
+	a.text.Refresh()
+}
+
+func (a *avatar) CreateRenderer() fyne.WidgetRenderer {
+	return &avatarRenderer{a: a}
+}
+
+type avatarRenderer struct{ a *avatar }
+
+func (r *avatarRenderer) Layout(size fyne.Size) {
+	d := min(size.Width, size.Height)
+	pos := fyne.NewPos((size.Width-d)/2, (size.Height-d)/2)
+	r.a.disc.Move(pos)
+	r.a.disc.Resize(fyne.NewSquareSize(d))
+	r.a.text.TextSize = d * 0.4
+	h := r.a.text.MinSize().Height
+	r.a.text.Move(fyne.NewPos(pos.X, pos.Y+(d-h)/2))
+	r.a.text.Resize(fyne.NewSize(d, h))
+}
+
+func (r *avatarRenderer) MinSize() fyne.Size { return fyne.NewSquareSize(avatarSize) }
+func (r *avatarRenderer) Refresh()           { r.Layout(r.a.Size()); r.a.disc.Refresh(); r.a.text.Refresh() }
+func (r *avatarRenderer) Objects() []fyne.CanvasObject {
+	return []fyne.CanvasObject{r.a.disc, r.a.text}
+}
+func (r *avatarRenderer) Destroy() {}
+
+// countdown is a ring that empties as a TOTP code's period runs out, with
+// the seconds left inside. It turns to the theme's warning colour for the
+// last seconds, when the next code is shown too.
+type countdown struct {
+	widget.BaseWidget
+	remaining, period int
+	track, arc        *canvas.Arc
+	text              *canvas.Text
+}
+
+const countdownSize = 30
+
+func newCountdown() *countdown {
+	c := &countdown{
+		track: canvas.NewArc(0, 360, 0.78, color.Transparent),
+		arc:   canvas.NewArc(0, 0, 0.78, color.Transparent),
+		text:  canvas.NewText("", color.Transparent),
+	}
+	c.text.Alignment = fyne.TextAlignCenter
+	c.ExtendBaseWidget(c)
+	return c
+}
+
+func (c *countdown) set(remaining, period int) {
+	if remaining == c.remaining && period == c.period {
+		return
+	}
+	c.remaining, c.period = remaining, period
+	c.Refresh()
+}
+
+func (c *countdown) CreateRenderer() fyne.WidgetRenderer {
+	r := &countdownRenderer{c: c}
+	r.apply()
+	return r
+}
+
+type countdownRenderer struct{ c *countdown }
+
+func (r *countdownRenderer) apply() {
+	c := r.c
+	th := c.Theme()
+	v := fyne.CurrentApp().Settings().ThemeVariant()
+	c.track.FillColor = th.Color(theme.ColorNameInputBorder, v)
+	fill := theme.ColorNamePrimary
+	if c.remaining < expiringSoon {
+		fill = theme.ColorNameWarning
+	}
+	c.arc.FillColor = th.Color(fill, v)
+	c.arc.EndAngle = 0
+	if c.period > 0 {
+		c.arc.EndAngle = 360 * float32(c.remaining) / float32(c.period)
+	}
+	c.text.Text = strconv.Itoa(c.remaining)
+	c.text.Color = th.Color(theme.ColorNameForeground, v)
+	c.text.TextSize = th.Size(theme.SizeNameCaptionText)
+}
+
+func (r *countdownRenderer) Layout(size fyne.Size) {
+	d := min(size.Width, size.Height)
+	pos := fyne.NewPos((size.Width-d)/2, (size.Height-d)/2)
+	for _, a := range []*canvas.Arc{r.c.track, r.c.arc} {
+		a.Move(pos)
+		a.Resize(fyne.NewSquareSize(d))
+	}
+	h := r.c.text.MinSize().Height
+	r.c.text.Move(fyne.NewPos(pos.X, pos.Y+(d-h)/2))
+	r.c.text.Resize(fyne.NewSize(d, h))
+}
+
+func (r *countdownRenderer) MinSize() fyne.Size { return fyne.NewSquareSize(countdownSize) }
+
+func (r *countdownRenderer) Refresh() {
+	r.apply()
+	r.Layout(r.c.Size())
+	for _, o := range r.Objects() {
+		o.Refresh()
+	}
+}
+
+func (r *countdownRenderer) Objects() []fyne.CanvasObject {
+	return []fyne.CanvasObject{r.c.track, r.c.arc, r.c.text}
+}
+func (r *countdownRenderer) Destroy() {}

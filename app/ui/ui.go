@@ -1,0 +1,208 @@
+// Package ui is Countersign's window: the navigation between its screens and
+// the screens themselves, built from Fyne widgets.
+//
+// It does not create the Fyne app or open the vault (app/countersign does
+// both and hands them in), and it does not import fyne.io/fyne/v2/app, so its
+// tests build and run with Fyne's test driver and without cgo or OpenGL.
+// Every function here runs on Fyne's UI goroutine; work started elsewhere
+// comes back through fyne.Do.
+package ui
+
+import (
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
+
+	"github.com/countersign/countersign/internal/vault"
+)
+
+// Store is the account store the screens read and change. *vault.Vault is
+// the real one.
+type Store interface {
+	Accounts() []vault.Account
+	Add(accounts ...vault.Account) (added, dups []vault.Account, err error)
+	Edit(ref string, fn func(*vault.Account) error) (vault.Account, error)
+	Remove(ref string) (vault.Account, error)
+	NextHOTP(ref string) (code string, a vault.Account, err error)
+	Reload() error
+}
+
+// Deps are what the window needs from outside. Vault is required.
+type Deps struct {
+	Vault Store
+	// Now is the clock codes are computed from; time.Now when nil.
+	Now func() time.Time
+	// After runs f on the UI goroutine once d has passed, unless the returned
+	// cancel is called first (cancel reports whether it stopped f). It drives
+	// the countdowns, the toast and the clearing of the clipboard. When nil,
+	// a time.AfterFunc that hands f to fyne.Do.
+	After func(d time.Duration, f func()) (cancel func() bool)
+}
+
+func (d *Deps) defaults() {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.After == nil {
+		d.After = func(d time.Duration, f func()) func() bool {
+			return time.AfterFunc(d, func() { fyne.Do(f) }).Stop
+		}
+	}
+}
+
+// Window sizes, in Fyne's device-independent units.
+var (
+	minWindowSize     = fyne.NewSize(440, 480)
+	defaultWindowSize = fyne.NewSize(560, 700)
+)
+
+// Preference keys under which the window remembers its size. Fyne does not
+// let an app read or set a window's position, so that is left to the
+// window manager.
+const (
+	prefWidth  = "window.width"
+	prefHeight = "window.height"
+)
+
+// screen is one destination of the navigation. Adding a screen to the window
+// is one entry in NewMain's list.
+type screen interface {
+	title() string
+	icon() fyne.Resource
+	content() fyne.CanvasObject
+	// shown is called when the screen becomes the one on display, hidden
+	// when it stops being (another screen is chosen, or the window closes).
+	shown()
+	hidden()
+}
+
+// keyHandler is a screen that handles keys and characters typed while no
+// widget has the focus, and window-wide shortcuts, while it is on display.
+type keyHandler interface {
+	typedKey(ev *fyne.KeyEvent)
+	typedRune(r rune)
+	typedShortcut(s fyne.Shortcut)
+}
+
+// Main is the window's content: a navigation rail and the screen chosen in it.
+type Main struct {
+	app   fyne.App
+	win   fyne.Window
+	deps  Deps
+	toast *toast
+
+	screens []screen
+	current screen
+	nav     *container.AppTabs
+
+	auth *authenticator
+}
+
+// NewMain fills w with Countersign's screens, restores the window size
+// remembered in a's preferences and shows the first screen. It panics if
+// deps.Vault is nil.
+func NewMain(a fyne.App, w fyne.Window, deps Deps) *Main {
+	if deps.Vault == nil {
+		panic("ui: Deps.Vault is nil")
+	}
+	deps.defaults()
+	m := &Main{app: a, win: w, deps: deps}
+	m.toast = newToast(deps.After)
+	m.auth = newAuthenticator(m)
+	m.screens = []screen{
+		m.auth,
+	}
+
+	tabs := make([]*container.TabItem, len(m.screens))
+	for i, s := range m.screens {
+		tabs[i] = container.NewTabItemWithIcon(s.title(), s.icon(), s.content())
+	}
+	m.nav = container.NewAppTabs(tabs...)
+	m.nav.SetTabLocation(container.TabLocationLeading)
+	m.nav.OnSelected = func(*container.TabItem) { m.show(m.screens[m.nav.SelectedIndex()]) }
+
+	w.SetContent(withMinSize(container.NewStack(m.nav, m.toast.layer)))
+	restoreSize(a, w)
+	w.SetOnClosed(m.onClosed)
+	// Quitting (Ctrl+C in the terminal, logging out) stops the app without
+	// closing the window; the size is kept then too.
+	a.Lifecycle().SetOnStopped(m.saveSize)
+	m.bindKeys()
+	m.show(m.screens[0])
+	return m
+}
+
+func (m *Main) show(s screen) {
+	if s == m.current {
+		return
+	}
+	if m.current != nil {
+		m.current.hidden()
+	}
+	m.current = s
+	s.shown()
+}
+
+// onClosed takes a copied code out of the clipboard before it outlives the
+// window (a clipboard manager would keep it), and saves the size.
+func (m *Main) onClosed() {
+	if m.current != nil {
+		m.current.hidden()
+		m.current = nil
+	}
+	m.auth.clearCopied(m.auth.copied)
+	m.saveSize()
+}
+
+// saveSize remembers the window's size for the next start.
+func (m *Main) saveSize() {
+	size := m.win.Canvas().Size()
+	if size.Width >= minWindowSize.Width && size.Height >= minWindowSize.Height {
+		p := m.app.Preferences()
+		p.SetFloat(prefWidth, float64(size.Width))
+		p.SetFloat(prefHeight, float64(size.Height))
+	}
+}
+
+// bindKeys routes the keys nobody else handles to the screen on display,
+// unless a dialog or menu is open over it. Ctrl+F and Ctrl+C reach the canvas
+// when the focused widget does not take shortcuts itself; the search entry,
+// which does, handles them the same way.
+func (m *Main) bindKeys() {
+	c := m.win.Canvas()
+	handler := func() (keyHandler, bool) {
+		if c.Overlays().Top() != nil {
+			return nil, false
+		}
+		k, ok := m.current.(keyHandler)
+		return k, ok
+	}
+	for _, s := range []fyne.Shortcut{
+		&desktop.CustomShortcut{KeyName: fyne.KeyF, Modifier: fyne.KeyModifierShortcutDefault},
+		&fyne.ShortcutCopy{},
+	} {
+		c.AddShortcut(s, func(s fyne.Shortcut) {
+			if k, ok := handler(); ok {
+				k.typedShortcut(s)
+			}
+		})
+	}
+	c.SetOnTypedKey(func(ev *fyne.KeyEvent) {
+		if k, ok := handler(); ok {
+			k.typedKey(ev)
+		}
+	})
+	c.SetOnTypedRune(func(r rune) {
+		if k, ok := handler(); ok {
+			k.typedRune(r)
+		}
+	})
+}
+
+// isFind reports whether s is Ctrl+F (Cmd+F on macOS).
+func isFind(s fyne.Shortcut) bool {
+	c, ok := s.(*desktop.CustomShortcut)
+	return ok && c.KeyName == fyne.KeyF && c.Modifier == fyne.KeyModifierShortcutDefault
+}
