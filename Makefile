@@ -19,7 +19,8 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 #   libgl1-mesa-dev, libx11-dev, libxcursor-dev, libxrandr-dev, libxinerama-dev,
 #   libxi-dev, libxxf86vm-dev   Fyne's GLFW window (and Xlib for the clipboard)
 #   xvfb, xclip         a real X server and clipboard owner for the screen, clipboard and GUI tests
-DEB_PACKAGES := gcc libc6-dev pkg-config git dbus gnome-keyring libsecret-tools \
+#   fido2-tools         libfido2's own fido2-token/-cred/-assert, the independent client of the software key
+DEB_PACKAGES := gcc libc6-dev pkg-config git dbus gnome-keyring libsecret-tools fido2-tools \
 	libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev \
 	xvfb xclip
 # Only for make bench-qr (zbarimg is the reference) and make corpus (draws testdata/qr).
@@ -65,7 +66,7 @@ run: build
 test: deps
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
-	COUNTERSIGN_TEST_X11=1 .ci/keyring-session $(GO) test -race -count=1 ./...
+	COUNTERSIGN_TEST_X11=1 COUNTERSIGN_TEST_FIDO=1 .ci/keyring-session $(GO) test -race -count=1 ./...
 
 # Runs every fuzz target for FUZZTIME each (seeds come from testdata/).
 fuzz:
