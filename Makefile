@@ -2,7 +2,7 @@
 #   make run    install what is missing, build, start the companion
 #   make test   install what tests need, run every test
 .POSIX:
-.PHONY: all deps deps-qr install-packages build run test fuzz bench bench-qr corpus lint clean
+.PHONY: all deps deps-qr deps-bench-ui install-packages build run test fuzz bench bench-qr bench-ui corpus lint clean
 
 GO       ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 BIN      ?= bin
@@ -25,6 +25,8 @@ DEB_PACKAGES := gcc libc6-dev pkg-config git dbus gnome-keyring libsecret-tools 
 	xvfb xclip
 # Only for make bench-qr (zbarimg is the reference) and make corpus (draws testdata/qr).
 QR_PACKAGES := zbar-tools jq qrencode imagemagick chromium fonts-dejavu-core
+# Only for make bench-ui (xvfb, dbus and gnome-keyring are in DEB_PACKAGES).
+UI_BENCH_PACKAGES := xdotool imagemagick
 
 all: build
 
@@ -36,6 +38,9 @@ deps:
 
 deps-qr:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(QR_PACKAGES)"
+
+deps-bench-ui:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(UI_BENCH_PACKAGES)"
 
 # Installs the Debian packages in PACKAGES that are missing.
 install-packages:
@@ -84,6 +89,11 @@ bench: deps
 # Countersign's QR decoder against zbarimg on testdata/qr, as a table.
 bench-qr: deps deps-qr
 	.ci/bench-qr
+
+# The window (500 accounts) against a bare Fyne window (.ci/hello), same run:
+# start to mapped, idle RSS, idle CPU, as a table (RUNS=5 by default).
+bench-ui: deps deps-bench-ui
+	.ci/bench-ui
 
 # Redraws the QR corpus in testdata/qr (the images are committed).
 corpus: deps deps-qr
