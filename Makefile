@@ -12,15 +12,16 @@ FUZZTIME ?= 30s
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 # Debian/Ubuntu packages the build and the tests need:
-#   gcc, libc6-dev      cgo (the race detector; Fyne and libfido2 later)
+#   gcc, libc6-dev      cgo (the race detector, Fyne, libfido2)
 #   dbus, gnome-keyring a real Secret Service for the vault tests
 #   libsecret-tools     secret-tool, an independent Secret Service client for tests
 #   git                 version stamping
 #   libgl1-mesa-dev, libx11-dev, libxcursor-dev, libxrandr-dev, libxinerama-dev,
 #   libxi-dev, libxxf86vm-dev   Fyne's GLFW window (and Xlib for the clipboard)
 #   xvfb, xclip         a real X server and clipboard owner for the screen, clipboard and GUI tests
+#   libfido2-dev        security keys through go-libfido2 (cgo)
 #   fido2-tools         libfido2's own fido2-token/-cred/-assert, the independent client of the software key
-DEB_PACKAGES := gcc libc6-dev pkg-config git dbus gnome-keyring libsecret-tools fido2-tools \
+DEB_PACKAGES := gcc libc6-dev pkg-config git dbus gnome-keyring libsecret-tools libfido2-dev fido2-tools \
 	libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev \
 	xvfb xclip
 # Only for make bench-qr (zbarimg is the reference) and make corpus (draws testdata/qr).

@@ -66,6 +66,7 @@ func commands() []command {
 		{"export", "--format uris|aegis|backup [--passphrase-file F] [--force] OUT", "export every account to OUT (- for stdout)", runExport},
 		{"remove", "ID", "remove an account", runRemove},
 		{"qr", "decode [--json] (IMAGE... | --clipboard) | scan-screen [--json] | encode [--out FILE] ID...", "read QR codes from images, the clipboard or the screen; render accounts as QR", runQR},
+		{"fido", fidoSynopsis, "security keys: list, info, PIN, passkeys on the key, reset; a software key for tests", runFido},
 		{"version", "", "print the version", func(env Env, _ []string) error {
 			fmt.Fprintln(env.Stdout, "countersign", env.Version)
 			return nil
@@ -93,6 +94,7 @@ func Run(env Env, args []string) error {
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: countersign                 open the desktop companion")
+	fmt.Fprintln(w, "       countersign --hidden        open it hidden in the system tray")
 	fmt.Fprintln(w, "       countersign COMMAND [ARGS]")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "commands:")

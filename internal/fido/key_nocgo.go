@@ -1,0 +1,28 @@
+//go:build !cgo
+
+package fido
+
+import "errors"
+
+// ErrUnavailable is every key operation's error in a build without cgo,
+// which cannot link libfido2.
+var ErrUnavailable = errors.New("security keys are not available: this build has no libfido2 (built without cgo)")
+
+// List returns ErrUnavailable: without libfido2 no key can be used.
+func List(extra []string) ([]Location, error) { return nil, ErrUnavailable }
+
+// Key is a security key; without cgo none can be opened.
+type Key struct{ path string }
+
+// Open returns ErrUnavailable.
+func Open(path string) (*Key, error) { return nil, ErrUnavailable }
+
+func (k *Key) Path() string                                        { return k.path }
+func (k *Key) Info() (*Info, error)                                { return nil, ErrUnavailable }
+func (k *Key) SetPIN(string) error                                 { return ErrUnavailable }
+func (k *Key) ChangePIN(string, string) error                      { return ErrUnavailable }
+func (k *Key) Passkeys(string) ([]RelyingParty, error)             { return nil, ErrUnavailable }
+func (k *Key) DeleteCredential(string, []byte) error               { return ErrUnavailable }
+func (k *Key) Reset() error                                        { return ErrUnavailable }
+func (k *Key) Register(RegistrationOptions) (*Registration, error) { return nil, ErrUnavailable }
+func (k *Key) Assert(AssertionOptions) (*Assertion, error)         { return nil, ErrUnavailable }

@@ -1,0 +1,65 @@
+package fido
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestModelName(t *testing.T) {
+	tests := []struct{ aaguid, want string }{
+		{SoftkeyAAGUID, "Countersign software key"},
+		{"CB69481E-8FF7-4039-93EC-0A2729A154A8", "YubiKey 5 Series (5, 5C, 5 Nano, 5C Nano; firmware 5.1)"},
+		{"42b4fb4a-2866-43b2-9bf7-6c6669c2e5d3", "Google Titan Security Key v2"},
+		{"00000000-0000-0000-0000-000000000000", UnknownModel},
+	}
+	for _, tt := range tests {
+		if got := ModelName(tt.aaguid); got != tt.want {
+			t.Errorf("ModelName(%s) = %q, want %q", tt.aaguid, got, tt.want)
+		}
+	}
+	if got := FormatAAGUID([]byte{0x61, 0x29, 0x94, 0xa4, 0x8f, 0x8e, 0x42, 0x0b, 0x99, 0xf8, 0x8d, 0x49, 0x4e, 0x08, 0x36, 0xcd}); got != SoftkeyAAGUID {
+		t.Errorf("FormatAAGUID = %s, want %s", got, SoftkeyAAGUID)
+	}
+}
+
+func TestCheckPIN(t *testing.T) {
+	tests := []struct {
+		name, pin string
+		min       int
+		ok        bool
+	}{
+		{"four digits", "1234", 0, true},
+		{"too short", "123", 0, false},
+		{"key's own minimum", "12345", 6, false},
+		{"code points count, not bytes", "äöü€", 4, true},
+		{"63 bytes", string(make([]byte, 63)), 4, true},
+		{"64 bytes", string(make([]byte, 64)), 4, false},
+		{"invalid UTF-8", "\xff\xfe\xfd\xfc", 4, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckPIN(tt.pin, tt.min)
+			if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrPINPolicy)) {
+				t.Errorf("CheckPIN(%q, %d) = %v, want ok=%v", tt.pin, tt.min, err, tt.ok)
+			}
+		})
+	}
+}
+
+func TestPathsFromEnv(t *testing.T) {
+	got := PathsFromEnv(func(k string) string {
+		return map[string]string{EnvDevices: "/dev/pts/7::/dev/hidraw3 "}[k]
+	})
+	if want := []string{"/dev/pts/7", "/dev/hidraw3"}; !slices.Equal(got, want) {
+		t.Errorf("PathsFromEnv = %q, want %q", got, want)
+	}
+}
+
+func TestPermissionErrorText(t *testing.T) {
+	err := permissionError("/dev/hidraw4")
+	if !errors.Is(err, ErrPermission) || !strings.Contains(err.Error(), "udev") || !strings.Contains(err.Error(), "/dev/hidraw4") {
+		t.Errorf("permissionError = %v", err)
+	}
+}
