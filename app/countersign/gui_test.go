@@ -32,12 +32,15 @@ func TestHaveDisplay(t *testing.T) {
 	}
 }
 
-// TestWindowWithoutDisplay: with no arguments and no graphical session the
+// TestWindowWithoutDisplay: with no arguments (or only --hidden, which
+// opens the window too, hidden in the tray) and no graphical session the
 // program says so and exits 1, rather than crash in GLFW.
 func TestWindowWithoutDisplay(t *testing.T) {
-	r := run(t, t.TempDir(), []string{"DISPLAY=", "WAYLAND_DISPLAY="}, "")
-	if r.code != 1 || !strings.Contains(r.stderr, "countersign: no graphical session") {
-		t.Errorf("no arguments, no display: exit %d, stderr %q", r.code, r.stderr)
+	for _, args := range [][]string{nil, {"--hidden"}} {
+		r := run(t, t.TempDir(), []string{"DISPLAY=", "WAYLAND_DISPLAY="}, "", args...)
+		if r.code != 1 || !strings.Contains(r.stderr, "countersign: no graphical session") {
+			t.Errorf("args %q, no display: exit %d, stderr %q", args, r.code, r.stderr)
+		}
 	}
 }
 

@@ -1,6 +1,6 @@
 // Command countersign is the Countersign desktop companion: with no
-// arguments it opens the window; with a subcommand it is the command line of
-// package cli.
+// arguments it opens the window (with --hidden, in the system tray); with a
+// subcommand it is the command line of package cli.
 package main
 
 import (
@@ -17,9 +17,12 @@ var version = "dev"
 
 func main() {
 	var err error
-	if len(os.Args) == 1 {
-		err = runGUI()
-	} else {
+	switch {
+	case len(os.Args) == 1:
+		err = runGUI(false)
+	case len(os.Args) == 2 && os.Args[1] == "--hidden":
+		err = runGUI(true)
+	default:
 		err = cli.Run(cli.OSEnv(version), os.Args[1:])
 	}
 	switch {

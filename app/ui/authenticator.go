@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"encoding/binary"
+	"hash/fnv"
 	"slices"
 	"strings"
 	"time"
@@ -23,6 +25,11 @@ const (
 	expiringSoon = 5
 	// clipboardTTL is how long a copied code stays in the clipboard.
 	clipboardTTL = 30 * time.Second
+	// ringStep is the granularity, in seconds, of the countdown ring before
+	// the last expiringSoon seconds: the whole window is redrawn whenever
+	// anything in it changes, so a ring that moved every second would cost a
+	// full redraw a second while the app sits idle (see make bench-ui).
+	ringStep = 5
 	// reloadTicks is how many seconds pass between looks at the vault file
 	// for changes made by another process (countersign add in a terminal).
 	reloadTicks = 5
@@ -54,6 +61,7 @@ type authenticator struct {
 	list       *accountList
 	emptyTitle *widget.Label
 	emptyHint  *widget.Label
+	emptyAdd   fyne.CanvasObject // the ways to add accounts, while there are none
 	empty      *fyne.Container
 	problem    *widget.Label // a reload that failed, until one succeeds
 	root       fyne.CanvasObject
@@ -61,6 +69,7 @@ type authenticator struct {
 	cancelTick func() bool
 	tickGen    int // ticks scheduled before the last stop belong to an older generation
 	ticks      int
+	shownSig   uint64 // viewSignature of what the list last drew
 
 	copied string // the code last copied, until it is cleared from the clipboard
 
@@ -79,7 +88,10 @@ func newAuthenticator(m *Main) *authenticator {
 
 	s.search = newSearchEntry(s)
 	s.search.SetPlaceHolder("Search issuer, name or tag")
-	s.search.OnChanged = func(string) { s.applyFilter(false) }
+	s.search.OnChanged = func(string) {
+		s.m.lock.activity()
+		s.applyFilter(false)
+	}
 	s.search.ActionItem = widget.NewIcon(theme.SearchIcon())
 
 	s.tags = widget.NewSelect(nil, s.onTagChosen)
@@ -89,12 +101,13 @@ func newAuthenticator(m *Main) *authenticator {
 
 	s.emptyTitle = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, SizeName: theme.SizeNameSubHeadingText, Alignment: fyne.TextAlignCenter}
 	s.emptyHint = &widget.Label{Wrapping: fyne.TextWrapWord, Alignment: fyne.TextAlignCenter}
-	s.empty = container.NewPadded(container.NewVBox(layout.NewSpacer(), s.emptyTitle, s.emptyHint, layout.NewSpacer()))
+	s.emptyAdd = m.add.emptyActions()
+	s.empty = container.NewPadded(container.NewVBox(layout.NewSpacer(), s.emptyTitle, s.emptyHint, s.emptyAdd, layout.NewSpacer()))
 
 	s.problem = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}
 	s.problem.Hide()
 
-	header := container.NewBorder(nil, s.problem, nil, s.tags, s.search)
+	header := container.NewBorder(nil, s.problem, nil, container.NewHBox(s.tags, m.add.button), s.search)
 	s.root = container.NewBorder(header, nil, nil, nil, container.NewStack(s.list, s.empty))
 
 	s.load()
@@ -105,10 +118,13 @@ func (s *authenticator) title() string              { return "Authenticator" }
 func (s *authenticator) icon() fyne.Resource        { return theme.AccountIcon() }
 func (s *authenticator) content() fyne.CanvasObject { return s.root }
 
+// shown leaves the search field unfocused: a focused entry's blinking
+// cursor redraws the window continuously (7 points of idle CPU under Xvfb,
+// see make bench-ui). Typing anywhere in the window focuses it.
 func (s *authenticator) shown() {
 	s.list.Refresh()
 	s.startTicking()
-	s.focusSearch()
+	s.unfocus()
 }
 
 func (s *authenticator) hidden() { s.stopTicking() }
@@ -238,11 +254,13 @@ func (s *authenticator) updateEmptyState() {
 		return
 	case len(s.all) == 0:
 		s.emptyTitle.SetText("No accounts yet")
-		s.emptyHint.SetText("Add accounts with “countersign add” or “countersign import” in a terminal; " +
-			"they appear here within seconds.")
+		s.emptyHint.SetText("Scan the QR code a site shows when you turn on two-factor authentication, " +
+			"type its secret, or import the accounts of another authenticator app.")
+		s.emptyAdd.Show()
 	default:
 		s.emptyTitle.SetText("No accounts match")
 		s.emptyHint.SetText("Press Esc to clear the search, or choose " + allTags + ".")
+		s.emptyAdd.Hide()
 	}
 	s.empty.Show()
 }
@@ -263,7 +281,7 @@ func (s *authenticator) rowState(a vault.Account, now time.Time) rowState {
 	st.code = groupCode(code)
 	left := a.Remaining(now)
 	st.period = a.Period
-	st.remaining = int((left + time.Second - 1) / time.Second) // 30 at the start of a period, 1 in its last second
+	st.remaining = ringSeconds(a, now)
 	if st.remaining < expiringSoon {
 		if next, err := s.codes.Code(a.Key, now.Add(left)); err == nil {
 			st.next = groupCode(next)
@@ -305,6 +323,34 @@ func (s *authenticator) scheduleTick() {
 	s.cancelTick = s.after(wait, func() { s.tick(gen) })
 }
 
+// viewSignature sums up what the time-dependent parts of the listed rows
+// show at now: each TOTP account's time step and countdown.
+func (s *authenticator) viewSignature(now time.Time) uint64 {
+	h := fnv.New64a()
+	var buf [16]byte
+	for _, a := range s.view {
+		if a.Type != otp.TOTP {
+			continue
+		}
+		binary.LittleEndian.PutUint64(buf[:8], a.CounterAt(now))
+		binary.LittleEndian.PutUint64(buf[8:], uint64(ringSeconds(a, now)))
+		h.Write(buf[:])
+	}
+	return h.Sum64()
+}
+
+// ringSeconds is the value a TOTP row's ring shows at now, in seconds: the
+// whole seconds left (30 at the start of a period, 1 in its last second)
+// in the last expiringSoon seconds, counted one by one with their number
+// and the next code; before that, rounded up to ringStep.
+func ringSeconds(a vault.Account, now time.Time) int {
+	left := int((a.Remaining(now) + time.Second - 1) / time.Second)
+	if left >= expiringSoon {
+		left = min(a.Period, (left+ringStep-1)/ringStep*ringStep)
+	}
+	return left
+}
+
 func (s *authenticator) tick(gen int) {
 	if gen != s.tickGen {
 		return // stopped after this tick was already on its way
@@ -313,7 +359,13 @@ func (s *authenticator) tick(gen int) {
 	if s.ticks%reloadTicks == 0 {
 		s.reload()
 	}
-	s.list.Refresh()
+	// Redraw only when some row would show something new: most seconds
+	// nothing changes (the ring moves in steps), and an idle window then
+	// costs nothing.
+	if sig := s.viewSignature(s.now()); sig != s.shownSig {
+		s.shownSig = sig
+		s.list.Refresh()
+	}
 	s.scheduleTick()
 }
 
@@ -361,6 +413,7 @@ func (s *authenticator) copyCode(id string) {
 			return
 		}
 	}
+	s.m.lock.activity()
 	s.m.app.Clipboard().SetContent(code)
 	s.copied = code
 	s.m.toast.show("Code copied")
@@ -409,6 +462,13 @@ func (s *authenticator) focusSearch() {
 	}
 }
 
+// unfocus gives the keys back to the window, which routes them to the screen.
+func (s *authenticator) unfocus() {
+	if c := s.m.win.Canvas(); c != nil {
+		c.Unfocus()
+	}
+}
+
 func (s *authenticator) typedKey(ev *fyne.KeyEvent) {
 	switch ev.Name {
 	case fyne.KeyUp:
@@ -419,6 +479,7 @@ func (s *authenticator) typedKey(ev *fyne.KeyEvent) {
 		s.copySelected()
 	case fyne.KeyEscape:
 		s.search.SetText("")
+		s.unfocus()
 	}
 }
 
@@ -491,6 +552,14 @@ func (e *searchEntry) TypedShortcut(sc fyne.Shortcut) {
 		e.Entry.TypedShortcut(&fyne.ShortcutSelectAll{})
 		return
 	}
+	if isNew(sc) {
+		e.s.m.add.showMenu()
+		return
+	}
+	if isLock(sc) {
+		e.s.m.lock.lockNow()
+		return
+	}
 	e.Entry.TypedShortcut(sc)
 }
 
@@ -520,4 +589,6 @@ func newAccountList(s *authenticator) *accountList {
 	return l
 }
 
-func (l *accountList) FocusGained() { l.s.focusSearch() }
+// FocusGained hands the keys back to the window (a click on a row would
+// otherwise leave the list holding them), which routes them to the screen.
+func (l *accountList) FocusGained() { l.s.unfocus() }

@@ -38,8 +38,9 @@ func TestListRendersAccounts(t *testing.T) {
 		t.Errorf("Steam row shows %q, want five characters ungrouped", r.code.Text)
 	}
 	gh := h.row(t, "gh0000000001")
-	if gh.ring.remaining != 29 || gh.ring.period != 30 || !gh.ringBox.Visible() || gh.nextHOTPBox.Visible() {
-		t.Errorf("GitHub countdown: %d of %d s (shown %v, next-code button %v), want 29 of 30",
+	// 29 s left: the ring shows the 5-second step, 30.
+	if gh.ring.remaining != 30 || gh.ring.period != 30 || !gh.ringBox.Visible() || gh.nextHOTPBox.Visible() {
+		t.Errorf("GitHub countdown: %d of %d s (shown %v, next-code button %v), want 30 of 30",
 			gh.ring.remaining, gh.ring.period, gh.ringBox.Visible(), gh.nextHOTPBox.Visible())
 	}
 	if acme := h.row(t, "ac0000000005"); acme.ringBox.Visible() || !acme.nextHOTPBox.Visible() {
@@ -257,9 +258,18 @@ func TestReloadShowsChangesFromElsewhere(t *testing.T) {
 func TestKeyboard(t *testing.T) {
 	h := newHarness(t, fixture())
 	c := h.win.Canvas()
-	if c.Focused() != h.auth.search {
-		t.Fatalf("focus %T at start, want the search field", c.Focused())
+	if c.Focused() != nil {
+		t.Fatalf("focus %T at start, want nothing (a focused entry's cursor keeps redrawing)", c.Focused())
 	}
+	test.TypeOnCanvas(c, "g")
+	if c.Focused() != h.auth.search || h.auth.search.Text != "g" {
+		t.Fatalf("typing in the window: focus %T, search %q; want the search field holding g", c.Focused(), h.auth.search.Text)
+	}
+	h.auth.search.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	if c.Focused() != nil || h.auth.search.Text != "" {
+		t.Fatalf("Esc: focus %T, search %q; want nothing focused and an empty search", c.Focused(), h.auth.search.Text)
+	}
+	h.auth.focusSearch()
 	key := func(name fyne.KeyName) { h.auth.search.TypedKey(&fyne.KeyEvent{Name: name}) }
 
 	key(fyne.KeyDown)
@@ -432,8 +442,8 @@ func TestEmptyVault(t *testing.T) {
 	if !h.auth.empty.Visible() || h.auth.emptyTitle.Text != "No accounts yet" {
 		t.Errorf("empty vault shows %q", h.auth.emptyTitle.Text)
 	}
-	if hint := h.auth.emptyHint.Text; !strings.Contains(hint, "countersign add") || !strings.Contains(hint, "countersign import") {
-		t.Errorf("empty vault hint %q does not say how to add accounts", hint)
+	if !h.auth.emptyAdd.Visible() {
+		t.Error("the empty vault does not offer the ways to add accounts")
 	}
 	h.auth.typedKey(&fyne.KeyEvent{Name: fyne.KeyReturn}) // nothing to copy, nothing breaks
 	if h.clipboard() != "" {
@@ -457,5 +467,39 @@ func TestWindowSizeRemembered(t *testing.T) {
 	w.Resize(fyne.NewSize(100, 100))
 	if got := w.Content().MinSize(); got.Width < minWindowSize.Width || got.Height < minWindowSize.Height {
 		t.Errorf("content min size %v, want at least %v", got, minWindowSize)
+	}
+}
+
+func TestCountdownSteps(t *testing.T) {
+	a := vault.Account{Key: otp.Key{Type: otp.TOTP, Secret: []byte("12345678901234567890"), Period: 30}}
+	for _, tc := range []struct {
+		unix int64
+		want int
+	}{
+		{60, 30}, {61, 30}, {65, 25}, {66, 25}, {84, 10}, {85, 5}, {86, 4}, {87, 3}, {88, 2}, {89, 1}, {90, 30},
+	} {
+		if got := ringSeconds(a, time.Unix(tc.unix, 0)); got != tc.want {
+			t.Errorf("ringSeconds at %d = %d, want %d", tc.unix, got, tc.want)
+		}
+	}
+}
+
+// TestIdleTicksDoNotRedraw: the window is redrawn only when a row would
+// show something new, so an idle window does not redraw every second.
+func TestIdleTicksDoNotRedraw(t *testing.T) {
+	h := newHarness(t, fixture())
+	s := h.auth
+	changes := 0
+	prev := s.viewSignature(time.Unix(60, 0))
+	for sec := int64(61); sec <= 90; sec++ {
+		if sig := s.viewSignature(time.Unix(sec, 0)); sig != prev {
+			changes++
+			prev = sig
+		}
+	}
+	// Over one 30 s period of 30 s accounts (and a 60 s one): steps at 65,
+	// 70, 75, 80, 85, the seconds 86–89 and the new period at 90.
+	if changes < 9 || changes > 12 {
+		t.Errorf("%d redraws over 30 s, want about 10 (not one a second)", changes)
 	}
 }

@@ -48,11 +48,14 @@ func newAccountRow() *accountRow {
 		avatar: newAvatar(),
 		issuer: &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, Truncation: fyne.TextTruncateEllipsis},
 		name:   &widget.Label{SizeName: theme.SizeNameCaptionText, Truncation: fyne.TextTruncateEllipsis},
-		code: &widget.Label{TextStyle: fyne.TextStyle{Monospace: true},
+		// Codes in the bold face the issuers already use: its digits are as
+		// wide as each other, and a monospace face would cost another whole
+		// font set in memory (see make bench-ui).
+		code: &widget.Label{TextStyle: fyne.TextStyle{Bold: true},
 			SizeName: theme.SizeNameSubHeadingText, Alignment: fyne.TextAlignTrailing},
 		// A space keeps the line's height when there is no next code, so
 		// that every row is as tall as the list's template row.
-		next: &widget.Label{Text: " ", TextStyle: fyne.TextStyle{Monospace: true},
+		next: &widget.Label{Text: " ",
 			SizeName: theme.SizeNameCaptionText, Alignment: fyne.TextAlignTrailing},
 		ring: newCountdown(),
 	}
@@ -270,7 +273,11 @@ func (r *countdownRenderer) apply() {
 	if c.period > 0 {
 		c.arc.EndAngle = 360 * float32(c.remaining) / float32(c.period)
 	}
-	c.text.Text = strconv.Itoa(c.remaining)
+	// The seconds are written out only in the last ones, when they matter.
+	c.text.Text = ""
+	if c.remaining < expiringSoon {
+		c.text.Text = strconv.Itoa(c.remaining)
+	}
 	c.text.Color = th.Color(theme.ColorNameForeground, v)
 	c.text.TextSize = th.Size(theme.SizeNameCaptionText)
 }

@@ -9,12 +9,14 @@
 package ui
 
 import (
+	"context"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
 
+	"github.com/countersign/countersign/internal/capture"
 	"github.com/countersign/countersign/internal/vault"
 )
 
@@ -39,6 +41,15 @@ type Deps struct {
 	// the countdowns, the toast and the clearing of the clipboard. When nil,
 	// a time.AfterFunc that hands f to fyne.Do.
 	After func(d time.Duration, f func()) (cancel func() bool)
+	// Capture takes a picture of every monitor to look for QR codes in; it
+	// runs off the UI goroutine. capture.Screens when nil.
+	Capture func(ctx context.Context) ([]capture.Screen, error)
+	// Clipboard reads the clipboard's image and text; it runs off the UI
+	// goroutine. capture.Clipboard when nil.
+	Clipboard func() (capture.Clip, error)
+	// Session is the tray, the screen saver and the rest of the desktop
+	// session the lock and the settings use (lock.go).
+	Session Session
 }
 
 func (d *Deps) defaults() {
@@ -49,6 +60,14 @@ func (d *Deps) defaults() {
 		d.After = func(d time.Duration, f func()) func() bool {
 			return time.AfterFunc(d, func() { fyne.Do(f) }).Stop
 		}
+	}
+	if d.Capture == nil {
+		d.Capture = func(ctx context.Context) ([]capture.Screen, error) {
+			return capture.Screens(ctx, capture.Options{})
+		}
+	}
+	if d.Clipboard == nil {
+		d.Clipboard = func() (capture.Clip, error) { return capture.Clipboard(capture.Options{}) }
 	}
 }
 
@@ -97,7 +116,11 @@ type Main struct {
 	current screen
 	nav     *container.AppTabs
 
-	auth *authenticator
+	auth     *authenticator
+	add      *adder
+	lock     *appLock
+	settings *settings
+	tray     *tray
 }
 
 // NewMain fills w with Countersign's screens, restores the window size
@@ -110,9 +133,13 @@ func NewMain(a fyne.App, w fyne.Window, deps Deps) *Main {
 	deps.defaults()
 	m := &Main{app: a, win: w, deps: deps}
 	m.toast = newToast(deps.After)
+	m.add = newAdder(m)
+	m.lock = newAppLock(m)
 	m.auth = newAuthenticator(m)
+	m.settings = newSettings(m)
 	m.screens = []screen{
 		m.auth,
+		m.settings,
 	}
 
 	tabs := make([]*container.TabItem, len(m.screens))
@@ -123,7 +150,7 @@ func NewMain(a fyne.App, w fyne.Window, deps Deps) *Main {
 	m.nav.SetTabLocation(container.TabLocationLeading)
 	m.nav.OnSelected = func(*container.TabItem) { m.show(m.screens[m.nav.SelectedIndex()]) }
 
-	w.SetContent(withMinSize(container.NewStack(m.nav, m.toast.layer)))
+	w.SetContent(withMinSize(container.NewStack(m.nav, m.lock.view, m.toast.layer)))
 	restoreSize(a, w)
 	w.SetOnClosed(m.onClosed)
 	// Quitting (Ctrl+C in the terminal, logging out) stops the app without
@@ -131,6 +158,7 @@ func NewMain(a fyne.App, w fyne.Window, deps Deps) *Main {
 	a.Lifecycle().SetOnStopped(m.saveSize)
 	m.bindKeys()
 	m.show(m.screens[0])
+	m.startSession()
 	return m
 }
 
@@ -152,6 +180,7 @@ func (m *Main) onClosed() {
 		m.current.hidden()
 		m.current = nil
 	}
+	m.stopSession()
 	m.auth.clearCopied(m.auth.copied)
 	m.saveSize()
 }
@@ -173,7 +202,8 @@ func (m *Main) saveSize() {
 func (m *Main) bindKeys() {
 	c := m.win.Canvas()
 	handler := func() (keyHandler, bool) {
-		if c.Overlays().Top() != nil {
+		m.lock.activity() // every key routed here counts
+		if c.Overlays().Top() != nil || m.lock.locked {
 			return nil, false
 		}
 		k, ok := m.current.(keyHandler)
@@ -189,6 +219,14 @@ func (m *Main) bindKeys() {
 			}
 		})
 	}
+	// Ctrl+N opens the add menu from any screen; the search entry, which
+	// takes shortcuts itself, passes it on.
+	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyN, Modifier: fyne.KeyModifierShortcutDefault},
+		func(fyne.Shortcut) {
+			if c.Overlays().Top() == nil && !m.lock.locked {
+				m.add.showMenu()
+			}
+		})
 	c.SetOnTypedKey(func(ev *fyne.KeyEvent) {
 		if k, ok := handler(); ok {
 			k.typedKey(ev)
