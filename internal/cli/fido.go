@@ -20,7 +20,7 @@ import (
 	"github.com/countersign/countersign/internal/fido/softkey"
 )
 
-const fidoSynopsis = "list|info|set-pin|change-pin|credentials|delete-credential|reset|softkey [--device PATH] [--json] ..."
+const fidoSynopsis = "list|info|set-pin|change-pin|credentials|delete-credential|fingerprints|reset|softkey [--device PATH] [--json] ..."
 
 // fidoCommands are the subcommands of "countersign fido".
 var fidoCommands = []struct {
@@ -33,8 +33,9 @@ var fidoCommands = []struct {
 	{"change-pin", "[--device PATH] [--pin-file F] [--new-pin-file F]", runFidoChangePIN},
 	{"credentials", "[--device PATH] [--pin-file F] [--json]", runFidoCredentials},
 	{"delete-credential", "[--device PATH] [--pin-file F] [--] CREDENTIAL_ID", runFidoDeleteCredential},
+	{"fingerprints", "list|enroll|rename|delete [--device PATH] [--pin-file F] ...", runFidoFingerprints},
 	{"reset", "[--device PATH] [--yes]", runFidoReset},
-	{"softkey", "[--state FILE]", runFidoSoftkey},
+	{"softkey", "[--state FILE] [--fingerprint]", runFidoSoftkey},
 }
 
 func runFido(env Env, args []string) error {
@@ -407,28 +408,35 @@ func runFidoReset(env Env, name string, args []string) error {
 			return errors.New("not confirmed: nothing was reset")
 		}
 	}
-	warnf(env, "touch the key now")
-	if err := k.Reset(); err != nil {
+	ctx, stop := softkeySignals()
+	defer stop()
+	if err := k.Reset(ctx, fido.OnTouch(func() { warnf(env, "touch the key now") })); err != nil {
 		return err
 	}
 	warnf(env, "the key at %s was reset", k.Path())
 	return nil
 }
 
-// softkeySignals is what ends "fido softkey"; tests replace it.
+// softkeySignals is what ends "fido softkey" and interrupts a wait for a
+// touch; tests replace it.
 var softkeySignals = func() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
 func runFidoSoftkey(env Env, name string, args []string) error {
-	fs := newFlags(env, name, "[--state FILE]")
+	fs := newFlags(env, name, "[--state FILE] [--fingerprint]")
 	state := fs.String("state", "", "keep the key's PIN and passkeys in this file (plain JSON: anyone who reads it can use them)")
+	sensor := fs.Bool("fingerprint", false, "give the key a simulated fingerprint sensor that takes every touch as a good sample")
 	if err := noPositional(fs, name, args); err != nil {
 		return err
 	}
 	ctx, stop := softkeySignals()
 	defer stop()
-	sk, err := softkey.New(softkey.Options{StateFile: *state})
+	opts := softkey.Options{StateFile: *state}
+	if *sensor {
+		opts.Fingerprint = &softkey.FingerprintSensor{Sample: softkey.GoodSamples}
+	}
+	sk, err := softkey.New(opts)
 	if err != nil {
 		return err
 	}

@@ -74,7 +74,7 @@ func checkOpenable(path string) error {
 	case errors.Is(err, fs.ErrPermission):
 		return permissionError(path)
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("%s: no such device: is the key plugged in?", path)
+		return fmt.Errorf("%s: %w", path, ErrNoDevice)
 	}
 	return fmt.Errorf("opening %s: %w", path, err)
 }

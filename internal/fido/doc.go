@@ -1,8 +1,11 @@
 // Package fido manages FIDO2 security keys (YubiKeys and the like) through
 // libfido2, by way of github.com/keys-pub/go-libfido2: finding keys, reading
 // what they are and what they support, setting and changing the PIN, listing
-// and deleting the passkeys stored on a key, resetting a key, and registering
-// and signing in with WebAuthn on behalf of a relying party.
+// and deleting the passkeys stored on a key, enrolling, naming and deleting
+// fingerprints on keys with a sensor, resetting a key, registering and
+// signing in with WebAuthn on behalf of a relying party, and noticing keys
+// plugged in or removed (Watch). Operations that wait for a touch take a
+// context whose end cancels them on the key.
 //
 // It checks what can be checked before a key is asked (PIN rules), and turns
 // libfido2's error codes into errors a person understands, with sentinel

@@ -29,6 +29,8 @@ var (
 	ErrNoCredentials = errors.New("no matching passkey on the key")
 	// ErrNotSupported is an operation the key does not offer.
 	ErrNotSupported = errors.New("the key does not support this")
+	// ErrNoDevice is a configured device path with nothing behind it.
+	ErrNoDevice = errors.New("no such device: is the key plugged in?")
 	// ErrPermission is a key present but not openable; the error says the fix.
 	ErrPermission = errors.New("permission denied")
 	// ErrNotAllowed is an operation the key refused (for example a

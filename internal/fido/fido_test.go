@@ -18,12 +18,12 @@ import (
 
 // startSoftkey serves a fresh software key for one test. Without ptys the
 // test skips, unless COUNTERSIGN_TEST_FIDO=1 says the machine must manage.
-func startSoftkey(t *testing.T) *softkey.Key {
+func startSoftkey(t testing.TB) *softkey.Key {
 	t.Helper()
 	return startSoftkeyWith(t, softkey.Options{})
 }
 
-func startSoftkeyWith(t *testing.T, opts softkey.Options) *softkey.Key {
+func startSoftkeyWith(t testing.TB, opts softkey.Options) *softkey.Key {
 	t.Helper()
 	sk, err := softkey.New(opts)
 	if err != nil {
@@ -39,7 +39,7 @@ func startSoftkeyWith(t *testing.T, opts softkey.Options) *softkey.Key {
 	return sk
 }
 
-func openSoftkey(t *testing.T, sk *softkey.Key) *Key {
+func openSoftkey(t testing.TB, sk *softkey.Key) *Key {
 	t.Helper()
 	k, err := Open(sk.Path())
 	if err != nil {
@@ -199,7 +199,7 @@ func TestWrongPINsBlock(t *testing.T) {
 	if err := sk.Replug(); err != nil {
 		t.Fatal(err)
 	}
-	if err := k.Reset(); err != nil {
+	if err := k.Reset(t.Context()); err != nil {
 		t.Fatalf("reset: %v", err)
 	}
 	if sk.PINSet() {
@@ -269,13 +269,13 @@ func TestReset(t *testing.T) {
 	mu.Lock()
 	now = now.Add(time.Minute)
 	mu.Unlock()
-	if err := k.Reset(); !errors.Is(err, ErrResetNotAllowed) {
+	if err := k.Reset(t.Context()); !errors.Is(err, ErrResetNotAllowed) {
 		t.Fatalf("reset a minute after plugging in: %v, want ErrResetNotAllowed", err)
 	}
 	if err := sk.Replug(); err != nil {
 		t.Fatal(err)
 	}
-	if err := k.Reset(); err != nil {
+	if err := k.Reset(t.Context()); err != nil {
 		t.Fatalf("reset after replug: %v", err)
 	}
 	if sk.PINSet() || sk.ResidentCredentials() != 0 {

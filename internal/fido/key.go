@@ -3,6 +3,7 @@
 package fido
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -204,13 +205,13 @@ func (k *Key) DeleteCredential(pin string, id []byte) error {
 
 // Reset returns the key to its factory state: every credential goes, the
 // PIN goes. The key must have been plugged in seconds ago (ResetRule) and
-// will want a touch.
-func (k *Key) Reset() error {
-	err := k.dev.Reset()
-	if errors.Is(err, libfido2.ErrNotAllowed) || errors.Is(err, libfido2.ErrOperationDenied) {
+// will want a touch. Cancelling ctx cancels the request on the key.
+func (k *Key) Reset(ctx context.Context, topts ...TouchOption) error {
+	err := k.reset(ctx, topts)
+	if errors.Is(err, ErrNotAllowed) {
 		return fmt.Errorf("resetting the key: %w", ErrResetNotAllowed)
 	}
-	return translate("resetting the key", err, nil)
+	return err
 }
 
 // ctap2ErrPINBlocked is CTAP2_ERR_PIN_BLOCKED, which go-libfido2 passes on as

@@ -2,7 +2,10 @@
 
 package fido
 
-import "errors"
+import (
+	"context"
+	"errors"
+)
 
 // ErrUnavailable is every key operation's error in a build without cgo,
 // which cannot link libfido2.
@@ -17,12 +20,23 @@ type Key struct{ path string }
 // Open returns ErrUnavailable.
 func Open(path string) (*Key, error) { return nil, ErrUnavailable }
 
-func (k *Key) Path() string                                        { return k.path }
-func (k *Key) Info() (*Info, error)                                { return nil, ErrUnavailable }
-func (k *Key) SetPIN(string) error                                 { return ErrUnavailable }
-func (k *Key) ChangePIN(string, string) error                      { return ErrUnavailable }
-func (k *Key) Passkeys(string) ([]RelyingParty, error)             { return nil, ErrUnavailable }
-func (k *Key) DeleteCredential(string, []byte) error               { return ErrUnavailable }
-func (k *Key) Reset() error                                        { return ErrUnavailable }
-func (k *Key) Register(RegistrationOptions) (*Registration, error) { return nil, ErrUnavailable }
-func (k *Key) Assert(AssertionOptions) (*Assertion, error)         { return nil, ErrUnavailable }
+func (k *Key) Path() string                                { return k.path }
+func (k *Key) Info() (*Info, error)                        { return nil, ErrUnavailable }
+func (k *Key) SetPIN(string) error                         { return ErrUnavailable }
+func (k *Key) ChangePIN(string, string) error              { return ErrUnavailable }
+func (k *Key) Passkeys(string) ([]RelyingParty, error)     { return nil, ErrUnavailable }
+func (k *Key) DeleteCredential(string, []byte) error       { return ErrUnavailable }
+func (k *Key) Reset(context.Context, ...TouchOption) error { return ErrUnavailable }
+func (k *Key) Register(context.Context, RegistrationOptions, ...TouchOption) (*Registration, error) {
+	return nil, ErrUnavailable
+}
+func (k *Key) Assert(context.Context, AssertionOptions, ...TouchOption) (*Assertion, error) {
+	return nil, ErrUnavailable
+}
+
+func (k *Key) Fingerprints(string) ([]Fingerprint, error) { return nil, ErrUnavailable }
+func (k *Key) EnrollFingerprint(context.Context, string, string, func(EnrollProgress), ...TouchOption) (Fingerprint, error) {
+	return Fingerprint{}, ErrUnavailable
+}
+func (k *Key) RenameFingerprint(string, []byte, string) error { return ErrUnavailable }
+func (k *Key) DeleteFingerprint(string, []byte) error         { return ErrUnavailable }

@@ -2,6 +2,7 @@ package fido
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -61,5 +62,60 @@ func TestPermissionErrorText(t *testing.T) {
 	err := permissionError("/dev/hidraw4")
 	if !errors.Is(err, ErrPermission) || !strings.Contains(err.Error(), "udev") || !strings.Contains(err.Error(), "/dev/hidraw4") {
 		t.Errorf("permissionError = %v", err)
+	}
+}
+
+func TestSameLocations(t *testing.T) {
+	key := Location{Path: "/dev/hidraw1", Product: "YubiKey", VendorID: 0x1050}
+	denied := Location{Path: "/dev/hidraw1", Err: ErrPermission}
+	tests := []struct {
+		name string
+		a, b []Location
+		want bool
+	}{
+		{"both empty", nil, []Location{}, true},
+		{"same", []Location{key}, []Location{key}, true},
+		{"plugged in", nil, []Location{key}, false},
+		{"now unusable", []Location{key}, []Location{denied}, false},
+		{"same error", []Location{denied}, []Location{{Path: "/dev/hidraw1", Err: errors.New("permission denied")}}, true},
+		{"order", []Location{key, denied}, []Location{denied, key}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := sameLocations(tt.a, tt.b); got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPresentOnly(t *testing.T) {
+	locs := []Location{
+		{Path: "/dev/hidraw0"},
+		{Path: "/dev/pts/9", Configured: true, Err: fmt.Errorf("/dev/pts/9: %w", ErrNoDevice)},
+		{Path: "/dev/pts/8", Configured: true, Err: ErrPermission},
+	}
+	got := presentOnly(locs)
+	if len(got) != 2 || got[0].Path != "/dev/hidraw0" || got[1].Path != "/dev/pts/8" {
+		t.Errorf("got %+v, want hidraw0 and the unreadable pts/8", got)
+	}
+}
+
+func TestSampleStatusString(t *testing.T) {
+	tests := []struct {
+		s    SampleStatus
+		want string
+	}{
+		{SampleGood, "good"},
+		{1, "too high: place the finger lower"},
+		{0x0b, "this finger is enrolled already"},
+		{0x0c, "sample status 0x0c: touch again"},
+		{0x0d, "no touch: touch the sensor"},
+		{0x42, "sample status 0x42: touch again"},
+	}
+	for _, tt := range tests {
+		if got := tt.s.String(); got != tt.want {
+			t.Errorf("SampleStatus(%d): got %q, want %q", tt.s, got, tt.want)
+		}
 	}
 }

@@ -3,6 +3,7 @@
 package fido
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -29,7 +30,8 @@ func (k *Key) uvPIN(requirement, pin string) (string, libfido2.OptionValue, erro
 
 // Register creates a credential on the key for the relying party (the
 // client side of navigator.credentials.create) and waits for a touch.
-func (k *Key) Register(opts RegistrationOptions) (*Registration, error) {
+// Cancelling ctx cancels the request on the key; the error then wraps ctx's.
+func (k *Key) Register(ctx context.Context, opts RegistrationOptions, topts ...TouchOption) (*Registration, error) {
 	if opts.RPID == "" || len(opts.UserID) == 0 || opts.UserName == "" {
 		return nil, errors.New("registering the key: the relying party id, user id and user name are required")
 	}
@@ -48,29 +50,9 @@ func (k *Key) Register(opts RegistrationOptions) (*Registration, error) {
 	if len(algs) == 0 {
 		algs = []int{AlgES256}
 	}
-	rk := libfido2.Default
-	if opts.ResidentKey {
-		rk = libfido2.True
-	}
-	var att *libfido2.Attestation
-	err = ErrNotSupported
-	for _, alg := range algs {
-		if alg != AlgES256 && alg != AlgEdDSA && alg != AlgRS256 {
-			continue
-		}
-		att, err = k.dev.MakeCredential(hash[:],
-			libfido2.RelyingParty{ID: opts.RPID, Name: opts.RPName},
-			libfido2.User{ID: opts.UserID, Name: opts.UserName, DisplayName: opts.UserDisplayName},
-			libfido2.CredentialType(alg), pin, &libfido2.MakeCredentialOpts{RK: rk, UV: uv})
-		if !isUnsupportedAlgorithm(err) {
-			break
-		}
-	}
-	if errors.Is(err, ErrNotSupported) || isUnsupportedAlgorithm(err) {
-		return nil, fmt.Errorf("registering the key: %w: it offers none of the algorithms %v", ErrNotSupported, algs)
-	}
+	att, err := k.makeCredential(ctx, hash[:], opts, algs, pin, uv, topts)
 	if err != nil {
-		return nil, translate("registering the key", err, k.retries)
+		return nil, err
 	}
 	obj, err := attestationObject(att)
 	if err != nil {
@@ -135,7 +117,8 @@ func attestationObject(att *libfido2.Attestation) ([]byte, error) {
 
 // Assert signs the relying party's challenge with a credential on the key
 // (the client side of navigator.credentials.get) and waits for a touch.
-func (k *Key) Assert(opts AssertionOptions) (*Assertion, error) {
+// Cancelling ctx cancels the request on the key; the error then wraps ctx's.
+func (k *Key) Assert(ctx context.Context, opts AssertionOptions, topts ...TouchOption) (*Assertion, error) {
 	if opts.RPID == "" {
 		return nil, errors.New("signing in: the relying party id is required")
 	}
@@ -147,9 +130,9 @@ func (k *Key) Assert(opts AssertionOptions) (*Assertion, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signing in: %w", err)
 	}
-	a, err := k.dev.Assertion(opts.RPID, hash[:], opts.AllowCredentials, pin, &libfido2.AssertionOpts{UV: uv})
+	a, err := k.getAssertion(ctx, hash[:], opts, pin, uv, topts)
 	if err != nil {
-		return nil, translate("signing in", err, k.retries)
+		return nil, err
 	}
 	authData, err := unwrapBytes(a.AuthDataCBOR)
 	if err != nil {

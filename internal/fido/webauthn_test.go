@@ -77,7 +77,7 @@ func TestRegisterAndAssert(t *testing.T) {
 		t.Fatal(err)
 	}
 	challenge := []byte("registration challenge 0123456789")
-	reg, err := k.Register(RegistrationOptions{
+	reg, err := k.Register(t.Context(), RegistrationOptions{
 		Origin: testOrigin, RPID: testRPID, RPName: "Countersign",
 		Challenge: challenge, UserID: []byte("user-42"), UserName: "alice", UserDisplayName: "Alice",
 		Algorithms: []int{AlgRS256, AlgES256}, ResidentKey: true, UserVerification: UVRequired, PIN: "1234",
@@ -92,7 +92,7 @@ func TestRegisterAndAssert(t *testing.T) {
 
 	// With the credential id, as after username entry.
 	challenge = []byte("sign-in challenge 1")
-	a, err := k.Assert(AssertionOptions{Origin: testOrigin, RPID: testRPID, Challenge: challenge,
+	a, err := k.Assert(t.Context(), AssertionOptions{Origin: testOrigin, RPID: testRPID, Challenge: challenge,
 		AllowCredentials: [][]byte{reg.CredentialID}, UserVerification: UVRequired, PIN: "1234"})
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +106,7 @@ func TestRegisterAndAssert(t *testing.T) {
 
 	// Discoverable: no allow list, the key names the user.
 	challenge = []byte("sign-in challenge 2")
-	a, err = k.Assert(AssertionOptions{Origin: testOrigin, RPID: testRPID, Challenge: challenge, PIN: "1234"})
+	a, err = k.Assert(t.Context(), AssertionOptions{Origin: testOrigin, RPID: testRPID, Challenge: challenge, PIN: "1234"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestRegisterAndAssert(t *testing.T) {
 	}
 
 	// The key is registered already: the exclude list stops a second one.
-	_, err = k.Register(RegistrationOptions{
+	_, err = k.Register(t.Context(), RegistrationOptions{
 		Origin: testOrigin, RPID: testRPID, Challenge: []byte("again"), UserID: []byte("user-42"), UserName: "alice",
 		ExcludeCredentials: [][]byte{[]byte("some other key"), reg.CredentialID}, PIN: "1234",
 	})
@@ -138,11 +138,11 @@ func TestRegisterWithoutPIN(t *testing.T) {
 	opts := RegistrationOptions{Origin: testOrigin, RPID: testRPID, Challenge: challenge,
 		UserID: []byte("u"), UserName: "bob", UserVerification: UVRequired,
 		ExcludeCredentials: [][]byte{[]byte("not on this key")}}
-	if _, err := k.Register(opts); !errors.Is(err, ErrPINRequired) {
+	if _, err := k.Register(t.Context(), opts); !errors.Is(err, ErrPINRequired) {
 		t.Errorf("uv required without PIN on a key without built-in uv: %v, want ErrPINRequired", err)
 	}
 	opts.UserVerification = UVDiscouraged
-	reg, err := k.Register(opts)
+	reg, err := k.Register(t.Context(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestRegisterWithoutPIN(t *testing.T) {
 		t.Error("user verified without a PIN")
 	}
 	challenge = []byte("assert without pin")
-	a, err := k.Assert(AssertionOptions{Origin: testOrigin, RPID: testRPID, Challenge: challenge, AllowCredentials: [][]byte{reg.CredentialID}})
+	a, err := k.Assert(t.Context(), AssertionOptions{Origin: testOrigin, RPID: testRPID, Challenge: challenge, AllowCredentials: [][]byte{reg.CredentialID}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,15 +11,23 @@ import (
 
 // clientPIN subcommands.
 const (
-	pinGetRetries         = 0x01
-	pinGetKeyAgreement    = 0x02
-	pinSetPIN             = 0x03
-	pinChangePIN          = 0x04
-	pinGetPinToken        = 0x05
-	pinGetTokenWithPerms  = 0x09
-	supportedPermissions  = permMakeCredential | permGetAssertion | permCredMgmt
-	legacyTokenPermission = permMakeCredential | permGetAssertion | permCredMgmt
+	pinGetRetries        = 0x01
+	pinGetKeyAgreement   = 0x02
+	pinSetPIN            = 0x03
+	pinChangePIN         = 0x04
+	pinGetPinToken       = 0x05
+	pinGetTokenWithPerms = 0x09
+	basePermissions      = permMakeCredential | permGetAssertion | permCredMgmt
 )
+
+// permissions are those a PIN token may carry on this key, and those a
+// legacy getPinToken token carries: bio enrollment only with a sensor.
+func (k *Key) permissions() uint64 {
+	if k.opts.Fingerprint != nil {
+		return basePermissions | permBioEnroll
+	}
+	return basePermissions
+}
 
 func (k *Key) clientPIN(p params) (any, error) {
 	var sub, protoVer uint64
@@ -121,7 +129,7 @@ func (k *Key) getPinToken(proto pinProtocol, protoVer, sub uint64, p params) (an
 	if err := p.need(6, &pinHashEnc); err != nil {
 		return nil, err
 	}
-	perms := uint64(legacyTokenPermission)
+	perms := k.permissions()
 	var rpID string
 	if sub == pinGetTokenWithPerms {
 		if err := p.need(9, &perms); err != nil {
@@ -133,7 +141,7 @@ func (k *Key) getPinToken(proto pinProtocol, protoVer, sub uint64, p params) (an
 		if perms == 0 {
 			return nil, errInvalidParameter
 		}
-		if perms&^supportedPermissions != 0 {
+		if perms&^k.permissions() != 0 {
 			return nil, errUnauthorizedPermission
 		}
 		if perms&(permMakeCredential|permGetAssertion) != 0 && rpID == "" {

@@ -20,6 +20,10 @@ const (
 	// cmdCredMgmtPreview is the CTAP 2.1 preview command number, which
 	// libfido2 1.12 still uses to enumerate; same request and response.
 	cmdCredMgmtPreview = 0x41
+	cmdBioEnroll       = 0x09
+	// cmdBioEnrollPreview is the CTAP 2.1 preview command number, which
+	// libfido2 1.12 uses for every bio enrollment request.
+	cmdBioEnrollPreview = 0x40
 )
 
 // Status is a CTAP2 status code, the first byte of every CBOR response.
@@ -75,6 +79,7 @@ const (
 	permMakeCredential = 0x01
 	permGetAssertion   = 0x02
 	permCredMgmt       = 0x04
+	permBioEnroll      = 0x08
 )
 
 // Limits advertised in getInfo and enforced on requests.

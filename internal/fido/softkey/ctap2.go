@@ -28,7 +28,7 @@ const (
 )
 
 func (k *Key) getInfo() map[int]any {
-	return map[int]any{
+	info := map[int]any{
 		0x01: []string{"FIDO_2_0", "FIDO_2_1"},
 		0x03: AAGUID[:],
 		0x04: map[string]bool{
@@ -50,6 +50,15 @@ func (k *Key) getInfo() map[int]any {
 		0x0e: firmwareVersion,
 		0x14: maxResidentCreds - len(k.st.Creds),
 	}
+	if k.opts.Fingerprint != nil {
+		// bioEnroll: present with a sensor, true once a finger is enrolled;
+		// the preview name is what libfido2 1.12 and older platforms read.
+		enrolled := len(k.st.Fingerprints) > 0
+		opts := info[0x04].(map[string]bool)
+		opts["bioEnroll"] = enrolled
+		opts["userVerificationMgmtPreview"] = enrolled
+	}
+	return info
 }
 
 // credential is a key pair found for a request, discoverable or wrapped.

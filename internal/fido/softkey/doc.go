@@ -10,8 +10,11 @@
 // What it speaks: CTAPHID INIT, PING, CBOR, CANCEL, KEEPALIVE and ERROR
 // (no U2F/MSG, no WINK, no LOCK); CTAP2 getInfo, makeCredential (ES256,
 // "packed" self attestation or "none"), getAssertion, getNextAssertion,
-// clientPIN (PIN/UV auth protocols 1 and 2), credentialManagement and reset.
-// No extensions, no built-in user verification, no enterprise attestation.
+// clientPIN (PIN/UV auth protocols 1 and 2), credentialManagement, reset
+// and, with Options.Fingerprint, authenticatorBioEnrollment (0x09 and the
+// preview 0x40) over a simulated sensor whose touches Options decide.
+// No extensions, no built-in user verification (not even with a sensor), no
+// enterprise attestation.
 //
 // Every key reports the AAGUID 612994a4-8f8e-420b-99f8-8d494e0836cd
 // ("Countersign software key"), so a relying party can recognise it.

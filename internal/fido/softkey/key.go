@@ -40,6 +40,9 @@ type Options struct {
 	Attestation string
 	// Logger receives transport diagnostics. Nil discards them.
 	Logger *slog.Logger
+	// Fingerprint, when set, gives the key a simulated fingerprint sensor
+	// and authenticatorBioEnrollment. Nil is a key without a sensor.
+	Fingerprint *FingerprintSensor
 }
 
 // Key is one software authenticator. Its methods are safe for concurrent use.
@@ -65,6 +68,8 @@ type Key struct {
 	next     *assertionState
 	rpEnum   []string
 	credEnum []*residentCred
+	// enrolling is the fingerprint enrollment in progress, nil for none.
+	enrolling *enrollment
 
 	waitingUP atomic.Bool
 
@@ -78,6 +83,8 @@ type state struct {
 	PINRetries int             `json:"pinRetries"`
 	Counter    uint32          `json:"counter"`
 	Creds      []*residentCred `json:"credentials"` // oldest first
+	// Fingerprints are the enrolled templates, oldest first.
+	Fingerprints []*fingerprint `json:"fingerprints,omitempty"`
 }
 
 type residentCred struct {
@@ -105,6 +112,19 @@ func New(opts Options) (*Key, error) {
 	}
 	if opts.PresenceTimeout == 0 {
 		opts.PresenceTimeout = 30 * time.Second
+	}
+	if f := opts.Fingerprint; f != nil {
+		if f.Sample == nil || f.SamplesPerEnrollment < 0 || f.MaxTemplates < 0 {
+			return nil, errors.New("softkey: a fingerprint sensor needs a Sample func and non-negative limits")
+		}
+		fc := *f
+		if fc.SamplesPerEnrollment == 0 {
+			fc.SamplesPerEnrollment = 4
+		}
+		if fc.MaxTemplates == 0 {
+			fc.MaxTemplates = 5
+		}
+		opts.Fingerprint = &fc
 	}
 	k := &Key{opts: opts, now: opts.Now, rand: opts.Rand, present: opts.Presence, log: opts.Logger}
 	if k.now == nil {
@@ -159,6 +179,7 @@ func (k *Key) powerCycle() error {
 	k.tokenProto, k.tokenPerms, k.tokenRPID, k.tokenInUse = 0, 0, "", false
 	k.pinFailures = 0
 	k.next, k.rpEnum, k.credEnum = nil, nil, nil
+	k.enrolling = nil
 	k.pluggedAt = k.now()
 	return nil
 }
@@ -263,6 +284,11 @@ func (k *Key) dispatch(ctx context.Context, cmd byte, body []byte) (any, error) 
 		return k.credMgmt(p)
 	case cmdReset:
 		return nil, k.reset(ctx)
+	case cmdBioEnroll, cmdBioEnrollPreview:
+		if k.opts.Fingerprint == nil {
+			return nil, errInvalidCommand
+		}
+		return k.bioEnroll(ctx, p)
 	}
 	return nil, errInvalidCommand
 }
