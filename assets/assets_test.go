@@ -28,14 +28,16 @@ func TestIconsDecodeAtTheirSizes(t *testing.T) {
 }
 
 func TestSVGIsWellFormed(t *testing.T) {
-	dec := xml.NewDecoder(bytes.NewReader(IconSVG()))
-	for {
-		_, err := dec.Token()
-		if err != nil {
-			if err != io.EOF {
-				t.Fatalf("icon.svg: %v", err)
+	for name, svg := range map[string][]byte{"icon.svg": IconSVG(), "key.svg": KeySVG()} {
+		dec := xml.NewDecoder(bytes.NewReader(svg))
+		for {
+			_, err := dec.Token()
+			if err == io.EOF {
+				break
 			}
-			return
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
 		}
 	}
 }

@@ -61,7 +61,7 @@ func runGUI(hidden bool) error {
 					w.Show() // even when started hidden: there is no tray yet
 					return
 				}
-				ui.NewMain(a, w, ui.Deps{Vault: v, Session: sess})
+				ui.NewMain(a, w, ui.Deps{Vault: v, Session: sess, Keys: ui.FidoKeys(os.Getenv)})
 			})
 		}()
 	}

@@ -50,6 +50,9 @@ type Deps struct {
 	// Session is the tray, the screen saver and the rest of the desktop
 	// session the lock and the settings use (lock.go).
 	Session Session
+	// Keys are the FIDO2 security keys the Security keys screen manages
+	// (FidoKeys); nil shows that none can be used.
+	Keys KeyService
 }
 
 func (d *Deps) defaults() {
@@ -140,6 +143,7 @@ func NewMain(a fyne.App, w fyne.Window, deps Deps) *Main {
 	m.screens = []screen{
 		m.auth,
 		m.settings,
+		newKeys(m),
 	}
 
 	tabs := make([]*container.TabItem, len(m.screens))
