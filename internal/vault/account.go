@@ -1,7 +1,7 @@
 package vault
 
 import (
-	"bytes"
+	"crypto/subtle"
 	"strings"
 	"time"
 
@@ -24,5 +24,5 @@ type Account struct {
 func (a Account) SameAs(b Account) bool {
 	return strings.EqualFold(strings.TrimSpace(a.Issuer), strings.TrimSpace(b.Issuer)) &&
 		strings.TrimSpace(a.Name) == strings.TrimSpace(b.Name) &&
-		bytes.Equal(a.Secret, b.Secret)
+		subtle.ConstantTimeCompare(a.Secret, b.Secret) == 1
 }
