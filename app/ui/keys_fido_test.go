@@ -3,7 +3,6 @@
 package ui
 
 import (
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -13,25 +12,8 @@ import (
 
 	"github.com/countersign/countersign/internal/fido"
 	"github.com/countersign/countersign/internal/fido/softkey"
+	"github.com/countersign/countersign/internal/fido/softkey/softkeytest"
 )
-
-// startSoftkey serves a software key on a pty for the test; without ptys
-// the test skips, unless COUNTERSIGN_TEST_FIDO=1 says the machine must manage.
-func startSoftkey(t *testing.T, opts softkey.Options) *softkey.Key {
-	t.Helper()
-	sk, err := softkey.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sk.Start(); err != nil {
-		if os.Getenv("COUNTERSIGN_TEST_FIDO") == "1" {
-			t.Fatalf("starting a software key: %v", err)
-		}
-		t.Skipf("no software key (%v); set COUNTERSIGN_TEST_FIDO=1 to fail instead", err)
-	}
-	t.Cleanup(func() { sk.Close() })
-	return sk
-}
 
 // softkeyHarness is the Security keys screen over the real library, with
 // the software key as the only configured device.
@@ -45,7 +27,7 @@ func softkeyHarness(t *testing.T, sk *softkey.Key) *keysHarness {
 }
 
 func TestKeysSoftkeyInfo(t *testing.T) {
-	sk := startSoftkey(t, softkey.Options{})
+	sk := softkeytest.Start(t, softkey.Options{})
 	h := softkeyHarness(t, sk)
 	if got := h.keys.card.Subtitle; !strings.Contains(got, sk.Path()) {
 		t.Errorf("card subtitle %q, want the path %s", got, sk.Path())
@@ -75,7 +57,7 @@ func (h *keysHarness) submitPIN(t *testing.T, current, next, repeat string) {
 }
 
 func TestKeysSetAndChangePIN(t *testing.T) {
-	sk := startSoftkey(t, softkey.Options{})
+	sk := softkeytest.Start(t, softkey.Options{})
 	h := softkeyHarness(t, sk)
 
 	test.Tap(h.keys.setPIN)
@@ -111,7 +93,7 @@ func TestKeysSetAndChangePIN(t *testing.T) {
 }
 
 func TestKeysPasskeys(t *testing.T) {
-	sk := startSoftkey(t, softkey.Options{})
+	sk := softkeytest.Start(t, softkey.Options{})
 	k, err := fido.Open(sk.Path())
 	if err != nil {
 		t.Fatal(err)
@@ -173,7 +155,7 @@ func TestKeysPasskeys(t *testing.T) {
 
 func TestKeysResetCancelled(t *testing.T) {
 	touches := make(chan bool) // nobody touches the key
-	sk := startSoftkey(t, softkey.Options{Presence: softkey.ManualPresence(touches), PresenceTimeout: 10 * time.Second})
+	sk := softkeytest.Start(t, softkey.Options{Presence: softkey.ManualPresence(touches), PresenceTimeout: 10 * time.Second})
 	k, err := fido.Open(sk.Path())
 	if err != nil {
 		t.Fatal(err)
@@ -213,7 +195,7 @@ func TestKeysResetCancelled(t *testing.T) {
 
 func TestKeysFingerprints(t *testing.T) {
 	samples := make(chan softkey.SampleStatus, 8)
-	sk := startSoftkey(t, softkey.Options{Fingerprint: &softkey.FingerprintSensor{
+	sk := softkeytest.Start(t, softkey.Options{Fingerprint: &softkey.FingerprintSensor{
 		Sample: softkey.SamplesFrom(samples), SamplesPerEnrollment: 3}})
 	k, err := fido.Open(sk.Path())
 	if err != nil {

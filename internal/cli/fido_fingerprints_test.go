@@ -11,6 +11,7 @@ import (
 
 	"github.com/countersign/countersign/internal/fido"
 	"github.com/countersign/countersign/internal/fido/softkey"
+	"github.com/countersign/countersign/internal/fido/softkey/softkeytest"
 )
 
 func TestFidoFingerprints(t *testing.T) {
@@ -99,7 +100,7 @@ func TestFidoFingerprints(t *testing.T) {
 }
 
 func TestFidoFingerprintsWithoutSensor(t *testing.T) {
-	sk := startSoftkey(t)
+	sk := softkeytest.Start(t, softkey.Options{})
 	h := newHarness(t)
 	pin := pinFile(t, "1234")
 	h.mustRun("fido", "set-pin", "--device", sk.Path(), "--pin-file", pin)

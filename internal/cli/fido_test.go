@@ -16,26 +16,9 @@ import (
 
 	"github.com/countersign/countersign/internal/fido"
 	"github.com/countersign/countersign/internal/fido/softkey"
+	"github.com/countersign/countersign/internal/fido/softkey/softkeytest"
 	libfido2 "github.com/keys-pub/go-libfido2"
 )
-
-// startSoftkey serves a software key for one test; it skips without ptys
-// unless COUNTERSIGN_TEST_FIDO=1.
-func startSoftkey(t *testing.T) *softkey.Key {
-	t.Helper()
-	sk, err := softkey.New(softkey.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sk.Start(); err != nil {
-		if os.Getenv("COUNTERSIGN_TEST_FIDO") == "1" {
-			t.Fatalf("starting a software key: %v", err)
-		}
-		t.Skipf("no software key (%v); set COUNTERSIGN_TEST_FIDO=1 to fail instead", err)
-	}
-	t.Cleanup(func() { sk.Close() })
-	return sk
-}
 
 func pinFile(t *testing.T, pin string) string {
 	t.Helper()
@@ -47,7 +30,7 @@ func pinFile(t *testing.T, pin string) string {
 }
 
 func TestFidoInfoJSON(t *testing.T) {
-	sk := startSoftkey(t)
+	sk := softkeytest.Start(t, softkey.Options{})
 	h := newHarness(t)
 	var info fido.Info
 	if err := json.Unmarshal([]byte(h.mustRun("fido", "info", "--device", sk.Path(), "--json")), &info); err != nil {
@@ -65,7 +48,7 @@ func TestFidoInfoJSON(t *testing.T) {
 }
 
 func TestFidoListFindsConfiguredKeys(t *testing.T) {
-	sk := startSoftkey(t)
+	sk := softkeytest.Start(t, softkey.Options{})
 	h := newHarness(t)
 	var out, errOut bytes.Buffer
 	env := Env{
@@ -98,7 +81,7 @@ func TestFidoListFindsConfiguredKeys(t *testing.T) {
 }
 
 func TestFidoPINAndPasskeys(t *testing.T) {
-	sk := startSoftkey(t)
+	sk := softkeytest.Start(t, softkey.Options{})
 	h := newHarness(t)
 	dev := sk.Path()
 
@@ -169,7 +152,7 @@ func makePasskey(t *testing.T, path, pin, rpID, user string) {
 }
 
 func TestFidoResetAsksFirst(t *testing.T) {
-	sk := startSoftkey(t)
+	sk := softkeytest.Start(t, softkey.Options{})
 	h := newHarness(t)
 	dev := sk.Path()
 	h.mustRun("fido", "set-pin", "--device", dev, "--pin-file", pinFile(t, "1234"))

@@ -5,6 +5,9 @@ package fido
 import (
 	"fmt"
 	"testing"
+
+	"github.com/countersign/countersign/internal/fido/softkey"
+	"github.com/countersign/countersign/internal/fido/softkey/softkeytest"
 )
 
 // The WebAuthn round trips through go-libfido2 and libfido2 against the
@@ -12,7 +15,7 @@ import (
 // Countersign itself adds to a key's own signing time.
 
 func BenchmarkRegister(b *testing.B) {
-	k := openSoftkey(b, startSoftkey(b))
+	k := openSoftkey(b, softkeytest.Start(b, softkey.Options{}))
 	for i := 0; b.Loop(); i++ {
 		opts := touchTestRegistration(fmt.Sprint("bench ", i))
 		opts.ResidentKey = false
@@ -23,7 +26,7 @@ func BenchmarkRegister(b *testing.B) {
 }
 
 func BenchmarkAssert(b *testing.B) {
-	k := openSoftkey(b, startSoftkey(b))
+	k := openSoftkey(b, softkeytest.Start(b, softkey.Options{}))
 	reg, err := k.Register(b.Context(), touchTestRegistration("bench"))
 	if err != nil {
 		b.Fatal(err)

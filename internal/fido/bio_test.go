@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/countersign/countersign/internal/fido/softkey"
+	"github.com/countersign/countersign/internal/fido/softkey/softkeytest"
 )
 
 // startSensorKey serves a key with a fingerprint sensor whose touches come
@@ -17,7 +18,7 @@ import (
 func startSensorKey(t *testing.T) (*softkey.Key, *Key, chan softkey.SampleStatus) {
 	t.Helper()
 	samples := make(chan softkey.SampleStatus, 16)
-	sk := startSoftkeyWith(t, softkey.Options{Fingerprint: &softkey.FingerprintSensor{
+	sk := softkeytest.Start(t, softkey.Options{Fingerprint: &softkey.FingerprintSensor{
 		Sample: softkey.SamplesFrom(samples), SamplesPerEnrollment: 3, MaxTemplates: 2,
 	}})
 	k := openSoftkey(t, sk)
@@ -162,7 +163,7 @@ func TestEnrollFingerprintCancelled(t *testing.T) {
 }
 
 func TestFingerprintsWithoutSensor(t *testing.T) {
-	k := openSoftkey(t, startSoftkey(t))
+	k := openSoftkey(t, softkeytest.Start(t, softkey.Options{}))
 	if err := k.SetPIN("1234"); err != nil {
 		t.Fatal(err)
 	}

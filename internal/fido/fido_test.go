@@ -13,31 +13,9 @@ import (
 	"time"
 
 	"github.com/countersign/countersign/internal/fido/softkey"
+	"github.com/countersign/countersign/internal/fido/softkey/softkeytest"
 	libfido2 "github.com/keys-pub/go-libfido2"
 )
-
-// startSoftkey serves a fresh software key for one test. Without ptys the
-// test skips, unless COUNTERSIGN_TEST_FIDO=1 says the machine must manage.
-func startSoftkey(t testing.TB) *softkey.Key {
-	t.Helper()
-	return startSoftkeyWith(t, softkey.Options{})
-}
-
-func startSoftkeyWith(t testing.TB, opts softkey.Options) *softkey.Key {
-	t.Helper()
-	sk, err := softkey.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sk.Start(); err != nil {
-		if os.Getenv("COUNTERSIGN_TEST_FIDO") == "1" {
-			t.Fatalf("starting a software key: %v", err)
-		}
-		t.Skipf("no software key (%v); set COUNTERSIGN_TEST_FIDO=1 to fail instead", err)
-	}
-	t.Cleanup(func() { sk.Close() })
-	return sk
-}
 
 func openSoftkey(t testing.TB, sk *softkey.Key) *Key {
 	t.Helper()
@@ -62,7 +40,7 @@ func makePasskey(t *testing.T, k *Key, pin, rpID, userName string) []byte {
 }
 
 func TestListIncludesExplicitPaths(t *testing.T) {
-	sk := startSoftkey(t)
+	sk := softkeytest.Start(t, softkey.Options{})
 	locs, err := List([]string{sk.Path(), "/dev/no-such-key"})
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +77,7 @@ func TestPermissionErrorNamesTheFix(t *testing.T) {
 }
 
 func TestInfo(t *testing.T) {
-	sk := startSoftkey(t)
+	sk := softkeytest.Start(t, softkey.Options{})
 	k := openSoftkey(t, sk)
 	info, err := k.Info()
 	if err != nil {
@@ -123,7 +101,7 @@ func TestInfo(t *testing.T) {
 }
 
 func TestSetAndChangePIN(t *testing.T) {
-	sk := startSoftkey(t)
+	sk := softkeytest.Start(t, softkey.Options{})
 	k := openSoftkey(t, sk)
 	if err := k.SetPIN("12"); !errors.Is(err, ErrPINPolicy) {
 		t.Errorf("SetPIN(too short) = %v, want ErrPINPolicy", err)
@@ -157,7 +135,7 @@ func TestSetAndChangePIN(t *testing.T) {
 }
 
 func TestWrongPINsBlock(t *testing.T) {
-	sk := startSoftkey(t)
+	sk := softkeytest.Start(t, softkey.Options{})
 	k := openSoftkey(t, sk)
 	if err := k.SetPIN("1234"); err != nil {
 		t.Fatal(err)
@@ -208,7 +186,7 @@ func TestWrongPINsBlock(t *testing.T) {
 }
 
 func TestPasskeysListAndDelete(t *testing.T) {
-	sk := startSoftkey(t)
+	sk := softkeytest.Start(t, softkey.Options{})
 	k := openSoftkey(t, sk)
 	if _, err := k.Passkeys(""); !errors.Is(err, ErrPINRequired) {
 		t.Errorf("Passkeys without a PIN: %v, want ErrPINRequired", err)
@@ -259,7 +237,7 @@ func TestPasskeysListAndDelete(t *testing.T) {
 func TestReset(t *testing.T) {
 	now := time.Unix(1_000_000, 0)
 	var mu sync.Mutex
-	sk := startSoftkeyWith(t, softkey.Options{Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
+	sk := softkeytest.Start(t, softkey.Options{Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
 	k := openSoftkey(t, sk)
 	if err := k.SetPIN("1234"); err != nil {
 		t.Fatal(err)

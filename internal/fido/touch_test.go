@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/countersign/countersign/internal/fido/softkey"
+	"github.com/countersign/countersign/internal/fido/softkey/softkeytest"
 )
 
 // touchTestRegistration is a registration that needs no PIN.
@@ -22,7 +23,7 @@ func touchTestRegistration(challenge string) RegistrationOptions {
 func TestTouchWaitsEnd(t *testing.T) {
 	// The key answers whatever is on touches; nothing there means no touch.
 	touches := make(chan bool, 1)
-	sk := startSoftkeyWith(t, softkey.Options{Presence: softkey.ManualPresence(touches), PresenceTimeout: 5 * time.Second})
+	sk := softkeytest.Start(t, softkey.Options{Presence: softkey.ManualPresence(touches), PresenceTimeout: 5 * time.Second})
 	k := openSoftkey(t, sk)
 	touches <- true
 	reg, err := k.Register(t.Context(), touchTestRegistration("setup"))
@@ -96,7 +97,7 @@ func TestTouchWaitsEnd(t *testing.T) {
 }
 
 func TestTouchAlreadyCancelled(t *testing.T) {
-	sk := startSoftkeyWith(t, softkey.Options{Presence: softkey.NeverPresent})
+	sk := softkeytest.Start(t, softkey.Options{Presence: softkey.NeverPresent})
 	k := openSoftkey(t, sk)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
@@ -109,7 +110,7 @@ func TestTouchAlreadyCancelled(t *testing.T) {
 
 func TestTouchKeyTimeout(t *testing.T) {
 	// The key gives up by itself (CTAP2_ERR_USER_ACTION_TIMEOUT).
-	sk := startSoftkeyWith(t, softkey.Options{Presence: softkey.NeverPresent, PresenceTimeout: 1500 * time.Millisecond})
+	sk := softkeytest.Start(t, softkey.Options{Presence: softkey.NeverPresent, PresenceTimeout: 1500 * time.Millisecond})
 	k := openSoftkey(t, sk)
 	_, err := k.Register(t.Context(), touchTestRegistration("timeout"))
 	var te *TouchTimeoutError

@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/countersign/countersign/internal/fido/softkey"
+	"github.com/countersign/countersign/internal/fido/softkey/softkeytest"
 )
 
 // noEvents is a system without inotify: Watch only polls.
@@ -27,7 +30,7 @@ func TestWatchSeesKeysComeAndGo(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sk := startSoftkey(t)
+			sk := softkeytest.Start(t, softkey.Options{})
 			if err := sk.Close(); err != nil {
 				t.Fatal(err)
 			}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/countersign/countersign/internal/fido/softkey"
+	"github.com/countersign/countersign/internal/fido/softkey/softkeytest"
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/protocol/webauthncose"
 )
@@ -71,7 +72,7 @@ func verifyAssertion(t *testing.T, a *Assertion, challenge, publicKey []byte, uv
 }
 
 func TestRegisterAndAssert(t *testing.T) {
-	sk := startSoftkey(t)
+	sk := softkeytest.Start(t, softkey.Options{})
 	k := openSoftkey(t, sk)
 	if err := k.SetPIN("1234"); err != nil {
 		t.Fatal(err)
@@ -132,7 +133,7 @@ func TestRegisterAndAssert(t *testing.T) {
 }
 
 func TestRegisterWithoutPIN(t *testing.T) {
-	sk := startSoftkeyWith(t, softkey.Options{Attestation: "none"})
+	sk := softkeytest.Start(t, softkey.Options{Attestation: "none"})
 	k := openSoftkey(t, sk)
 	challenge := []byte("registration challenge without PIN")
 	opts := RegistrationOptions{Origin: testOrigin, RPID: testRPID, Challenge: challenge,

@@ -341,7 +341,7 @@ func ExportAegis(w io.Writer, accounts []vault.Account, rand io.Reader) error {
 		} else {
 			e.Info.Period = &k.Period
 		}
-		for _, tag := range cleanTags(a.Tags) {
+		for _, tag := range vault.CleanTags(a.Tags) {
 			gid, ok := groupIDs[tag]
 			if !ok {
 				if gid, err = newUUID(rand); err != nil {

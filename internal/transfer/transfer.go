@@ -245,18 +245,6 @@ func finishAccount(a vault.Account, keepTimes bool) (vault.Account, error) {
 		return a, err
 	}
 	a.Key = k
-	a.Tags = cleanTags(a.Tags)
+	a.Tags = vault.CleanTags(a.Tags)
 	return a, nil
-}
-
-// cleanTags trims tags and drops empty and repeated ones, keeping the order.
-func cleanTags(tags []string) []string {
-	var out []string
-	for _, t := range tags {
-		t = strings.TrimSpace(t)
-		if t != "" && !slices.Contains(out, t) {
-			out = append(out, t)
-		}
-	}
-	return out
 }

@@ -262,7 +262,7 @@ func (v *Vault) Add(accounts ...Account) (added, dups []Account, err error) {
 			if a.Modified.IsZero() {
 				a.Modified = now
 			}
-			a.Tags = cleanTags(a.Tags)
+			a.Tags = CleanTags(a.Tags)
 			all = append(all, a)
 			added = append(added, cloneAccount(a))
 		}
@@ -293,7 +293,7 @@ func (v *Vault) Edit(ref string, fn func(*Account) error) (Account, error) {
 		if err := a.Key.Validate(); err != nil {
 			return nil, err
 		}
-		a.Tags = cleanTags(a.Tags)
+		a.Tags = CleanTags(a.Tags)
 		all[i] = a
 		out = cloneAccount(a)
 		return all, nil
@@ -354,7 +354,8 @@ func (v *Vault) newID(all []Account) (string, error) {
 	}
 }
 
-func cleanTags(tags []string) []string {
+// CleanTags trims tags and drops empty and repeated ones, keeping the order.
+func CleanTags(tags []string) []string {
 	var out []string
 	for _, t := range tags {
 		t = strings.TrimSpace(t)
