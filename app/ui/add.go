@@ -19,8 +19,8 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/countersign/countersign/internal/capture"
-	"github.com/countersign/countersign/internal/otp"
 	"github.com/countersign/countersign/internal/qr"
+	"github.com/countersign/countersign/internal/transfer"
 	"github.com/countersign/countersign/internal/vault"
 )
 
@@ -384,7 +384,7 @@ func (a *adder) reviewCodes(found []qrText, failed []decodeFailure, advice strin
 			notes = append(notes, fmt.Sprintf("A QR code %s is not an authenticator code: %s", where(f.source), quote(f.text)))
 			continue
 		}
-		as, err := parseAccounts(f.text)
+		as, err := transfer.ParseURI(f.text)
 		if err != nil {
 			a.showProblem("This QR code cannot be added",
 				fmt.Sprintf("The authenticator QR code %s is not valid: %v.", where(f.source), err),
@@ -438,26 +438,6 @@ func where(source string) string {
 		return "on the screen"
 	}
 	return "in " + source
-}
-
-// parseAccounts reads the accounts of an otpauth:// or otpauth-migration:// text.
-func parseAccounts(text string) ([]vault.Account, error) {
-	if qr.Classify(text) == qr.KindMigration {
-		b, err := otp.ParseMigration(text)
-		if err != nil {
-			return nil, err
-		}
-		as := make([]vault.Account, len(b.Keys))
-		for i, k := range b.Keys {
-			as[i] = vault.Account{Key: k}
-		}
-		return as, nil
-	}
-	k, err := otp.ParseURI(text)
-	if err != nil {
-		return nil, err
-	}
-	return []vault.Account{{Key: k}}, nil
 }
 
 // quote shortens text for a dialog.

@@ -19,6 +19,7 @@ import (
 	"github.com/countersign/countersign/internal/capture"
 	"github.com/countersign/countersign/internal/otp"
 	"github.com/countersign/countersign/internal/qr"
+	"github.com/countersign/countersign/internal/transfer"
 	"github.com/countersign/countersign/internal/vault"
 )
 
@@ -31,7 +32,7 @@ func migrationAccounts(t *testing.T) []vault.Account {
 	if err != nil || len(codes) != 1 {
 		t.Fatalf("migration.png: %v, %v", codes, err)
 	}
-	as, err := parseAccounts(codes[0].Text)
+	as, err := transfer.ParseURI(codes[0].Text)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -139,12 +139,16 @@ func (s *authenticator) load() {
 
 // reload picks up changes another process made to the vault.
 func (s *authenticator) reload() {
-	if err := s.store.Reload(); err != nil {
+	changed, err := s.store.Reload()
+	if err != nil {
 		s.problem.SetText("Your accounts could not be re-read: " + err.Error())
 		s.problem.Show()
 		return
 	}
 	s.problem.Hide()
+	if !changed {
+		return // the common case, every few seconds: no copy, no sort
+	}
 	accounts := s.store.Accounts()
 	vault.SortAccounts(accounts)
 	if !sameAccounts(accounts, s.all) {

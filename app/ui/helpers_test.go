@@ -102,7 +102,8 @@ func (f *fakeStore) NextHOTP(ref string) (string, vault.Account, error) {
 	return code, f.accounts[i], nil
 }
 
-func (f *fakeStore) Reload() error { return f.reloadErr }
+// Reload reports a change every time, so the screen always looks again.
+func (f *fakeStore) Reload() (bool, error) { return f.reloadErr == nil, f.reloadErr }
 
 // fakeClock is the injected clock and timer: time moves only in Advance,
 // which runs the timers that fall due, in order.

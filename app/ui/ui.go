@@ -28,7 +28,9 @@ type Store interface {
 	Edit(ref string, fn func(*vault.Account) error) (vault.Account, error)
 	Remove(ref string) (vault.Account, error)
 	NextHOTP(ref string) (code string, a vault.Account, err error)
-	Reload() error
+	// Reload re-reads what another process changed and reports whether
+	// anything did.
+	Reload() (changed bool, err error)
 }
 
 // Deps are what the window needs from outside. Vault is required.

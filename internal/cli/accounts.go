@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/countersign/countersign/internal/otp"
+	"github.com/countersign/countersign/internal/transfer"
 	"github.com/countersign/countersign/internal/vault"
 )
 
@@ -57,23 +58,11 @@ func writeJSON(w io.Writer, v any) error {
 // parseAccounts reads an otpauth:// URI (one account) or an
 // otpauth-migration:// URI (every account in it).
 func parseAccounts(uri string) ([]vault.Account, error) {
-	if k, err := otp.ParseURI(uri); err == nil {
-		return []vault.Account{{Key: k}}, nil
-	} else if !errors.Is(err, otp.ErrNotOTPAuth) {
-		return nil, err
+	accounts, err := transfer.ParseURI(uri)
+	if errors.Is(err, transfer.ErrNotURI) {
+		return nil, fmt.Errorf("%w (to read a file exported by another app, use countersign import)", err)
 	}
-	b, err := otp.ParseMigration(uri)
-	if errors.Is(err, otp.ErrNotMigration) {
-		return nil, errors.New("not an otpauth:// or otpauth-migration:// URI (to read a file exported by another app, use countersign import)")
-	}
-	if err != nil {
-		return nil, err
-	}
-	as := make([]vault.Account, len(b.Keys))
-	for i, k := range b.Keys {
-		as[i] = vault.Account{Key: k}
-	}
-	return as, nil
+	return accounts, err
 }
 
 func runAdd(env Env, args []string) error {
@@ -229,12 +218,12 @@ func runCode(env Env, args []string) error {
 	}
 
 	var matches []vault.Account
+	q := strings.ToLower(query)
 	for _, a := range v.Accounts() {
 		if a.ID == query {
 			matches = []vault.Account{a}
 			break
 		}
-		q := strings.ToLower(query)
 		if strings.Contains(strings.ToLower(a.Issuer), q) || strings.Contains(strings.ToLower(a.Name), q) {
 			matches = append(matches, a)
 		}

@@ -614,3 +614,31 @@ func TestEntryError(t *testing.T) {
 		}
 	}
 }
+
+func TestParseURI(t *testing.T) {
+	migration, err := otp.EncodeMigration([]otp.Key{
+		{Type: otp.TOTP, Issuer: "A", Name: "a", Secret: []byte("12345678901234567890")},
+		{Type: otp.HOTP, Issuer: "B", Name: "b", Secret: []byte("12345678901234567890")},
+	}, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		text    string
+		want    int
+		wantErr error
+	}{
+		{"  otpauth://totp/A:a?secret=GEZDGNBVGY3TQOJQ\n", 1, nil},
+		{migration[0], 2, nil},
+		{"https://example.com", 0, ErrNotURI},
+		{"otpauth://totp/A:a?secret=1", 0, otp.ErrBadSecret},
+	} {
+		got, err := ParseURI(tc.text)
+		if len(got) != tc.want || (tc.wantErr == nil) != (err == nil) || (tc.wantErr != nil && !errors.Is(err, tc.wantErr)) {
+			t.Errorf("ParseURI(%.30q) = %d accounts, %v; want %d, %v", tc.text, len(got), err, tc.want, tc.wantErr)
+		}
+	}
+	if _, err := ParseURI("otpauth://totp/A:a?secret=%zz"); err == nil || strings.Contains(err.Error(), "secret=") {
+		t.Errorf("a malformed URI: got %v, want an error that does not quote the URI", err)
+	}
+}

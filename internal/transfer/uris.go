@@ -17,6 +17,37 @@ const (
 	migrationScheme = "otpauth-migration://"
 )
 
+// ErrNotURI is returned by ParseURI for text that is neither an otpauth://
+// nor an otpauth-migration:// URI.
+var ErrNotURI = errors.New("not an otpauth:// or otpauth-migration:// URI")
+
+// ParseURI returns the account of one otpauth:// URI, or every account of
+// one otpauth-migration:// URI (a Google Authenticator export), as a QR code
+// or the clipboard holds them. Errors never quote the URI, which holds the
+// secret.
+func ParseURI(text string) ([]vault.Account, error) {
+	text = strings.TrimSpace(text)
+	switch {
+	case hasPrefixFold(text, migrationScheme):
+		batch, err := otp.ParseMigration(text)
+		if err != nil {
+			return nil, hideURI(err)
+		}
+		accounts := make([]vault.Account, len(batch.Keys))
+		for i, k := range batch.Keys {
+			accounts[i] = vault.Account{Key: k}
+		}
+		return accounts, nil
+	case hasPrefixFold(text, uriScheme):
+		k, err := otp.ParseURI(text)
+		if err != nil {
+			return nil, hideURI(err)
+		}
+		return []vault.Account{{Key: k}}, nil
+	}
+	return nil, ErrNotURI
+}
+
 func parseURIList(data []byte, _ Options) (parsed, error) {
 	return parseLines(data, false)
 }

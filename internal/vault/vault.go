@@ -220,8 +220,10 @@ func find(as []Account, ref string) (int, error) {
 	return match, nil
 }
 
-// Reload re-reads the file if another process changed it.
-func (v *Vault) Reload() error {
+// Reload re-reads the file if another process changed it, and reports
+// whether it did: when nothing changed, a caller's copy of Accounts is
+// still current.
+func (v *Vault) Reload() (changed bool, err error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return v.refresh()
@@ -396,7 +398,7 @@ func (v *Vault) update(fn func([]Account) ([]Account, error)) error {
 		return err
 	}
 	defer unlock()
-	if err := v.refresh(); err != nil {
+	if _, err := v.refresh(); err != nil {
 		return err
 	}
 	next, err := fn(cloneAccounts(v.accounts))
@@ -411,15 +413,15 @@ func (v *Vault) update(fn func([]Account) ([]Account, error)) error {
 }
 
 // refresh reloads the file when it differs from the version last seen.
-func (v *Vault) refresh() error {
+func (v *Vault) refresh() (changed bool, err error) {
 	st, err := stat(v.path)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if st == v.seen {
-		return nil
+		return false, nil
 	}
-	return v.load()
+	return true, v.load()
 }
 
 func stat(path string) (fileState, error) {

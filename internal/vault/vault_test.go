@@ -350,3 +350,24 @@ func TestLockTimeoutIsReported(t *testing.T) {
 		t.Fatal("Add succeeded while another holder had the lock")
 	}
 }
+
+func TestReloadReportsChanges(t *testing.T) {
+	dir, keys := t.TempDir(), newMemKeys()
+	v := openTest(t, dir, keys)
+	if _, _, err := v.Add(account("A", "1")); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := v.Reload(); changed || err != nil {
+		t.Errorf("Reload after our own write = %v, %v; want false, nil", changed, err)
+	}
+	other := openTest(t, dir, keys)
+	if _, _, err := other.Add(account("B", "2")); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := v.Reload(); !changed || err != nil {
+		t.Errorf("Reload after another writer = %v, %v; want true, nil", changed, err)
+	}
+	if n := len(v.Accounts()); n != 2 {
+		t.Errorf("got %d accounts after Reload, want 2", n)
+	}
+}
