@@ -166,7 +166,7 @@ func TestKeysResetCancelled(t *testing.T) {
 	h := softkeyHarness(t, sk)
 
 	test.Tap(h.keys.reset)
-	if !strings.Contains(h.shown(), "A reset erases every passkey") {
+	if !strings.Contains(h.shown(), "A reset erases everything in the key's FIDO application") {
 		t.Errorf("the reset dialog does not explain the rule:\n%s", h.shown())
 	}
 	test.Type(h.keys.form.current, "reset")

@@ -16,6 +16,6 @@ type Credential struct {
 }
 
 // ResetRule explains when a key accepts a reset.
-const ResetRule = "A reset erases every passkey and credential on the key and removes its PIN; it cannot be undone. " +
+const ResetRule = "A reset erases everything in the key's FIDO application — every passkey and credential, every fingerprint, and its PIN; it cannot be undone. " +
 	"Keys accept it only within a few seconds (YubiKeys: 5, other keys: 10) of being plugged in, " +
 	"and then want a touch within 30 seconds."
