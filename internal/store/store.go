@@ -1,0 +1,316 @@
+// Package store keeps countersign-server's state in SQL: SQLite (the embedded
+// default, one file in WAL mode) or PostgreSQL (production, several server
+// instances behind a load balancer) with the same schema. Migrations are
+// embedded and applied by Open; a database whose schema is newer than this
+// binary knows is refused.
+//
+// The store holds no policy: hashing, expiry rules, rate limits and who may do
+// what live in the server. Secrets that only need comparing (session tokens,
+// API tokens, reset tokens, backup codes, SMS codes) arrive here already
+// hashed; the store never sees them in clear.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors; callers branch on them with errors.Is.
+var (
+	ErrNotFound  = errors.New("not found")
+	ErrConflict  = errors.New("already exists") // a unique key (email, phone, credential id …) is taken
+	ErrUsed      = errors.New("already used")   // a single-use thing (code, token, TOTP step) was spent before
+	ErrNewSchema = errors.New("schema is newer than this program")
+)
+
+// User is an account. Email or Phone (E.164) or both identify it at sign-in.
+type User struct {
+	ID                string
+	Email             string // lower-cased; "" when the account signs in by phone only
+	Phone             string // E.164, "" when none
+	Name              string
+	PasswordHash      string // PHC string ($argon2id$…)
+	PasswordChangedAt time.Time
+	TwoStep           bool   // two-step verification on
+	WebAuthnID        []byte // random 32-byte user handle for WebAuthn
+	CreatedAt         time.Time
+	FailedLogins      int       // consecutive failed password/2-step attempts
+	LockedUntil       time.Time // zero when not locked
+}
+
+// MethodKind names a second-step method.
+type MethodKind string
+
+const (
+	MethodTOTP  MethodKind = "totp"
+	MethodSMS   MethodKind = "sms"
+	MethodVoice MethodKind = "voice"
+)
+
+// Method is a second-step method other than security keys and backup codes.
+// A TOTP method has Secret; SMS and voice have Phone. Confirmed is false while
+// enrollment waits for the first correct code (a pending method is not used
+// to sign in). LastStep is the last TOTP time step accepted, so each code is
+// accepted once.
+type Method struct {
+	ID         string
+	UserID     string
+	Kind       MethodKind
+	Label      string
+	Secret     []byte
+	Phone      string
+	Confirmed  bool
+	LastStep   int64
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+}
+
+// BackupCode is one of the user's single-use backup codes, hashed.
+type BackupCode struct {
+	UserID string
+	Hash   []byte
+	UsedAt time.Time
+}
+
+// SecurityKey is a registered WebAuthn credential. Credential is the JSON of
+// go-webauthn's webauthn.Credential (the store does not interpret it);
+// CredentialID is copied out of it for the unique index and look-ups.
+type SecurityKey struct {
+	ID           string
+	UserID       string
+	Name         string
+	CredentialID []byte
+	Credential   []byte
+	CreatedAt    time.Time
+	LastUsedAt   time.Time
+}
+
+// Device is a trusted device: a browser where the person chose "Don't require
+// codes on this browser". TokenHash is the SHA-256 of the long-lived cookie
+// that proves it. Removing it ends its sessions (DeleteDevice does both).
+type Device struct {
+	ID           string
+	UserID       string
+	Name         string
+	Kind         string // "browser", "desktop", "laptop", "phone", "tablet", "tv"
+	Browser      string // e.g. "Chrome 131"
+	OS           string // e.g. "Linux"
+	IP           string
+	UserAgent    string
+	TokenHash    []byte
+	CreatedAt    time.Time
+	LastSeenAt   time.Time
+	TrustedUntil time.Time
+}
+
+// SessionStage says how far a session's sign-in got.
+type SessionStage string
+
+const (
+	StagePassword SessionStage = "password" // password right, 2-step pending
+	StageFull     SessionStage = "full"     // signed in
+)
+
+// Session is a browser session. ID is the SHA-256 (hex) of the cookie value.
+// DeviceID is set when the browser is a trusted device.
+type Session struct {
+	ID         string
+	UserID     string
+	DeviceID   string
+	Stage      SessionStage
+	IP         string
+	UserAgent  string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+}
+
+// Activity is one security event in the account's log.
+type Activity struct {
+	ID        int64 // increasing; pages are cut by ID
+	UserID    string
+	At        time.Time
+	Kind      string // e.g. "signin.success", "signin.failure", "twostep.used", "method.added" (see server)
+	OK        bool   // false for failures and denials
+	IP        string
+	UserAgent string
+	Detail    string // plain words, no secrets
+}
+
+// ResetToken is a password-reset link's token, hashed, single use.
+type ResetToken struct {
+	Hash      []byte
+	UserID    string
+	ExpiresAt time.Time
+	UsedAt    time.Time
+}
+
+// APIToken is a bearer token for API v1 issued from a signed-in web session.
+// Scopes are like "read", "write".
+type APIToken struct {
+	ID         string
+	UserID     string
+	Name       string
+	Hash       []byte
+	Scopes     []string
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+	ExpiresAt  time.Time // zero: no expiry
+	RevokedAt  time.Time
+}
+
+// SMSCode is a one-time code sent by SMS or voice, hashed; it expires and
+// allows a limited number of tries.
+type SMSCode struct {
+	ID        string
+	UserID    string
+	MethodID  string
+	Hash      []byte
+	ExpiresAt time.Time
+	Tries     int
+	UsedAt    time.Time
+}
+
+// Challenge is a pending WebAuthn ceremony: Data is go-webauthn's
+// SessionData as JSON. UserID is "" for a discoverable-credential sign-in.
+type Challenge struct {
+	ID        string
+	UserID    string
+	Kind      string // "register", "login"
+	Data      []byte
+	ExpiresAt time.Time
+}
+
+// Store is what the server needs from storage. *DB implements it for SQLite
+// and PostgreSQL. Every Get/Find returns ErrNotFound when nothing matches;
+// every Update/Delete of a missing row returns ErrNotFound.
+type Store interface {
+	// Users.
+	CreateUser(ctx context.Context, u *User) error // ErrConflict on a taken email/phone
+	UserByID(ctx context.Context, id string) (*User, error)
+	UserByLogin(ctx context.Context, login string) (*User, error) // email (case-insensitive) or phone
+	UserByWebAuthnID(ctx context.Context, handle []byte) (*User, error)
+	UpdateUser(ctx context.Context, u *User) error // all fields but ID and CreatedAt
+	CountUsers(ctx context.Context) (int, error)
+	// RecordLoginFailure increments FailedLogins and sets LockedUntil in one
+	// statement, returning the new count; lock computes the lock end from it.
+	RecordLoginFailure(ctx context.Context, userID string, lock func(failures int) time.Time) (int, error)
+	ResetLoginFailures(ctx context.Context, userID string) error
+
+	// Second-step methods.
+	AddMethod(ctx context.Context, m *Method) error // ErrConflict when the user already has the same kind+phone
+	Methods(ctx context.Context, userID string) ([]Method, error)
+	Method(ctx context.Context, userID, id string) (*Method, error)
+	UpdateMethod(ctx context.Context, m *Method) error
+	DeleteMethod(ctx context.Context, userID, id string) error
+	// UseTOTPStep moves the method's LastStep to step only if step is greater
+	// than the stored one (atomically); ErrUsed otherwise.
+	UseTOTPStep(ctx context.Context, methodID string, step int64, at time.Time) error
+
+	// Backup codes.
+	ReplaceBackupCodes(ctx context.Context, userID string, hashes [][]byte) error // drops the old set
+	BackupCodes(ctx context.Context, userID string) ([]BackupCode, error)
+	// UseBackupCode marks the code with this hash used; ErrUsed if it was,
+	// ErrNotFound if the user has no such code.
+	UseBackupCode(ctx context.Context, userID string, hash []byte, at time.Time) error
+
+	// Security keys.
+	AddSecurityKey(ctx context.Context, k *SecurityKey) error // ErrConflict on a known credential id
+	SecurityKeys(ctx context.Context, userID string) ([]SecurityKey, error)
+	SecurityKeyByCredentialID(ctx context.Context, credID []byte) (*SecurityKey, error)
+	UpdateSecurityKey(ctx context.Context, k *SecurityKey) error // Name, Credential, LastUsedAt
+	DeleteSecurityKey(ctx context.Context, userID, id string) error
+
+	// Trusted devices.
+	AddDevice(ctx context.Context, d *Device) error
+	Devices(ctx context.Context, userID string) ([]Device, error)
+	Device(ctx context.Context, userID, id string) (*Device, error)
+	DeviceByToken(ctx context.Context, tokenHash []byte) (*Device, error)
+	UpdateDevice(ctx context.Context, d *Device) error // Name, Kind, Browser, OS, IP, UserAgent, LastSeenAt, TrustedUntil
+	// DeleteDevice removes the device and every session bound to it, in one
+	// transaction.
+	DeleteDevice(ctx context.Context, userID, id string) error
+
+	// Sessions.
+	CreateSession(ctx context.Context, s *Session) error
+	Session(ctx context.Context, id string) (*Session, error)                      // expired ones count as not found
+	Sessions(ctx context.Context, userID string, now time.Time) ([]Session, error) // unexpired, full-stage
+	TouchSession(ctx context.Context, id string, at time.Time, ip string) error
+	DeleteSession(ctx context.Context, id string) error
+	DeleteUserSession(ctx context.Context, userID, id string) error // ErrNotFound unless it is the user's
+	// DeleteOtherSessions ends every session of the user but keepID; it
+	// returns how many ended.
+	DeleteOtherSessions(ctx context.Context, userID, keepID string) (int, error)
+
+	// Activity.
+	AddActivity(ctx context.Context, a *Activity) error // sets a.ID
+	// ActivityPage returns up to limit events older than beforeID (0: the
+	// newest), newest first.
+	ActivityPage(ctx context.Context, userID string, beforeID int64, limit int) ([]Activity, error)
+
+	// Password reset.
+	AddResetToken(ctx context.Context, t *ResetToken) error
+	// UseResetToken marks the token used and returns it; ErrUsed if spent,
+	// ErrNotFound if unknown. Expiry is the caller's to check.
+	UseResetToken(ctx context.Context, hash []byte, at time.Time) (*ResetToken, error)
+
+	// API tokens.
+	AddAPIToken(ctx context.Context, t *APIToken) error
+	APITokens(ctx context.Context, userID string) ([]APIToken, error) // revoked ones too
+	APITokenByHash(ctx context.Context, hash []byte) (*APIToken, error)
+	TouchAPIToken(ctx context.Context, id string, at time.Time) error
+	RevokeAPIToken(ctx context.Context, userID, id string, at time.Time) error
+
+	// SMS and voice codes.
+	AddSMSCode(ctx context.Context, c *SMSCode) error
+	LatestSMSCode(ctx context.Context, userID string) (*SMSCode, error) // the newest unused one
+	// TrySMSCode counts one try on the code (atomically) and returns the new
+	// count.
+	TrySMSCode(ctx context.Context, id string) (int, error)
+	UseSMSCode(ctx context.Context, id string, at time.Time) error // ErrUsed if spent
+
+	// WebAuthn ceremonies.
+	AddChallenge(ctx context.Context, c *Challenge) error
+	// TakeChallenge returns and deletes the challenge (single use).
+	TakeChallenge(ctx context.Context, id string) (*Challenge, error)
+
+	// Server settings: a small key/value table for things every instance
+	// must share (e.g. the HMAC key for CSRF tokens).
+	Setting(ctx context.Context, key string) ([]byte, error)
+	// SetSettingIfAbsent stores value unless the key exists, and returns the
+	// stored value either way (so concurrent instances agree).
+	SetSettingIfAbsent(ctx context.Context, key string, value []byte) ([]byte, error)
+
+	// Purge deletes expired sessions, challenges, SMS codes and reset tokens.
+	Purge(ctx context.Context, now time.Time) error
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Activity kinds. The server records one of these for every security event.
+const (
+	ActSignUp          = "account.created"
+	ActSignIn          = "signin.success"
+	ActSignInFailed    = "signin.failure"
+	ActSignOut         = "signout"
+	ActTwoStepUsed     = "twostep.used" // Detail names the method
+	ActTwoStepFailed   = "twostep.failure"
+	ActTwoStepOn       = "twostep.enabled"
+	ActTwoStepOff      = "twostep.disabled"
+	ActMethodAdded     = "method.added"
+	ActMethodRemoved   = "method.removed"
+	ActBackupCodes     = "backupcodes.regenerated"
+	ActKeyAdded        = "securitykey.added"
+	ActKeyRemoved      = "securitykey.removed"
+	ActDeviceTrusted   = "device.trusted"
+	ActDeviceRenamed   = "device.renamed"
+	ActDeviceRemoved   = "device.removed"
+	ActPasswordChanged = "password.changed"
+	ActPasswordReset   = "password.reset"
+	ActResetRequested  = "password.reset_requested"
+	ActSessionRevoked  = "session.revoked"
+	ActLockedOut       = "account.locked"
+	ActTokenCreated    = "apitoken.created"
+	ActTokenRevoked    = "apitoken.revoked"
+)
