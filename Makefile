@@ -2,7 +2,7 @@
 #   make run    install what is missing, build, start the companion
 #   make test   install what tests need, run every test
 .POSIX:
-.PHONY: all deps deps-qr deps-bench-ui install-packages build run test fuzz bench bench-qr bench-ui corpus lint clean
+.PHONY: all deps deps-qr deps-bench-ui install-packages build run test fuzz bench bench-qr bench-ui bench-server corpus lint clean
 
 GO       ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 BIN      ?= bin
@@ -21,9 +21,11 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 #   xvfb, xclip         a real X server and clipboard owner for the screen, clipboard and GUI tests
 #   libfido2-dev        security keys through go-libfido2 (cgo)
 #   fido2-tools         libfido2's own fido2-token/-cred/-assert, the independent client of the software key
+#   postgresql          a throwaway PostgreSQL server for the store tests (started per test run, loopback only)
+#   chromium            the real browser of the server's end-to-end tests (headless, WebAuthn virtual authenticator)
 DEB_PACKAGES := gcc libc6-dev pkg-config git dbus gnome-keyring libsecret-tools libfido2-dev fido2-tools \
 	libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev \
-	xvfb xclip
+	xvfb xclip postgresql chromium
 # Only for make bench-qr (zbarimg is the reference) and make corpus (draws testdata/qr).
 QR_PACKAGES := zbar-tools jq qrencode imagemagick chromium fonts-dejavu-core
 # Only for make bench-ui (xvfb, dbus and gnome-keyring are in DEB_PACKAGES).
@@ -64,7 +66,14 @@ build: deps
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/countersign ./app/countersign
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/countersign-server ./app/countersign-server
 
+# Starts a local countersign-server (SQLite under the XDG data dir, a demo
+# account seeded on first start) and opens the companion; the server stops
+# when the companion's window closes.
 run: build
+	@./$(BIN)/countersign-server --dev & srv=$$!; \
+	trap 'kill $$srv 2>/dev/null; wait $$srv 2>/dev/null' EXIT INT TERM; \
+	sleep 1; kill -0 $$srv 2>/dev/null || exit 1; \
+	echo "run: countersign-server at http://localhost:8080 (demo account: demo@countersign.test, password countersign-demo)"; \
 	./$(BIN)/countersign
 
 # Every test, with the race detector, the vault and CLI ones against a real
@@ -72,7 +81,7 @@ run: build
 test: deps
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
-	COUNTERSIGN_TEST_X11=1 COUNTERSIGN_TEST_FIDO=1 .ci/keyring-session $(GO) test -race -count=1 ./...
+	COUNTERSIGN_TEST_X11=1 COUNTERSIGN_TEST_FIDO=1 COUNTERSIGN_TEST_POSTGRES=1 COUNTERSIGN_TEST_BROWSER=1 .ci/keyring-session $(GO) test -race -count=1 ./...
 
 # Runs every fuzz target for FUZZTIME each (seeds come from testdata/).
 fuzz:
@@ -86,6 +95,11 @@ fuzz:
 # Benchmarks with a real keyring, printed as a table against the targets.
 bench: deps
 	.ci/keyring-session $(GO) test -run '^$$' -bench . -benchmem -count 5 ./... | tee bench.out | .ci/bench-table
+
+# countersign-server's sign-in throughput against this machine's Argon2id
+# rate, and API reads, as a table (BENCHTIME=300x, COUNT=3 by default).
+bench-server: deps
+	.ci/bench-server
 
 # Countersign's QR decoder against zbarimg on testdata/qr, as a table.
 bench-qr: deps deps-qr
@@ -105,4 +119,4 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 
 clean:
-	rm -rf $(BIN) dist bench.out
+	rm -rf $(BIN) dist bench.out bench-server.out

@@ -1,34 +1,48 @@
-// Command countersign-server is the Countersign sign-in server. This build
-// has only --version and --help; the server itself is not part of it yet.
+// Command countersign-server is the Countersign sign-in server: accounts,
+// passwords, two-step verification, security keys, trusted devices, sessions
+// and the activity log, as web pages for people and a JSON API for the
+// desktop companion. SQLite is the embedded default; PostgreSQL serves
+// production. See --help and the README.
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
+	"syscall"
 )
 
 // version is stamped by the Makefile from git.
 var version = "dev"
 
 func main() {
-	fs := flag.NewFlagSet("countersign-server", flag.ContinueOnError)
-	showVersion := fs.Bool("version", false, "print the version and exit")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: countersign-server [--version]")
-		fmt.Fprintln(fs.Output(), "\nThe sign-in server of Countersign. This build only reports its version.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		if err == flag.ErrHelp {
-			return
-		}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case err == nil:
+	case errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage):
 		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "countersign-server:", err)
+		os.Exit(1)
 	}
-	if *showVersion || fs.Arg(0) == "version" {
-		fmt.Println("countersign-server", version)
-		return
+}
+
+// run parses the configuration, opens the store and serves until ctx ends.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
 	}
-	fs.Usage()
-	os.Exit(2)
+	if cfg.showVersion {
+		fmt.Fprintln(stdout, "countersign-server", version)
+		return nil
+	}
+	return serve(ctx, cfg, stderr)
 }

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestConfigPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	getenv := env(map[string]string{
+		"HOME":                      dir,
+		"XDG_DATA_HOME":             filepath.Join(dir, "data"),
+		"COUNTERSIGN_ADDR":          "127.0.0.1:9000",
+		"COUNTERSIGN_DEV":           "true",
+		"COUNTERSIGN_SMTP_PASSWORD": "from-env",
+	})
+	c, err := parseConfig([]string{"--addr", "127.0.0.1:9100"}, getenv, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.addr != "127.0.0.1:9100" {
+		t.Errorf("addr = %q; the flag should win over COUNTERSIGN_ADDR", c.addr)
+	}
+	if !c.dev {
+		t.Error("COUNTERSIGN_DEV=true did not turn on --dev")
+	}
+	if want := "sqlite://" + filepath.Join(dir, "data", "countersign-server", "countersign.db"); c.db != want {
+		t.Errorf("db = %q, want %q", c.db, want)
+	}
+	if want := "http://localhost:9100"; c.publicURL != want {
+		t.Errorf("public URL = %q, want %q (WebAuthn needs a host name, not an IP)", c.publicURL, want)
+	}
+	if want := filepath.Join(dir, "data", "countersign-server", "outbox"); c.outbox != want {
+		t.Errorf("outbox = %q, want %q", c.outbox, want)
+	}
+	if c.smtpPassword != "from-env" {
+		t.Errorf("SMTP password from COUNTERSIGN_SMTP_PASSWORD not taken")
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--addr", "nope"}, "want host:port"},
+		{[]string{"--tls-cert", "c.pem"}, "give both or neither"},
+		{[]string{"--public-url", "ftp://x"}, "want an origin"},
+		{[]string{"--public-url", "https://x.example/path"}, "no path"},
+		{[]string{"--log-format", "xml"}, "want text or json"},
+		{[]string{"--log-level", "loud"}, "want debug, info, warn or error"},
+		{[]string{"--smtp-tls", "maybe"}, "want starttls, tls or none"},
+		{[]string{"--smtp-addr", "mail:25"}, "needs --smtp-from"},
+		{[]string{"--smtp-password-file", "/nonexistent/pw"}, "--smtp-password-file"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, err := parseConfig(tc.args, env(map[string]string{"HOME": t.TempDir()}), io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := parseConfig([]string{"--bogus"}, env(nil), io.Discard); err != errUsage {
+		t.Errorf("unknown flag: got %v, want errUsage", err)
+	}
+	if _, err := parseConfig([]string{"serve"}, env(nil), io.Discard); err != errUsage {
+		t.Errorf("stray argument: got %v, want errUsage", err)
+	}
+}
+
+func TestHelpDocumentsEveryOption(t *testing.T) {
+	var out strings.Builder
+	_, err := parseConfig([]string{"--help"}, env(nil), &out)
+	if err == nil {
+		t.Fatal("--help returned no error; want flag.ErrHelp")
+	}
+	for _, o := range options(&config{}) {
+		if !strings.Contains(out.String(), "-"+o.name) || !strings.Contains(out.String(), "$"+o.env) {
+			t.Errorf("--help does not document --%s and $%s", o.name, o.env)
+		}
+	}
+}
+
+// TestServeAndShutdown runs the whole server in-process on a free loopback
+// port with --dev: the demo account is seeded, /healthz and /readyz answer,
+// and cancelling the context shuts it down cleanly.
+func TestServeAndShutdown(t *testing.T) {
+	dir := t.TempDir()
+	pr, pw := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	args := []string{"--addr", "127.0.0.1:0", "--dev", "--db", "sqlite://" + filepath.Join(dir, "cs.db")}
+	go func() {
+		done <- run(ctx, args, env(map[string]string{"HOME": dir}), io.Discard, pw)
+		pw.Close()
+	}()
+	addrRE := regexp.MustCompile(`listening"? addr=(127\.0\.0\.1:\d+)`)
+	lines := bufio.NewScanner(pr)
+	var addr string
+	var log strings.Builder
+	for addr == "" && lines.Scan() {
+		log.WriteString(lines.Text() + "\n")
+		if m := addrRE.FindStringSubmatch(lines.Text()); m != nil {
+			addr = m[1]
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if addr == "" {
+		t.Fatalf("the server never said where it listens; log:\n%s", log.String())
+	}
+	if !strings.Contains(log.String(), "seeded the demo account") {
+		t.Errorf("--dev on an empty database did not seed the demo account; log:\n%s", log.String())
+	}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s = %d, want 200", path, resp.StatusCode)
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("shutdown: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the server did not stop within 20 s of its context ending")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "outbox")); err != nil {
+		t.Errorf("the outbox directory was not made beside the database: %v", err)
+	}
+}
+
+func TestDevRefusesPublicAddress(t *testing.T) {
+	dir := t.TempDir()
+	err := run(context.Background(), []string{"--addr", "0.0.0.0:0", "--dev", "--db", "sqlite://" + filepath.Join(dir, "cs.db")},
+		env(map[string]string{"HOME": dir}), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "loopback") {
+		t.Fatalf("got %v, want a refusal to seed a demo account on a public address", err)
+	}
+}

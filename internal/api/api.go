@@ -1,0 +1,184 @@
+// Package api holds the wire types of countersign-server's JSON API v1,
+// shared by the server and the companion's client, and the checked-in
+// OpenAPI 3.1 document that describes them (the truth for both sides).
+//
+// It holds no behaviour: routing, authentication and validation are the
+// server's (internal/server/apiv1). Times are RFC 3339 in UTC; a time that
+// has not happened (a key never used) is left out of the JSON.
+package api
+
+import (
+	_ "embed"
+	"encoding/json"
+	"time"
+)
+
+//go:embed openapi.json
+var openAPI []byte
+
+// OpenAPI returns the OpenAPI 3.1 document of API v1.
+func OpenAPI() []byte { return openAPI }
+
+// Account is the signed-in account and the state of its 2-step verification.
+type Account struct {
+	ID              string    `json:"id"`
+	Email           string    `json:"email"` // "" when the account signs in by phone only
+	Phone           string    `json:"phone"` // E.164, "" when none
+	Name            string    `json:"name"`
+	TwoStep         bool      `json:"two_step"`
+	Methods         []Method  `json:"methods"` // confirmed second-step methods besides security keys and backup codes
+	BackupCodesLeft int       `json:"backup_codes_left"`
+	SecurityKeys    int       `json:"security_keys"` // how many are registered
+	CreatedAt       time.Time `json:"created_at"`
+}
+
+// Method is a second-step method: an authenticator app, SMS or voice.
+type Method struct {
+	ID          string    `json:"id"`
+	Kind        string    `json:"kind"` // "totp", "sms", "voice"
+	Label       string    `json:"label"`
+	PhoneMasked string    `json:"phone_masked,omitempty"` // SMS and voice: the number with all but its last digits hidden
+	CreatedAt   time.Time `json:"created_at"`
+	LastUsedAt  time.Time `json:"last_used_at,omitzero"`
+}
+
+// Device is a trusted device: a browser where codes are not asked for.
+type Device struct {
+	ID           string    `json:"id"`
+	Name         string    `json:"name"`
+	Kind         string    `json:"kind"` // "browser", "desktop", "laptop", "phone", "tablet", "tv"
+	Browser      string    `json:"browser"`
+	OS           string    `json:"os"`
+	IP           string    `json:"ip"`
+	UserAgent    string    `json:"user_agent"`
+	CreatedAt    time.Time `json:"created_at"`
+	LastSeenAt   time.Time `json:"last_seen_at,omitzero"`
+	TrustedUntil time.Time `json:"trusted_until"`
+}
+
+// DeviceList is the answer to GET devices.
+type DeviceList struct {
+	Devices []Device `json:"devices"`
+}
+
+// DeviceRename is the body of PATCH devices/{id}.
+type DeviceRename struct {
+	Name string `json:"name"`
+}
+
+// Session is a signed-in browser session.
+type Session struct {
+	ID         string    `json:"id"`
+	DeviceID   string    `json:"device_id,omitempty"` // the trusted device it runs on, if any
+	Browser    string    `json:"browser"`
+	OS         string    `json:"os"`
+	IP         string    `json:"ip"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastSeenAt time.Time `json:"last_seen_at,omitzero"`
+	Current    bool      `json:"current"` // the session the request came from
+}
+
+// SessionList is the answer to GET sessions.
+type SessionList struct {
+	Sessions []Session `json:"sessions"`
+}
+
+// SecurityKey is a registered security key (a WebAuthn credential).
+type SecurityKey struct {
+	ID         string    `json:"id"`
+	Name       string    `json:"name"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+}
+
+// SecurityKeyList is the answer to GET security-keys.
+type SecurityKeyList struct {
+	SecurityKeys []SecurityKey `json:"security_keys"`
+}
+
+// RegistrationBegin starts registering a key: Options is the
+// CredentialCreation JSON (its publicKey member is what
+// navigator.credentials.create takes), binary fields in base64url.
+type RegistrationBegin struct {
+	ChallengeID string          `json:"challenge_id"`
+	Options     json.RawMessage `json:"options"`
+}
+
+// RegistrationFinish answers a RegistrationBegin. Credential is the
+// PublicKeyCredential as JSON (id, rawId, type, response.clientDataJSON,
+// response.attestationObject, optional response.transports), binary fields
+// in base64url. ChallengeID may be left out where the URL names it.
+type RegistrationFinish struct {
+	ChallengeID string          `json:"challenge_id,omitempty"`
+	Name        string          `json:"name,omitempty"` // 1–64 characters; "Security key" when empty
+	Credential  json.RawMessage `json:"credential"`
+}
+
+// LoginBegin starts proving possession of a key: Options is the
+// CredentialAssertion JSON (its publicKey member is what
+// navigator.credentials.get takes).
+type LoginBegin struct {
+	ChallengeID string          `json:"challenge_id"`
+	Options     json.RawMessage `json:"options"`
+}
+
+// LoginFinish answers a LoginBegin. Credential is the PublicKeyCredential as
+// JSON (id, rawId, type, response.clientDataJSON,
+// response.authenticatorData, response.signature, optional
+// response.userHandle). ChallengeID may be left out where the URL names it.
+type LoginFinish struct {
+	ChallengeID string          `json:"challenge_id,omitempty"`
+	Credential  json.RawMessage `json:"credential"`
+}
+
+// Event is one entry of the account's security activity.
+type Event struct {
+	ID      int64     `json:"id"`
+	At      time.Time `json:"at"`
+	Kind    string    `json:"kind"` // e.g. "signin.success", "device.removed"
+	OK      bool      `json:"ok"`   // false for failures and denials
+	IP      string    `json:"ip"`
+	Browser string    `json:"browser"`
+	OS      string    `json:"os"`
+	Detail  string    `json:"detail"`
+}
+
+// ActivityPage is one page of activity, newest first. Next is the cursor
+// for the following (older) page, passed back as ?before=; "" at the end.
+type ActivityPage struct {
+	Events []Event `json:"events"`
+	Next   string  `json:"next"`
+}
+
+// Error is every error answer: Error is a sentence for people, Code a
+// stable word for programs.
+type Error struct {
+	Error string `json:"error"`
+	Code  string `json:"code"`
+}
+
+// Error codes.
+const (
+	CodeInvalidRequest    = "invalid_request"    // 400: malformed JSON, unknown field, wrong type, bad value
+	CodeUnauthorized      = "unauthorized"       // 401: no bearer token
+	CodeInvalidToken      = "invalid_token"      // 401: unknown, revoked or expired token
+	CodeInsufficientScope = "insufficient_scope" // 403: the token lacks the scope
+	CodeNotFound          = "not_found"          // 404
+	CodeMethodNotAllowed  = "method_not_allowed" // 405
+	CodeConflict          = "conflict"           // 409: the account's state does not allow it
+	CodeTooLarge          = "too_large"          // 413
+	CodeUnsupportedType   = "unsupported_media_type"
+	CodeChallenge         = "challenge_invalid"   // 400: unknown, expired or spent ceremony
+	CodeNotVerified       = "not_verified"        // 400: the key's answer did not verify
+	CodeAlreadyRegistered = "already_registered"  // 409
+	CodeNoSecurityKeys    = "no_security_keys"    // 409
+	CodeLastMethod        = "last_method"         // 409: removing it would leave 2-step verification with no way in
+	CodeInternal          = "internal_error"      // 500
+	CodeUnavailable       = "service_unavailable" // 503
+)
+
+// Scopes of API tokens.
+const (
+	ScopeRead  = "read"
+	ScopeWrite = "write"
+)

@@ -1,0 +1,145 @@
+// Package apiv1 serves countersign-server's JSON API v1 under /api/v1/: the
+// account, trusted devices, sessions, security keys and the activity log,
+// for the desktop companion. Requests carry an API token (Authorization:
+// Bearer) issued from a signed-in web session; GET needs the "read" scope,
+// everything else "write".
+//
+// The wire types and the OpenAPI document are in internal/api; the route
+// table below is the one list both the mux and the OpenAPI sync test read.
+// Pages, cookies and CSRF are the web server's, not this package's.
+package apiv1
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/countersign/countersign/internal/seckey"
+	"github.com/countersign/countersign/internal/store"
+)
+
+// Options configure the handler.
+type Options struct {
+	Store   store.Store
+	Keys    *seckey.Service // nil: the security-key endpoints answer 503
+	Now     func() time.Time
+	Log     *slog.Logger
+	MaxBody int64 // request body limit in bytes, default 64 KiB
+}
+
+// DefaultMaxBody is the request body limit when Options.MaxBody is 0.
+const DefaultMaxBody = 64 << 10
+
+// route is one operation of the API.
+type route struct {
+	Method, Pattern string
+	Scope           string // the token scope needed; "" serves without a token
+	handle          func(h *handler, w http.ResponseWriter, r *http.Request, c *caller) error
+}
+
+// routes is the API. The OpenAPI document must list exactly these.
+var routes = []route{
+	{"GET", "/api/v1/openapi.json", "", (*handler).openAPI},
+	{"GET", "/api/v1/account", scopeRead, (*handler).account},
+	{"GET", "/api/v1/devices", scopeRead, (*handler).devices},
+	{"PATCH", "/api/v1/devices/{id}", scopeWrite, (*handler).renameDevice},
+	{"DELETE", "/api/v1/devices/{id}", scopeWrite, (*handler).removeDevice},
+	{"GET", "/api/v1/sessions", scopeRead, (*handler).sessions},
+	{"DELETE", "/api/v1/sessions/{id}", scopeWrite, (*handler).revokeSession},
+	{"GET", "/api/v1/security-keys", scopeRead, (*handler).securityKeys},
+	{"DELETE", "/api/v1/security-keys/{id}", scopeWrite, (*handler).removeSecurityKey},
+	{"POST", "/api/v1/security-keys/registrations", scopeWrite, (*handler).beginRegistration},
+	{"POST", "/api/v1/security-keys/registrations/{challenge_id}", scopeWrite, (*handler).finishRegistration},
+	{"POST", "/api/v1/security-keys/assertions", scopeWrite, (*handler).beginAssertion},
+	{"POST", "/api/v1/security-keys/assertions/{challenge_id}", scopeWrite, (*handler).finishAssertion},
+	{"GET", "/api/v1/activity", scopeRead, (*handler).activity},
+}
+
+type handler struct {
+	store   store.Store
+	keys    *seckey.Service
+	now     func() time.Time
+	log     *slog.Logger
+	maxBody int64
+	mux     *http.ServeMux
+	// paths knows every route's path whatever the method, to tell a
+	// wrong method (405) from an unknown path (404).
+	paths *http.ServeMux
+	allow map[string]string // pattern → Allow header
+}
+
+// New returns the API handler. It serves full paths under /api/v1/; mount
+// it with mux.Handle("/api/v1/", h).
+func New(opts Options) (http.Handler, error) {
+	if opts.Store == nil {
+		return nil, errors.New("apiv1: a store is required")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxBody < 0 {
+		return nil, errors.New("apiv1: MaxBody must not be negative")
+	}
+	if opts.MaxBody == 0 {
+		opts.MaxBody = DefaultMaxBody
+	}
+	h := &handler{
+		store: opts.Store, keys: opts.Keys, now: opts.Now, log: opts.Log, maxBody: opts.MaxBody,
+		mux: http.NewServeMux(), paths: http.NewServeMux(), allow: map[string]string{},
+	}
+	for _, rt := range routes {
+		h.mux.Handle(rt.Method+" "+rt.Pattern, h.serve(rt))
+		if _, ok := h.allow[rt.Pattern]; !ok {
+			h.paths.Handle(rt.Pattern, http.NotFoundHandler())
+			h.allow[rt.Pattern] = rt.Method
+		} else {
+			h.allow[rt.Pattern] += ", " + rt.Method
+		}
+	}
+	return h, nil
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := h.mux.Handler(r); pattern != "" {
+		h.mux.ServeHTTP(w, r)
+		return
+	}
+	setHeaders(w)
+	if _, pattern := h.paths.Handler(r); pattern != "" {
+		allow := h.allow[pattern]
+		w.Header().Set("Allow", allow)
+		h.fail(w, r, &apiError{status: http.StatusMethodNotAllowed, code: codeMethodNotAllowed,
+			msg: "This address does not accept " + r.Method + "; it accepts " + allow + "."})
+		return
+	}
+	h.fail(w, r, errNotFound("There is no such API address."))
+}
+
+// serve wraps a route: headers, authentication, and errors rendered in one
+// place.
+func (h *handler) serve(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		setHeaders(w)
+		var c *caller
+		if rt.Scope != "" {
+			var err error
+			if c, err = h.authenticate(r, rt.Scope); err != nil {
+				h.fail(w, r, err)
+				return
+			}
+		}
+		if err := rt.handle(h, w, r, c); err != nil {
+			h.fail(w, r, err)
+		}
+	})
+}
+
+func setHeaders(w http.ResponseWriter) {
+	hd := w.Header()
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("X-Content-Type-Options", "nosniff")
+}

@@ -1,0 +1,117 @@
+package apiv1
+
+import (
+	"bytes"
+	"encoding/json"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/countersign/countersign/internal/api"
+)
+
+// operation is one documented (method, path).
+type operation struct {
+	method, path string
+	security     []map[string][]string // nil: the document's default
+	responses    map[string]any
+}
+
+func documented(t *testing.T) []operation {
+	t.Helper()
+	var doc struct {
+		OpenAPI string `json:"openapi"`
+		Paths   map[string]map[string]struct {
+			Security  []map[string][]string `json:"security"`
+			Responses map[string]any        `json:"responses"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(api.OpenAPI(), &doc); err != nil {
+		t.Fatalf("openapi.json: %v", err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.1.") {
+		t.Errorf("openapi %q, want 3.1.x", doc.OpenAPI)
+	}
+	var ops []operation
+	for path, item := range doc.Paths {
+		for method, op := range item {
+			switch method {
+			case "get", "put", "post", "delete", "options", "head", "patch", "trace":
+				ops = append(ops, operation{strings.ToUpper(method), path, op.Security, op.Responses})
+			}
+		}
+	}
+	return ops
+}
+
+// TestOpenAPIMatchesRoutes: the document lists exactly the routes the
+// handler serves, with the right security, and every operation answers.
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	ops := documented(t)
+	key := func(method, path string) string { return method + " " + path }
+	doc := map[string]operation{}
+	for _, op := range ops {
+		doc[key(op.method, op.path)] = op
+	}
+	served := map[string]route{}
+	for _, rt := range routes {
+		served[key(rt.Method, rt.Pattern)] = rt
+	}
+	for k := range served {
+		if _, ok := doc[k]; !ok {
+			t.Errorf("%s is served but not in openapi.json", k)
+		}
+	}
+	for k := range doc {
+		if _, ok := served[k]; !ok {
+			t.Errorf("%s is in openapi.json but not served", k)
+		}
+	}
+
+	e := newEnv(t)
+	for _, k := range slices.Sorted(maps.Keys(doc)) {
+		op := doc[k]
+		rt, ok := served[k]
+		if !ok {
+			continue
+		}
+		public := op.security != nil && len(op.security) == 0
+		if public != (rt.Scope == "") {
+			t.Errorf("%s: documented public %v, served without a token %v", k, public, rt.Scope == "")
+		}
+		if !public {
+			for _, code := range []string{"401", "403", "500"} {
+				if _, ok := op.responses[code]; !ok {
+					t.Errorf("%s does not document %s", k, code)
+				}
+			}
+		}
+		path := strings.NewReplacer("{id}", "unknown-id", "{challenge_id}", "unknown-challenge").Replace(op.path)
+		body := ""
+		if op.method == "POST" || op.method == "PATCH" {
+			body = "{}"
+		}
+		r := e.do(t, req{method: op.method, path: path, token: e.rw, body: body})
+		if r.status == http.StatusMethodNotAllowed || (r.status == http.StatusNotFound && strings.Contains(string(r.body), "no such API address")) {
+			t.Errorf("%s: the router answered %d", k, r.status)
+			continue
+		}
+		if _, ok := op.responses[strconv.Itoa(r.status)]; !ok {
+			t.Errorf("%s answered %d, which it does not document (%s)", k, r.status, r.body)
+		}
+	}
+}
+
+func TestOpenAPIServed(t *testing.T) {
+	e := newEnv(t)
+	r := e.do(t, req{method: "GET", path: "/api/v1/openapi.json"})
+	if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "application/json") {
+		t.Fatalf("status %d, Content-Type %q", r.status, r.header.Get("Content-Type"))
+	}
+	if !bytes.Equal(r.body, api.OpenAPI()) {
+		t.Error("the served document differs from the checked-in one")
+	}
+}

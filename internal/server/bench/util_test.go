@@ -1,0 +1,13 @@
+package bench_test
+
+import (
+	"crypto/sha256"
+	"runtime"
+)
+
+func sha256Sum(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
+}
+
+func runtimeProcs() int { return runtime.GOMAXPROCS(0) }

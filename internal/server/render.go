@@ -1,0 +1,267 @@
+package server
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/countersign/countersign/internal/store"
+	"github.com/countersign/countersign/internal/uainfo"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// userError is a failure people can act on: its message is shown as is.
+type userError struct {
+	status int
+	msg    string
+}
+
+func (e *userError) Error() string { return e.msg }
+
+var (
+	errCSRF      = &userError{http.StatusForbidden, "The form expired; reload the page and try again."}
+	errNotFound  = &userError{http.StatusNotFound, "There is nothing at this address."}
+	errSignedOut = &userError{http.StatusUnauthorized, "You are signed out; sign in again."}
+	errInternal  = errors.New("internal error")
+)
+
+func badRequest(msg string) error { return &userError{http.StatusBadRequest, msg} }
+
+// fail renders every error the same way: a typed error becomes its status and
+// message, anything else is logged and shown as a plain "something went
+// wrong". JSON routes get {"error": "…"}.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	st := stateOf(r)
+	status, msg := http.StatusInternalServerError, "Something went wrong on our side. Please try again in a moment."
+	var ue *userError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &ue):
+		status, msg = ue.status, ue.msg
+	case errors.As(err, &mbe):
+		status, msg = http.StatusRequestEntityTooLarge, "The form was too large."
+	case errors.Is(err, store.ErrNotFound):
+		status, msg = http.StatusNotFound, errNotFound.msg
+	default:
+		s.log.Error("request failed", "request_id", st.id, "route", st.route, "err", err)
+	}
+	if status == http.StatusForbidden {
+		s.log.Warn("request refused", "request_id", st.id, "route", st.route, "reason", msg)
+	}
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	if st.json {
+		h.Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+		return
+	}
+	title := "Something went wrong"
+	switch status {
+	case http.StatusNotFound:
+		title = "Page not found"
+	case http.StatusForbidden:
+		title = "The form expired"
+	case http.StatusTooManyRequests:
+		title = "Too many attempts"
+	case http.StatusBadRequest:
+		title = "That did not work"
+	case http.StatusGone:
+		title = "This link no longer works"
+	}
+	s.render(w, r, status, "error", &view{Title: title, Error: msg, D: st.id})
+}
+
+// writeJSON answers a JSON route.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode json: %w", err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+	return nil
+}
+
+// view is what every page template gets.
+type view struct {
+	Title    string
+	User     *store.User // signed in (full stage)
+	CSRF     string
+	Dev      bool
+	Flash    string
+	Error    string // a form-level error, shown with role=alert
+	WebAuthn bool   // the page loads static/webauthn.js
+	D        any    // the page's own data
+}
+
+var funcs = template.FuncMap{
+	"when": func(t time.Time) string {
+		if t.IsZero() {
+			return "never"
+		}
+		return t.UTC().Format("2 Jan 2006, 15:04 UTC")
+	},
+	"iso":        func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"browser":    browserOf,
+	"activity":   activityText,
+	"maskPhone":  maskPhone,
+	"methodName": methodName,
+}
+
+// parsePages parses each page template with the shared layout.
+func parsePages() (map[string]*template.Template, error) {
+	base, err := template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	if err != nil {
+		return nil, err
+	}
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	pages := map[string]*template.Template{}
+	for _, n := range names {
+		name := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
+		if name == "layout" {
+			continue
+		}
+		t, err := template.Must(base.Clone()).ParseFS(templateFS, n)
+		if err != nil {
+			return nil, err
+		}
+		pages[name] = t
+	}
+	return pages, nil
+}
+
+// render writes a page. The common fields of v (CSRF, user, flash, dev
+// banner) are filled in here.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, v *view) {
+	st := stateOf(r)
+	t, ok := s.pages[name]
+	if !ok {
+		s.log.Error("no template", "name", name)
+		http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
+		return
+	}
+	v.CSRF = s.csrfToken(w, st)
+	v.Dev = s.dev
+	if st.sess != nil && st.sess.Stage == store.StageFull {
+		v.User = st.user
+	}
+	if v.Flash == "" {
+		v.Flash = s.takeFlash(w, r)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		s.log.Error("render", "request_id", st.id, "template", name, "err", err)
+		http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	if h.Get("Cache-Control") == "" {
+		h.Set("Cache-Control", "no-store")
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// activityText names an activity kind in plain words.
+func activityText(kind string) string {
+	switch kind {
+	case store.ActSignUp:
+		return "Account created"
+	case store.ActSignIn:
+		return "Signed in"
+	case store.ActSignInFailed:
+		return "Sign-in failed"
+	case store.ActSignOut:
+		return "Signed out"
+	case store.ActTwoStepUsed:
+		return "Two-step verification used"
+	case store.ActTwoStepFailed:
+		return "Two-step verification failed"
+	case store.ActTwoStepOn:
+		return "Two-step verification turned on"
+	case store.ActTwoStepOff:
+		return "Two-step verification turned off"
+	case store.ActMethodAdded:
+		return "Verification method added"
+	case store.ActMethodRemoved:
+		return "Verification method removed"
+	case store.ActBackupCodes:
+		return "New backup codes"
+	case store.ActKeyAdded:
+		return "Security key added"
+	case store.ActKeyRemoved:
+		return "Security key removed"
+	case store.ActDeviceTrusted:
+		return "Browser trusted"
+	case store.ActDeviceRenamed:
+		return "Trusted browser renamed"
+	case store.ActDeviceRemoved:
+		return "Trusted browser removed"
+	case store.ActPasswordChanged:
+		return "Password changed"
+	case store.ActPasswordReset:
+		return "Password reset"
+	case store.ActResetRequested:
+		return "Password reset requested"
+	case store.ActSessionRevoked:
+		return "Signed out elsewhere"
+	case store.ActLockedOut:
+		return "Sign-in locked after failed attempts"
+	case store.ActTokenCreated:
+		return "API token created"
+	case store.ActTokenRevoked:
+		return "API token revoked"
+	}
+	return kind
+}
+
+// maskPhone shows the last digits of a number only: "•••• 4567".
+func maskPhone(p string) string {
+	if len(p) <= 4 {
+		return p
+	}
+	return "•••• " + p[len(p)-4:]
+}
+
+// methodName names a second-step method for people.
+func methodName(m store.Method) string {
+	switch m.Kind {
+	case store.MethodTOTP:
+		if m.Label != "" {
+			return m.Label
+		}
+		return "Authenticator app"
+	case store.MethodSMS:
+		return "Text message to " + maskPhone(m.Phone)
+	case store.MethodVoice:
+		return "Voice call to " + maskPhone(m.Phone)
+	}
+	return string(m.Kind)
+}
+
+// browserOf names the browser of a User-Agent: "Chrome 131 on Linux".
+func browserOf(ua string) string {
+	if s := uainfo.Parse(ua).String(); s != "" {
+		return s
+	}
+	return "Unknown browser"
+}

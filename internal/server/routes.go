@@ -1,0 +1,119 @@
+package server
+
+import (
+	"context"
+	"io/fs"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/countersign/countersign/internal/store"
+)
+
+// routes is the server's URL space.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+
+	// Signing up, in and out.
+	s.page(mux, "GET /{$}", anyone, s.home)
+	s.page(mux, "GET /signup", anyone, s.signupPage)
+	s.page(mux, "POST /signup", anyone, s.signup)
+	s.page(mux, "GET /signin", anyone, s.signinPage)
+	s.page(mux, "POST /signin", anyone, s.signin)
+	s.page(mux, "POST /signout", anyone, s.signout)
+
+	// The second step of a sign-in.
+	s.page(mux, "GET /signin/verify", pending, s.verifyPage)
+	s.page(mux, "POST /signin/verify", pending, s.verify)
+	s.page(mux, "POST /signin/verify/send", pending, s.sendSignInCode)
+	s.jsonRoute(mux, "POST /signin/key/begin", pending, s.keySignInBegin)
+	s.jsonRoute(mux, "POST /signin/key/finish", pending, s.keySignInFinish)
+
+	// Passwords.
+	s.page(mux, "GET /password/forgot", anyone, s.forgotPage)
+	s.page(mux, "POST /password/forgot", anyone, s.forgot)
+	s.page(mux, "GET /password/reset", anyone, s.resetPage)
+	s.page(mux, "POST /password/reset", anyone, s.reset)
+	s.page(mux, "GET /account/password", full, s.changePasswordPage)
+	s.page(mux, "POST /account/password", full, s.changePassword)
+
+	// Login & security.
+	s.page(mux, "GET /account/security", full, s.securityPage)
+	s.page(mux, "GET /account/activity", full, s.activityPage)
+	s.page(mux, "GET /account/two-step", full, s.twoStepPage)
+	s.page(mux, "GET /account/two-step/totp", full, s.totpPage)
+	s.page(mux, "POST /account/two-step/totp", full, s.totpConfirm)
+	s.page(mux, "GET /account/two-step/phone", full, s.phonePage)
+	s.page(mux, "POST /account/two-step/phone", full, s.phoneAdd)
+	s.page(mux, "POST /account/two-step/phone/verify", full, s.phoneConfirm)
+	s.page(mux, "POST /account/two-step/enable", full, s.twoStepEnable)
+	s.page(mux, "POST /account/two-step/disable", full, s.twoStepDisable)
+	s.page(mux, "POST /account/methods/{id}/remove", full, s.methodRemove)
+	s.page(mux, "POST /account/backup-codes", full, s.backupCodesRegenerate)
+	s.jsonRoute(mux, "POST /account/security-keys/begin", full, s.keyAddBegin)
+	s.jsonRoute(mux, "POST /account/security-keys/finish", full, s.keyAddFinish)
+	s.page(mux, "POST /account/security-keys/{id}/remove", full, s.keyRemove)
+	s.page(mux, "POST /account/devices/{id}/rename", full, s.deviceRename)
+	s.page(mux, "POST /account/devices/{id}/remove", full, s.deviceRemove)
+	s.page(mux, "POST /account/sessions/{id}/revoke", full, s.sessionRevoke)
+	s.page(mux, "POST /account/sessions/others", full, s.sessionsRevokeOthers)
+	s.page(mux, "POST /account/api-tokens", full, s.apiTokenCreate)
+	s.page(mux, "POST /account/api-tokens/{id}/revoke", full, s.apiTokenRevoke)
+
+	// Everything else on a page is "not found", rendered like the rest.
+	s.page(mux, "/", anyone, func(http.ResponseWriter, *http.Request, *reqState) error { return errNotFound })
+
+	// Not pages.
+	static, _ := fs.Sub(staticFS, "static")
+	files := http.StripPrefix("/static/", http.FileServerFS(static))
+	mux.Handle("GET /static/", s.named("/static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		files.ServeHTTP(w, r)
+	})))
+	mux.Handle("/api/v1/", s.named("/api/v1/", s.api))
+	mux.Handle("GET /healthz", s.named("/healthz", http.HandlerFunc(s.healthz)))
+	mux.Handle("GET /readyz", s.named("/readyz", http.HandlerFunc(s.readyz)))
+	mux.Handle("GET /metrics", s.named("/metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{})))
+
+	return s.outer(mux)
+}
+
+// named labels a non-page route for logs and metrics.
+func (s *Server) named(route string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		stateOf(r).route = route
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// readyz answers 200 when the database answers.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.Error("not ready", "request_id", stateOf(r).id, "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("database unavailable\n"))
+		return
+	}
+	_, _ = w.Write([]byte("ready\n"))
+}
+
+// home sends people where they belong.
+func (s *Server) home(w http.ResponseWriter, r *http.Request, st *reqState) error {
+	to := "/signin"
+	if st.user != nil && st.sess.Stage == store.StageFull {
+		to = "/account/security"
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+	return nil
+}

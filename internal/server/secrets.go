@@ -1,0 +1,134 @@
+package server
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// randomBytes reads n bytes from the server's entropy source.
+func (s *Server) randomBytes(n int) ([]byte, error) {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(s.rand, b); err != nil {
+		return nil, fmt.Errorf("read random: %w", err)
+	}
+	return b, nil
+}
+
+// newToken is a secret for a cookie or a link: 32 random bytes, base64url.
+func (s *Server) newToken() (string, error) {
+	b, err := s.randomBytes(32)
+	if err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// newID is a random row id. It panics only when the entropy source fails,
+// which for crypto/rand does not happen.
+func (s *Server) newID() string {
+	b, err := s.randomBytes(16)
+	if err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// sha is the SHA-256 of a high-entropy secret, as the store keeps it.
+func sha(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+// mac is HMAC-SHA-256 under the server key over the parts, each
+// length-prefixed so no two lists of parts collide.
+func (s *Server) mac(parts ...string) []byte {
+	m := hmac.New(sha256.New, s.secret)
+	var n [4]byte
+	for _, p := range parts {
+		binary.BigEndian.PutUint32(n[:], uint32(len(p)))
+		m.Write(n[:])
+		m.Write([]byte(p))
+	}
+	return m.Sum(nil)
+}
+
+// codeAlphabet is lower-case base32 without the characters people confuse
+// (0/o, 1/l/i).
+const codeAlphabet = "23456789abcdefghjkmnpqrstuvwxyz"
+
+// randomString draws n characters uniformly from alphabet.
+func (s *Server) randomString(alphabet string, n int) (string, error) {
+	limit := 256 - 256%len(alphabet)
+	out := make([]byte, 0, n)
+	buf := make([]byte, 16)
+	for len(out) < n {
+		if _, err := io.ReadFull(s.rand, buf); err != nil {
+			return "", fmt.Errorf("read random: %w", err)
+		}
+		for _, b := range buf {
+			if int(b) < limit && len(out) < n {
+				out = append(out, alphabet[int(b)%len(alphabet)])
+			}
+		}
+	}
+	return string(out), nil
+}
+
+// newBackupCodes returns backupCodeCount codes shaped "4k7q-9m2x" and their
+// hashes.
+func (s *Server) newBackupCodes() (codes []string, hashes [][]byte, err error) {
+	for range backupCodeCount {
+		c, err := s.randomString(codeAlphabet, 8)
+		if err != nil {
+			return nil, nil, err
+		}
+		codes = append(codes, c[:4]+"-"+c[4:])
+		hashes = append(hashes, sha("backup:"+c))
+	}
+	return codes, hashes, nil
+}
+
+// backupCodeHash reads a backup code as people type it (any case, spaces or
+// a hyphen) and returns its hash, or nil when it cannot be one.
+func backupCodeHash(in string) []byte {
+	c := strings.Map(func(r rune) rune {
+		switch {
+		case r == ' ' || r == '-' || r == '\t':
+			return -1
+		case r >= 'A' && r <= 'Z':
+			return r + 'a' - 'A'
+		}
+		return r
+	}, in)
+	if len(c) != 8 || strings.Trim(c, codeAlphabet) != "" {
+		return nil
+	}
+	return sha("backup:" + c)
+}
+
+// newSMSCode is six random digits.
+func (s *Server) newSMSCode() (string, error) {
+	return s.randomString("0123456789", 6)
+}
+
+// smsCodeHash binds a six-digit code to its row and the server key, so a
+// copy of the database does not give the codes away by brute force.
+func (s *Server) smsCodeHash(id, code string) []byte {
+	return s.mac("sms", id, code)
+}
+
+// digitsOnly strips the spaces and hyphens people put in codes.
+func digitsOnly(in string) string {
+	return strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' || r == '\t' {
+			return -1
+		}
+		return r
+	}, in)
+}

@@ -1,0 +1,292 @@
+// Package server is the web side of countersign-server: the HTML pages people
+// use to create an account, sign in (password, then a second step), and manage
+// their login and security settings, plus the JSON endpoints the WebAuthn
+// script of those pages calls, health checks and Prometheus metrics. API v1 is
+// served by package apiv1 and mounted here under /api/v1/.
+//
+// Pages are rendered on the server with html/template and need no JavaScript,
+// except for security keys (static/webauthn.js). Every POST form carries a
+// CSRF token; every response carries the security headers; every failure is
+// rendered by one function (Server.fail) that logs internals and shows people
+// only a plain message.
+//
+// The package holds the sign-in policy (sessions, lockout, rate limits, code
+// checks); storage is package store, hashing package password.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/countersign/countersign/internal/notify"
+	"github.com/countersign/countersign/internal/password"
+	"github.com/countersign/countersign/internal/ratelimit"
+	"github.com/countersign/countersign/internal/seckey"
+	"github.com/countersign/countersign/internal/server/apiv1"
+	"github.com/countersign/countersign/internal/store"
+)
+
+// The demo account SeedDemo creates.
+const (
+	DemoEmail    = "demo@countersign.test"
+	DemoPassword = "countersign-demo"
+	DemoName     = "Demo"
+)
+
+// Config is what New needs. Store, Mailer and SMS are required.
+type Config struct {
+	PublicURL      string      // "http://127.0.0.1:8080": links in mail, WebAuthn RP ID (host) and origin; Secure cookies and HSTS when it is https
+	Store          store.Store // required
+	Mailer         notify.Mailer
+	SMS            notify.SMSSender
+	Log            *slog.Logger          // nil: discard
+	Now            func() time.Time      // nil: time.Now
+	Rand           io.Reader             // nil: crypto/rand.Reader
+	Dev            bool                  // development: a banner on every page; SeedDemo allowed
+	TrustProxy     bool                  // take the client IP from X-Forwarded-For's last hop (only behind a reverse proxy)
+	Registry       prometheus.Registerer // nil: a private registry; it must also be a prometheus.Gatherer
+	PasswordParams *password.Params      // nil: password.OWASP
+}
+
+// Lifetimes and limits of the sign-in policy.
+const (
+	pendingLifetime  = 30 * time.Minute    // a session waiting for its second step
+	fullLifetime     = 14 * 24 * time.Hour // a signed-in session, at most
+	fullIdle         = 3 * 24 * time.Hour  // a signed-in session unused this long ends
+	touchEvery       = time.Minute         // LastSeenAt is written at most this often
+	deviceTrust      = 60 * 24 * time.Hour // "Don't require codes on this browser"
+	resetLifetime    = 30 * time.Minute    // a password-reset link
+	smsLifetime      = 10 * time.Minute    // an SMS or voice code
+	smsTries         = 5                   // tries per SMS or voice code
+	backupCodeCount  = 10
+	activityPageSize = 20
+	maxFormBytes     = 64 << 10
+	purgeEvery       = time.Hour
+)
+
+// Server serves countersign-server's pages. Build it with New.
+type Server struct {
+	store    store.Store
+	mailer   notify.Mailer
+	sms      notify.SMSSender
+	log      *slog.Logger
+	now      func() time.Time
+	rand     io.Reader
+	dev      bool
+	trust    bool
+	secure   bool
+	public   *url.URL
+	pwParams password.Params
+
+	keys *seckey.Service
+	api  http.Handler
+
+	ipLimit   *ratelimit.Limiter // sign-in, reset and code attempts per client IP
+	acctLimit *ratelimit.Limiter // the same per account (or per login for unknown ones)
+	sendLimit *ratelimit.Limiter // SMS, voice and mail sends per account
+
+	secret    []byte // HMAC key shared by every instance (CSRF tokens, flash, SMS code hashes)
+	hashers   hashers
+	dummyHash string // verified against for unknown logins so timing matches
+	ghosts    ghostLocks
+
+	purgeMu   sync.Mutex
+	lastPurge time.Time // expired rows are deleted at most once per purgeEvery
+
+	pages    map[string]*template.Template
+	metrics  *metrics
+	gatherer prometheus.Gatherer
+	handler  http.Handler
+}
+
+// New validates cfg and builds the server: the WebAuthn service, the API v1
+// handler, the shared CSRF key (created in the store on first start), the
+// templates and the metrics.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("server: no store")
+	}
+	if cfg.Mailer == nil {
+		return nil, errors.New("server: no mailer")
+	}
+	if cfg.SMS == nil {
+		return nil, errors.New("server: no SMS sender")
+	}
+	pub, err := url.Parse(strings.TrimRight(cfg.PublicURL, "/"))
+	if err != nil || (pub.Scheme != "http" && pub.Scheme != "https") || pub.Host == "" || pub.Path != "" {
+		return nil, fmt.Errorf("server: public URL %q must be http(s)://host[:port]", cfg.PublicURL)
+	}
+	s := &Server{
+		store:  cfg.Store,
+		mailer: cfg.Mailer,
+		sms:    cfg.SMS,
+		log:    cfg.Log,
+		now:    cfg.Now,
+		rand:   cfg.Rand,
+		dev:    cfg.Dev,
+		trust:  cfg.TrustProxy,
+		secure: pub.Scheme == "https",
+		public: pub,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.rand == nil {
+		s.rand = rand.Reader
+	}
+	s.rand = &lockedReader{r: s.rand}
+	s.pwParams = password.OWASP
+	s.hashers = newHashers()
+	if cfg.PasswordParams != nil {
+		s.pwParams = *cfg.PasswordParams
+	}
+	s.ipLimit = ratelimit.New(20, 20, s.now)
+	s.acctLimit = ratelimit.New(10, 10, s.now)
+	s.sendLimit = ratelimit.New(1, 3, s.now)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	key, err := s.randomBytes(32)
+	if err != nil {
+		return nil, err
+	}
+	if s.secret, err = s.store.SetSettingIfAbsent(ctx, "csrf-key", key); err != nil {
+		return nil, fmt.Errorf("server: csrf key: %w", err)
+	}
+	if len(s.secret) < 32 {
+		return nil, errors.New("server: the stored csrf key is too short")
+	}
+	if s.dummyHash, err = password.Hash("countersign timing dummy", s.pwParams, s.rand); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+
+	s.keys, err = seckey.New(seckey.Config{
+		RPID:    pub.Hostname(),
+		RPName:  "Countersign",
+		Origins: []string{pub.Scheme + "://" + pub.Host},
+		Store:   s.store,
+		Now:     s.now,
+		Rand:    s.rand,
+		Timeout: 5 * time.Minute,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: security keys: %w", err)
+	}
+	s.api, err = apiv1.New(apiv1.Options{Store: s.store, Keys: s.keys, Now: s.now, Log: s.log})
+	if err != nil {
+		return nil, fmt.Errorf("server: api: %w", err)
+	}
+	if s.pages, err = parsePages(); err != nil {
+		return nil, fmt.Errorf("server: templates: %w", err)
+	}
+	if err := s.setupMetrics(cfg.Registry); err != nil {
+		return nil, fmt.Errorf("server: metrics: %w", err)
+	}
+	s.lastPurge = s.now()
+	s.handler = s.routes()
+	return s, nil
+}
+
+// maybePurge deletes expired sessions, codes, challenges and reset tokens in
+// the background, at most once per purgeEvery, driven by traffic.
+func (s *Server) maybePurge() {
+	now := s.now()
+	s.purgeMu.Lock()
+	due := now.Sub(s.lastPurge) >= purgeEvery
+	if due {
+		s.lastPurge = now
+	}
+	s.purgeMu.Unlock()
+	if !due {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := s.store.Purge(ctx, now); err != nil {
+			s.log.Warn("purge expired rows", "err", err)
+		}
+	}()
+}
+
+// Handler serves everything: pages, /static/, /api/v1/, /healthz, /readyz and
+// /metrics.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// SeedDemo creates the demo account (DemoEmail, DemoPassword, two-step off)
+// on a database without users. It reports false when users exist.
+func (s *Server) SeedDemo(ctx context.Context) (bool, error) {
+	n, err := s.store.CountUsers(ctx)
+	if err != nil {
+		return false, fmt.Errorf("count users: %w", err)
+	}
+	if n > 0 {
+		return false, nil
+	}
+	// The demo password is on no list of strong ones; password.Check is
+	// skipped here on purpose.
+	u, err := s.newUser(ctx, DemoName, DemoEmail, "", DemoPassword)
+	if err != nil {
+		return false, err
+	}
+	if err := s.store.AddActivity(ctx, &store.Activity{
+		UserID: u.ID, At: s.now(), Kind: store.ActSignUp, OK: true, Detail: "Demo account created",
+	}); err != nil {
+		return false, fmt.Errorf("activity: %w", err)
+	}
+	return true, nil
+}
+
+// newUser creates an account with a fresh password hash and WebAuthn handle.
+func (s *Server) newUser(ctx context.Context, name, email, phone, pw string) (*store.User, error) {
+	hash, err := s.hashPassword(ctx, pw)
+	if err != nil {
+		return nil, fmt.Errorf("hash password: %w", err)
+	}
+	handle, err := s.randomBytes(32)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	u := &store.User{
+		ID:                s.newID(),
+		Email:             email,
+		Phone:             phone,
+		Name:              name,
+		PasswordHash:      hash,
+		PasswordChangedAt: now,
+		WebAuthnID:        handle,
+		CreatedAt:         now,
+	}
+	if err := s.store.CreateUser(ctx, u); err != nil {
+		return nil, fmt.Errorf("create user: %w", err)
+	}
+	return u, nil
+}
+
+// lockedReader makes an injected io.Reader safe for concurrent requests.
+type lockedReader struct {
+	mu sync.Mutex
+	r  io.Reader
+}
+
+func (l *lockedReader) Read(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.Read(p)
+}

@@ -1,0 +1,533 @@
+package server
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/countersign/countersign/internal/seckey"
+	"github.com/countersign/countersign/internal/store"
+)
+
+// securityData is the "Login & security" page.
+type securityData struct {
+	Methods     []store.Method // confirmed
+	BackupLeft  int
+	BackupTotal int
+	CanEnable   bool // two-step off and two confirmed methods
+	Keys        []store.SecurityKey
+	Devices     []store.Device
+	CurrentDev  string
+	Sessions    []store.Session
+	CurrentSess string
+	Activity    []store.Activity
+	MoreAct     bool
+	Tokens      []store.APIToken
+	NewToken    string // shown once, right after creation
+	BackupCodes []string
+	Now         time.Time
+}
+
+func (s *Server) securityData(ctx context.Context, st *reqState) (*securityData, error) {
+	u := st.user
+	d := &securityData{CurrentSess: st.sess.ID, CurrentDev: st.sess.DeviceID, Now: s.now()}
+	var err error
+	if d.Methods, err = s.confirmedMethods(ctx, u.ID); err != nil {
+		return nil, err
+	}
+	d.CanEnable = !u.TwoStep && len(d.Methods) >= 2
+	codes, err := s.store.BackupCodes(ctx, u.ID)
+	if err != nil {
+		return nil, fmt.Errorf("backup codes: %w", err)
+	}
+	d.BackupTotal = len(codes)
+	for _, c := range codes {
+		if c.UsedAt.IsZero() {
+			d.BackupLeft++
+		}
+	}
+	if d.Keys, err = s.store.SecurityKeys(ctx, u.ID); err != nil {
+		return nil, fmt.Errorf("security keys: %w", err)
+	}
+	devs, err := s.store.Devices(ctx, u.ID)
+	if err != nil {
+		return nil, fmt.Errorf("devices: %w", err)
+	}
+	for _, dv := range devs {
+		if d.Now.Before(dv.TrustedUntil) {
+			d.Devices = append(d.Devices, dv)
+		}
+	}
+	if d.Sessions, err = s.store.Sessions(ctx, u.ID, d.Now); err != nil {
+		return nil, fmt.Errorf("sessions: %w", err)
+	}
+	act, err := s.store.ActivityPage(ctx, u.ID, 0, activityPageSize+1)
+	if err != nil {
+		return nil, fmt.Errorf("activity: %w", err)
+	}
+	if len(act) > activityPageSize {
+		act, d.MoreAct = act[:activityPageSize], true
+	}
+	d.Activity = act
+	if d.Tokens, err = s.store.APITokens(ctx, u.ID); err != nil {
+		return nil, fmt.Errorf("api tokens: %w", err)
+	}
+	return d, nil
+}
+
+func (s *Server) confirmedMethods(ctx context.Context, userID string) ([]store.Method, error) {
+	all, err := s.store.Methods(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("methods: %w", err)
+	}
+	var ms []store.Method
+	for _, m := range all {
+		if m.Confirmed {
+			ms = append(ms, m)
+		}
+	}
+	return ms, nil
+}
+
+func (s *Server) securityPage(w http.ResponseWriter, r *http.Request, st *reqState) error {
+	return s.showSecurity(w, r, st, http.StatusOK, "", func(*securityData) {})
+}
+
+// showSecurity renders the settings page, letting the caller add what is
+// shown once (a new token, new backup codes) or an error.
+func (s *Server) showSecurity(w http.ResponseWriter, r *http.Request, st *reqState, status int, msg string, extra func(*securityData)) error {
+	d, err := s.securityData(r.Context(), st)
+	if err != nil {
+		return err
+	}
+	extra(d)
+	s.render(w, r, status, "security", &view{Title: "Login & security", Error: msg, WebAuthn: true, D: d})
+	return nil
+}
+
+func (s *Server) activityPage(w http.ResponseWriter, r *http.Request, st *reqState) error {
+	var before int64
+	if b := r.URL.Query().Get("before"); b != "" {
+		n, err := strconv.ParseInt(b, 10, 64)
+		if err != nil || n <= 0 {
+			return badRequest("That page of activity does not exist.")
+		}
+		before = n
+	}
+	const size = 50
+	act, err := s.store.ActivityPage(r.Context(), st.user.ID, before, size+1)
+	if err != nil {
+		return fmt.Errorf("activity: %w", err)
+	}
+	d := struct {
+		Activity []store.Activity
+		Older    int64
+	}{Activity: act}
+	if len(act) > size {
+		d.Activity = act[:size]
+		d.Older = act[size-1].ID
+	}
+	s.render(w, r, http.StatusOK, "activity", &view{Title: "Account activity", D: d})
+	return nil
+}
+
+// Two-step verification: the wizard's hub.
+
+type twoStepData struct {
+	Methods     []store.Method
+	HasTOTP     bool
+	HasPhone    bool
+	CanEnable   bool
+	BackupCodes []string
+}
+
+func (s *Server) twoStepPage(w http.ResponseWriter, r *http.Request, st *reqState) error {
+	return s.showTwoStep(w, r, st, http.StatusOK, "", nil)
+}
+
+func (s *Server) showTwoStep(w http.ResponseWriter, r *http.Request, st *reqState, status int, msg string, codes []string) error {
+	ms, err := s.confirmedMethods(r.Context(), st.user.ID)
+	if err != nil {
+		return err
+	}
+	d := &twoStepData{Methods: ms, CanEnable: !st.user.TwoStep && len(ms) >= 2, BackupCodes: codes}
+	for _, m := range ms {
+		if m.Kind == store.MethodTOTP {
+			d.HasTOTP = true
+		} else {
+			d.HasPhone = true
+		}
+	}
+	s.render(w, r, status, "twostep", &view{Title: "Two-step verification", Error: msg, D: d})
+	return nil
+}
+
+func (s *Server) twoStepEnable(w http.ResponseWriter, r *http.Request, st *reqState) error {
+	ctx := r.Context()
+	u := st.user
+	if u.TwoStep {
+		http.Redirect(w, r, "/account/security", http.StatusSeeOther)
+		return nil
+	}
+	ms, err := s.confirmedMethods(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if len(ms) < 2 {
+		return s.showTwoStep(w, r, st, http.StatusBadRequest, "Add a backup method first: a backup method is required.", nil)
+	}
+	codes, hashes, err := s.newBackupCodes()
+	if err != nil {
+		return err
+	}
+	if err := s.store.ReplaceBackupCodes(ctx, u.ID, hashes); err != nil {
+		return fmt.Errorf("backup codes: %w", err)
+	}
+	u.TwoStep = true
+	if err := s.store.UpdateUser(ctx, u); err != nil {
+		return fmt.Errorf("turn on two-step: %w", err)
+	}
+	if err := s.activity(ctx, r, st, u.ID, store.ActTwoStepOn, true, methodList(ms)); err != nil {
+		return err
+	}
+	if err := s.activity(ctx, r, st, u.ID, store.ActBackupCodes, true, "10 new backup codes"); err != nil {
+		return err
+	}
+	if err := s.rotateSession(ctx, w, r, st); err != nil {
+		return err
+	}
+	return s.showTwoStep(w, r, st, http.StatusOK, "", codes)
+}
+
+func methodList(ms []store.Method) string {
+	var names []string
+	for _, m := range ms {
+		names = append(names, methodName(m))
+	}
+	return strings.Join(names, ", ")
+}
+
+func (s *Server) twoStepDisable(w http.ResponseWriter, r *http.Request, st *reqState) error {
+	ctx := r.Context()
+	u := st.user
+	if !u.TwoStep {
+		http.Redirect(w, r, "/account/security", http.StatusSeeOther)
+		return nil
+	}
+	ok, err := s.checkCurrentPassword(ctx, r, st, r.PostFormValue("password"))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return s.showSecurity(w, r, st, http.StatusUnauthorized, "That password is not right, so two-step verification is still on.", func(*securityData) {})
+	}
+	u.TwoStep = false
+	if err := s.store.UpdateUser(ctx, u); err != nil {
+		return fmt.Errorf("turn off two-step: %w", err)
+	}
+	if err := s.activity(ctx, r, st, u.ID, store.ActTwoStepOff, true, ""); err != nil {
+		return err
+	}
+	if err := s.rotateSession(ctx, w, r, st); err != nil {
+		return err
+	}
+	s.flash(w, "Two-step verification is off. Your methods are kept, should you turn it on again.")
+	http.Redirect(w, r, "/account/security", http.StatusSeeOther)
+	return nil
+}
+
+// checkCurrentPassword verifies the signed-in user's password for a
+// sensitive change; a wrong one counts as a failed sign-in.
+func (s *Server) checkCurrentPassword(ctx context.Context, r *http.Request, st *reqState, pw string) (bool, error) {
+	if !s.acctLimit.Allow("password:" + st.user.ID) {
+		return false, &userError{http.StatusTooManyRequests, msgTooFast}
+	}
+	ok, err := s.verifyPassword(r.Context(), st.user.PasswordHash, pw)
+	if err != nil {
+		return false, fmt.Errorf("verify password: %w", err)
+	}
+	if !ok {
+		if _, err := s.loginFailed(ctx, r, st, st.user, store.ActSignInFailed, "Wrong password for a settings change"); err != nil {
+			return false, err
+		}
+	}
+	return ok, nil
+}
+
+func (s *Server) methodRemove(w http.ResponseWriter, r *http.Request, st *reqState) error {
+	ctx := r.Context()
+	u := st.user
+	m, err := s.store.Method(ctx, u.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if m.Confirmed && u.TwoStep {
+		ms, err := s.confirmedMethods(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if len(ms) <= 2 {
+			return s.showSecurity(w, r, st, http.StatusConflict,
+				"You can't remove this method: a backup method is required while two-step verification is on. Add another method first, or turn two-step verification off.",
+				func(*securityData) {})
+		}
+	}
+	if err := s.store.DeleteMethod(ctx, u.ID, m.ID); err != nil {
+		return err
+	}
+	if m.Confirmed {
+		if err := s.activity(ctx, r, st, u.ID, store.ActMethodRemoved, true, methodName(*m)); err != nil {
+			return err
+		}
+	}
+	s.flash(w, methodName(*m)+" is removed.")
+	http.Redirect(w, r, "/account/security#two-step", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) backupCodesRegenerate(w http.ResponseWriter, r *http.Request, st *reqState) error {
+	ctx := r.Context()
+	codes, hashes, err := s.newBackupCodes()
+	if err != nil {
+		return err
+	}
+	if err := s.store.ReplaceBackupCodes(ctx, st.user.ID, hashes); err != nil {
+		return fmt.Errorf("backup codes: %w", err)
+	}
+	if err := s.activity(ctx, r, st, st.user.ID, store.ActBackupCodes, true, "10 new backup codes; the old ones no longer work"); err != nil {
+		return err
+	}
+	return s.showSecurity(w, r, st, http.StatusOK, "", func(d *securityData) { d.BackupCodes = codes })
+}
+
+// Security keys.
+
+func (s *Server) keyAddBegin(w http.ResponseWriter, r *http.Request, st *reqState) error {
+	id, opts, err := s.keys.BeginRegistration(r.Context(), st.user)
+	if err != nil {
+		return fmt.Errorf("begin key registration: %w", err)
+	}
+	return writeJSON(w, http.StatusOK, challengeJSON{ChallengeID: id, Options: opts})
+}
+
+func (s *Server) keyAddFinish(w http.ResponseWriter, r *http.Request, st *reqState) error {
+	ctx := r.Context()
+	var in struct {
+		ChallengeID string          `json:"challenge_id"`
+		Name        string          `json:"name"`
+		Credential  json.RawMessage `json:"credential"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.ChallengeID == "" || len(in.Credential) == 0 {
+		return badRequest("The security key's answer was incomplete; try again.")
+	}
+	k, err := s.keys.FinishRegistration(ctx, st.user, in.ChallengeID, in.Name, in.Credential)
+	switch {
+	case errors.Is(err, seckey.ErrName):
+		return badRequest(fmt.Sprintf("Give the key a name of 1 to %d characters.", seckey.MaxNameLen))
+	case errors.Is(err, seckey.ErrRegistered):
+		return &userError{http.StatusConflict, "This security key is registered already."}
+	case errors.Is(err, seckey.ErrChallenge):
+		return badRequest("The request expired; try again.")
+	case errors.Is(err, seckey.ErrVerify):
+		return badRequest("The security key's answer could not be verified; try again.")
+	case err != nil:
+		return fmt.Errorf("finish key registration: %w", err)
+	}
+	if err := s.activity(ctx, r, st, st.user.ID, store.ActKeyAdded, true, k.Name); err != nil {
+		return err
+	}
+	s.flash(w, "Security key “"+k.Name+"” is added.")
+	return writeJSON(w, http.StatusOK, map[string]string{"id": k.ID, "name": k.Name})
+}
+
+func (s *Server) keyRemove(w http.ResponseWriter, r *http.Request, st *reqState) error {
+	ctx := r.Context()
+	id := r.PathValue("id")
+	keys, err := s.store.SecurityKeys(ctx, st.user.ID)
+	if err != nil {
+		return fmt.Errorf("security keys: %w", err)
+	}
+	name := ""
+	for _, k := range keys {
+		if k.ID == id {
+			name = k.Name
+		}
+	}
+	if name == "" {
+		return errNotFound
+	}
+	if err := s.store.DeleteSecurityKey(ctx, st.user.ID, id); err != nil {
+		return err
+	}
+	if err := s.activity(ctx, r, st, st.user.ID, store.ActKeyRemoved, true, name); err != nil {
+		return err
+	}
+	s.flash(w, "Security key “"+name+"” is removed.")
+	http.Redirect(w, r, "/account/security#security-keys", http.StatusSeeOther)
+	return nil
+}
+
+// Trusted devices.
+
+func (s *Server) deviceRename(w http.ResponseWriter, r *http.Request, st *reqState) error {
+	ctx := r.Context()
+	d, err := s.store.Device(ctx, st.user.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	if name == "" || len(name) > 64 || strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		return s.showSecurity(w, r, st, http.StatusBadRequest, "Give the browser a name of 1 to 64 characters.", func(*securityData) {})
+	}
+	old := d.Name
+	d.Name = name
+	if err := s.store.UpdateDevice(ctx, d); err != nil {
+		return err
+	}
+	if err := s.activity(ctx, r, st, st.user.ID, store.ActDeviceRenamed, true, old+" → "+name); err != nil {
+		return err
+	}
+	s.flash(w, "Renamed to “"+name+"”.")
+	http.Redirect(w, r, "/account/security#devices", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) deviceRemove(w http.ResponseWriter, r *http.Request, st *reqState) error {
+	ctx := r.Context()
+	d, err := s.store.Device(ctx, st.user.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	current := st.sess.DeviceID == d.ID
+	// The activity first: removing the device may end this very session.
+	if err := s.activity(ctx, r, st, st.user.ID, store.ActDeviceRemoved, true, d.Name); err != nil {
+		return err
+	}
+	if err := s.store.DeleteDevice(ctx, st.user.ID, d.ID); err != nil {
+		return err
+	}
+	if current {
+		s.clearCookie(w, deviceCookie)
+		s.clearCookie(w, sessionCookie)
+		s.flash(w, "This browser is no longer trusted, and you are signed out.")
+		http.Redirect(w, r, "/signin", http.StatusSeeOther)
+		return nil
+	}
+	s.flash(w, "“"+d.Name+"” is no longer trusted and its sessions are signed out.")
+	http.Redirect(w, r, "/account/security#devices", http.StatusSeeOther)
+	return nil
+}
+
+// Sessions.
+
+func (s *Server) sessionRevoke(w http.ResponseWriter, r *http.Request, st *reqState) error {
+	ctx := r.Context()
+	id := r.PathValue("id")
+	if id == st.sess.ID {
+		return s.signout(w, r, st)
+	}
+	sessions, err := s.store.Sessions(ctx, st.user.ID, s.now())
+	if err != nil {
+		return fmt.Errorf("sessions: %w", err)
+	}
+	detail := ""
+	for _, o := range sessions {
+		if o.ID == id {
+			detail = browserOf(o.UserAgent) + " (" + o.IP + ")"
+		}
+	}
+	if err := s.store.DeleteUserSession(ctx, st.user.ID, id); err != nil {
+		return err
+	}
+	if err := s.activity(ctx, r, st, st.user.ID, store.ActSessionRevoked, true, "Signed out "+detail); err != nil {
+		return err
+	}
+	s.flash(w, "That session is signed out.")
+	http.Redirect(w, r, "/account/security#sessions", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) sessionsRevokeOthers(w http.ResponseWriter, r *http.Request, st *reqState) error {
+	ctx := r.Context()
+	n, err := s.store.DeleteOtherSessions(ctx, st.user.ID, st.sess.ID)
+	if err != nil {
+		return fmt.Errorf("end other sessions: %w", err)
+	}
+	if err := s.activity(ctx, r, st, st.user.ID, store.ActSessionRevoked, true, fmt.Sprintf("Signed out everywhere else (%d sessions)", n)); err != nil {
+		return err
+	}
+	switch n {
+	case 0:
+		s.flash(w, "You were signed in nowhere else.")
+	case 1:
+		s.flash(w, "Signed out of 1 other session.")
+	default:
+		s.flash(w, fmt.Sprintf("Signed out of %d other sessions.", n))
+	}
+	http.Redirect(w, r, "/account/security#sessions", http.StatusSeeOther)
+	return nil
+}
+
+// API tokens.
+
+func (s *Server) apiTokenCreate(w http.ResponseWriter, r *http.Request, st *reqState) error {
+	ctx := r.Context()
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	if name == "" || len(name) > 64 || strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		return s.showSecurity(w, r, st, http.StatusBadRequest, "Give the token a name of 1 to 64 characters.", func(*securityData) {})
+	}
+	scopes := []string{"read"}
+	switch r.PostFormValue("scope") {
+	case "read":
+	case "write":
+		scopes = append(scopes, "write")
+	default:
+		return s.showSecurity(w, r, st, http.StatusBadRequest, "Choose what the token may do.", func(*securityData) {})
+	}
+	raw, err := s.randomBytes(32)
+	if err != nil {
+		return err
+	}
+	tok := "cs_" + base64.RawURLEncoding.EncodeToString(raw)
+	t := &store.APIToken{ID: s.newID(), UserID: st.user.ID, Name: name, Hash: sha(tok), Scopes: scopes, CreatedAt: s.now()}
+	if err := s.store.AddAPIToken(ctx, t); err != nil {
+		return fmt.Errorf("add api token: %w", err)
+	}
+	if err := s.activity(ctx, r, st, st.user.ID, store.ActTokenCreated, true, name+" ("+strings.Join(scopes, ", ")+")"); err != nil {
+		return err
+	}
+	return s.showSecurity(w, r, st, http.StatusOK, "", func(d *securityData) { d.NewToken = tok })
+}
+
+func (s *Server) apiTokenRevoke(w http.ResponseWriter, r *http.Request, st *reqState) error {
+	ctx := r.Context()
+	id := r.PathValue("id")
+	toks, err := s.store.APITokens(ctx, st.user.ID)
+	if err != nil {
+		return fmt.Errorf("api tokens: %w", err)
+	}
+	name := ""
+	for _, t := range toks {
+		if t.ID == id && t.RevokedAt.IsZero() {
+			name = t.Name
+		}
+	}
+	if name == "" {
+		return errNotFound
+	}
+	if err := s.store.RevokeAPIToken(ctx, st.user.ID, id, s.now()); err != nil {
+		return err
+	}
+	if err := s.activity(ctx, r, st, st.user.ID, store.ActTokenRevoked, true, name); err != nil {
+		return err
+	}
+	s.flash(w, "API token “"+name+"” is revoked.")
+	http.Redirect(w, r, "/account/security#api-tokens", http.StatusSeeOther)
+	return nil
+}
