@@ -2,7 +2,7 @@
 #   make run    install what is missing, build, start the companion
 #   make test   install what tests need, run every test
 .POSIX:
-.PHONY: all deps deps-qr deps-bench-ui install-packages build run test fuzz bench bench-qr bench-ui bench-server corpus lint clean
+.PHONY: all deps deps-qr deps-bench-ui install-packages build run test fuzz bench bench-qr bench-ui bench-server bench-approvals corpus lint clean
 
 GO       ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 BIN      ?= bin
@@ -100,6 +100,12 @@ bench: deps
 # rate, and API reads, as a table (BENCHTIME=300x, COUNT=3 by default).
 bench-server: deps
 	.ci/bench-server
+
+# Sign-in approvals with 1,000 paired companions holding streams: delivery and
+# decision latency (p50/p99 over 1,000 requests), round trips per second,
+# memory per open stream.
+bench-approvals: deps
+	$(GO) test -run '^$$' -bench Approvals -benchtime 1000x ./internal/server/bench
 
 # Countersign's QR decoder against zbarimg on testdata/qr, as a table.
 bench-qr: deps deps-qr

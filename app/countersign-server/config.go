@@ -24,7 +24,7 @@ type config struct {
 	addr, db, publicURL    string
 	tlsCert, tlsKey        string
 	dev, trustProxy        bool
-	outbox                 string
+	outbox, geoip          string
 	smtpAddr, smtpUser     string
 	smtpPasswordFile       string
 	smtpPassword           string // only from the environment or the file, never a flag
@@ -60,6 +60,8 @@ func options(c *config) []option {
 			usage: "take client addresses from X-Forwarded-For (only behind a reverse proxy)"},
 		{name: "outbox", env: "COUNTERSIGN_OUTBOX", str: &c.outbox,
 			usage: "`directory` for outgoing SMS (and mail when no SMTP relay is set) (default: outbox/ beside the SQLite database, or under $XDG_STATE_HOME)"},
+		{name: "geoip", env: "COUNTERSIGN_GEOIP", str: &c.geoip,
+			usage: "MaxMind GeoLite2/GeoIP2 City database `file` that places sign-ins for approver desktops (without it: \"Unknown place\")"},
 		{name: "smtp-addr", env: "COUNTERSIGN_SMTP_ADDR", str: &c.smtpAddr, usage: "SMTP relay `host:port` for outgoing mail"},
 		{name: "smtp-user", env: "COUNTERSIGN_SMTP_USER", str: &c.smtpUser, usage: "SMTP user `name`"},
 		{name: "smtp-password-file", env: "COUNTERSIGN_SMTP_PASSWORD_FILE", str: &c.smtpPasswordFile,
@@ -73,14 +75,22 @@ func options(c *config) []option {
 }
 
 const usageHead = `usage: countersign-server [flags]
+       countersign-server pairing-code --login EMAIL_OR_PHONE [flags]
 
 The Countersign sign-in server. Every flag can also be set with the
 environment variable named after it; a flag wins over the variable.
+pairing-code prints a one-time countersign://pair URI (valid 10 minutes)
+that pairs a desktop companion with the account, as the web page does.
 
 Flags:
 `
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
+	return parseConfigWith(args, getenv, stderr, nil)
+}
+
+// parseConfigWith is parseConfig with extra flags (a subcommand's).
+func parseConfigWith(args []string, getenv func(string) string, stderr io.Writer, extra func(*flag.FlagSet)) (*config, error) {
 	c := &config{}
 	fs := flag.NewFlagSet("countersign-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -104,6 +114,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		}
 	}
 	fs.BoolVar(&c.showVersion, "version", false, "print the version and exit")
+	if extra != nil {
+		extra(fs)
+	}
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usageHead)
 		fs.PrintDefaults()

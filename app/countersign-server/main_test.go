@@ -145,6 +145,20 @@ func TestServeAndShutdown(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "outbox")); err != nil {
 		t.Errorf("the outbox directory was not made beside the database: %v", err)
 	}
+
+	// pairing-code makes a one-time pairing URI for an account of that database.
+	db := []string{"--db", "sqlite://" + filepath.Join(dir, "cs.db"), "--public-url", "http://localhost:8080"}
+	var out, errOut strings.Builder
+	if err := run(context.Background(), append([]string{"pairing-code", "--login", "Demo@Countersign.test"}, db...), env(map[string]string{"HOME": dir}), &out, &errOut); err != nil {
+		t.Fatalf("pairing-code: %v (%s)", err, errOut.String())
+	}
+	if uri := strings.TrimSpace(out.String()); !regexp.MustCompile(`^countersign://pair\?.*code=[2-9A-Z]{8}`).MatchString(uri) || !strings.Contains(uri, "localhost%3A8080") {
+		t.Errorf("pairing-code printed %q, want a countersign://pair URI with the server and an 8-character code", uri)
+	}
+	err := run(context.Background(), append([]string{"pairing-code", "--login", "nobody@example.com"}, db...), env(map[string]string{"HOME": dir}), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "no account") {
+		t.Errorf("pairing-code for an unknown account: got %v, want a clear refusal", err)
+	}
 }
 
 func TestDevRefusesPublicAddress(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/countersign/countersign/internal/approval"
 	"github.com/countersign/countersign/internal/notify"
 	"github.com/countersign/countersign/internal/server"
 	"github.com/countersign/countersign/internal/store"
@@ -53,6 +54,15 @@ func serve(ctx context.Context, cfg *config, stderr io.Writer) error {
 		log.Warn("no SMTP relay configured: outgoing mail is written to the outbox directory", "outbox", cfg.outbox)
 	}
 
+	var geo approval.Locator
+	if cfg.geoip != "" {
+		if geo, err = approval.OpenGeoIP(cfg.geoip); err != nil {
+			return fmt.Errorf("--geoip: %w", err)
+		}
+		if c, ok := geo.(io.Closer); ok {
+			defer c.Close()
+		}
+	}
 	srv, err := server.New(server.Config{
 		PublicURL:  cfg.publicURL,
 		Store:      db,
@@ -61,10 +71,12 @@ func serve(ctx context.Context, cfg *config, stderr io.Writer) error {
 		Log:        log,
 		Dev:        cfg.dev,
 		TrustProxy: cfg.trustProxy,
+		GeoIP:      geo,
 	})
 	if err != nil {
 		return err
 	}
+	defer srv.Close()
 	if cfg.dev {
 		created, err := srv.SeedDemo(ctx)
 		if err != nil {
@@ -85,6 +97,9 @@ func serve(ctx context.Context, cfg *config, stderr io.Writer) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	// Open event streams (approvals) end when shutting down, or they would
+	// hold Shutdown until its deadline.
+	hs.RegisterOnShutdown(srv.EndStreams)
 	if cfg.tlsCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.tlsCert, cfg.tlsKey)
 		if err != nil {

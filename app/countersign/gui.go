@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/countersign/countersign/app/ui"
 	"github.com/countersign/countersign/assets"
 	"github.com/countersign/countersign/internal/applock"
+	"github.com/countersign/countersign/internal/approver"
 	"github.com/countersign/countersign/internal/keyring"
 	"github.com/countersign/countersign/internal/vault"
 )
@@ -50,6 +52,19 @@ func runGUI(hidden bool) error {
 	hidden = (hidden || ui.StartsHidden(a)) && sess.Tray != nil
 	sess.Hidden = hidden
 
+	// Sign-in approvals run as long as the app does, window shown or not.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	approvals, approvalsErr := openApprovals()
+	var deps ui.Deps
+	if approvalsErr == nil {
+		go approvals.Run(ctx)
+		deps.Approvals = approvals
+	} else {
+		fmt.Fprintln(os.Stderr, "countersign: sign-in approvals are off:", approvalsErr)
+		deps.ApprovalsErr = approvalsErr
+	}
+
 	var open func()
 	open = func() {
 		ui.ShowOpening(a, w)
@@ -61,7 +76,8 @@ func runGUI(hidden bool) error {
 					w.Show() // even when started hidden: there is no tray yet
 					return
 				}
-				ui.NewMain(a, w, ui.Deps{Vault: v, Session: sess, Keys: ui.FidoKeys(os.Getenv)})
+				deps.Vault, deps.Session, deps.Keys = v, sess, ui.FidoKeys(os.Getenv)
+				ui.NewMain(a, w, deps)
 			})
 		}()
 	}
@@ -132,6 +148,15 @@ func haveDisplay(getenv func(string) string) error {
 		}
 	}
 	return nil
+}
+
+// openApprovals opens the paired accounts the command line uses.
+func openApprovals() (*approver.Manager, error) {
+	dir, err := vault.DefaultDir(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return approver.Open(approver.Options{Dir: dir, Keyring: keyring.New(approver.KeyringService)})
 }
 
 // openVault opens the vault the command line uses.

@@ -174,9 +174,24 @@ func decodeImages(sources []string, images [][]byte) ([]qrText, []decodeFailure)
 	return found, failed
 }
 
+// qrFound receives, on the UI goroutine, the QR codes a capture, an image
+// or the clipboard held, and the images that held none.
+type qrFound func(found []qrText, failed []decodeFailure)
+
+// reviewWith is the add flow's qrFound: it reviews the accounts found.
+func (a *adder) reviewWith(advice string) qrFound {
+	return func(found []qrText, failed []decodeFailure) { a.reviewCodes(found, failed, advice) }
+}
+
 // chooseImage asks for an image file with QR codes in it.
 func (a *adder) chooseImage() {
-	d := dialog.NewFileOpen(a.onImageChosen, a.m.win)
+	a.chooseImageFor(a.onImageChosen)
+}
+
+// chooseImageFor asks for an image file and hands the file chosen to
+// chosen (nil when the person cancelled).
+func (a *adder) chooseImageFor(chosen func(fyne.URIReadCloser, error)) {
+	d := dialog.NewFileOpen(chosen, a.m.win)
 	d.SetTitleText("Open an image with a QR code")
 	d.SetFilter(storage.NewExtensionFileFilter(imageExtensions))
 	a.dialog = d
@@ -193,7 +208,7 @@ func (a *adder) onImageChosen(r fyne.URIReadCloser, err error) {
 	if r == nil {
 		return
 	}
-	a.readImages([]fyne.URIReadCloser{r})
+	a.readImages([]fyne.URIReadCloser{r}, a.reviewWith(imageAdvice))
 }
 
 // onDropped adds from the files dropped on the window: the QR codes of the
@@ -223,7 +238,7 @@ func (a *adder) onDropped(_ fyne.Position, uris []fyne.URI) {
 			}
 			readers = append(readers, r)
 		}
-		a.readImages(readers)
+		a.readImages(readers, a.reviewWith(imageAdvice))
 	case len(uris) == 1:
 		r, err := storage.Reader(uris[0])
 		if err != nil {
@@ -238,9 +253,9 @@ func (a *adder) onDropped(_ fyne.Position, uris []fyne.URI) {
 	}
 }
 
-// readImages reads and decodes images, then reviews the accounts found.
+// readImages reads and decodes images, then hands the codes found to then.
 // It closes the readers.
-func (a *adder) readImages(readers []fyne.URIReadCloser) {
+func (a *adder) readImages(readers []fyne.URIReadCloser, then qrFound) {
 	names := make([]string, len(readers))
 	for i, r := range readers {
 		names[i] = r.URI().Name()
@@ -262,7 +277,7 @@ func (a *adder) readImages(readers []fyne.URIReadCloser) {
 		f, fl := decodeImages(sources, data)
 		found, failed = f, append(failed, fl...)
 	}, func() {
-		a.reviewCodes(found, failed, imageAdvice)
+		then(found, failed)
 	})
 }
 
@@ -292,6 +307,15 @@ const (
 // scanScreen hides the window, captures every monitor, shows the window
 // again and looks for QR codes in the capture.
 func (a *adder) scanScreen() {
+	a.scanScreenFor(func(err error) {
+		a.showProblem("The screen could not be captured", err.Error(),
+			"Save the QR code as an image and use Open QR code image, or copy it and use Paste from clipboard.")
+	}, a.reviewWith(screenAdvice))
+}
+
+// scanScreenFor is scanScreen handing the codes found to then, and a
+// failed capture to failed.
+func (a *adder) scanScreenFor(failed func(error), then qrFound) {
 	w := a.m.win
 	w.Hide()
 	settle := a.settle
@@ -310,17 +334,16 @@ func (a *adder) scanScreen() {
 				return
 			}
 			if err != nil {
-				a.showProblem("The screen could not be captured", err.Error(),
-					"Save the QR code as an image and use Open QR code image, or copy it and use Paste from clipboard.")
+				failed(err)
 				return
 			}
-			a.decodeScreens(screens)
+			a.decodeScreens(screens, then)
 		})
 	}()
 }
 
 // decodeScreens looks for QR codes in a capture of the screen.
-func (a *adder) decodeScreens(screens []capture.Screen) {
+func (a *adder) decodeScreens(screens []capture.Screen, then qrFound) {
 	var found []qrText
 	var failed []decodeFailure
 	a.work("Looking for QR codes…", func() {
@@ -335,29 +358,15 @@ func (a *adder) decodeScreens(screens []capture.Screen) {
 			}
 		}
 	}, func() {
-		a.reviewCodes(found, failed, screenAdvice)
+		then(found, failed)
 	})
 }
 
 // pasteClipboard adds from the clipboard: an otpauth:// or
 // otpauth-migration:// text, or an image with QR codes.
 func (a *adder) pasteClipboard() {
-	var clip capture.Clip
-	var readErr error
-	var found []qrText
-	var failed []decodeFailure
-	a.work("Reading the clipboard…", func() {
-		if clip, readErr = a.clipboard(); readErr != nil {
-			return
-		}
-		if text := strings.TrimSpace(clip.Text); text != "" && qr.Classify(text) != qr.KindOther {
-			found = []qrText{{"the clipboard", text}}
-			return
-		}
-		if len(clip.PNG) > 0 {
-			found, failed = decodeImages([]string{"the clipboard image"}, [][]byte{clip.PNG})
-		}
-	}, func() {
+	isCode := func(text string) bool { return qr.Classify(text) != qr.KindOther }
+	a.readClipboard(isCode, func(found []qrText, failed []decodeFailure, readErr error) {
 		switch {
 		case errors.Is(readErr, capture.ErrClipboardEmpty):
 			a.showProblem("The clipboard is empty", "There is no image and no text in the clipboard.", clipboardAdvice)
@@ -370,6 +379,31 @@ func (a *adder) pasteClipboard() {
 		default:
 			a.reviewCodes(found, failed, clipboardAdvice)
 		}
+	})
+}
+
+// readClipboard reads the clipboard off the UI goroutine and hands then its
+// text when wanted accepts it, or else the QR codes of its image; readErr
+// says why the clipboard could not be read.
+func (a *adder) readClipboard(wanted func(text string) bool,
+	then func(found []qrText, failed []decodeFailure, readErr error)) {
+	var readErr error
+	var found []qrText
+	var failed []decodeFailure
+	a.work("Reading the clipboard…", func() {
+		var clip capture.Clip
+		if clip, readErr = a.clipboard(); readErr != nil {
+			return
+		}
+		if text := strings.TrimSpace(clip.Text); text != "" && wanted(text) {
+			found = []qrText{{"the clipboard", text}}
+			return
+		}
+		if len(clip.PNG) > 0 {
+			found, failed = decodeImages([]string{"the clipboard image"}, [][]byte{clip.PNG})
+		}
+	}, func() {
+		then(found, failed, readErr)
 	})
 }
 

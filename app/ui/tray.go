@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"slices"
 	"time"
 
@@ -31,6 +32,9 @@ type tray struct {
 	cancel func() bool
 	menu   *fyne.Menu // one menu, its items replaced on each change
 	labels []string   // of the items last set, to set them again only on a change
+
+	icon, markedIcon fyne.Resource // without and with the mark of requests waiting
+	marked           bool          // the icon set is markedIcon
 }
 
 func newTray(m *Main, app desktop.App) *tray {
@@ -43,11 +47,25 @@ func newTray(m *Main, app desktop.App) *tray {
 
 // start sets the menu and has closing the window hide it instead.
 func (t *tray) start() {
-	if icon := t.m.app.Icon(); icon != nil {
-		t.app.SetSystemTrayIcon(icon)
+	if t.icon = t.m.app.Icon(); t.icon != nil {
+		t.markedIcon = markIcon(t.icon)
+		t.app.SetSystemTrayIcon(t.icon)
 	}
 	t.m.win.SetCloseIntercept(t.hideWindow)
 	t.refresh()
+}
+
+// setMark shows on the icon whether sign-in requests are waiting.
+func (t *tray) setMark(on bool) {
+	if on == t.marked || t.icon == nil {
+		return
+	}
+	t.marked = on
+	if on {
+		t.app.SetSystemTrayIcon(t.markedIcon)
+	} else {
+		t.app.SetSystemTrayIcon(t.icon)
+	}
 }
 
 func (t *tray) stop() {
@@ -62,6 +80,7 @@ func (t *tray) refresh() {
 	if t.cancel != nil {
 		t.cancel()
 	}
+	t.setMark(t.m.approvals.waitingCount() > 0)
 	items := t.items()
 	labels := make([]string, len(items))
 	for i, it := range items {
@@ -104,6 +123,13 @@ func (t *tray) items() []*fyne.MenuItem {
 		show = fyne.NewMenuItem("Show Countersign", t.showWindow)
 	}
 	items := []*fyne.MenuItem{show, fyne.NewMenuItemSeparator()}
+	if n := t.m.approvals.waitingCount(); n > 0 {
+		label := fmt.Sprintf("%d sign-in requests waiting", n)
+		if n == 1 {
+			label = "1 sign-in request waiting"
+		}
+		items = append(items, fyne.NewMenuItem(label, t.m.approvals.showPrompts), fyne.NewMenuItemSeparator())
+	}
 
 	pinned := t.pinned()
 	switch {

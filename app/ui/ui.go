@@ -55,9 +55,19 @@ type Deps struct {
 	// Keys are the FIDO2 security keys the Security keys screen manages
 	// (FidoKeys); nil shows that none can be used.
 	Keys KeyService
+	// Approvals are the sign-in approvals of the paired accounts; nil shows
+	// that they are not available, and ApprovalsErr why.
+	Approvals    Approvals
+	ApprovalsErr error
+	// NewWindow opens a window of its own, for a sign-in request's prompt;
+	// the app's NewWindow when nil.
+	NewWindow func(title string) fyne.Window
 }
 
-func (d *Deps) defaults() {
+func (d *Deps) defaults(a fyne.App) {
+	if d.NewWindow == nil {
+		d.NewWindow = a.NewWindow
+	}
 	if d.Now == nil {
 		d.Now = time.Now
 	}
@@ -121,11 +131,12 @@ type Main struct {
 	current screen
 	nav     *container.AppTabs
 
-	auth     *authenticator
-	add      *adder
-	lock     *appLock
-	settings *settings
-	tray     *tray
+	auth      *authenticator
+	add       *adder
+	lock      *appLock
+	settings  *settings
+	approvals *approvals
+	tray      *tray
 }
 
 // NewMain fills w with Countersign's screens, restores the window size
@@ -135,17 +146,19 @@ func NewMain(a fyne.App, w fyne.Window, deps Deps) *Main {
 	if deps.Vault == nil {
 		panic("ui: Deps.Vault is nil")
 	}
-	deps.defaults()
+	deps.defaults(a)
 	m := &Main{app: a, win: w, deps: deps}
 	m.toast = newToast(deps.After)
 	m.add = newAdder(m)
 	m.lock = newAppLock(m)
 	m.auth = newAuthenticator(m)
 	m.settings = newSettings(m)
+	m.approvals = newApprovals(m)
 	m.screens = []screen{
 		m.auth,
 		m.settings,
 		newKeys(m),
+		m.approvals,
 	}
 
 	tabs := make([]*container.TabItem, len(m.screens))
@@ -165,6 +178,7 @@ func NewMain(a fyne.App, w fyne.Window, deps Deps) *Main {
 	m.bindKeys()
 	m.show(m.screens[0])
 	m.startSession()
+	m.approvals.start()
 	return m
 }
 
@@ -187,6 +201,7 @@ func (m *Main) onClosed() {
 		m.current = nil
 	}
 	m.stopSession()
+	m.approvals.shutdown()
 	m.auth.clearCopied(m.auth.copied)
 	m.saveSize()
 }

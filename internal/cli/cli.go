@@ -66,6 +66,10 @@ func commands() []command {
 		{"export", "--format uris|aegis|backup [--passphrase-file F] [--force] OUT", "export every account to OUT (- for stdout)", runExport},
 		{"remove", "ID", "remove an account", runRemove},
 		{"qr", "decode [--json] (IMAGE... | --clipboard) | scan-screen [--json] | encode [--out FILE] ID...", "read QR codes from images, the clipboard or the screen; render accounts as QR", runQR},
+		{"pair", "URI_OR_URL [--code CODE] [--name NAME]", "pair this desktop with an account to approve its sign-ins", runPair},
+		{"accounts", "[--json]", "list the accounts this desktop approves sign-ins for", runAccounts},
+		{"unpair", "ID", "stop approving an account's sign-ins on this desktop", runUnpair},
+		{"approvals", "[--json]", "list the sign-in requests waiting for an answer", runApprovals},
 		{"fido", fidoSynopsis, "security keys: list, info, PIN, passkeys on the key, reset; a software key for tests", runFido},
 		{"version", "", "print the version", func(env Env, _ []string) error {
 			fmt.Fprintln(env.Stdout, "countersign", env.Version)

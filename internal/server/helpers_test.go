@@ -86,6 +86,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { srv.Close() })
 	return &env{t: t, srv: srv, h: srv.Handler(), db: cfg.Store, outbox: out, clock: clk}
 }
 

@@ -106,6 +106,7 @@ type view struct {
 	Flash    string
 	Error    string // a form-level error, shown with role=alert
 	WebAuthn bool   // the page loads static/webauthn.js
+	Approval bool   // the page loads static/approval.js
 	D        any    // the page's own data
 }
 
@@ -121,6 +122,7 @@ var funcs = template.FuncMap{
 	"activity":   activityText,
 	"maskPhone":  maskPhone,
 	"methodName": methodName,
+	"platform":   platformName,
 }
 
 // parsePages parses each page template with the shared layout.
@@ -230,8 +232,39 @@ func activityText(kind string) string {
 		return "API token created"
 	case store.ActTokenRevoked:
 		return "API token revoked"
+	case store.ActApproverPaired:
+		return "Approver desktop paired"
+	case store.ActApproverRemoved:
+		return "Approver desktop removed"
+	case store.ActApprovalRequested:
+		return "Approval requested"
+	case store.ActApprovalApproved:
+		return "Approved on a desktop"
+	case store.ActApprovalDenied:
+		return "Denied on a desktop"
+	case store.ActApprovalReported:
+		return "Reported on a desktop"
+	case store.ActApprovalExpired:
+		return "Approval expired"
 	}
 	return kind
+}
+
+// platformName names an approver's operating system: "linux" is "Linux".
+func platformName(p string) string {
+	switch strings.ToLower(p) {
+	case "linux":
+		return "Linux"
+	case "windows":
+		return "Windows"
+	case "darwin", "macos":
+		return "macOS"
+	case "freebsd":
+		return "FreeBSD"
+	case "":
+		return "Unknown system"
+	}
+	return p
 }
 
 // maskPhone shows the last digits of a number only: "•••• 4567".

@@ -29,6 +29,8 @@ func (s *Server) routes() http.Handler {
 	s.page(mux, "POST /signin/verify/send", pending, s.sendSignInCode)
 	s.jsonRoute(mux, "POST /signin/key/begin", pending, s.keySignInBegin)
 	s.jsonRoute(mux, "POST /signin/key/finish", pending, s.keySignInFinish)
+	s.jsonRoute(mux, "GET /signin/approval/stream", pending, s.approvalStream)
+	s.page(mux, "POST /signin/approval/complete", pending, s.approvalComplete)
 
 	// Passwords.
 	s.page(mux, "GET /password/forgot", anyone, s.forgotPage)
@@ -54,6 +56,10 @@ func (s *Server) routes() http.Handler {
 	s.jsonRoute(mux, "POST /account/security-keys/begin", full, s.keyAddBegin)
 	s.jsonRoute(mux, "POST /account/security-keys/finish", full, s.keyAddFinish)
 	s.page(mux, "POST /account/security-keys/{id}/remove", full, s.keyRemove)
+	s.page(mux, "GET /account/approvers/pair", full, s.pairPage)
+	s.page(mux, "POST /account/approvers/pair", full, s.pairStart)
+	s.page(mux, "POST /account/approvers/{id}/remove", full, s.approverRemove)
+	s.page(mux, "POST /account/approvers/require-key", full, s.approverRequireKey)
 	s.page(mux, "POST /account/devices/{id}/rename", full, s.deviceRename)
 	s.page(mux, "POST /account/devices/{id}/remove", full, s.deviceRemove)
 	s.page(mux, "POST /account/sessions/{id}/revoke", full, s.sessionRevoke)

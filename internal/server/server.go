@@ -30,6 +30,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/countersign/countersign/internal/approval"
 	"github.com/countersign/countersign/internal/notify"
 	"github.com/countersign/countersign/internal/password"
 	"github.com/countersign/countersign/internal/ratelimit"
@@ -58,6 +59,7 @@ type Config struct {
 	TrustProxy     bool                  // take the client IP from X-Forwarded-For's last hop (only behind a reverse proxy)
 	Registry       prometheus.Registerer // nil: a private registry; it must also be a prometheus.Gatherer
 	PasswordParams *password.Params      // nil: password.OWASP
+	GeoIP          approval.Locator      // places sign-ins shown to approver desktops; nil: "Unknown place"
 }
 
 // Lifetimes and limits of the sign-in policy.
@@ -90,8 +92,12 @@ type Server struct {
 	public   *url.URL
 	pwParams password.Params
 
-	keys *seckey.Service
-	api  http.Handler
+	keys      *seckey.Service
+	approvals *approval.Service
+	api       http.Handler
+	closing   chan struct{} // closed by EndStreams: long-lived streams end
+	ping      time.Duration // how often an idle stream sends a comment
+	closeOnce sync.Once
 
 	ipLimit   *ratelimit.Limiter // sign-in, reset and code attempts per client IP
 	acctLimit *ratelimit.Limiter // the same per account (or per login for unknown ones)
@@ -111,10 +117,11 @@ type Server struct {
 	handler  http.Handler
 }
 
-// New validates cfg and builds the server: the WebAuthn service, the API v1
-// handler, the shared CSRF key (created in the store on first start), the
-// templates and the metrics.
-func New(cfg Config) (*Server, error) {
+// New validates cfg and builds the server: the WebAuthn service, the
+// approval service, the API v1 handler, the shared CSRF key (created in the
+// store on first start), the templates and the metrics. Close releases what
+// it started.
+func New(cfg Config) (_ *Server, err error) {
 	if cfg.Store == nil {
 		return nil, errors.New("server: no store")
 	}
@@ -129,16 +136,18 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: public URL %q must be http(s)://host[:port]", cfg.PublicURL)
 	}
 	s := &Server{
-		store:  cfg.Store,
-		mailer: cfg.Mailer,
-		sms:    cfg.SMS,
-		log:    cfg.Log,
-		now:    cfg.Now,
-		rand:   cfg.Rand,
-		dev:    cfg.Dev,
-		trust:  cfg.TrustProxy,
-		secure: pub.Scheme == "https",
-		public: pub,
+		store:   cfg.Store,
+		mailer:  cfg.Mailer,
+		sms:     cfg.SMS,
+		log:     cfg.Log,
+		now:     cfg.Now,
+		rand:    cfg.Rand,
+		dev:     cfg.Dev,
+		trust:   cfg.TrustProxy,
+		secure:  pub.Scheme == "https",
+		public:  pub,
+		closing: make(chan struct{}),
+		ping:    pingEvery,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -187,7 +196,25 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: security keys: %w", err)
 	}
-	s.api, err = apiv1.New(apiv1.Options{Store: s.store, Keys: s.keys, Now: s.now, Log: s.log})
+	s.approvals, err = approval.New(ctx, approval.Config{
+		Store:     s.store,
+		Keys:      s.keys,
+		PublicURL: pub.String(),
+		Now:       s.now,
+		Rand:      s.rand,
+		Log:       s.log,
+		Locator:   cfg.GeoIP,
+		Mailer:    cfg.Mailer,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: approvals: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = s.approvals.Close()
+		}
+	}()
+	s.api, err = apiv1.New(apiv1.Options{Store: s.store, Keys: s.keys, Now: s.now, Log: s.log, Approvals: s.approvals, ClientIP: s.clientIP, Closing: s.closing})
 	if err != nil {
 		return nil, fmt.Errorf("server: api: %w", err)
 	}
@@ -200,6 +227,19 @@ func New(cfg Config) (*Server, error) {
 	s.lastPurge = s.now()
 	s.handler = s.routes()
 	return s, nil
+}
+
+// EndStreams ends the sign-in pages' approval streams, which otherwise last
+// until a decision or the request's expiry: give it to
+// http.Server.RegisterOnShutdown so that Shutdown need not wait for them.
+// The pages' script reconnects once, then asks people to press the button.
+func (s *Server) EndStreams() { s.closeOnce.Do(func() { close(s.closing) }) }
+
+// Close ends the streams and stops the approval service; call it after
+// http.Server.Shutdown.
+func (s *Server) Close() error {
+	s.EndStreams()
+	return s.approvals.Close()
 }
 
 // maybePurge deletes expired sessions, codes, challenges and reset tokens in

@@ -22,6 +22,8 @@ type securityData struct {
 	BackupTotal int
 	CanEnable   bool // two-step off and two confirmed methods
 	Keys        []store.SecurityKey
+	Approvers   []store.Approver
+	RequireKey  bool // approving a sign-in takes a security-key touch
 	Devices     []store.Device
 	CurrentDev  string
 	Sessions    []store.Session
@@ -54,6 +56,12 @@ func (s *Server) securityData(ctx context.Context, st *reqState) (*securityData,
 	}
 	if d.Keys, err = s.store.SecurityKeys(ctx, u.ID); err != nil {
 		return nil, fmt.Errorf("security keys: %w", err)
+	}
+	if d.Approvers, err = s.approvals.Approvers(ctx, u.ID); err != nil {
+		return nil, fmt.Errorf("approvers: %w", err)
+	}
+	if d.RequireKey, err = s.approvals.RequireKey(ctx, u.ID); err != nil {
+		return nil, fmt.Errorf("require key: %w", err)
 	}
 	devs, err := s.store.Devices(ctx, u.ID)
 	if err != nil {

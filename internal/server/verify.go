@@ -18,12 +18,14 @@ import (
 
 // verifyData is what the second-step page shows.
 type verifyData struct {
-	Method     string // totp, sms, voice, backup, key
-	HasTOTP    bool
-	SMS        *store.Method
-	Voice      *store.Method
-	HasKeys    bool
-	BackupLeft int
+	Method       string // approve, totp, sms, voice, backup, key
+	HasApprovers bool
+	HasTOTP      bool
+	SMS          *store.Method
+	Voice        *store.Method
+	HasKeys      bool
+	BackupLeft   int
+	Approval     *approvalView // the approve method's request
 }
 
 // twoStepOptions gathers the user's ways through the second step.
@@ -56,6 +58,9 @@ func (s *Server) twoStepOptions(ctx context.Context, u *store.User) (*verifyData
 		return nil, fmt.Errorf("security keys: %w", err)
 	}
 	d.HasKeys = len(keys) > 0
+	if d.HasApprovers, err = s.approvals.HasApprovers(ctx, u.ID); err != nil {
+		return nil, fmt.Errorf("approvers: %w", err)
+	}
 	codes, err := s.store.BackupCodes(ctx, u.ID)
 	if err != nil {
 		return nil, fmt.Errorf("backup codes: %w", err)
@@ -68,19 +73,48 @@ func (s *Server) twoStepOptions(ctx context.Context, u *store.User) (*verifyData
 	return d, nil
 }
 
-// pick chooses the method shown: the one asked for when the user has it,
-// else the authenticator app, a phone, a key, the backup codes.
-func (d *verifyData) pick(asked string) {
-	has := map[string]bool{
-		"totp": d.HasTOTP, "sms": d.SMS != nil, "voice": d.Voice != nil,
-		"key": d.HasKeys, "backup": true,
+// methodOrder is the order methods are offered in by default.
+var methodOrder = []string{"approve", "totp", "sms", "voice", "key", "backup"}
+
+func (d *verifyData) has(m string) bool {
+	switch m {
+	case "approve":
+		return d.HasApprovers
+	case "totp":
+		return d.HasTOTP
+	case "sms":
+		return d.SMS != nil
+	case "voice":
+		return d.Voice != nil
+	case "key":
+		return d.HasKeys
+	case "backup":
+		return true
 	}
-	if has[asked] {
+	return false
+}
+
+// pick chooses the method shown: the one asked for when the user has it,
+// else approval on a desktop, the authenticator app, a phone, a key, the
+// backup codes.
+func (d *verifyData) pick(asked string) {
+	if d.has(asked) {
 		d.Method = asked
 		return
 	}
-	for _, m := range []string{"totp", "sms", "voice", "key", "backup"} {
-		if has[m] {
+	for _, m := range methodOrder {
+		if d.has(m) {
+			d.Method = m
+			return
+		}
+	}
+}
+
+// fallback chooses the first method other than approval, when no approval
+// request can be made.
+func (d *verifyData) fallback() {
+	for _, m := range methodOrder[1:] {
+		if d.has(m) {
 			d.Method = m
 			return
 		}
@@ -92,12 +126,33 @@ func (s *Server) verifyPage(w http.ResponseWriter, r *http.Request, st *reqState
 }
 
 func (s *Server) showVerify(w http.ResponseWriter, r *http.Request, st *reqState, status int, method, msg string) error {
-	d, err := s.twoStepOptions(r.Context(), st.user)
+	ctx := r.Context()
+	d, err := s.twoStepOptions(ctx, st.user)
 	if err != nil {
 		return err
 	}
 	d.pick(method)
-	s.render(w, r, status, "verify", &view{Title: "Two-step verification", Error: msg, WebAuthn: d.HasKeys, D: d})
+	if d.Method == "approve" {
+		stepStatus, stepMsg, err := s.approvalStep(ctx, w, r, st, d)
+		if err != nil {
+			return err
+		}
+		if stepMsg != "" && msg == "" {
+			status, msg = stepStatus, stepMsg
+		}
+	}
+	return s.renderVerify(w, r, st, status, d, msg)
+}
+
+func (s *Server) renderVerify(w http.ResponseWriter, r *http.Request, st *reqState, status int, d *verifyData, msg string) error {
+	v := &view{Title: "Two-step verification", Error: msg, WebAuthn: d.HasKeys, D: d}
+	if d.Method == "approve" && d.Approval != nil {
+		v.Approval = d.Approval.State == store.ApprovalPending
+		if d.Approval.State == store.ApprovalReported {
+			v.WebAuthn = false
+		}
+	}
+	s.render(w, r, status, "verify", v)
 	return nil
 }
 

@@ -54,15 +54,21 @@ func (db *DB) ActivityPage(ctx context.Context, userID string, beforeID int64, l
 	return as, nil
 }
 
-// Purge deletes sessions, challenges, SMS codes and reset tokens that expired
-// at or before now (a zero expiry counts as expired), in one transaction.
+// Purge deletes sessions, challenges, SMS codes, reset tokens, pairing codes,
+// device challenges and device tokens that expired at or before now (a zero
+// expiry counts as expired), and approval events older than a day, in one
+// transaction.
 func (db *DB) Purge(ctx context.Context, now time.Time) error {
 	n := ts(now)
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		for _, table := range []string{"sessions", "challenges", "sms_codes", "reset_tokens"} {
+		for _, table := range []string{"sessions", "challenges", "sms_codes", "reset_tokens",
+			"pairing_codes", "device_challenges", "device_tokens"} {
 			if _, err := db.exec(ctx, tx, `DELETE FROM `+table+` WHERE expires_at <= ?`, n); err != nil {
 				return fmt.Errorf("%s: %w", table, err)
 			}
+		}
+		if _, err := db.exec(ctx, tx, `DELETE FROM approval_events WHERE created_at <= ?`, ts(now.Add(-eventRetention))); err != nil {
+			return fmt.Errorf("approval_events: %w", err)
 		}
 		return nil
 	})

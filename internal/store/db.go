@@ -12,8 +12,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -40,6 +42,11 @@ type DB struct {
 	sql     *sql.DB
 	dialect dialect
 	now     func() time.Time
+	pgCfg   *pgx.ConnConfig // PostgreSQL: for connections of its own (Listen)
+	// stmts caches SQLite's prepared statements by query text: preparing
+	// (parsing and planning) costs more than running most of these queries.
+	// pgx caches PostgreSQL's by itself.
+	stmts sync.Map // string → *sql.Stmt
 }
 
 var _ Store = (*DB)(nil)
@@ -92,7 +99,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		db.dialect = dialectPostgres
-		db.sql, err = openPostgres(dsn)
+		db.sql, db.pgCfg, err = openPostgres(dsn)
 		if err != nil {
 			return nil, fmt.Errorf("open postgresql database: %w", err)
 		}
@@ -167,7 +174,13 @@ func DefaultSQLitePath(getenv func(string) string) string {
 }
 
 // Close closes the database.
-func (db *DB) Close() error { return db.sql.Close() }
+func (db *DB) Close() error {
+	db.stmts.Range(func(_, v any) bool {
+		v.(*sql.Stmt).Close()
+		return true
+	})
+	return db.sql.Close()
+}
 
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error {
@@ -206,15 +219,67 @@ type querier interface {
 }
 
 func (db *DB) exec(ctx context.Context, qr querier, query string, args ...any) (sql.Result, error) {
+	if st := db.prepared(ctx, qr, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return qr.ExecContext(ctx, db.q(query), args...)
 }
 
 func (db *DB) queryRow(ctx context.Context, qr querier, query string, args ...any) *sql.Row {
+	if st := db.prepared(ctx, qr, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return qr.QueryRowContext(ctx, db.q(query), args...)
 }
 
 func (db *DB) query(ctx context.Context, qr querier, query string, args ...any) (*sql.Rows, error) {
+	if st := db.prepared(ctx, qr, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return qr.QueryContext(ctx, db.q(query), args...)
+}
+
+// prepared returns the cached prepared statement of query for qr (the pool
+// or a transaction), or nil when there is none to use yet: on PostgreSQL, or
+// the first time a transaction runs query. A transaction never prepares on
+// the pool itself — that needs a second connection, and transactions holding
+// every connection while waiting for one more would deadlock — so it runs the
+// text and the statement is prepared in the background for the next time.
+func (db *DB) prepared(ctx context.Context, qr querier, query string) *sql.Stmt {
+	if db.dialect != dialectSQLite {
+		return nil
+	}
+	v, ok := db.stmts.Load(query)
+	switch q := qr.(type) {
+	case *sql.DB:
+		if !ok {
+			if v = db.prepare(ctx, query); v == nil {
+				return nil
+			}
+		}
+		return v.(*sql.Stmt)
+	case *sql.Tx:
+		if !ok {
+			go db.prepare(context.Background(), query)
+			return nil
+		}
+		return q.StmtContext(ctx, v.(*sql.Stmt)) // closed with the transaction
+	}
+	return nil
+}
+
+// prepare prepares query on the pool and caches it; nil if SQLite refuses
+// it (the caller runs the text, which reports why) or the store is closed.
+func (db *DB) prepare(ctx context.Context, query string) any {
+	st, err := db.sql.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	v, loaded := db.stmts.LoadOrStore(query, st)
+	if loaded {
+		st.Close()
+	}
+	return v
 }
 
 // execOne runs a statement that must touch a row; none is ErrNotFound.

@@ -22,6 +22,7 @@ var (
 	ErrConflict  = errors.New("already exists") // a unique key (email, phone, credential id …) is taken
 	ErrUsed      = errors.New("already used")   // a single-use thing (code, token, TOTP step) was spent before
 	ErrNewSchema = errors.New("schema is newer than this program")
+	ErrLimit     = errors.New("limit reached") // a per-account cap (e.g. pending approval requests) is full
 )
 
 // User is an account. Email or Phone (E.164) or both identify it at sign-in.
@@ -182,6 +183,114 @@ type Challenge struct {
 	ExpiresAt time.Time
 }
 
+// Approver is a paired approver device: a desktop companion that approves
+// the account's sign-ins. PublicKey is its Ed25519 public key (32 bytes).
+// A removed approver keeps its row (decisions name it) with RemovedAt set.
+type Approver struct {
+	ID         string
+	UserID     string
+	Name       string
+	Platform   string // e.g. "linux"
+	PublicKey  []byte
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	RemovedAt  time.Time // zero while paired
+}
+
+// PairingCode is a one-time code that pairs an approver with the account,
+// hashed (SHA-256 of the normalized code).
+type PairingCode struct {
+	Hash      []byte
+	UserID    string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    time.Time
+}
+
+// DeviceChallenge is a single-use challenge an approver signs to get a
+// token; Hash is the SHA-256 of the challenge string.
+type DeviceChallenge struct {
+	Hash      []byte
+	DeviceID  string
+	ExpiresAt time.Time
+}
+
+// DeviceToken is a short-lived bearer token of an approver, hashed.
+type DeviceToken struct {
+	Hash      []byte
+	DeviceID  string
+	UserID    string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Approval request statuses.
+const (
+	ApprovalPending   = "pending"
+	ApprovalApproved  = "approved"
+	ApprovalDenied    = "denied"
+	ApprovalReported  = "reported"
+	ApprovalExpired   = "expired"
+	ApprovalCancelled = "cancelled"
+)
+
+// ApprovalRequest is a sign-in waiting for (or past) a decision on an
+// approver device. Number is the number the browser shows; Decoys the two
+// other numbers the devices offer. DecidedBy is the deciding device's id and
+// DecidedByName its name at the time; Reason says why in plain words (e.g.
+// "wrong number picked"). With RequireKey the decision needs a security-key
+// assertion for the WebAuthn ceremony KeyChallengeID, whose request options
+// are KeyOptions. ConsumedAt is when the browser used an approved request to
+// finish its sign-in (once).
+type ApprovalRequest struct {
+	ID             string
+	UserID         string
+	SessionID      string
+	Nonce          string
+	Number         int
+	Decoys         []int
+	Browser        string
+	OS             string
+	IP             string
+	UserAgent      string // of the signing-in browser, for the activity log
+	Place          string
+	App            string
+	CreatedAt      time.Time
+	ExpiresAt      time.Time
+	Status         string // Approval…
+	Reason         string
+	DecidedBy      string
+	DecidedByName  string
+	DecidedAt      time.Time
+	RequireKey     bool
+	KeyChallengeID string
+	KeyOptions     []byte
+	ConsumedAt     time.Time
+}
+
+// Resolution moves a pending approval request to Status. A resolution to
+// ApprovalExpired applies only to a request whose expiry is at or before At;
+// any other only to one that has not expired at At.
+type Resolution struct {
+	RequestID     string
+	Status        string
+	Reason        string
+	DecidedBy     string // device id, "" when no device decided
+	DecidedByName string
+	At            time.Time
+}
+
+// ApprovalEvent is one entry of the approval event log that approver
+// streams follow: Seq increases with every event (across accounts, so it
+// also increases per account); Data is the event's JSON.
+type ApprovalEvent struct {
+	Seq       int64
+	UserID    string
+	Kind      string // "approval", "resolved", "unpaired"
+	Data      []byte
+	CreatedAt time.Time
+}
+
 // Store is what the server needs from storage. *DB implements it for SQLite
 // and PostgreSQL. Every Get/Find returns ErrNotFound when nothing matches;
 // every Update/Delete of a missing row returns ErrNotFound.
@@ -275,6 +384,68 @@ type Store interface {
 	// TakeChallenge returns and deletes the challenge (single use).
 	TakeChallenge(ctx context.Context, id string) (*Challenge, error)
 
+	// Approver devices.
+	// RedeemPairingCode spends the unexpired code with this hash and adds a
+	// as an approver of the code's account (a.UserID is set from it), in one
+	// transaction; ErrUsed if the code was spent, ErrNotFound if it is
+	// unknown or expired at.
+	AddPairingCode(ctx context.Context, c *PairingCode) error
+	RedeemPairingCode(ctx context.Context, hash []byte, at time.Time, a *Approver) error
+	Approvers(ctx context.Context, userID string) ([]Approver, error) // paired ones, oldest first
+	Approver(ctx context.Context, id string) (*Approver, error)       // removed ones too
+	TouchApprover(ctx context.Context, id string, at time.Time) error
+	// RemoveApprover marks the user's approver removed, deletes its
+	// challenges, and appends ev (its UserID and CreatedAt are set) in one
+	// transaction. ErrNotFound unless it is the user's paired approver. Its
+	// tokens stay until they expire so that using one can be told apart
+	// from using an unknown token: the caller checks the approver's
+	// RemovedAt.
+	RemoveApprover(ctx context.Context, userID, id string, at time.Time, ev *ApprovalEvent) error
+
+	// Device challenges and tokens.
+	AddDeviceChallenge(ctx context.Context, c *DeviceChallenge) error
+	// TakeDeviceChallenge deletes the challenge and returns it (single use);
+	// expiry is the caller's to check.
+	TakeDeviceChallenge(ctx context.Context, hash []byte) (*DeviceChallenge, error)
+	AddDeviceToken(ctx context.Context, t *DeviceToken) error
+	DeviceTokenByHash(ctx context.Context, hash []byte) (*DeviceToken, error) // expired ones too
+
+	// Approval requests.
+	// CreateApprovalRequest stores r and appends ev, in one transaction,
+	// unless the user already has maxPending requests pending and unexpired
+	// at r.CreatedAt: then ErrLimit. An empty r.ID is filled in.
+	CreateApprovalRequest(ctx context.Context, r *ApprovalRequest, maxPending int, ev *ApprovalEvent) error
+	ApprovalRequest(ctx context.Context, id string) (*ApprovalRequest, error)
+	// SessionApprovalRequest returns the session's newest request.
+	SessionApprovalRequest(ctx context.Context, sessionID string) (*ApprovalRequest, error)
+	// PendingApprovalRequests lists the user's requests pending and
+	// unexpired at now, oldest first.
+	PendingApprovalRequests(ctx context.Context, userID string, now time.Time) ([]ApprovalRequest, error)
+	// ExpiredApprovalRequests lists requests (of every user) still pending
+	// whose expiry is at or before now, up to limit, oldest first.
+	ExpiredApprovalRequests(ctx context.Context, now time.Time, limit int) ([]ApprovalRequest, error)
+	// ResolveApprovalRequest applies res to a pending request and appends
+	// ev, in one transaction; ErrUsed when the request is no longer pending
+	// (or, see Resolution, has or has not expired), ErrNotFound when there is
+	// no such request.
+	ResolveApprovalRequest(ctx context.Context, res Resolution, ev *ApprovalEvent) error
+	// CountApprovalRequests counts the user's requests with one of statuses
+	// decided at or after since.
+	CountApprovalRequests(ctx context.Context, userID string, since time.Time, statuses ...string) (int, error)
+	// ConsumeApprovalRequest marks the session's approved request consumed;
+	// ErrUsed if it was, ErrNotFound unless it is the session's approved
+	// request.
+	ConsumeApprovalRequest(ctx context.Context, id, sessionID string, at time.Time) error
+	// ApprovalEvents returns up to limit of the user's events with Seq above
+	// afterSeq, oldest first.
+	ApprovalEvents(ctx context.Context, userID string, afterSeq int64, limit int) ([]ApprovalEvent, error)
+	// LastApprovalEventSeq returns the highest Seq of the user's events, 0
+	// when none.
+	LastApprovalEventSeq(ctx context.Context, userID string) (int64, error)
+	// Account setting "require a security-key touch to approve".
+	SetApprovalRequireKey(ctx context.Context, userID string, on bool) error
+	ApprovalRequireKey(ctx context.Context, userID string) (bool, error) // false when never set
+
 	// Server settings: a small key/value table for things every instance
 	// must share (e.g. the HMAC key for CSRF tokens).
 	Setting(ctx context.Context, key string) ([]byte, error)
@@ -282,7 +453,9 @@ type Store interface {
 	// stored value either way (so concurrent instances agree).
 	SetSettingIfAbsent(ctx context.Context, key string, value []byte) ([]byte, error)
 
-	// Purge deletes expired sessions, challenges, SMS codes and reset tokens.
+	// Purge deletes expired sessions, challenges, SMS codes, reset tokens,
+	// pairing codes, device challenges and tokens, and approval events older
+	// than a day.
 	Purge(ctx context.Context, now time.Time) error
 	Ping(ctx context.Context) error
 	Close() error
@@ -313,4 +486,12 @@ const (
 	ActLockedOut       = "account.locked"
 	ActTokenCreated    = "apitoken.created"
 	ActTokenRevoked    = "apitoken.revoked"
+
+	ActApproverPaired    = "approver.paired"
+	ActApproverRemoved   = "approver.removed"
+	ActApprovalRequested = "approval.requested"
+	ActApprovalApproved  = "approval.approved"
+	ActApprovalDenied    = "approval.denied"
+	ActApprovalReported  = "approval.reported"
+	ActApprovalExpired   = "approval.expired"
 )

@@ -1,8 +1,14 @@
 // Package apiv1 serves countersign-server's JSON API v1 under /api/v1/: the
 // account, trusted devices, sessions, security keys and the activity log,
-// for the desktop companion. Requests carry an API token (Authorization:
-// Bearer) issued from a signed-in web session; GET needs the "read" scope,
-// everything else "write".
+// and the pairing, device sign-in and sign-in approval endpoints of the
+// desktop companion.
+//
+// Requests carry a bearer token (Authorization: Bearer). An API token
+// ("cs_…", issued from a signed-in web session) has the scopes it was made
+// with: GET needs "read", everything else "write". A device token ("csd_…",
+// issued to a paired approver device that signed a challenge) has "read" and
+// "approve", and may also remove its own device (unpair). Only device tokens
+// may use the approval endpoints.
 //
 // The wire types and the OpenAPI document are in internal/api; the route
 // table below is the one list both the mux and the OpenAPI sync test read.
@@ -15,14 +21,28 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/countersign/countersign/internal/approval"
+	"github.com/countersign/countersign/internal/ratelimit"
 	"github.com/countersign/countersign/internal/seckey"
 	"github.com/countersign/countersign/internal/store"
 )
 
 // Options configure the handler.
 type Options struct {
-	Store   store.Store
-	Keys    *seckey.Service // nil: the security-key endpoints answer 503
+	Store store.Store
+	Keys  *seckey.Service // nil: the security-key endpoints answer 503
+	// Approvals pairs approver devices, signs them in and takes their
+	// decisions; nil: the pairing, device sign-in and approval endpoints
+	// answer 503 and device tokens are not accepted.
+	Approvals *approval.Service
+	// ClientIP is the client's address, for rate limits and the activity
+	// log; nil: the peer's address. Behind a reverse proxy, pass the
+	// server's own (the one that trusts X-Forwarded-For).
+	ClientIP func(*http.Request) string
+	// Closing, when closed, ends the approval streams (the companion
+	// reconnects), so that http.Server.Shutdown need not wait for them;
+	// nil: they last until the client goes or the device is removed.
+	Closing <-chan struct{}
 	Now     func() time.Time
 	Log     *slog.Logger
 	MaxBody int64 // request body limit in bytes, default 64 KiB
@@ -54,15 +74,31 @@ var routes = []route{
 	{"POST", "/api/v1/security-keys/assertions", scopeWrite, (*handler).beginAssertion},
 	{"POST", "/api/v1/security-keys/assertions/{challenge_id}", scopeWrite, (*handler).finishAssertion},
 	{"GET", "/api/v1/activity", scopeRead, (*handler).activity},
+	{"POST", "/api/v1/pairings", "", (*handler).pair},
+	{"POST", "/api/v1/auth/challenge", "", (*handler).authChallenge},
+	{"POST", "/api/v1/auth/token", "", (*handler).authToken},
+	{"GET", "/api/v1/approvers", scopeRead, (*handler).listApprovers},
+	{"DELETE", patternApprover, scopeWrite, (*handler).removeApprover}, // or the device itself
+	{"GET", "/api/v1/approvals", scopeApprove, (*handler).listApprovals},
+	{"GET", "/api/v1/approvals/stream", scopeApprove, (*handler).streamApprovals},
+	{"GET", "/api/v1/approvals/poll", scopeApprove, (*handler).pollApprovals},
+	{"POST", "/api/v1/approvals/{id}/decision", scopeApprove, (*handler).decide},
 }
 
+// patternApprover is the one path a device token may DELETE: its own.
+const patternApprover = "/api/v1/approvers/{id}"
+
 type handler struct {
-	store   store.Store
-	keys    *seckey.Service
-	now     func() time.Time
-	log     *slog.Logger
-	maxBody int64
-	mux     *http.ServeMux
+	store     store.Store
+	keys      *seckey.Service
+	approvals *approval.Service
+	pairLimit *ratelimit.Limiter // pairing attempts per IP
+	clientIP  func(*http.Request) string
+	closing   <-chan struct{}
+	now       func() time.Time
+	log       *slog.Logger
+	maxBody   int64
+	mux       *http.ServeMux
 	// paths knows every route's path whatever the method, to tell a
 	// wrong method (405) from an unknown path (404).
 	paths *http.ServeMux
@@ -87,8 +123,13 @@ func New(opts Options) (http.Handler, error) {
 	if opts.MaxBody == 0 {
 		opts.MaxBody = DefaultMaxBody
 	}
+	if opts.ClientIP == nil {
+		opts.ClientIP = peerIP
+	}
 	h := &handler{
-		store: opts.Store, keys: opts.Keys, now: opts.Now, log: opts.Log, maxBody: opts.MaxBody,
+		store: opts.Store, keys: opts.Keys, approvals: opts.Approvals,
+		pairLimit: ratelimit.New(pairingsPerMinute, pairingsPerMinute, opts.Now), clientIP: opts.ClientIP,
+		closing: opts.Closing, now: opts.Now, log: opts.Log, maxBody: opts.MaxBody,
 		mux: http.NewServeMux(), paths: http.NewServeMux(), allow: map[string]string{},
 	}
 	for _, rt := range routes {

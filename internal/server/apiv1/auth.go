@@ -17,20 +17,23 @@ import (
 )
 
 const (
-	scopeRead  = api.ScopeRead
-	scopeWrite = api.ScopeWrite
+	scopeRead    = api.ScopeRead
+	scopeWrite   = api.ScopeWrite
+	scopeApprove = api.ScopeApprove
 	// maxTokenLen bounds what is hashed and looked up.
 	maxTokenLen = 512
 	// touchEvery is how often a token's last use is written.
 	touchEvery = time.Minute
 )
 
-// caller is who a request comes from.
+// caller is who a request comes from: an API token or an approver device
+// acting for its account.
 type caller struct {
-	user  *store.User
-	token *store.APIToken
-	ip    string
-	ua    string
+	user   *store.User
+	token  *store.APIToken // nil for a device
+	device *store.Approver // nil for an API token
+	ip     string
+	ua     string
 }
 
 // authenticate checks the bearer token and that it has scope.
@@ -42,16 +45,57 @@ func (h *handler) authenticate(r *http.Request, scope string) (*caller, error) {
 			wwwAuth: `Bearer realm="countersign"`}
 	}
 	token := strings.TrimSpace(raw)
-	invalid := &apiError{status: http.StatusUnauthorized, code: codeInvalidToken,
-		msg:     "The API token is not valid: it may have been revoked or have expired.",
-		wwwAuth: `Bearer realm="countersign", error="invalid_token"`}
 	if token == "" || len(token) > maxTokenLen {
-		return nil, invalid
+		return nil, errInvalidToken
 	}
+	var c *caller
+	var err error
+	if strings.HasPrefix(token, api.DeviceTokenPrefix) {
+		c, err = h.deviceCaller(r, token)
+	} else {
+		c, err = h.tokenCaller(r, token)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !c.may(r, scope) {
+		msg := fmt.Sprintf("This API token may not do that: it needs the %q scope.", scope)
+		switch {
+		case scope == scopeApprove:
+			msg = "Only a paired approver device may do that, with the token it gets by signing a challenge."
+		case c.device != nil:
+			msg = fmt.Sprintf("A device token may not do that: it needs the %q scope. A device may only remove itself.", scope)
+		}
+		return nil, &apiError{status: http.StatusForbidden, code: codeInsufficientScope, msg: msg,
+			wwwAuth: fmt.Sprintf(`Bearer realm="countersign", error="insufficient_scope", scope=%q`, scope)}
+	}
+	if c.token != nil && h.now().Sub(c.token.LastUsedAt) >= touchEvery {
+		if err := h.store.TouchAPIToken(r.Context(), c.token.ID, h.now().UTC()); err != nil {
+			h.log.Warn("api: recording a token's use", "token_id", c.token.ID, "err", err)
+		}
+	}
+	return c, nil
+}
+
+var errInvalidToken = &apiError{status: http.StatusUnauthorized, code: codeInvalidToken,
+	msg:     "The API token is not valid: it may have been revoked or have expired.",
+	wwwAuth: `Bearer realm="countersign", error="invalid_token"`}
+
+var errInvalidDeviceToken = &apiError{status: http.StatusUnauthorized, code: codeInvalidToken,
+	msg:     "The device token is not valid: it may have expired. Sign the device in again (POST /api/v1/auth/challenge).",
+	wwwAuth: `Bearer realm="countersign", error="invalid_token"`}
+
+// errDeviceRevoked answers a device that is no longer paired (or never was).
+var errDeviceRevoked = &apiError{status: http.StatusUnauthorized, code: api.CodeDeviceRevoked,
+	msg:     "This device is no longer paired with the account: pair it again from the Login & security page.",
+	wwwAuth: `Bearer realm="countersign", error="invalid_token", error_description="device revoked"`}
+
+// tokenCaller looks up an API token ("cs_…").
+func (h *handler) tokenCaller(r *http.Request, token string) (*caller, error) {
 	sum := sha256.Sum256([]byte(token))
 	tok, err := h.store.APITokenByHash(r.Context(), sum[:])
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, invalid
+		return nil, errInvalidToken
 	}
 	if err != nil {
 		return nil, fmt.Errorf("looking up an API token: %w", err)
@@ -59,30 +103,61 @@ func (h *handler) authenticate(r *http.Request, scope string) (*caller, error) {
 	now := h.now()
 	if subtle.ConstantTimeCompare(tok.Hash, sum[:]) != 1 || !tok.RevokedAt.IsZero() ||
 		(!tok.ExpiresAt.IsZero() && !now.Before(tok.ExpiresAt)) {
-		return nil, invalid
+		return nil, errInvalidToken
 	}
-	u, err := h.store.UserByID(r.Context(), tok.UserID)
+	u, err := h.tokenUser(r, tok.UserID)
+	if err != nil {
+		return nil, err
+	}
+	return &caller{user: u, token: tok, ip: h.clientIP(r), ua: r.UserAgent()}, nil
+}
+
+// deviceCaller looks up a device token ("csd_…").
+func (h *handler) deviceCaller(r *http.Request, token string) (*caller, error) {
+	if h.approvals == nil {
+		return nil, errInvalidDeviceToken
+	}
+	a, err := h.approvals.Authenticate(r.Context(), token)
+	if err != nil {
+		return nil, approvalError(err)
+	}
+	u, err := h.tokenUser(r, a.UserID)
+	if err != nil {
+		return nil, err
+	}
+	return &caller{user: u, device: a, ip: h.clientIP(r), ua: r.UserAgent()}, nil
+}
+
+// tokenUser is the account a token acts for.
+func (h *handler) tokenUser(r *http.Request, id string) (*store.User, error) {
+	u, err := h.store.UserByID(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, invalid
+		return nil, errInvalidToken
 	}
 	if err != nil {
 		return nil, fmt.Errorf("looking up the token's account: %w", err)
 	}
-	if !slices.Contains(tok.Scopes, scope) {
-		return nil, &apiError{status: http.StatusForbidden, code: codeInsufficientScope,
-			msg:     fmt.Sprintf("This API token may not do that: it needs the %q scope.", scope),
-			wwwAuth: fmt.Sprintf(`Bearer realm="countersign", error="insufficient_scope", scope=%q`, scope)}
-	}
-	if now.Sub(tok.LastUsedAt) >= touchEvery {
-		if err := h.store.TouchAPIToken(r.Context(), tok.ID, now.UTC()); err != nil {
-			h.log.Warn("api: recording a token's use", "token_id", tok.ID, "err", err)
-		}
-	}
-	return &caller{user: u, token: tok, ip: clientIP(r), ua: r.UserAgent()}, nil
+	return u, nil
 }
 
-// clientIP is the host of the peer's address.
-func clientIP(r *http.Request) string {
+// may says whether the caller has scope for r. A device token has "read"
+// and "approve", and "write" only to remove its own device; an API token
+// has its scopes, never "approve".
+func (c *caller) may(r *http.Request, scope string) bool {
+	if c.device == nil {
+		return scope != scopeApprove && slices.Contains(c.token.Scopes, scope)
+	}
+	switch scope {
+	case scopeRead, scopeApprove:
+		return true
+	case scopeWrite:
+		return r.Pattern == "DELETE "+patternApprover && r.PathValue("id") == c.device.ID
+	}
+	return false
+}
+
+// peerIP is the host of the peer's address.
+func peerIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
@@ -105,5 +180,8 @@ func (h *handler) record(r *http.Request, c *caller, kind string, ok bool, detai
 
 // via names the token in activity details.
 func (c *caller) via() string {
+	if c.device != nil {
+		return fmt.Sprintf("from approver device %q", c.device.Name)
+	}
 	return fmt.Sprintf("through API token %q", c.token.Name)
 }

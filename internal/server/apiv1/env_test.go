@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/countersign/countersign/internal/api"
+	"github.com/countersign/countersign/internal/approval"
 	"github.com/countersign/countersign/internal/seckey"
 	"github.com/countersign/countersign/internal/store"
 )
@@ -60,10 +61,15 @@ type env struct {
 	db    *store.DB
 	clock *clock
 	keys  *seckey.Service
-	srv   *httptest.Server
-	log   *syncBuffer
-	alice *store.User
-	bob   *store.User
+	// approvals is the service behind the approval endpoints; the tests
+	// also use it as the browser side does (Request) and to make pairing
+	// codes as the web page does.
+	approvals *approval.Service
+	handler   http.Handler // the API, as New returned it
+	srv       *httptest.Server
+	log       *syncBuffer
+	alice     *store.User
+	bob       *store.User
 	// tokens of alice's: read+write, read only, write only.
 	rw, ro, wo string
 }
@@ -89,7 +95,13 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := Options{Store: db, Keys: e.keys, Now: e.clock.Now, Log: slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	e.approvals, err = approval.New(ctx, approval.Config{
+		Store: db, Keys: e.keys, PublicURL: publicOrigin, Now: e.clock.Now, Rand: rand.Reader,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Store: db, Keys: e.keys, Approvals: e.approvals, Now: e.clock.Now, Log: slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -97,10 +109,14 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.handler = h
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", h)
 	e.srv = httptest.NewServer(mux)
 	t.Cleanup(e.srv.Close)
+	// Before the server closes (cleanups run last first): ending the
+	// service ends the streams the server would wait for.
+	t.Cleanup(func() { e.approvals.Close() })
 	e.rw = e.token(t, e.alice, "rw", time.Time{}, api.ScopeRead, api.ScopeWrite)
 	e.ro = e.token(t, e.alice, "ro", time.Time{}, api.ScopeRead)
 	e.wo = e.token(t, e.alice, "wo", time.Time{}, api.ScopeWrite)
@@ -173,13 +189,22 @@ type req struct {
 
 func (e *env) do(t *testing.T, q req) response {
 	t.Helper()
+	r, err := e.try(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// try is do for other goroutines than the test's: it returns its error.
+func (e *env) try(q req) (response, error) {
 	var body io.Reader
 	if q.body != "" {
 		body = strings.NewReader(q.body)
 	}
 	r, err := http.NewRequest(q.method, e.srv.URL+q.path, body)
 	if err != nil {
-		t.Fatal(err)
+		return response{}, err
 	}
 	if q.token != "" {
 		r.Header.Set("Authorization", "Bearer "+q.token)
@@ -196,14 +221,14 @@ func (e *env) do(t *testing.T, q req) response {
 	r.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36")
 	resp, err := http.DefaultClient.Do(r)
 	if err != nil {
-		t.Fatal(err)
+		return response{}, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		return response{}, err
 	}
-	return response{status: resp.StatusCode, header: resp.Header, body: b}
+	return response{status: resp.StatusCode, header: resp.Header, body: b}, nil
 }
 
 // get, send: shorthands with alice's read+write token.

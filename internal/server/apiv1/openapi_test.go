@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"maps"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/countersign/countersign/internal/api"
 )
@@ -113,5 +115,93 @@ func TestOpenAPIServed(t *testing.T) {
 	}
 	if !bytes.Equal(r.body, api.OpenAPI()) {
 		t.Error("the served document differs from the checked-in one")
+	}
+}
+
+// TestApprovalSchemas: the schemas of the pairing and approval wire types,
+// and of the already_decided answer, are their Go structs: every JSON
+// field a property, the fields always sent the required ones, times
+// date-time. (internal/api checks the older types the same way.)
+func TestApprovalSchemas(t *testing.T) {
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Required   []string                  `json:"required"`
+				Properties map[string]map[string]any `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(api.OpenAPI(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]any{
+		"Pairing": api.Pairing{}, "AccountRef": api.AccountRef{}, "PairingResult": api.PairingResult{},
+		"AuthChallengeRequest": api.AuthChallengeRequest{}, "AuthChallenge": api.AuthChallenge{},
+		"AuthTokenRequest": api.AuthTokenRequest{}, "AuthToken": api.AuthToken{},
+		"Approver": api.Approver{}, "ApproverList": api.ApproverList{},
+		"Approval": api.Approval{}, "ApprovalList": api.ApprovalList{},
+		"Resolved": api.Resolved{}, "Unpaired": api.Unpaired{}, "StreamEvent": api.StreamEvent{}, "PollResult": api.PollResult{},
+		"Decision": api.Decision{}, "DecisionResult": api.DecisionResult{},
+		"AlreadyDecidedError": alreadyDecided{},
+	}
+	for name, v := range types {
+		s, ok := doc.Components.Schemas[name]
+		if !ok {
+			t.Errorf("no schema %s", name)
+			continue
+		}
+		var fields, always []string
+		rt := reflect.TypeOf(v)
+		for i := range rt.NumField() {
+			f := rt.Field(i)
+			tag, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+			fields = append(fields, tag)
+			if !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero") {
+				always = append(always, tag)
+			}
+			if f.Type == reflect.TypeFor[time.Time]() && s.Properties[tag]["format"] != "date-time" {
+				t.Errorf("%s.%s is a time but documented as %v", name, tag, s.Properties[tag])
+			}
+		}
+		props := slices.Sorted(maps.Keys(s.Properties))
+		slices.Sort(fields)
+		slices.Sort(always)
+		required := slices.Sorted(slices.Values(s.Required))
+		if !slices.Equal(props, fields) {
+			t.Errorf("%s: schema properties %v, Go fields %v", name, props, fields)
+		}
+		if !slices.Equal(required, always) {
+			t.Errorf("%s: schema requires %v, Go always sends %v", name, required, always)
+		}
+	}
+}
+
+// TestApprovalCodesDocumented: the codes the approval endpoints answer
+// with are in the Error schema.
+func TestApprovalCodesDocumented(t *testing.T) {
+	var doc struct {
+		Components struct {
+			Schemas struct {
+				Error struct {
+					Properties struct {
+						Code struct {
+							Enum []string `json:"enum"`
+						} `json:"code"`
+					} `json:"properties"`
+				} `json:"Error"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(api.OpenAPI(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	enum := doc.Components.Schemas.Error.Properties.Code.Enum
+	for _, code := range []string{
+		api.CodeInvalidCode, api.CodeDeviceRevoked, api.CodeInvalidSignature, api.CodeAlreadyDecided, api.CodeExpired,
+		api.CodeForeign, api.CodeKeyRequired, api.CodeKeyFailed, api.CodeTooMany,
+	} {
+		if !slices.Contains(enum, code) {
+			t.Errorf("code %q is not documented", code)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/countersign/countersign/internal/api"
+	"github.com/countersign/countersign/internal/approval"
 	"github.com/countersign/countersign/internal/seckey"
 	"github.com/countersign/countersign/internal/store"
 )
@@ -33,7 +34,10 @@ type apiError struct {
 	code    string
 	msg     string
 	wwwAuth string // WWW-Authenticate header, for 401 and 403
-	cause   error
+	// outcome and decidedBy say what came first and on which device, for
+	// already_decided.
+	outcome, decidedBy string
+	cause              error
 }
 
 func (e *apiError) Error() string {
@@ -44,6 +48,13 @@ func (e *apiError) Error() string {
 }
 
 func (e *apiError) Unwrap() error { return e.cause }
+
+// because is a copy of e caused by err.
+func (e *apiError) because(err error) *apiError {
+	c := *e
+	c.cause = err
+	return &c
+}
 
 func errBadRequest(format string, args ...any) *apiError {
 	return &apiError{status: http.StatusBadRequest, code: codeInvalidRequest, msg: fmt.Sprintf(format, args...)}
@@ -79,6 +90,63 @@ func keyError(err error) error {
 	return e
 }
 
+// approvalError turns an approval failure into an answer; other errors
+// pass. approval.ErrNotFound passes too: what is missing is the caller's to
+// say.
+func approvalError(err error) error {
+	e := &apiError{cause: err}
+	var decided *approval.AlreadyDecidedError
+	switch {
+	case errors.As(err, &decided):
+		e.status, e.code, e.outcome, e.decidedBy = http.StatusConflict, api.CodeAlreadyDecided, decided.Status, decided.DecidedBy
+		e.msg = fmt.Sprintf("This sign-in request was already %s.", decided.Status)
+		if decided.DecidedBy != "" {
+			e.msg = fmt.Sprintf("This sign-in request was already %s by %s.", decided.Status, decided.DecidedBy)
+		}
+	case errors.Is(err, approval.ErrAlreadyDecided):
+		e.status, e.code, e.msg = http.StatusConflict, api.CodeAlreadyDecided, "This sign-in request was already decided."
+	case errors.Is(err, approval.ErrInvalidCode):
+		e.status, e.code = http.StatusBadRequest, api.CodeInvalidCode
+		e.msg = "This pairing code is wrong, used or expired: make a new one on the Login & security page."
+	case errors.Is(err, approval.ErrInvalid):
+		// The wrapping says what is wrong, in words for people.
+		e.status, e.code = http.StatusBadRequest, codeInvalidRequest
+		msg := err.Error()
+		if _, what, ok := strings.Cut(msg, approval.ErrInvalid.Error()+": "); ok {
+			msg = what
+		}
+		e.msg = sentence(msg)
+	case errors.Is(err, approval.ErrRevoked):
+		return errDeviceRevoked.because(err)
+	case errors.Is(err, approval.ErrInvalidToken):
+		return errInvalidDeviceToken.because(err)
+	case errors.Is(err, approval.ErrSignature):
+		e.status, e.code, e.wwwAuth = http.StatusUnauthorized, api.CodeInvalidSignature, `Bearer realm="countersign"`
+		e.msg = "The signature does not verify, or the challenge is unknown, used or expired."
+	case errors.Is(err, approval.ErrExpired):
+		e.status, e.code, e.msg = http.StatusGone, api.CodeExpired, "This sign-in request has expired."
+	case errors.Is(err, approval.ErrForeign):
+		e.status, e.code, e.msg = http.StatusForbidden, api.CodeForeign, "This sign-in request belongs to another account."
+	case errors.Is(err, approval.ErrKeyRequired):
+		e.status, e.code, e.msg = http.StatusBadRequest, api.CodeKeyRequired, "Approving this sign-in needs a security-key touch: send the key's assertion."
+	case errors.Is(err, approval.ErrKeyFailed):
+		e.status, e.code, e.msg = http.StatusBadRequest, api.CodeKeyFailed, "The security key's answer could not be verified."
+	case errors.Is(err, approval.ErrTooManyPending):
+		e.status, e.code, e.msg = http.StatusTooManyRequests, api.CodeTooMany, "Too many sign-in requests are waiting."
+	default:
+		return err
+	}
+	return e
+}
+
+// sentence ends an error message with a full stop.
+func sentence(s string) string {
+	if strings.HasSuffix(s, ".") {
+		return s
+	}
+	return s + "."
+}
+
 // fail renders err: an *apiError as it says, anything else as a 500 whose
 // detail goes to the log only.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -100,7 +168,21 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if e.wwwAuth != "" {
 		w.Header().Set("WWW-Authenticate", e.wwwAuth)
 	}
+	if e.code == api.CodeAlreadyDecided {
+		writeJSON(w, e.status, alreadyDecided{Error: e.msg, Code: e.code, Status: e.outcome, DecidedBy: e.decidedBy})
+		return
+	}
 	writeJSON(w, e.status, api.Error{Error: e.msg, Code: e.code})
+}
+
+// alreadyDecided is the error answer of a decision that came second: an
+// api.Error with what came first ("approved", "denied", "reported",
+// "cancelled") and the name of the device that decided ("" when none did).
+type alreadyDecided struct {
+	Error     string `json:"error"`
+	Code      string `json:"code"`
+	Status    string `json:"status"`
+	DecidedBy string `json:"decided_by"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -37,6 +37,7 @@ const clients = 4
 const benchPassword = "correct horse battery staple"
 
 type env struct {
+	srv   *server.Server
 	url   string
 	store *store.DB
 	hash  string // one Argon2id hash (OWASP parameters) shared by every user
@@ -66,6 +67,7 @@ func newEnv(b *testing.B) *env {
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { srv.Close() })
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
 	b.Cleanup(ts.Close)
@@ -73,7 +75,7 @@ func newEnv(b *testing.B) *env {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return &env{url: ts.URL, store: db, hash: hash}
+	return &env{srv: srv, url: ts.URL, store: db, hash: hash}
 }
 
 var userSeq atomic.Int64

@@ -84,6 +84,7 @@ func newSite(t *testing.T) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { srv.Close() })
 	hs := httptest.NewUnstartedServer(nullOrigins(t, srv.Handler()))
 	hs.Listener.Close()
 	hs.Listener = ln

@@ -1,0 +1,408 @@
+package approval
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/countersign/countersign/internal/api"
+	"github.com/countersign/countersign/internal/notify"
+	"github.com/countersign/countersign/internal/store"
+)
+
+// Pending lists the device's account's requests that wait for a decision,
+// oldest first.
+func (s *Service) Pending(ctx context.Context, a *store.Approver) ([]api.Approval, error) {
+	u, err := s.store.UserByID(ctx, a.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("pending approvals: %w", err)
+	}
+	rs, err := s.store.PendingApprovalRequests(ctx, a.UserID, s.now())
+	if err != nil {
+		return nil, fmt.Errorf("pending approvals: %w", err)
+	}
+	out := make([]api.Approval, 0, len(rs))
+	for i := range rs {
+		out = append(out, approvalOf(&rs[i], u))
+	}
+	return out, nil
+}
+
+// Decide applies the device's signed decision (approve, deny, report) to a
+// request and returns the resulting status: "approved"; "denied" (also for
+// approving with the wrong number); "reported". The first decision wins:
+// later ones get an *AlreadyDecidedError. Errors: ErrNotFound, ErrForeign,
+// ErrSignature (bad signature or nonce), ErrExpired, ErrKeyRequired,
+// ErrKeyFailed, ErrInvalid (an unknown decision).
+func (s *Service) Decide(ctx context.Context, a *store.Approver, requestID string, d api.Decision) (status string, err error) {
+	switch d.Decision {
+	case api.DecisionApprove, api.DecisionDeny, api.DecisionReport:
+	default:
+		return "", fmt.Errorf("%w: decision must be approve, deny or report", ErrInvalid)
+	}
+	r, err := s.reload(ctx, requestID)
+	if err != nil {
+		return "", err
+	}
+	if r.UserID != a.UserID {
+		return "", ErrForeign
+	}
+	sig, err := b64.DecodeString(d.Signature)
+	if err != nil || subtle.ConstantTimeCompare([]byte(d.Nonce), []byte(r.Nonce)) != 1 ||
+		!ed25519.Verify(a.PublicKey, api.DecisionMessage(r.ID, d.Nonce, d.Decision, d.Number), sig) {
+		return "", ErrSignature
+	}
+	if r, err = s.fresh(ctx, r); err != nil {
+		return "", err
+	}
+	if err := decided(r); err != nil {
+		return "", err
+	}
+
+	res := store.Resolution{RequestID: r.ID, DecidedBy: a.ID, DecidedByName: a.Name}
+	switch {
+	case d.Decision == api.DecisionReport:
+		res.Status, res.Reason = store.ApprovalReported, "reported as not me"
+	case d.Decision == api.DecisionDeny:
+		res.Status, res.Reason = store.ApprovalDenied, "denied"
+	case d.Number != r.Number:
+		res.Status, res.Reason = store.ApprovalDenied, "wrong number picked"
+	default:
+		res.Status = store.ApprovalApproved
+	}
+	var u *store.User
+	if r.RequireKey && res.Status == store.ApprovalApproved || res.Status == store.ApprovalReported {
+		if u, err = s.store.UserByID(ctx, r.UserID); err != nil {
+			return "", fmt.Errorf("decide: %w", err)
+		}
+	}
+	if r.RequireKey && res.Status == store.ApprovalApproved {
+		if len(d.Assertion) == 0 || string(d.Assertion) == "null" {
+			return "", ErrKeyRequired
+		}
+		if s.keys == nil {
+			return "", fmt.Errorf("%w: security keys are not configured", ErrKeyFailed)
+		}
+		if _, err := s.keys.FinishLogin(ctx, u, r.KeyChallengeID, d.Assertion); err != nil {
+			return "", fmt.Errorf("%w: %w", ErrKeyFailed, err)
+		}
+	}
+
+	res.At = s.now()
+	ev, err := event(api.EventResolved, api.Resolved{ID: r.ID, Status: res.Status, DecidedBy: a.Name, DecidedAt: res.At.UTC()})
+	if err != nil {
+		return "", err
+	}
+	err = s.store.ResolveApprovalRequest(ctx, res, ev)
+	if errors.Is(err, store.ErrUsed) {
+		// Another decision, or the expiry, came first.
+		if r, err = s.reload(ctx, r.ID); err != nil {
+			return "", err
+		}
+		if r, err = s.fresh(ctx, r); err != nil {
+			return "", err
+		}
+		if err := decided(r); err != nil {
+			return "", err
+		}
+		return "", fmt.Errorf("decide: the request is still pending after a lost update")
+	}
+	if err != nil {
+		return "", fmt.Errorf("decide: %w", err)
+	}
+	s.broker.wake(r.UserID)
+	s.afterDecision(ctx, r, res, u)
+	return res.Status, nil
+}
+
+// decided returns the error for deciding a request that is no longer
+// pending, nil for a pending one.
+func decided(r *store.ApprovalRequest) error {
+	switch r.Status {
+	case store.ApprovalPending:
+		return nil
+	case store.ApprovalExpired:
+		return ErrExpired
+	default:
+		return &AlreadyDecidedError{Status: r.Status, DecidedBy: r.DecidedByName}
+	}
+}
+
+// afterDecision logs the decision and applies its consequences: denials
+// lock the password step when they pile up, a report mails the account.
+func (s *Service) afterDecision(ctx context.Context, r *store.ApprovalRequest, res store.Resolution, u *store.User) {
+	switch res.Status {
+	case store.ApprovalApproved:
+		s.activity(ctx, r.UserID, store.ActApprovalApproved, true, r.IP, r.UserAgent, "Sign-in approved on "+res.DecidedByName)
+		return
+	case store.ApprovalDenied:
+		s.activity(ctx, r.UserID, store.ActApprovalDenied, false, r.IP, r.UserAgent, "Sign-in denied on "+res.DecidedByName+": "+res.Reason)
+	case store.ApprovalReported:
+		s.activity(ctx, r.UserID, store.ActApprovalReported, false, r.IP, r.UserAgent,
+			"Sign-in reported on "+res.DecidedByName+"; it was blocked")
+		s.mailReport(r, u)
+	}
+	n, err := s.store.CountApprovalRequests(ctx, r.UserID, res.At.Add(-DenialWindow), store.ApprovalDenied, store.ApprovalReported)
+	if err != nil {
+		s.log.Error("approval: count denials", "err", err)
+		return
+	}
+	if n < DenialLimit {
+		return
+	}
+	until := res.At.Add(LockDuration)
+	if _, err := s.store.RecordLoginFailure(ctx, r.UserID, func(int) time.Time { return until }); err != nil {
+		s.log.Error("approval: lock after denials", "err", err)
+		return
+	}
+	s.activity(ctx, r.UserID, store.ActLockedOut, false, r.IP, r.UserAgent,
+		fmt.Sprintf("Sign-in locked for 15 minutes after %d denied sign-in requests", n))
+}
+
+// mailReport tells the account holder their password is known, in the
+// background.
+func (s *Service) mailReport(r *store.ApprovalRequest, u *store.User) {
+	if s.mailer == nil || u == nil || u.Email == "" {
+		return
+	}
+	where := r.Place
+	if r.Browser != "" || r.OS != "" {
+		where = fmt.Sprintf("%s on %s, %s", orUnknown(r.Browser, "an unknown browser"), orUnknown(r.OS, "an unknown system"), r.Place)
+	}
+	m := notify.Mail{
+		To:      u.Email,
+		Subject: "Someone signed in with your password — change it now",
+		Text: fmt.Sprintf(`Hello %s,
+
+Someone signed in to your Countersign account with your password at %s
+(%s, IP address %s), and you reported it on one of your devices. We blocked that
+sign-in.
+
+Your password is known to someone else: change it now.
+
+  %s/password/forgot
+
+Then review your devices and sessions on the Login & security page.
+`, orUnknown(u.Name, "there"), r.CreatedAt.UTC().Format("2 January 2006 15:04 MST"), where, r.IP, s.public),
+	}
+	s.wg.Go(func() {
+		ctx, cancel := context.WithTimeout(s.ctx, mailTimeout)
+		defer cancel()
+		if err := s.mailer.SendMail(ctx, m); err != nil {
+			s.log.Error("approval: mail after a reported sign-in", "user", u.ID, "err", err)
+		}
+	})
+}
+
+func orUnknown(s, unknown string) string {
+	if s == "" {
+		return unknown
+	}
+	return s
+}
+
+// streamPage is how many events a stream reads at once.
+const streamPage = 16
+
+// Stream follows the device's account's events: first those after
+// lastEventID that still matter (requests still pending, resolutions of the
+// last two minutes), then every pending request not replayed (with the id of
+// the last event read), then new events as they happen. An "unpaired" event
+// for this device is the last: the channel closes after it, and when ctx
+// ends. ErrRevoked if the device is not paired.
+func (s *Service) Stream(ctx context.Context, a *store.Approver, lastEventID int64) (<-chan api.StreamEvent, error) {
+	if _, err := s.paired(ctx, a.ID); err != nil {
+		return nil, err
+	}
+	sb := s.broker.subscribe(a.UserID)
+	st := &stream{s: s, a: a, cursor: max(lastEventID, 0)}
+	first, done, err := st.replay(ctx, true)
+	if err != nil {
+		s.broker.unsubscribe(sb)
+		return nil, err
+	}
+	ch := make(chan api.StreamEvent, 1)
+	go func() {
+		defer close(ch)
+		defer s.broker.unsubscribe(sb)
+		send := func(e api.StreamEvent) bool {
+			select {
+			case ch <- e:
+				return true
+			case <-ctx.Done():
+				return false
+			case <-s.ctx.Done():
+				return false
+			}
+		}
+		for _, e := range first {
+			if !send(e) {
+				return
+			}
+		}
+		first = nil
+		for !done {
+			select {
+			case <-sb.wake:
+			case <-ctx.Done():
+				return
+			case <-s.ctx.Done():
+				return
+			}
+			evs, end, err := st.replay(ctx, false)
+			if err != nil {
+				if ctx.Err() == nil {
+					s.log.Warn("approval: read events for a stream", "device", a.ID, "err", err)
+				}
+				// Try again on the next wake; the cursor did not move.
+			}
+			for _, e := range evs {
+				if !send(e) {
+					return
+				}
+			}
+			done = end
+		}
+	}()
+	return ch, nil
+}
+
+// Poll returns the device's account's events after after (filtered as
+// Stream filters its replay), waiting up to timeout for one when there are
+// none yet. ErrRevoked if the device is not paired.
+func (s *Service) Poll(ctx context.Context, a *store.Approver, after int64, timeout time.Duration) ([]api.StreamEvent, error) {
+	if _, err := s.paired(ctx, a.ID); err != nil {
+		return nil, err
+	}
+	sb := s.broker.subscribe(a.UserID)
+	defer s.broker.unsubscribe(sb)
+	st := &stream{s: s, a: a, cursor: max(after, 0)}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for {
+		evs, _, err := st.replay(ctx, false)
+		if err != nil || len(evs) > 0 {
+			return evs, err
+		}
+		select {
+		case <-sb.wake:
+		case <-t.C:
+			return []api.StreamEvent{}, nil
+		case <-ctx.Done():
+			return []api.StreamEvent{}, nil
+		case <-s.ctx.Done():
+			return []api.StreamEvent{}, nil
+		}
+	}
+}
+
+// stream is a reader of one device's events; cursor is the last seq read.
+type stream struct {
+	s      *Service
+	a      *store.Approver
+	cursor int64
+}
+
+// replay reads the events after the cursor and keeps those that matter:
+// "approval" events of requests still pending, "resolved" events of the last
+// replayWindow (unless this read skipped the request's approval: the device
+// never saw it), this device's "unpaired" event (done is then true and
+// reading stops). With first, it then adds the pending requests it did not
+// send. Which requests are pending is asked after each page is read, so a
+// request made meanwhile is not mistaken for a gone one.
+func (st *stream) replay(ctx context.Context, first bool) (out []api.StreamEvent, done bool, err error) {
+	sent := map[string]bool{}    // approvals kept
+	skipped := map[string]bool{} // approvals read but gone
+	for {
+		evs, err := st.s.store.ApprovalEvents(ctx, st.a.UserID, st.cursor, streamPage)
+		if err != nil {
+			return out, false, err
+		}
+		if len(evs) == 0 {
+			break
+		}
+		now := st.s.now()
+		pending, err := st.pending(ctx, now)
+		if err != nil {
+			return out, false, err
+		}
+		for _, e := range evs {
+			st.cursor = e.Seq
+			keep := false
+			switch e.Kind {
+			case api.EventApproval:
+				id := requestID(e.Data)
+				keep = pending[id]
+				sent[id], skipped[id] = keep, !keep
+			case api.EventResolved:
+				keep = now.Sub(e.CreatedAt) <= replayWindow && !skipped[requestID(e.Data)]
+			case api.EventUnpaired:
+				var u api.Unpaired
+				if json.Unmarshal(e.Data, &u) == nil && u.DeviceID == st.a.ID {
+					keep, done = true, true
+				}
+			}
+			if keep {
+				out = append(out, api.StreamEvent{ID: e.Seq, Event: e.Kind, Data: json.RawMessage(e.Data)})
+			}
+			if done {
+				return out, true, nil
+			}
+		}
+		if len(evs) < streamPage {
+			break
+		}
+	}
+	if !first {
+		return out, false, nil
+	}
+	rs, err := st.s.store.PendingApprovalRequests(ctx, st.a.UserID, st.s.now())
+	if err != nil {
+		return out, false, err
+	}
+	var u *store.User
+	for i := range rs {
+		if sent[rs[i].ID] {
+			continue
+		}
+		if u == nil {
+			if u, err = st.s.store.UserByID(ctx, st.a.UserID); err != nil {
+				return out, false, err
+			}
+		}
+		b, err := json.Marshal(approvalOf(&rs[i], u))
+		if err != nil {
+			return out, false, err
+		}
+		out = append(out, api.StreamEvent{ID: st.cursor, Event: api.EventApproval, Data: b})
+	}
+	return out, false, nil
+}
+
+// pending returns the ids of the account's pending, unexpired requests.
+func (st *stream) pending(ctx context.Context, now time.Time) (map[string]bool, error) {
+	rs, err := st.s.store.PendingApprovalRequests(ctx, st.a.UserID, now)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]bool, len(rs))
+	for _, r := range rs {
+		m[r.ID] = true
+	}
+	return m, nil
+}
+
+// requestID reads the request id out of an "approval" or "resolved" event.
+func requestID(data []byte) string {
+	var v struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(data, &v) != nil {
+		return ""
+	}
+	return v.ID
+}

@@ -1,0 +1,270 @@
+package bench_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/countersign/countersign/internal/api"
+	"github.com/countersign/countersign/internal/approval"
+)
+
+// companion is one paired desktop holding its approvals stream open.
+type companion struct {
+	userID   string
+	deviceID string
+	priv     ed25519.PrivateKey
+	token    string
+	events   chan api.Approval
+	cancel   context.CancelFunc
+}
+
+var b64 = base64.RawURLEncoding
+
+func postJSON(c *http.Client, url, token string, in, out any) error {
+	body, _ := json.Marshal(in)
+	req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("POST %s: %d %s", url, resp.StatusCode, b)
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
+
+// pairCompanions pairs one companion with each of n fresh two-step accounts
+// through the real API and opens its stream.
+func (e *env) pairCompanions(b *testing.B, svc *approval.Service, n int) []*companion {
+	b.Helper()
+	ctx := context.Background()
+	users := e.users(b, n, true)
+	c := &http.Client{}
+	out := make([]*companion, n)
+	for i, u := range users {
+		user, err := e.store.UserByLogin(ctx, u.email)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, uri, _, err := svc.NewPairingCode(ctx, user.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, code, err := api.ParsePairURI(uri)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pub, priv, _ := ed25519.GenerateKey(nil)
+		// Redeemed through the service, not POST /api/v1/pairings, whose
+		// per-address limit (10 a minute) a thousand pairings from one
+		// address would hit.
+		res, err := svc.Redeem(ctx, api.Pairing{Code: code, PublicKey: b64.EncodeToString(pub), Name: fmt.Sprintf("Desk %d", i), Platform: "linux"},
+			fmt.Sprintf("10.9.%d.%d", i>>8, i&255), "bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		var ch api.AuthChallenge
+		if err := postJSON(c, e.url+"/api/v1/auth/challenge", "", api.AuthChallengeRequest{DeviceID: res.DeviceID}, &ch); err != nil {
+			b.Fatal(err)
+		}
+		sig := ed25519.Sign(priv, api.AuthMessage(res.DeviceID, ch.Challenge))
+		var tok api.AuthToken
+		if err := postJSON(c, e.url+"/api/v1/auth/token", "", api.AuthTokenRequest{DeviceID: res.DeviceID, Challenge: ch.Challenge, Signature: b64.EncodeToString(sig)}, &tok); err != nil {
+			b.Fatal(err)
+		}
+		out[i] = &companion{userID: user.ID, deviceID: res.DeviceID, priv: priv, token: tok.Token, events: make(chan api.Approval, 4)}
+	}
+	return out
+}
+
+// open starts the companion's stream and returns once it is connected.
+func (cp *companion) open(b *testing.B, base string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cp.cancel = cancel
+	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/approvals/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+cp.token)
+	resp, err := streamClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if resp.StatusCode != 200 {
+		b.Fatalf("stream: %d", resp.StatusCode)
+	}
+	go func() {
+		defer resp.Body.Close()
+		r := bufio.NewReaderSize(resp.Body, 4096)
+		var event string
+		var data []byte
+		for {
+			line, err := r.ReadSlice('\n')
+			if err != nil {
+				return
+			}
+			switch s := strings.TrimRight(string(line), "\r\n"); {
+			case strings.HasPrefix(s, "event:"):
+				event = strings.TrimSpace(s[6:])
+			case strings.HasPrefix(s, "data:"):
+				data = append(data, strings.TrimSpace(s[5:])...)
+			case s == "":
+				if event == api.EventApproval {
+					var a api.Approval
+					if json.Unmarshal(data, &a) == nil {
+						cp.events <- a
+					}
+				}
+				event, data = "", data[:0]
+			}
+		}
+	}()
+}
+
+var streamClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2000, MaxConnsPerHost: 0}}
+
+// roundTrip makes a request as the web sign-in does after the password,
+// waits for the companion to hold it, approves it with the right number and
+// waits until the request is decided, as the browser's stream does. It
+// returns the two latencies.
+func roundTrip(ctx context.Context, base string, svc *approval.Service, cp *companion, seq int) (deliver, decide time.Duration, err error) {
+	t0 := time.Now()
+	req, err := svc.Request(ctx, approval.SignIn{UserID: cp.userID, SessionID: fmt.Sprintf("bench-session-%d", seq), IP: "198.51.100.7", UserAgent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0"})
+	if err != nil {
+		return 0, 0, err
+	}
+	var got api.Approval
+	select {
+	case got = <-cp.events:
+	case <-time.After(5 * time.Second):
+		return 0, 0, fmt.Errorf("request %s never reached the companion", req.ID)
+	}
+	deliver = time.Since(t0)
+	if got.ID != req.ID {
+		return 0, 0, fmt.Errorf("companion got %s, want %s", got.ID, req.ID)
+	}
+	waited := make(chan error, 1)
+	go func() {
+		r, err := svc.WaitDecided(ctx, req.ID)
+		if err == nil && r.Status != "approved" {
+			err = fmt.Errorf("request ended %s", r.Status)
+		}
+		waited <- err
+	}()
+	t1 := time.Now()
+	sig := ed25519.Sign(cp.priv, api.DecisionMessage(got.ID, got.Nonce, "approve", req.Number))
+	var res api.DecisionResult
+	if err := postJSON(http.DefaultClient, base+"/api/v1/approvals/"+got.ID+"/decision", cp.token,
+		api.Decision{Decision: "approve", Number: req.Number, Nonce: got.Nonce, Signature: b64.EncodeToString(sig)}, &res); err != nil {
+		return 0, 0, err
+	}
+	if err := <-waited; err != nil {
+		return 0, 0, err
+	}
+	return deliver, time.Since(t1), nil
+}
+
+func percentile(d []time.Duration, p int) float64 {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return float64(s[len(s)*p/100].Microseconds()) / 1000
+}
+
+// BenchmarkApprovals holds 1,000 paired companions' streams open on one
+// server (SQLite) and runs approval round trips: request made → companion
+// holds it → signed approval → the sign-in sees the decision.
+func BenchmarkApprovals(b *testing.B) {
+	const companions = 1000
+	e := newEnv(b)
+	svc := e.srv.Approvals()
+	cps := e.pairCompanions(b, svc, companions)
+
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	g0 := runtime.NumGoroutine()
+	for _, cp := range cps {
+		cp.open(b, e.url)
+	}
+	time.Sleep(500 * time.Millisecond) // let every stream finish its replay
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perStream := float64(after.HeapInuse+after.StackInuse-before.HeapInuse-before.StackInuse) / companions
+	goroutines := float64(runtime.NumGoroutine()-g0) / companions
+	b.Cleanup(func() {
+		for _, cp := range cps {
+			cp.cancel()
+		}
+	})
+	ctx := context.Background()
+
+	b.Run("latency", func(b *testing.B) {
+		var deliver, decide []time.Duration
+		for i := 0; i < b.N; i++ {
+			d1, d2, err := roundTrip(ctx, e.url, svc, cps[i%companions], int(seqN.Add(1)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			deliver, decide = append(deliver, d1), append(decide, d2)
+		}
+		b.ReportMetric(percentile(deliver, 50), "deliver-p50-ms")
+		b.ReportMetric(percentile(deliver, 99), "deliver-p99-ms")
+		b.ReportMetric(percentile(decide, 50), "decide-p50-ms")
+		b.ReportMetric(percentile(decide, 99), "decide-p99-ms")
+		b.ReportMetric(perStream/1024, "KiB/stream")
+		b.ReportMetric(goroutines, "goroutines/stream")
+	})
+	b.Run("throughput", func(b *testing.B) {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		workers := 16
+		start := time.Now()
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					i := int(next.Add(1)) - 1
+					if i >= b.N {
+						return
+					}
+					// worker w only uses its own companions, so no account has
+					// two requests at once.
+					cp := cps[(i/workers*workers+w)%companions]
+					if _, _, err := roundTrip(ctx, e.url, svc, cp, int(seqN.Add(1))); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "roundtrips/s")
+	})
+}
+
+var seqN atomic.Int64
+
