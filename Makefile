@@ -67,13 +67,26 @@ build: deps
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/countersign-server ./app/countersign-server
 
 # Starts a local countersign-server (SQLite under the XDG data dir, a demo
-# account seeded on first start) and opens the companion; the server stops
-# when the companion's window closes.
+# account seeded on first start), pairs the companion with the demo account
+# (once) and adds the demo's authenticator code to it, then opens the
+# companion; the server stops when the companion's window closes.
+DEMO_LOGIN := demo@countersign.test
+DEMO_TOTP  := otpauth://totp/Countersign%20demo:demo@countersign.test?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Countersign%20demo
 run: build
 	@./$(BIN)/countersign-server --dev & srv=$$!; \
 	trap 'kill $$srv 2>/dev/null; wait $$srv 2>/dev/null' EXIT INT TERM; \
-	sleep 1; kill -0 $$srv 2>/dev/null || exit 1; \
-	echo "run: countersign-server at http://localhost:8080 (demo account: demo@countersign.test, password countersign-demo)"; \
+	if ./$(BIN)/countersign accounts 2>/dev/null | grep -q "$(DEMO_LOGIN)	http://localhost:8080	paired"; then \
+		echo "run: the companion is paired with $(DEMO_LOGIN) already"; \
+	else \
+		for i in 1 2 3 4 5 6 7 8 9 10; do \
+			kill -0 $$srv 2>/dev/null || exit 1; \
+			uri=$$(./$(BIN)/countersign-server pairing-code --login $(DEMO_LOGIN) 2>/dev/null) && \
+				./$(BIN)/countersign pair "$$uri" && break; \
+			sleep 1; \
+		done; \
+	fi; \
+	./$(BIN)/countersign add '$(DEMO_TOTP)' >/dev/null 2>&1 || true; \
+	echo "run: countersign-server at http://localhost:8080 — sign in there as $(DEMO_LOGIN), password countersign-demo, and approve on the desktop"; \
 	./$(BIN)/countersign
 
 # Every test, with the race detector, the vault and CLI ones against a real

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/countersign/countersign/internal/otp"
 	"github.com/countersign/countersign/internal/store"
 )
 
@@ -297,18 +298,27 @@ func TestSeedDemo(t *testing.T) {
 		t.Fatalf("second SeedDemo = %v, %v, want false", created, err)
 	}
 	u := e.user(DemoEmail)
-	if u.Name != "Demo" || u.TwoStep {
-		t.Errorf("demo user = %+v", u)
+	if u.Name != "Demo" || !u.TwoStep {
+		t.Errorf("demo user = %+v, want two-step on", u)
 	}
 	c := e.client()
 	r := c.get("/signin")
 	mustContain(t, r.body, "Development server", DemoEmail)
-	if r := c.signin(DemoEmail, DemoPassword); r.loc != "/account/security" {
-		t.Errorf("demo sign-in: %d %q", r.status, r.loc)
+	if r := c.signin(DemoEmail, DemoPassword); !strings.HasPrefix(r.loc, "/signin/verify") {
+		t.Fatalf("demo sign-in: %d %q, want the second step", r.status, r.loc)
+	}
+	key, err := otp.ParseURI(DemoTOTPURI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := otp.Code(key, e.clock.Now())
+	c.get("/signin/verify?method=totp")
+	if r := c.post("/signin/verify", url.Values{"csrf": {c.csrf}, "method": {"totp"}, "code": {code}}); r.loc != "/account/security" {
+		t.Errorf("demo code from DemoTOTPURI: %d %q", r.status, r.loc)
 	}
 	acts, _ := e.db.ActivityPage(ctx, u.ID, 0, 10)
-	if acts[len(acts)-1].Kind != store.ActSignUp {
-		t.Errorf("activity %+v, want account.created", acts)
+	if len(acts) < 2 || acts[len(acts)-1].Kind != store.ActSignUp {
+		t.Errorf("activity %+v, want account.created first", acts)
 	}
 }
 

@@ -32,6 +32,7 @@ import (
 
 	"github.com/countersign/countersign/internal/approval"
 	"github.com/countersign/countersign/internal/notify"
+	"github.com/countersign/countersign/internal/otp"
 	"github.com/countersign/countersign/internal/password"
 	"github.com/countersign/countersign/internal/ratelimit"
 	"github.com/countersign/countersign/internal/seckey"
@@ -39,11 +40,18 @@ import (
 	"github.com/countersign/countersign/internal/store"
 )
 
-// The demo account SeedDemo creates.
+// The demo account SeedDemo creates. Its secrets are published: it exists
+// only on a development server on a loopback address.
 const (
 	DemoEmail    = "demo@countersign.test"
 	DemoPassword = "countersign-demo"
 	DemoName     = "Demo"
+	// DemoTOTPSecret is the demo's authenticator-app secret (base32) and
+	// DemoTOTPURI its otpauth:// URI, which make run adds to the companion.
+	DemoTOTPSecret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+	DemoTOTPURI    = "otpauth://totp/Countersign%20demo:demo@countersign.test?secret=" + DemoTOTPSecret + "&issuer=Countersign%20demo"
+	// DemoPhone receives the demo's text-message codes (in the outbox).
+	DemoPhone = "+15555550100"
 )
 
 // Config is what New needs. Store, Mailer and SMS are required.
@@ -268,8 +276,11 @@ func (s *Server) maybePurge() {
 // /metrics.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// SeedDemo creates the demo account (DemoEmail, DemoPassword, two-step off)
-// on a database without users. It reports false when users exist.
+// SeedDemo creates the demo account on a database without users: DemoEmail
+// and DemoPassword, with two-step verification on — an authenticator app
+// (DemoTOTPSecret) and text messages to DemoPhone as its backup — so that a
+// sign-in asks for a second step, which is an approval once a desktop is
+// paired. It reports false when users exist.
 func (s *Server) SeedDemo(ctx context.Context) (bool, error) {
 	n, err := s.store.CountUsers(ctx)
 	if err != nil {
@@ -286,6 +297,28 @@ func (s *Server) SeedDemo(ctx context.Context) (bool, error) {
 	}
 	if err := s.store.AddActivity(ctx, &store.Activity{
 		UserID: u.ID, At: s.now(), Kind: store.ActSignUp, OK: true, Detail: "Demo account created",
+	}); err != nil {
+		return false, fmt.Errorf("activity: %w", err)
+	}
+	secret, err := otp.DecodeSecret(DemoTOTPSecret)
+	if err != nil {
+		return false, err
+	}
+	now := s.now()
+	for _, m := range []*store.Method{
+		{ID: s.newID(), UserID: u.ID, Kind: store.MethodTOTP, Label: "Authenticator app", Secret: secret, Confirmed: true, CreatedAt: now},
+		{ID: s.newID(), UserID: u.ID, Kind: store.MethodSMS, Label: "Text message", Phone: DemoPhone, Confirmed: true, CreatedAt: now},
+	} {
+		if err := s.store.AddMethod(ctx, m); err != nil {
+			return false, fmt.Errorf("demo two-step method: %w", err)
+		}
+	}
+	u.TwoStep = true
+	if err := s.store.UpdateUser(ctx, u); err != nil {
+		return false, fmt.Errorf("demo two-step: %w", err)
+	}
+	if err := s.store.AddActivity(ctx, &store.Activity{
+		UserID: u.ID, At: now, Kind: store.ActTwoStepOn, OK: true, Detail: "Authenticator app, text message (demo)",
 	}); err != nil {
 		return false, fmt.Errorf("activity: %w", err)
 	}

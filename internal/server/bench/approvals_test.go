@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"strings"
@@ -202,23 +204,18 @@ func BenchmarkApprovals(b *testing.B) {
 	svc := e.srv.Approvals()
 	cps := e.pairCompanions(b, svc, companions)
 
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	g0 := runtime.NumGoroutine()
 	for _, cp := range cps {
 		cp.open(b, e.url)
 	}
-	time.Sleep(500 * time.Millisecond) // let every stream finish its replay
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	perStream := float64(after.HeapInuse+after.StackInuse-before.HeapInuse-before.StackInuse) / companions
-	goroutines := float64(runtime.NumGoroutine()-g0) / companions
 	b.Cleanup(func() {
 		for _, cp := range cps {
 			cp.cancel()
 		}
 	})
+	// What the server spends per open stream, with the streams held by
+	// another process (this test binary run as a stream farm) so that only
+	// the server's side is counted.
+	perStream, goroutines := serverMemoryPerStream(b, e.url, cps)
 	ctx := context.Background()
 
 	b.Run("latency", func(b *testing.B) {
@@ -234,8 +231,8 @@ func BenchmarkApprovals(b *testing.B) {
 		b.ReportMetric(percentile(deliver, 99), "deliver-p99-ms")
 		b.ReportMetric(percentile(decide, 50), "decide-p50-ms")
 		b.ReportMetric(percentile(decide, 99), "decide-p99-ms")
-		b.ReportMetric(perStream/1024, "KiB/stream")
-		b.ReportMetric(goroutines, "goroutines/stream")
+		b.ReportMetric(perStream/1024, "server-KiB/stream")
+		b.ReportMetric(goroutines, "server-goroutines/stream")
 	})
 	b.Run("throughput", func(b *testing.B) {
 		var next atomic.Int64
@@ -268,3 +265,81 @@ func BenchmarkApprovals(b *testing.B) {
 
 var seqN atomic.Int64
 
+// farmEnv names the file of a stream farm: this test binary, started again by
+// BenchmarkApprovals, opens an approvals stream for every token in the file
+// (first line: the server's URL), says "ready" and holds them until its
+// standard input closes.
+const farmEnv = "COUNTERSIGN_BENCH_STREAM_FARM"
+
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(farmEnv); spec != "" {
+		os.Exit(streamFarm(spec))
+	}
+	os.Exit(m.Run())
+}
+
+func streamFarm(spec string) int {
+	b, err := os.ReadFile(spec)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	lines := strings.Fields(string(b))
+	base, tokens := lines[0], lines[1:]
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: len(tokens)}}
+	for _, tok := range tokens {
+		req, _ := http.NewRequest("GET", base+"/api/v1/approvals/stream", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := client.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			fmt.Fprintln(os.Stderr, "stream:", err)
+			return 1
+		}
+		go io.Copy(io.Discard, resp.Body)
+	}
+	fmt.Println("ready")
+	io.Copy(io.Discard, os.Stdin)
+	return 0
+}
+
+// serverMemoryPerStream opens one more stream per companion from a child
+// process and returns the heap and stack this process (the server) grew by,
+// per stream, and its goroutines per stream.
+func serverMemoryPerStream(b *testing.B, base string, cps []*companion) (bytesPer, goroutinesPer float64) {
+	b.Helper()
+	spec := filepathJoin(b.TempDir(), "farm")
+	var sb strings.Builder
+	sb.WriteString(base + "\n")
+	for _, cp := range cps {
+		sb.WriteString(cp.token + "\n")
+	}
+	if err := os.WriteFile(spec, []byte(sb.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	g0 := runtime.NumGoroutine()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), farmEnv+"="+spec)
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		stdin.Close()
+		cmd.Wait()
+	}()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || strings.TrimSpace(line) != "ready" {
+		b.Fatalf("stream farm: %q, %v", line, err)
+	}
+	time.Sleep(500 * time.Millisecond) // every stream past its replay
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	n := float64(len(cps))
+	grown := float64(after.HeapInuse+after.StackInuse) - float64(before.HeapInuse+before.StackInuse)
+	return grown / n, float64(runtime.NumGoroutine()-g0) / n
+}

@@ -2,6 +2,7 @@ package bench_test
 
 import (
 	"crypto/sha256"
+	"path/filepath"
 	"runtime"
 )
 
@@ -11,3 +12,5 @@ func sha256Sum(s string) []byte {
 }
 
 func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
+
+func filepathJoin(dir, name string) string { return filepath.Join(dir, name) }

@@ -1,0 +1,251 @@
+package ui
+
+import (
+	"context"
+	"crypto/rand"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/countersign/countersign/internal/approver"
+	"github.com/countersign/countersign/internal/approver/approvertest"
+	"github.com/countersign/countersign/internal/keyring"
+	"github.com/countersign/countersign/internal/password"
+	"github.com/countersign/countersign/internal/store"
+)
+
+// TestApprovalPromptEndToEnd is the issue's "once through the GUI": a real
+// countersign-server in-process, a real approver.Manager paired with it as
+// the window's Approvals, and a password sign-in made over HTTP. The prompt
+// window comes up with the request; tapping the number the sign-in page
+// shows approves it, and the sign-in then completes.
+func TestApprovalPromptEndToEnd(t *testing.T) {
+	srv := approvertest.Start(t)
+	const email, pw = "ada@example.com", "Tangerine-Quasar-Lighthouse-1987"
+	u := liveUser(t, srv, email, pw)
+
+	m, err := approver.Open(approver.Options{Dir: t.TempDir(), Keyring: &memKeyring{items: map[string]string{}}, Now: srv.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, uri := srv.PairingCode(u)
+	if _, err := m.Pair(context.Background(), uri, "", "Sam's desktop"); err != nil {
+		t.Fatalf("pairing: %v", err)
+	}
+	h := newLiveApprovalsHarness(t, m, srv.Clock.Now())
+	// Run starts after the window reads the events, so that every event
+	// goes through h.queue.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); m.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	browser := newSignInClient(t, srv.URL)
+	n := browser.waitForApproval(email, pw)
+
+	var p *prompt
+	deadline := time.After(10 * time.Second)
+	for p == nil {
+		select {
+		case f := <-h.queue:
+			f()
+		case <-deadline:
+			t.Fatal("no prompt came up within 10 s")
+		}
+		for _, q := range h.s.prompts {
+			p = q
+		}
+	}
+	if got := promptText(p); !strings.Contains(got, "Ada Lovelace") || !strings.Contains(got, "Pick the number shown in your browser") {
+		t.Errorf("the prompt shows:\n%s", got)
+	}
+	if !slices.Contains(p.req.Numbers, n) {
+		t.Fatalf("the prompt offers %v, the page shows %d", p.req.Numbers, n)
+	}
+	if len(h.windows) != 1 || h.windows[0].shown == 0 || h.windows[0].Title() != promptTitle {
+		t.Errorf("%d prompt windows, want one, shown, titled %q", len(h.windows), promptTitle)
+	}
+
+	tapped := time.Now()
+	pick(t, p, n)
+	h.s.busy.Wait() // Decide returned; its result waits in the queue
+	for p.state != promptDone {
+		select {
+		case f := <-h.queue:
+			f()
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the prompt did not finish; it shows:\n%s", promptText(p))
+		}
+	}
+	t.Logf("the tap's decision came back %v after the tap", time.Since(tapped))
+	if got := p.status.Text; got != "Approved" {
+		t.Errorf("the prompt says %q, want Approved", got)
+	}
+
+	res := browser.post("/signin/verify", "/signin/approval/complete", url.Values{})
+	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || loc != "/account/security" {
+		t.Errorf("completing the sign-in: status %d to %q, want 303 to /account/security", res.StatusCode, loc)
+	}
+}
+
+// liveUser makes an account with a real password and two-step on.
+func liveUser(t *testing.T, srv *approvertest.Server, email, pw string) *store.User {
+	t.Helper()
+	hash, err := password.Hash(pw, password.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	handle := make([]byte, 32)
+	rand.Read(handle)
+	u := &store.User{Email: email, Name: "Ada Lovelace", PasswordHash: hash, PasswordChangedAt: srv.Clock.Now(),
+		TwoStep: true, WebAuthnID: handle, CreatedAt: srv.Clock.Now()}
+	if err := srv.Store.CreateUser(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// newLiveApprovalsHarness is newApprovalsHarness with a real Approvals.
+func newLiveApprovalsHarness(t *testing.T, svc Approvals, now time.Time) *approvalsHarness {
+	t.Helper()
+	h := &approvalsHarness{app: test.NewTempApp(t), clock: &fakeClock{now: now},
+		tray: &fakeTray{}, queue: make(chan func(), 64)}
+	sw := &shownWindow{Window: test.NewWindow(nil)}
+	h.win = sw
+	h.desk = &fakeDesktop{win: sw}
+	t.Cleanup(func() {
+		h.s.busy.Wait()
+		h.win.Close()
+	})
+	h.main = NewMain(h.app, h.win, Deps{Vault: &fakeStore{}, Now: h.clock.Now, After: h.clock.After,
+		Capture: h.desk.Capture, Clipboard: h.desk.Clipboard, Session: Session{Tray: h.tray}, Approvals: svc,
+		NewWindow: func(title string) fyne.Window {
+			w := &promptWindow{Window: h.app.NewWindow(title)}
+			h.windows = append(h.windows, w)
+			return w
+		}})
+	h.s = h.main.approvals
+	h.s.ui = func(f func()) { h.queue <- f }
+	h.main.nav.SelectIndex(slices.Index(h.main.screens, screen(h.s)))
+	return h
+}
+
+// memKeyring is an in-memory keyring for the Manager's device keys.
+type memKeyring struct {
+	mu    sync.Mutex
+	items map[string]string
+}
+
+func (k *memKeyring) Get(name string) (string, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	v, ok := k.items[name]
+	if !ok {
+		return "", keyring.ErrNotFound
+	}
+	return v, nil
+}
+
+func (k *memKeyring) Set(name, secret string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.items[name] = secret
+	return nil
+}
+
+func (k *memKeyring) Delete(name string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.items, name)
+	return nil
+}
+
+var (
+	csrfField      = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	approvalNumber = regexp.MustCompile(`id="approval-number"[^>]*>\s*(\d+)\s*<`)
+)
+
+// signInClient is the browser's side over plain HTTP: a cookie jar and
+// forms posted by hand, redirects not followed.
+type signInClient struct {
+	t    *testing.T
+	base string
+	http *http.Client
+}
+
+func newSignInClient(t *testing.T, base string) *signInClient {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &signInClient{t: t, base: base, http: &http.Client{Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (c *signInClient) do(method, path string, form url.Values) (*http.Response, string) {
+	c.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, c.base+path, body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", c.base)
+	}
+	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0")
+	res, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return res, string(b)
+}
+
+// post loads page for its CSRF token, then posts the form to action.
+func (c *signInClient) post(page, action string, form url.Values) *http.Response {
+	c.t.Helper()
+	res, body := c.do(http.MethodGet, page, nil)
+	m := csrfField.FindStringSubmatch(body)
+	if res.StatusCode != http.StatusOK || m == nil {
+		c.t.Fatalf("GET %s: status %d, no CSRF token", page, res.StatusCode)
+	}
+	form.Set("csrf", m[1])
+	res, _ = c.do(http.MethodPost, action, form)
+	return res
+}
+
+// waitForApproval sends the password and opens the approval page, which
+// makes the request; it returns the number the page shows.
+func (c *signInClient) waitForApproval(login, pw string) int {
+	c.t.Helper()
+	res := c.post("/signin", "/signin", url.Values{"login": {login}, "password": {pw}})
+	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/signin/verify") {
+		c.t.Fatalf("the password: status %d to %q", res.StatusCode, loc)
+	}
+	res, body := c.do(http.MethodGet, "/signin/verify", nil)
+	m := approvalNumber.FindStringSubmatch(body)
+	if res.StatusCode != http.StatusOK || m == nil {
+		c.t.Fatalf("GET /signin/verify: status %d, no #approval-number", res.StatusCode)
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
