@@ -97,6 +97,7 @@ func (s *Service) Decide(ctx context.Context, a *store.Approver, requestID strin
 	if err != nil {
 		return "", err
 	}
+	ev.Activity = decisionActivity(r, res)
 	err = s.store.ResolveApprovalRequest(ctx, res, ev)
 	if errors.Is(err, store.ErrUsed) {
 		// Another decision, or the expiry, came first.
@@ -132,18 +133,27 @@ func decided(r *store.ApprovalRequest) error {
 	}
 }
 
-// afterDecision logs the decision and applies its consequences: denials
-// lock the password step when they pile up, a report mails the account.
+// decisionActivity is the activity-log entry of a decision, written with it.
+func decisionActivity(r *store.ApprovalRequest, res store.Resolution) *store.Activity {
+	a := &store.Activity{At: res.At, IP: r.IP, UserAgent: r.UserAgent}
+	switch res.Status {
+	case store.ApprovalApproved:
+		a.Kind, a.OK, a.Detail = store.ActApprovalApproved, true, "Sign-in approved on "+res.DecidedByName
+	case store.ApprovalDenied:
+		a.Kind, a.Detail = store.ActApprovalDenied, "Sign-in denied on "+res.DecidedByName+": "+res.Reason
+	default:
+		a.Kind, a.Detail = store.ActApprovalReported, "Sign-in reported on "+res.DecidedByName+"; it was blocked"
+	}
+	return a
+}
+
+// afterDecision applies a decision's consequences: denials lock the
+// password step when they pile up, a report mails the account.
 func (s *Service) afterDecision(ctx context.Context, r *store.ApprovalRequest, res store.Resolution, u *store.User) {
 	switch res.Status {
 	case store.ApprovalApproved:
-		s.activity(ctx, r.UserID, store.ActApprovalApproved, true, r.IP, r.UserAgent, "Sign-in approved on "+res.DecidedByName)
 		return
-	case store.ApprovalDenied:
-		s.activity(ctx, r.UserID, store.ActApprovalDenied, false, r.IP, r.UserAgent, "Sign-in denied on "+res.DecidedByName+": "+res.Reason)
 	case store.ApprovalReported:
-		s.activity(ctx, r.UserID, store.ActApprovalReported, false, r.IP, r.UserAgent,
-			"Sign-in reported on "+res.DecidedByName+"; it was blocked")
 		s.mailReport(r, u)
 	}
 	n, err := s.store.CountApprovalRequests(ctx, r.UserID, res.At.Add(-DenialWindow), store.ApprovalDenied, store.ApprovalReported)

@@ -98,6 +98,8 @@ func (s *Service) Request(ctx context.Context, in SignIn) (req *store.ApprovalRe
 	if err != nil {
 		return nil, err
 	}
+	ev.Activity = &store.Activity{At: s.now(), Kind: store.ActApprovalRequested, OK: true, IP: in.IP, UserAgent: in.UserAgent,
+		Detail: "Sign-in request sent to your devices"}
 	err = s.store.CreateApprovalRequest(ctx, r, MaxPending, ev)
 	if errors.Is(err, store.ErrLimit) {
 		return nil, ErrTooManyPending
@@ -106,7 +108,6 @@ func (s *Service) Request(ctx context.Context, in SignIn) (req *store.ApprovalRe
 		return nil, fmt.Errorf("approval request: %w", err)
 	}
 	s.broker.wake(u.ID)
-	s.activity(ctx, u.ID, store.ActApprovalRequested, true, in.IP, in.UserAgent, "Sign-in request sent to your devices")
 	return r, nil
 }
 

@@ -9,9 +9,11 @@ import (
 
 // AddActivity appends an event to the log and sets a.ID. An empty UserID
 // records an event tied to no account.
+const insertActivity = `INSERT INTO activity (user_id, at, kind, ok, ip, user_agent, detail)
+	VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`
+
 func (db *DB) AddActivity(ctx context.Context, a *Activity) error {
-	err := db.queryRow(ctx, db.sql, `INSERT INTO activity (user_id, at, kind, ok, ip, user_agent, detail)
-	VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+	err := db.queryRow(ctx, db.sql, insertActivity,
 		nullStr(a.UserID), ts(a.At), a.Kind, a.OK, a.IP, a.UserAgent, a.Detail).Scan(&a.ID)
 	if err != nil {
 		return fmt.Errorf("add activity: %w", mapErr(err))

@@ -395,6 +395,13 @@ func (db *DB) appendEvent(ctx context.Context, tx *sql.Tx, userID string, at tim
 	if err != nil {
 		return fmt.Errorf("append approval event: %w", mapErr(err))
 	}
+	if a := ev.Activity; a != nil {
+		a.UserID = userID
+		if err := db.queryRow(ctx, tx, insertActivity,
+			nullStr(a.UserID), ts(a.At), a.Kind, a.OK, a.IP, a.UserAgent, a.Detail).Scan(&a.ID); err != nil {
+			return fmt.Errorf("add activity: %w", mapErr(err))
+		}
+	}
 	if db.dialect == dialectPostgres {
 		if _, err := db.exec(ctx, tx, `SELECT pg_notify(?, ?)`, ApprovalChannel, userID); err != nil {
 			return fmt.Errorf("notify approval event: %w", err)

@@ -289,6 +289,10 @@ type ApprovalEvent struct {
 	Kind      string // "approval", "resolved", "unpaired"
 	Data      []byte
 	CreatedAt time.Time
+	// Activity, when set, is written to the account's activity log in the
+	// same transaction as the event (one commit, and the log cannot miss
+	// what happened). It is not stored with the event.
+	Activity *Activity
 }
 
 // Store is what the server needs from storage. *DB implements it for SQLite
