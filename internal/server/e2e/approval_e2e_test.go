@@ -129,6 +129,7 @@ func (c *companion) decide(a api.Approval, decision string, number int) string {
 // shownNumber reads the number the approval page shows.
 func (s *site) shownNumber() int {
 	s.t.Helper()
+	s.shot("approval")
 	n, err := strconv.Atoi(s.text("#approval-number"))
 	if err != nil {
 		s.t.Fatalf("#approval-number: %v", err)
