@@ -3,15 +3,10 @@
 package approver
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"testing"
-
-	"github.com/go-webauthn/webauthn/protocol"
 
 	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/approver/approvertest"
@@ -39,7 +34,7 @@ func TestKeyTouch(t *testing.T) {
 	}
 	srv := approvertest.Start(t)
 	ada := srv.User("ada@example.com", "Ada")
-	registerKey(t, srv, srv.APIToken(ada, api.ScopeRead, api.ScopeWrite), key, pin)
+	approvertest.RegisterKey(t, srv.URL, srv.APIToken(ada, api.ScopeRead, api.ScopeWrite), key, pin)
 	if err := srv.Approvals.SetRequireKey(context.Background(), ada.ID, true); err != nil {
 		t.Fatal(err)
 	}
@@ -81,71 +76,4 @@ func TestKeyTouch(t *testing.T) {
 	if !errors.Is(err, errNeedsPIN) {
 		t.Errorf("required user verification: %v, want the PIN error", err)
 	}
-}
-
-// registerKey registers the key with the account through API v1, as the
-// companion's security-key screen does.
-func registerKey(t *testing.T, srv *approvertest.Server, token string, key *fido.Key, pin string) {
-	t.Helper()
-	post := func(path string, body any, out any) {
-		t.Helper()
-		var rd *bytes.Reader
-		if body != nil {
-			b, _ := json.Marshal(body)
-			rd = bytes.NewReader(b)
-		} else {
-			rd = bytes.NewReader(nil)
-		}
-		req, _ := http.NewRequest(http.MethodPost, srv.URL+path, rd)
-		req.Header.Set("Authorization", "Bearer "+token)
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusCreated {
-			t.Fatalf("POST %s: status %d", path, resp.StatusCode)
-		}
-		if out != nil {
-			if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	var begin api.RegistrationBegin
-	post("/api/v1/security-keys/registrations", nil, &begin)
-	var cc protocol.CredentialCreation
-	if err := json.Unmarshal(begin.Options, &cc); err != nil {
-		t.Fatal(err)
-	}
-	o := cc.Response
-	userID, _ := o.User.ID.(string)
-	uid, err := base64.RawURLEncoding.DecodeString(userID)
-	if err != nil {
-		t.Fatalf("user.id %v: %v", o.User.ID, err)
-	}
-	ro := fido.RegistrationOptions{
-		Origin: srv.URL, RPID: o.RelyingParty.ID, RPName: o.RelyingParty.Name, Challenge: o.Challenge,
-		UserID: uid, UserName: o.User.Name, UserDisplayName: o.User.DisplayName,
-		UserVerification: string(o.AuthenticatorSelection.UserVerification), PIN: pin,
-	}
-	for _, p := range o.Parameters {
-		ro.Algorithms = append(ro.Algorithms, int(p.Algorithm))
-	}
-	reg, err := key.Register(t.Context(), ro)
-	if err != nil {
-		t.Fatalf("the key refused to register: %v", err)
-	}
-	b64 := base64.RawURLEncoding
-	cred, _ := json.Marshal(map[string]any{
-		"id": b64.EncodeToString(reg.CredentialID), "rawId": b64.EncodeToString(reg.CredentialID), "type": "public-key",
-		"response": map[string]string{
-			"clientDataJSON":    b64.EncodeToString(reg.ClientDataJSON),
-			"attestationObject": b64.EncodeToString(reg.AttestationObject),
-		},
-	})
-	post("/api/v1/security-keys/registrations/"+begin.ChallengeID, map[string]any{"name": "Software key", "credential": json.RawMessage(cred)}, nil)
 }
