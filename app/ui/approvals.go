@@ -222,6 +222,14 @@ func (s *approvals) changed() {
 	s.m.refreshTray()
 }
 
+// lockChanged has every prompt take or give back the answers as the app
+// locks or unlocks.
+func (s *approvals) lockChanged() {
+	for _, p := range s.prompts {
+		p.lockChanged()
+	}
+}
+
 // waitingCount is how many requests wait for an answer, for the tray.
 func (s *approvals) waitingCount() int { return len(s.pending) }
 

@@ -42,7 +42,9 @@ const (
 // prompt is the window one sign-in request brings forward: who signs in,
 // from where, and the three numbers, one of which the browser shows. It
 // binds no key: Escape does not dismiss it and Enter approves nothing; the
-// numbers take the focus with Tab and are pressed with Space.
+// numbers take the focus with Tab and are pressed with Space. While the app
+// is locked it shows the request but takes no answer: approving a sign-in
+// is as sensitive as reading a code.
 type prompt struct {
 	s     *approvals
 	req   approver.Request
@@ -57,6 +59,7 @@ type prompt struct {
 	deny      *widget.Button
 	report    *widget.Button
 	status    *widget.Label
+	locked    *fyne.Container // says the app is locked, with a way to unlock
 	progress  *widget.ProgressBarInfinite
 	dialog    dialog.Dialog // the confirmation of This wasn't me
 
@@ -109,6 +112,12 @@ func newPrompt(s *approvals, r approver.Request) *prompt {
 	p.progress = widget.NewProgressBarInfinite()
 	p.progress.Stop()
 	p.progress.Hide()
+	unlock := widget.NewButtonWithIcon("Unlock…", theme.LoginIcon(), s.m.lock.bringForward)
+	unlock.Importance = widget.HighImportance
+	p.locked = container.NewVBox(
+		&widget.Label{Text: "Countersign is locked. Unlock it to answer.", Wrapping: fyne.TextWrapWord,
+			Alignment: fyne.TextAlignCenter, Importance: widget.WarningImportance},
+		container.NewCenter(unlock))
 
 	p.win.SetContent(container.NewPadded(container.NewVBox(
 		&widget.Label{Text: promptTitle, TextStyle: fyne.TextStyle{Bold: true}, SizeName: theme.SizeNameHeadingText,
@@ -118,12 +127,14 @@ func newPrompt(s *approvals, r approver.Request) *prompt {
 		widget.NewSeparator(),
 		pick,
 		nums,
+		p.locked,
 		p.status,
 		p.progress,
 		layout.NewSpacer(),
 		container.NewGridWithColumns(2, p.deny, p.report),
 	)))
 	p.win.SetCloseIntercept(p.onCloseWindow)
+	p.lockChanged()
 	p.win.Resize(fyne.NewSize(promptWidth, p.win.Content().MinSize().Height))
 	p.tick()
 	return p
@@ -210,8 +221,22 @@ func clockTime(d time.Duration) string {
 	return fmt.Sprintf("%d:%02d", s/60, s%60)
 }
 
+// lockChanged takes the answers away while the app is locked, and gives
+// them back when it is unlocked; an answer already on its way goes on.
+func (p *prompt) lockChanged() {
+	locked := p.s.m.lock.locked
+	if locked && p.dialog != nil {
+		p.dialog.Hide()
+	}
+	show(p.locked, locked && p.state == promptOpen)
+	if p.state == promptOpen {
+		p.enableChoices(!locked)
+	}
+	p.fit()
+}
+
 func (p *prompt) confirmReport() {
-	if p.state != promptOpen {
+	if p.state != promptOpen || p.s.m.lock.locked {
 		return
 	}
 	d := dialog.NewConfirm("This wasn't me",
@@ -231,7 +256,7 @@ func (p *prompt) confirmReport() {
 // decide sends this desktop's answer; number is the number picked, 0 for
 // Deny and Report.
 func (p *prompt) decide(c approver.Choice, number int) {
-	if p.state != promptOpen {
+	if p.state != promptOpen || p.s.m.lock.locked {
 		return
 	}
 	p.state = promptDeciding
@@ -272,7 +297,7 @@ func (p *prompt) decided(c approver.Choice, status string, err error) {
 	default:
 		p.state = promptOpen
 		p.picked = 0
-		p.enableChoices(true)
+		p.lockChanged() // the lock may have engaged meanwhile
 		p.say("Your answer was not sent. "+sentence(err)+" Try again.", widget.DangerImportance)
 		return
 	}
@@ -332,6 +357,7 @@ func (p *prompt) finish(text string, imp widget.Importance) {
 		p.dialog.Hide()
 	}
 	p.enableChoices(false)
+	p.locked.Hide()
 	if p.cancelTick != nil {
 		p.cancelTick()
 		p.cancelTick = nil

@@ -242,6 +242,7 @@ func (l *appLock) lock() {
 		l.cancelIdle = nil
 	}
 	l.m.refreshTray()
+	l.m.approvals.lockChanged()
 }
 
 func (l *appLock) onUnlock() {
@@ -266,6 +267,21 @@ func (l *appLock) onUnlock() {
 	}
 	l.activity()
 	l.m.refreshTray()
+	l.m.approvals.lockChanged()
+}
+
+// bringForward shows the window, hidden in the tray or behind others, with
+// the passphrase field focused when locked.
+func (l *appLock) bringForward() {
+	if t := l.m.tray; t != nil {
+		t.showWindow()
+	} else {
+		l.m.win.Show()
+		l.m.win.RequestFocus()
+	}
+	if l.locked {
+		l.m.win.Canvas().Focus(l.entry)
+	}
 }
 
 // showRetry disables Unlock while wrong attempts make the next one wait,
