@@ -83,6 +83,7 @@ func TestSchemasMatchTypes(t *testing.T) {
 		"RegistrationBegin": RegistrationBegin{}, "RegistrationFinish": RegistrationFinish{},
 		"LoginBegin": LoginBegin{}, "LoginFinish": LoginFinish{},
 		"Event": Event{}, "ActivityPage": ActivityPage{}, "Error": Error{},
+		"App": App{}, "AppList": AppList{},
 	}
 	for name, v := range types {
 		s, ok := lookup(doc, "#/components/schemas/"+name)

@@ -204,11 +204,16 @@ func (s *Server) approvalStep(ctx context.Context, w http.ResponseWriter, r *htt
 		again = state == store.ApprovalDenied || state == store.ApprovalExpired
 	}
 	if req == nil || again {
+		app := ""
+		if c, _ := s.nextApp(ctx, pendingNext(r)); c != nil {
+			app = c.Name
+		}
 		req, err = s.approvals.Request(ctx, approval.SignIn{
 			UserID:    st.user.ID,
 			SessionID: st.sess.ID,
 			IP:        st.ip,
 			UserAgent: truncate(r.UserAgent(), 512),
+			App:       app,
 		})
 		switch {
 		case errors.Is(err, approval.ErrTooManyPending):

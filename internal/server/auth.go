@@ -147,6 +147,7 @@ func (s *Server) signinPage(w http.ResponseWriter, r *http.Request, st *reqState
 		http.Redirect(w, r, safeNext(next), http.StatusSeeOther)
 		return nil
 	}
+	s.signInFormsReach(r.Context(), w, next)
 	s.render(w, r, http.StatusOK, "signin", &view{Title: "Sign in", D: signinForm{Next: next}})
 	return nil
 }
@@ -156,6 +157,7 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request, st *reqState) er
 	f := signinForm{Login: strings.TrimSpace(r.PostFormValue("login")), Next: r.PostFormValue("next")}
 	pw := r.PostFormValue("password")
 	show := func(status int, msg string) error {
+		s.signInFormsReach(ctx, w, f.Next)
 		s.render(w, r, status, "signin", &view{Title: "Sign in", Error: msg, D: f})
 		return nil
 	}

@@ -123,6 +123,7 @@ var funcs = template.FuncMap{
 	"maskPhone":  maskPhone,
 	"methodName": methodName,
 	"platform":   platformName,
+	"logo":       logoURL,
 }
 
 // parsePages parses each page template with the shared layout.
@@ -246,6 +247,10 @@ func activityText(kind string) string {
 		return "Reported on a desktop"
 	case store.ActApprovalExpired:
 		return "Approval expired"
+	case store.ActOAuthGranted:
+		return "App allowed to sign you in"
+	case store.ActOAuthRevoked:
+		return "App access removed"
 	}
 	return kind
 }

@@ -67,6 +67,18 @@ func (s *Server) routes() http.Handler {
 	s.page(mux, "POST /account/api-tokens", full, s.apiTokenCreate)
 	s.page(mux, "POST /account/api-tokens/{id}/revoke", full, s.apiTokenRevoke)
 
+	// Sign in with Countersign: the pages, then the endpoints apps call.
+	s.page(mux, "GET /oauth/authorize", anyone, s.authorize)
+	s.page(mux, "POST /oauth/consent", full, s.consent)
+	s.page(mux, "GET /oauth/end-session", anyone, s.oauthEndSession)
+	s.page(mux, "GET /developer/apps", full, s.appsPage)
+	s.page(mux, "POST /developer/apps", full, s.appCreate)
+	s.page(mux, "POST /developer/apps/{id}/rotate", full, s.appRotate)
+	s.page(mux, "GET /developer/apps/{id}/delete", full, s.appDelete)
+	s.page(mux, "POST /developer/apps/{id}/delete", full, s.appDelete)
+	s.page(mux, "POST /account/apps/{client_id}/revoke", full, s.appRevoke)
+	s.oauthEndpoints(mux)
+
 	// Everything else on a page is "not found", rendered like the rest.
 	s.page(mux, "/", anyone, func(http.ResponseWriter, *http.Request, *reqState) error { return errNotFound })
 

@@ -10,6 +10,11 @@
 // rendered by one function (Server.fail) that logs internals and shows people
 // only a plain message.
 //
+// It is also the web side of "Sign in with Countersign": the authorization
+// endpoint (sign-in, consent page), the developer's apps and the account's
+// authorized apps; the OAuth 2.0 / OpenID Connect protocol is package oauth's,
+// whose endpoints are mounted here as they are.
+//
 // The package holds the sign-in policy (sessions, lockout, rate limits, code
 // checks); storage is package store, hashing package password.
 package server
@@ -32,6 +37,7 @@ import (
 
 	"github.com/countersign/countersign/internal/approval"
 	"github.com/countersign/countersign/internal/notify"
+	"github.com/countersign/countersign/internal/oauth"
 	"github.com/countersign/countersign/internal/otp"
 	"github.com/countersign/countersign/internal/password"
 	"github.com/countersign/countersign/internal/ratelimit"
@@ -102,6 +108,7 @@ type Server struct {
 
 	keys      *seckey.Service
 	approvals *approval.Service
+	oauth     *oauth.Provider
 	api       http.Handler
 	closing   chan struct{} // closed by EndStreams: long-lived streams end
 	ping      time.Duration // how often an idle stream sends a comment
@@ -126,7 +133,7 @@ type Server struct {
 }
 
 // New validates cfg and builds the server: the WebAuthn service, the
-// approval service, the API v1 handler, the shared CSRF key (created in the
+// approval service, the OAuth provider, the API v1 handler, the shared CSRF key (created in the
 // store on first start), the templates and the metrics. Close releases what
 // it started.
 func New(cfg Config) (_ *Server, err error) {
@@ -222,7 +229,11 @@ func New(cfg Config) (_ *Server, err error) {
 			_ = s.approvals.Close()
 		}
 	}()
-	s.api, err = apiv1.New(apiv1.Options{Store: s.store, Keys: s.keys, Now: s.now, Log: s.log, Approvals: s.approvals, ClientIP: s.clientIP, Closing: s.closing})
+	s.oauth, err = oauth.New(ctx, oauth.Config{Store: s.store, Issuer: pub.String(), Now: s.now, Rand: s.rand, Log: s.log})
+	if err != nil {
+		return nil, fmt.Errorf("server: oauth: %w", err)
+	}
+	s.api, err = apiv1.New(apiv1.Options{Store: s.store, Keys: s.keys, Now: s.now, Log: s.log, Approvals: s.approvals, OAuth: s.oauth, ClientIP: s.clientIP, Closing: s.closing})
 	if err != nil {
 		return nil, fmt.Errorf("server: api: %w", err)
 	}
@@ -272,8 +283,8 @@ func (s *Server) maybePurge() {
 	}()
 }
 
-// Handler serves everything: pages, /static/, /api/v1/, /healthz, /readyz and
-// /metrics.
+// Handler serves everything: pages, the OAuth and OpenID Connect endpoints,
+// /static/, /api/v1/, /healthz, /readyz and /metrics.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // SeedDemo creates the demo account on a database without users: DemoEmail

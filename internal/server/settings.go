@@ -33,6 +33,7 @@ type securityData struct {
 	Tokens      []store.APIToken
 	NewToken    string // shown once, right after creation
 	BackupCodes []string
+	Apps        []authorizedApp // apps signed in to with Countersign
 	Now         time.Time
 }
 
@@ -86,6 +87,11 @@ func (s *Server) securityData(ctx context.Context, st *reqState) (*securityData,
 	if d.Tokens, err = s.store.APITokens(ctx, u.ID); err != nil {
 		return nil, fmt.Errorf("api tokens: %w", err)
 	}
+	grants, err := s.oauth.Grants(ctx, u.ID)
+	if err != nil {
+		return nil, fmt.Errorf("authorized apps: %w", err)
+	}
+	d.Apps = authorizedApps(grants)
 	return d, nil
 }
 
@@ -115,6 +121,7 @@ func (s *Server) showSecurity(w http.ResponseWriter, r *http.Request, st *reqSta
 		return err
 	}
 	extra(d)
+	s.widenCSP(w, true, nil)
 	s.render(w, r, status, "security", &view{Title: "Login & security", Error: msg, WebAuthn: true, D: d})
 	return nil
 }

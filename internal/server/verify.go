@@ -152,6 +152,7 @@ func (s *Server) renderVerify(w http.ResponseWriter, r *http.Request, st *reqSta
 			v.WebAuthn = false
 		}
 	}
+	s.signInFormsReach(r.Context(), w, pendingNext(r))
 	s.render(w, r, status, "verify", v)
 	return nil
 }

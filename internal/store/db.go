@@ -128,7 +128,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 			db.sql.SetMaxIdleConns(sqliteMaxConns)
 		}
 	}
-	if err := db.sql.PingContext(ctx); err != nil {
+	if err := db.connect(ctx); err != nil {
 		db.sql.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", db.dialect, err)
 	}
@@ -180,6 +180,26 @@ func (db *DB) Close() error {
 		return true
 	})
 	return db.sql.Close()
+}
+
+// connect makes the first connection. A new SQLite connection turns WAL
+// mode on, which SQLite may refuse at once with SQLITE_BUSY (without waiting
+// for busy_timeout) while another process or connection is doing the same on
+// a fresh file — as when two servers start together: it is tried again for
+// up to 5 seconds.
+func (db *DB) connect(ctx context.Context) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := db.sql.PingContext(ctx)
+		if err == nil || db.dialect != dialectSQLite || !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // Ping checks that the database answers.

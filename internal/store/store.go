@@ -295,6 +295,73 @@ type ApprovalEvent struct {
 	Activity *Activity
 }
 
+// OAuthClient is an app registered for "Sign in with Countersign" by the
+// user OwnerID. RedirectURIs are matched exactly; Scopes are the scopes the
+// app may ask for. A confidential client has SecretHash (the provider's hash
+// of its secret); a public one (a native or browser app) has none and must
+// use PKCE.
+type OAuthClient struct {
+	ID           string
+	OwnerID      string
+	Name         string
+	LogoURL      string
+	Homepage     string
+	PrivacyURL   string
+	RedirectURIs []string
+	Scopes       []string
+	Public       bool
+	SecretHash   []byte
+	CreatedAt    time.Time
+}
+
+// OAuthGrant is a person's consent to an app: the scopes granted, when
+// first granted and when last used. A revoked grant has RevokedAt set and
+// its tokens are gone.
+type OAuthGrant struct {
+	UserID     string
+	ClientID   string
+	Scopes     []string
+	GrantedAt  time.Time
+	LastUsedAt time.Time
+	RevokedAt  time.Time
+}
+
+// Kinds of OAuthToken rows.
+const (
+	OAuthCode    = "code"    // authorization code
+	OAuthAccess  = "access"  // access token
+	OAuthRefresh = "refresh" // refresh token
+	OAuthPKCE    = "pkce"    // PKCE challenge of an authorization code
+	OAuthOIDC    = "oidc"    // OpenID Connect request of an authorization code
+)
+
+// OAuthToken is one row of the OAuth provider's token storage: Signature is
+// the token's signature as the provider gives it (never the token itself),
+// RequestID ties the tokens of one authorization together (a family that
+// is revoked at once) and Data is the provider's serialized request. An
+// inactive row was spent (a code exchanged, a refresh token rotated) and is
+// kept to detect reuse.
+type OAuthToken struct {
+	Kind      string // OAuth…
+	Signature string
+	RequestID string
+	ClientID  string
+	UserID    string
+	Data      []byte
+	Active    bool
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// OAuthKey is a key that signs ID tokens. Private is the private key in
+// PKCS #8 DER.
+type OAuthKey struct {
+	ID        string // the JWK "kid"
+	Alg       string // e.g. "ES256"
+	Private   []byte
+	CreatedAt time.Time
+}
+
 // Store is what the server needs from storage. *DB implements it for SQLite
 // and PostgreSQL. Every Get/Find returns ErrNotFound when nothing matches;
 // every Update/Delete of a missing row returns ErrNotFound.
@@ -450,6 +517,43 @@ type Store interface {
 	SetApprovalRequireKey(ctx context.Context, userID string, on bool) error
 	ApprovalRequireKey(ctx context.Context, userID string) (bool, error) // false when never set
 
+	// OAuth apps ("Sign in with Countersign").
+	CreateOAuthClient(ctx context.Context, c *OAuthClient) error // an empty c.ID is filled in
+	OAuthClient(ctx context.Context, id string) (*OAuthClient, error)
+	OAuthClients(ctx context.Context, ownerID string) ([]OAuthClient, error) // oldest first
+	SetOAuthClientSecret(ctx context.Context, ownerID, id string, hash []byte) error
+	// DeleteOAuthClient removes the owner's app with its grants and tokens.
+	DeleteOAuthClient(ctx context.Context, ownerID, id string) error
+
+	// OAuth grants.
+	// SaveOAuthGrant records g: a new grant, or new scopes and last use of
+	// an existing one (GrantedAt is kept unless the grant was revoked; then
+	// access and refresh tokens left over from before are deleted).
+	SaveOAuthGrant(ctx context.Context, g *OAuthGrant) error
+	OAuthGrant(ctx context.Context, userID, clientID string) (*OAuthGrant, error) // revoked ones are not found
+	OAuthGrants(ctx context.Context, userID string) ([]OAuthGrant, error)         // unrevoked, oldest first
+	// TouchOAuthGrant sets the grant's LastUsedAt to at when it is before
+	// olderThan (so busy apps write at most once in a while).
+	TouchOAuthGrant(ctx context.Context, userID, clientID string, at, olderThan time.Time) error
+	// RevokeOAuthGrant marks the grant revoked and deletes every token of
+	// the user and app, in one transaction; ErrNotFound when there is no
+	// unrevoked grant.
+	RevokeOAuthGrant(ctx context.Context, userID, clientID string, at time.Time) error
+
+	// OAuth token storage.
+	AddOAuthToken(ctx context.Context, t *OAuthToken) error // ErrConflict on a taken kind+signature
+	OAuthToken(ctx context.Context, kind, signature string) (*OAuthToken, error)
+	// DeactivateOAuthToken marks the token spent; ErrUsed if it was.
+	DeactivateOAuthToken(ctx context.Context, kind, signature string) error
+	DeleteOAuthToken(ctx context.Context, kind, signature string) error
+	// DeleteOAuthRequestTokens deletes every token of the kind issued for
+	// the request; none is not an error.
+	DeleteOAuthRequestTokens(ctx context.Context, kind, requestID string) error
+
+	// ID token signing keys.
+	AddOAuthKey(ctx context.Context, k *OAuthKey) error
+	OAuthKeys(ctx context.Context) ([]OAuthKey, error) // newest first
+
 	// Server settings: a small key/value table for things every instance
 	// must share (e.g. the HMAC key for CSRF tokens).
 	Setting(ctx context.Context, key string) ([]byte, error)
@@ -498,4 +602,7 @@ const (
 	ActApprovalDenied    = "approval.denied"
 	ActApprovalReported  = "approval.reported"
 	ActApprovalExpired   = "approval.expired"
+
+	ActOAuthGranted = "oauth.granted" // Detail names the app and scopes
+	ActOAuthRevoked = "oauth.revoked" // Detail names the app
 )

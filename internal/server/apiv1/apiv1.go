@@ -1,5 +1,6 @@
 // Package apiv1 serves countersign-server's JSON API v1 under /api/v1/: the
-// account, trusted devices, sessions, security keys and the activity log,
+// account, trusted devices, sessions, security keys, the activity log, the
+// apps the account let sign in with Countersign and those it registered,
 // and the pairing, device sign-in and sign-in approval endpoints of the
 // desktop companion.
 //
@@ -8,7 +9,8 @@
 // with: GET needs "read", everything else "write". A device token ("csd_…",
 // issued to a paired approver device that signed a challenge) has "read" and
 // "approve", and may also remove its own device (unpair). Only device tokens
-// may use the approval endpoints.
+// may use the approval endpoints, and only API tokens the developer/apps
+// endpoints (the account's own OAuth apps), even to read.
 //
 // The wire types and the OpenAPI document are in internal/api; the route
 // table below is the one list both the mux and the OpenAPI sync test read.
@@ -22,6 +24,7 @@ import (
 	"time"
 
 	"github.com/countersign/countersign/internal/approval"
+	"github.com/countersign/countersign/internal/oauth"
 	"github.com/countersign/countersign/internal/ratelimit"
 	"github.com/countersign/countersign/internal/seckey"
 	"github.com/countersign/countersign/internal/store"
@@ -35,6 +38,9 @@ type Options struct {
 	// decisions; nil: the pairing, device sign-in and approval endpoints
 	// answer 503 and device tokens are not accepted.
 	Approvals *approval.Service
+	// OAuth is the Sign in with Countersign provider, behind the
+	// authorized-apps and developer/apps endpoints; nil: they answer 503.
+	OAuth *oauth.Provider
 	// ClientIP is the client's address, for rate limits and the activity
 	// log; nil: the peer's address. Behind a reverse proxy, pass the
 	// server's own (the one that trusts X-Forwarded-For).
@@ -74,6 +80,12 @@ var routes = []route{
 	{"POST", "/api/v1/security-keys/assertions", scopeWrite, (*handler).beginAssertion},
 	{"POST", "/api/v1/security-keys/assertions/{challenge_id}", scopeWrite, (*handler).finishAssertion},
 	{"GET", "/api/v1/activity", scopeRead, (*handler).activity},
+	{"GET", "/api/v1/apps", scopeRead, (*handler).apps},
+	{"DELETE", "/api/v1/apps/{client_id}", scopeWrite, (*handler).revokeApp},
+	{"GET", "/api/v1/developer/apps", scopeRead, (*handler).developerApps},
+	{"POST", "/api/v1/developer/apps", scopeWrite, (*handler).registerApp},
+	{"POST", "/api/v1/developer/apps/{client_id}/secret", scopeWrite, (*handler).rotateAppSecret},
+	{"DELETE", "/api/v1/developer/apps/{client_id}", scopeWrite, (*handler).deleteApp},
 	{"POST", "/api/v1/pairings", "", (*handler).pair},
 	{"POST", "/api/v1/auth/challenge", "", (*handler).authChallenge},
 	{"POST", "/api/v1/auth/token", "", (*handler).authToken},
@@ -92,6 +104,7 @@ type handler struct {
 	store     store.Store
 	keys      *seckey.Service
 	approvals *approval.Service
+	oauth     *oauth.Provider
 	pairLimit *ratelimit.Limiter // pairing attempts per IP
 	clientIP  func(*http.Request) string
 	closing   <-chan struct{}
@@ -127,7 +140,7 @@ func New(opts Options) (http.Handler, error) {
 		opts.ClientIP = peerIP
 	}
 	h := &handler{
-		store: opts.Store, keys: opts.Keys, approvals: opts.Approvals,
+		store: opts.Store, keys: opts.Keys, approvals: opts.Approvals, oauth: opts.OAuth,
 		pairLimit: ratelimit.New(pairingsPerMinute, pairingsPerMinute, opts.Now), clientIP: opts.ClientIP,
 		closing: opts.Closing, now: opts.Now, log: opts.Log, maxBody: opts.MaxBody,
 		mux: http.NewServeMux(), paths: http.NewServeMux(), allow: map[string]string{},

@@ -91,7 +91,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 				}
 			}
 		}
-		path := strings.NewReplacer("{id}", "unknown-id", "{challenge_id}", "unknown-challenge").Replace(op.path)
+		path := strings.NewReplacer("{id}", "unknown-id", "{challenge_id}", "unknown-challenge", "{client_id}", "unknown-client").Replace(op.path)
 		body := ""
 		if op.method == "POST" || op.method == "PATCH" {
 			body = "{}"
@@ -135,6 +135,7 @@ func TestApprovalSchemas(t *testing.T) {
 		t.Fatal(err)
 	}
 	types := map[string]any{
+		"DeveloperApp": api.DeveloperApp{}, "DeveloperAppList": api.DeveloperAppList{}, "NewDeveloperApp": api.NewDeveloperApp{}, "ClientSecret": api.ClientSecret{},
 		"Pairing": api.Pairing{}, "AccountRef": api.AccountRef{}, "PairingResult": api.PairingResult{},
 		"AuthChallengeRequest": api.AuthChallengeRequest{}, "AuthChallenge": api.AuthChallenge{},
 		"AuthTokenRequest": api.AuthTokenRequest{}, "AuthToken": api.AuthToken{},
@@ -142,6 +143,7 @@ func TestApprovalSchemas(t *testing.T) {
 		"Approval": api.Approval{}, "ApprovalList": api.ApprovalList{},
 		"Resolved": api.Resolved{}, "Unpaired": api.Unpaired{}, "StreamEvent": api.StreamEvent{}, "PollResult": api.PollResult{},
 		"Decision": api.Decision{}, "DecisionResult": api.DecisionResult{},
+		"App": api.App{}, "AppList": api.AppList{},
 		"AlreadyDecidedError": alreadyDecided{},
 	}
 	for name, v := range types {

@@ -1,8 +1,10 @@
 // Package bench_test measures countersign-server end to end over loopback:
 // sign-in throughput and latency (password only, and password plus an
 // authenticator code) with concurrent clients, as a ratio to this machine's
-// Argon2id rate (the physical limit of password sign-ins), and API reads of
-// the trusted-devices list. `make bench-server` prints them as a table.
+// Argon2id rate (the physical limit of password sign-ins), API reads of the
+// trusted-devices list and the OAuth token and introspection endpoints
+// (`make bench-server` prints them as a table), and sign-in approvals with a
+// thousand companions streaming (`make bench-approvals`).
 package bench_test
 
 import (
