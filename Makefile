@@ -2,7 +2,7 @@
 #   make run    install what is missing, build, start the companion
 #   make test   install what tests need, run every test
 .POSIX:
-.PHONY: all deps deps-qr deps-bench-ui install-packages build run test fuzz bench bench-qr bench-ui bench-server bench-approvals corpus lint clean
+.PHONY: all deps deps-qr deps-bench-ui deps-package install-packages build run test test-package package fuzz bench bench-qr bench-ui bench-server bench-approvals corpus lint clean
 
 GO       ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 BIN      ?= bin
@@ -30,6 +30,22 @@ DEB_PACKAGES := gcc libc6-dev pkg-config git dbus gnome-keyring libsecret-tools 
 QR_PACKAGES := zbar-tools jq qrencode imagemagick chromium fonts-dejavu-core
 # Only for make bench-ui (xvfb, dbus and gnome-keyring are in DEB_PACKAGES).
 UI_BENCH_PACKAGES := xdotool imagemagick
+# Only for make test-package: lintian (the .deb), desktop-file-validate,
+# appstreamcli (the metainfo), systemd-analyze (the server's unit), udevadm (the udev
+# rule), rpm (reads the .rpms).
+PACKAGE_PACKAGES := lintian desktop-file-utils appstream systemd udev rpm
+
+# make package: the Linux tarball (fyne package) and the .deb and .rpm of both
+# programs (nfpm), under dist/. nfpm v2.48.0 does not build from the module
+# proxy (go.digitalxero.dev/rpm answers 403), hence v2.43.0.
+FYNE_TOOL := fyne.io/tools/cmd/fyne@v1.7.4
+NFPM      := github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.43.0
+DIST      := dist
+APP_VERSION := $(shell sed -n 's/^[[:space:]]*Version[[:space:]]*=[[:space:]]*"\(.*\)"/\1/p' FyneApp.toml)
+# Package version: the tag without its v (v1.2.0-3-gabc → 1.2.0+3.gabc), else
+# FyneApp.toml's version plus the commit (0.1.0+git70d2cf1).
+PKG_VERSION := $(shell echo '$(VERSION)' | sed -e 's/^v\([0-9]\)/\1/' -e 't tag' -e 's/-/./g' -e 's/^/$(APP_VERSION)+git/' -e 'b' -e ':tag' -e 's/-/+/' -e 's/-/./g')
+PKG_ARCH    := $(shell $(GO) env GOARCH 2>/dev/null || echo amd64)
 
 all: build
 
@@ -44,6 +60,9 @@ deps-qr:
 
 deps-bench-ui:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(UI_BENCH_PACKAGES)"
+
+deps-package:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(PACKAGE_PACKAGES)"
 
 # Installs the Debian packages in PACKAGES that are missing.
 install-packages:
@@ -95,6 +114,33 @@ test: deps
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 	COUNTERSIGN_TEST_X11=1 COUNTERSIGN_TEST_FIDO=1 COUNTERSIGN_TEST_POSTGRES=1 COUNTERSIGN_TEST_BROWSER=1 .ci/keyring-session $(GO) test -race -count=1 ./...
+	@$(MAKE) --no-print-directory test-package
+
+# The Linux tarball, .deb and .rpm of both programs under $(DIST)/ (see packaging/).
+# fyne package runs in a scratch copy of FyneApp.toml, which it rewrites.
+package: build
+	rm -rf $(DIST) && mkdir -p $(DIST)/fyne/assets
+	cp FyneApp.toml $(DIST)/fyne/ && cp assets/icon-512.png $(DIST)/fyne/assets/
+	printf 'package main\n\nfunc main() {}\n' >$(DIST)/fyne/main.go # fyne wants Go code in its folder; --exe is what it packs
+	cd $(DIST)/fyne && $(GO) run $(FYNE_TOOL) package -os linux --exe "$(CURDIR)/$(BIN)/countersign" --app-version "$(APP_VERSION)"
+	mv $(DIST)/fyne/Countersign.tar.xz $(DIST)/countersign-$(PKG_VERSION)-linux-$(PKG_ARCH).tar.xz && rm -rf $(DIST)/fyne
+	for pkg in countersign countersign-server; do \
+		mkdir -p $(DIST)/doc/$$pkg && \
+		printf '%s (%s) unstable; urgency=medium\n\n  * Built from %s.\n\n -- The Countersign authors <countersign@users.noreply.github.com>  %s\n' \
+			$$pkg '$(PKG_VERSION)' '$(VERSION)' "$$(date -R)" | gzip -9n >$(DIST)/doc/$$pkg/changelog.gz || exit 1; \
+		for fmt in deb rpm; do \
+			PKG_VERSION='$(PKG_VERSION)' PKG_ARCH='$(PKG_ARCH)' $(GO) run $(NFPM) package \
+				-f packaging/nfpm/$$pkg.yaml -p $$fmt -t $(DIST)/ || exit 1; \
+		done; \
+	done
+	rm -rf $(DIST)/doc
+	@ls -l $(DIST)
+
+# Builds the packages and checks them: lintian, appstreamcli, desktop-file-validate,
+# systemd-analyze; installs and removes the .debs when CI=true or
+# COUNTERSIGN_TEST_PACKAGE_INSTALL=1 (it changes this machine's root).
+test-package: deps deps-package
+	.ci/test-package
 
 # Runs every fuzz target for FUZZTIME each (seeds come from testdata/).
 fuzz:
