@@ -2,7 +2,7 @@
 #   make run    install what is missing, build, start the companion
 #   make test   install what tests need, run every test
 .POSIX:
-.PHONY: all deps deps-qr deps-bench-ui deps-package install-packages build run test test-package package fuzz bench bench-qr bench-ui bench-server bench-approvals corpus lint clean
+.PHONY: all deps deps-qr deps-bench-ui deps-package install-packages build run test test-package package fuzz bench bench-qr bench-ui bench-server bench-approvals cross corpus lint clean
 
 GO       ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 BIN      ?= bin
@@ -139,6 +139,18 @@ package: build
 # Builds the packages and checks them: lintian, appstreamcli, desktop-file-validate,
 # systemd-analyze; installs and removes the .debs when CI=true or
 # COUNTERSIGN_TEST_PACKAGE_INSTALL=1 (it changes this machine's root).
+# countersign-server for other systems (pure Go, no cgo): dist/cross/. The
+# companion needs cgo (OpenGL, libfido2) and is built on each system with
+# fyne package (see the README).
+CROSS := windows/amd64 darwin/arm64 darwin/amd64 linux/arm64
+cross:
+	@for t in $(CROSS); do \
+		os=$${t%/*}; arch=$${t#*/}; ext=; [ $$os = windows ] && ext=.exe; \
+		echo "cross: countersign-server $$os/$$arch"; \
+		GOOS=$$os GOARCH=$$arch CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' \
+			-o dist/cross/countersign-server-$$os-$$arch$$ext ./app/countersign-server || exit 1; \
+	done
+
 test-package: deps deps-package
 	.ci/test-package
 
