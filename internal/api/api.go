@@ -42,28 +42,51 @@ type Method struct {
 	LastUsedAt  time.Time `json:"last_used_at,omitzero"`
 }
 
-// Device is a trusted device: a browser where codes are not asked for.
+// Device is one of the account's devices: a trusted browser (where codes
+// are not asked for), a paired approver desktop, or a registered security
+// key. Every device belongs to a household member (MemberID); devices from
+// before households, and browsers trusted without an approval, belong to
+// the owner.
 type Device struct {
 	ID           string    `json:"id"`
+	Type         string    `json:"type"` // DeviceBrowser, DeviceApprover, DeviceSecurityKey
 	Name         string    `json:"name"`
-	Kind         string    `json:"kind"` // "browser", "desktop", "laptop", "phone", "tablet", "tv"
-	Browser      string    `json:"browser"`
-	OS           string    `json:"os"`
-	IP           string    `json:"ip"`
+	Kind         string    `json:"kind"` // icon: "browser", "desktop", "laptop", "phone", "tablet", "tv", "security_key"
+	MemberID     string    `json:"member_id"`
+	Browser      string    `json:"browser"` // browsers: e.g. "Firefox 128"
+	OS           string    `json:"os"`      // browsers and approvers: e.g. "Linux"
+	IP           string    `json:"ip"`      // the last address seen, "" when unknown (security keys)
+	Place        string    `json:"place"`   // the place of IP, "" when unknown
 	UserAgent    string    `json:"user_agent"`
+	Current      bool      `json:"current"`  // the device the request came from (a device token's own approver)
+	Sessions     int       `json:"sessions"` // browsers: signed-in sessions running on it
 	CreatedAt    time.Time `json:"created_at"`
 	LastSeenAt   time.Time `json:"last_seen_at,omitzero"`
-	TrustedUntil time.Time `json:"trusted_until"`
+	TrustedUntil time.Time `json:"trusted_until,omitzero"` // browsers
 }
+
+// Device types.
+const (
+	DeviceBrowser     = "browser"      // a trusted browser
+	DeviceApprover    = "approver"     // a desktop paired with the companion
+	DeviceSecurityKey = "security_key" // a registered FIDO2/WebAuthn key
+)
 
 // DeviceList is the answer to GET devices.
 type DeviceList struct {
 	Devices []Device `json:"devices"`
 }
 
-// DeviceRename is the body of PATCH devices/{id}.
-type DeviceRename struct {
-	Name string `json:"name"`
+// DeviceUpdate is the body of PATCH devices/{id}: a new name, another
+// member, or both; a field left out is not changed.
+type DeviceUpdate struct {
+	Name     string `json:"name,omitempty"`
+	MemberID string `json:"member_id,omitempty"`
+}
+
+// SignedOut answers the requests that end sessions: how many ended.
+type SignedOut struct {
+	Ended int `json:"ended"`
 }
 
 // Session is a signed-in browser session.
@@ -133,15 +156,24 @@ type LoginFinish struct {
 
 // Event is one entry of the account's security activity.
 type Event struct {
-	ID      int64     `json:"id"`
-	At      time.Time `json:"at"`
-	Kind    string    `json:"kind"` // e.g. "signin.success", "device.removed"
-	OK      bool      `json:"ok"`   // false for failures and denials
-	IP      string    `json:"ip"`
-	Browser string    `json:"browser"`
-	OS      string    `json:"os"`
-	Detail  string    `json:"detail"`
+	ID       int64     `json:"id"`
+	At       time.Time `json:"at"`
+	Kind     string    `json:"kind"`     // e.g. "signin.success", "device.removed"
+	Category string    `json:"category"` // ActivitySignIns, ActivityApprovals, ActivityChanges
+	OK       bool      `json:"ok"`       // false for failures and denials
+	IP       string    `json:"ip"`
+	Browser  string    `json:"browser"`
+	OS       string    `json:"os"`
+	Member   string    `json:"member"` // the household member who did it or handled it, "" when unknown
+	Detail   string    `json:"detail"`
 }
+
+// Activity categories: GET activity?category= filters by one.
+const (
+	ActivitySignIns   = "signins"   // sign-ins, sign-outs, 2-step checks, lock-outs
+	ActivityApprovals = "approvals" // approval requests and their outcome
+	ActivityChanges   = "changes"   // every change to the account, its devices, apps and household
+)
 
 // ActivityPage is one page of activity, newest first. Next is the cursor
 // for the following (older) page, passed back as ?before=; "" at the end.
@@ -173,6 +205,7 @@ const (
 	CodeAlreadyRegistered = "already_registered"  // 409
 	CodeNoSecurityKeys    = "no_security_keys"    // 409
 	CodeLastMethod        = "last_method"         // 409: removing it would leave 2-step verification with no way in
+	CodeForbidden         = "forbidden"           // 403: the caller's household role does not allow it
 	CodeInternal          = "internal_error"      // 500
 	CodeUnavailable       = "service_unavailable" // 503
 )
