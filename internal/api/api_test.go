@@ -78,7 +78,7 @@ func TestSchemasMatchTypes(t *testing.T) {
 	doc := document(t)
 	types := map[string]any{
 		"Account": Account{}, "Method": Method{}, "Device": Device{}, "DeviceList": DeviceList{},
-		"DeviceRename": DeviceRename{}, "Session": Session{}, "SessionList": SessionList{},
+		"DeviceUpdate": DeviceUpdate{}, "Session": Session{}, "SessionList": SessionList{},
 		"SecurityKey": SecurityKey{}, "SecurityKeyList": SecurityKeyList{},
 		"RegistrationBegin": RegistrationBegin{}, "RegistrationFinish": RegistrationFinish{},
 		"LoginBegin": LoginBegin{}, "LoginFinish": LoginFinish{},

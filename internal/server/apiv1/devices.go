@@ -34,7 +34,7 @@ func (h *handler) devices(w http.ResponseWriter, r *http.Request, c *caller) err
 }
 
 func (h *handler) renameDevice(w http.ResponseWriter, r *http.Request, c *caller) error {
-	var body api.DeviceRename
+	var body api.DeviceUpdate
 	if err := h.decode(w, r, &body, false); err != nil {
 		return err
 	}
