@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/countersign/countersign/internal/store"
 )
 
 func env(m map[string]string) func(string) string {
@@ -158,6 +160,27 @@ func TestServeAndShutdown(t *testing.T) {
 	err := run(context.Background(), append([]string{"pairing-code", "--login", "nobody@example.com"}, db...), env(map[string]string{"HOME": dir}), io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "no account") {
 		t.Errorf("pairing-code for an unknown account: got %v, want a clear refusal", err)
+	}
+	// With --member the code pairs as that household member's, made on first use.
+	for range 2 {
+		errOut.Reset()
+		err = run(context.Background(), append([]string{"pairing-code", "--login", "demo@countersign.test", "--member", "sam"}, db...),
+			env(map[string]string{"HOME": dir}), io.Discard, &errOut)
+		if err != nil || !strings.Contains(errOut.String(), "for sam of demo@countersign.test") {
+			t.Errorf("pairing-code --member: %v, stderr %q", err, errOut.String())
+		}
+	}
+	sdb, err := store.Open(context.Background(), "sqlite://"+filepath.Join(dir, "cs.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sdb.Close()
+	u, err := sdb.UserByLogin(context.Background(), "demo@countersign.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ms, err := sdb.Members(context.Background(), u.ID); err != nil || len(ms) != 2 || ms[1].Name != "sam" {
+		t.Errorf("household after pairing-code --member twice = %+v, %v; want the owner and sam", ms, err)
 	}
 }
 

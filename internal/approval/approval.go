@@ -20,8 +20,10 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/notify"
 	"github.com/countersign/countersign/internal/seckey"
 	"github.com/countersign/countersign/internal/store"
@@ -104,11 +106,12 @@ type Service struct {
 	loc    Locator
 	mailer notify.Mailer
 
-	broker *broker
-	ctx    context.Context // ends at Close
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	once   sync.Once
+	broker   *broker
+	onPaired atomic.Pointer[func(context.Context, *store.Approver)]
+	ctx      context.Context // ends at Close
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	once     sync.Once
 }
 
 // listener is what a store offers when it can announce events written by
@@ -246,8 +249,74 @@ func (s *Service) random(n int) ([]byte, error) {
 // activity records a security event; a failure is logged, not returned: the
 // state change it describes has happened.
 func (s *Service) activity(ctx context.Context, userID, kind string, ok bool, ip, userAgent, detail string) {
-	a := &store.Activity{UserID: userID, At: s.now(), Kind: kind, OK: ok, IP: ip, UserAgent: userAgent, Detail: detail}
+	s.record(ctx, &store.Activity{UserID: userID, Kind: kind, OK: ok, IP: ip, UserAgent: userAgent, Detail: detail})
+}
+
+// record is activity with every field of a (At is set).
+func (s *Service) record(ctx context.Context, a *store.Activity) {
+	a.At = s.now()
 	if err := s.store.AddActivity(ctx, a); err != nil {
-		s.log.Error("approval: record activity", "kind", kind, "err", err)
+		s.log.Error("approval: record activity", "kind", a.Kind, "err", err)
 	}
+}
+
+// OnPaired sets a function that Redeem calls with every newly paired
+// approver (the household offers it the shared authenticator). It must
+// not block for long; errors are its own to log.
+func (s *Service) OnPaired(f func(ctx context.Context, a *store.Approver)) {
+	s.onPaired.Store(&f)
+}
+
+// Publish appends an event to the account's stream and wakes the streams
+// of this instance (other instances hear of it through the store: NOTIFY on
+// PostgreSQL).
+func (s *Service) Publish(ctx context.Context, userID string, ev *store.ApprovalEvent) error {
+	if err := s.store.AppendEvent(ctx, userID, ev); err != nil {
+		return fmt.Errorf("publish %s event: %w", ev.Kind, err)
+	}
+	s.broker.wake(userID)
+	return nil
+}
+
+// Changed publishes an api.EventChanged event naming what changed
+// (api.Changed…), so that the companions' dashboards reload it. A failure is
+// logged, not returned: the change it announces has happened.
+func (s *Service) Changed(ctx context.Context, userID, what string) {
+	ev, err := event(api.EventChanged, api.Changed{What: what})
+	if err == nil {
+		err = s.Publish(ctx, userID, ev)
+	}
+	if err != nil {
+		s.log.Error("approval: publish a change", "what", what, "err", err)
+	}
+}
+
+// Wake wakes this instance's streams of the account, after a store write
+// that appended events by itself (e.g. store.RemoveMember).
+func (s *Service) Wake(userID string) { s.broker.wake(userID) }
+
+// memberName is the name of the household member the approver belongs to,
+// "" when it can't be read (logged).
+func (s *Service) memberName(ctx context.Context, a *store.Approver) string {
+	var m *store.Member
+	var err error
+	if a.MemberID == "" {
+		m, err = s.store.OwnerMember(ctx, a.UserID)
+	} else {
+		m, err = s.store.Member(ctx, a.UserID, a.MemberID)
+	}
+	if err != nil {
+		s.log.Warn("approval: the member of an approver", "device", a.ID, "err", err)
+		return ""
+	}
+	return m.Name
+}
+
+// DeviceName names an approver for people: "Sam's laptop (Sam)", its name
+// and its member's.
+func (s *Service) DeviceName(ctx context.Context, a *store.Approver) string {
+	if m := s.memberName(ctx, a); m != "" {
+		return a.Name + " (" + m + ")"
+	}
+	return a.Name
 }

@@ -63,7 +63,11 @@ func (s *Service) Decide(ctx context.Context, a *store.Approver, requestID strin
 		return "", err
 	}
 
+	member := s.memberName(ctx, a)
 	res := store.Resolution{RequestID: r.ID, DecidedBy: a.ID, DecidedByName: a.Name}
+	if member != "" {
+		res.DecidedByName += " (" + member + ")"
+	}
 	switch {
 	case d.Decision == api.DecisionReport:
 		res.Status, res.Reason = store.ApprovalReported, "reported as not me"
@@ -93,11 +97,12 @@ func (s *Service) Decide(ctx context.Context, a *store.Approver, requestID strin
 	}
 
 	res.At = s.now()
-	ev, err := event(api.EventResolved, api.Resolved{ID: r.ID, Status: res.Status, DecidedBy: a.Name, DecidedAt: res.At.UTC()})
+	ev, err := event(api.EventResolved, api.Resolved{ID: r.ID, Status: res.Status, DecidedBy: res.DecidedByName, DecidedAt: res.At.UTC()})
 	if err != nil {
 		return "", err
 	}
 	ev.Activity = decisionActivity(r, res)
+	ev.Activity.Member = member
 	err = s.store.ResolveApprovalRequest(ctx, res, ev)
 	if errors.Is(err, store.ErrUsed) {
 		// Another decision, or the expiry, came first.
@@ -229,7 +234,7 @@ func (s *Service) Stream(ctx context.Context, a *store.Approver, lastEventID int
 		return nil, err
 	}
 	sb := s.broker.subscribe(a.UserID)
-	st := &stream{s: s, a: a, cursor: max(lastEventID, 0)}
+	st := &stream{s: s, a: a, cursor: max(lastEventID, 0), fresh: true}
 	first, done, err := st.replay(ctx, true)
 	if err != nil {
 		s.broker.unsubscribe(sb)
@@ -290,7 +295,7 @@ func (s *Service) Poll(ctx context.Context, a *store.Approver, after int64, time
 	}
 	sb := s.broker.subscribe(a.UserID)
 	defer s.broker.unsubscribe(sb)
-	st := &stream{s: s, a: a, cursor: max(after, 0)}
+	st := &stream{s: s, a: a, cursor: max(after, 0), fresh: after <= 0}
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	for {
@@ -311,20 +316,25 @@ func (s *Service) Poll(ctx context.Context, a *store.Approver, after int64, time
 }
 
 // stream is a reader of one device's events; cursor is the last seq read.
+// A fresh stream has not read yet and starts from scratch (the companion
+// reloads everything): its first read skips "changed" events.
 type stream struct {
 	s      *Service
 	a      *store.Approver
 	cursor int64
+	fresh  bool
 }
 
 // replay reads the events after the cursor and keeps those that matter:
 // "approval" events of requests still pending, "resolved" events of the last
 // replayWindow (unless this read skipped the request's approval: the device
-// never saw it), this device's "unpaired" event (done is then true and
-// reading stops). With first, it then adds the pending requests it did not
-// send. Which requests are pending is asked after each page is read, so a
+// never saw it), "changed" events of the last replayWindow unless the stream
+// is fresh, "share" events for this device, this device's "unpaired" event
+// (done is then true and reading stops). With first, it then adds the
+// pending requests it did not send. Which requests are pending is asked after each page is read, so a
 // request made meanwhile is not mistaken for a gone one.
 func (st *stream) replay(ctx context.Context, first bool) (out []api.StreamEvent, done bool, err error) {
+	defer func() { st.fresh = false }()
 	sent := map[string]bool{}    // approvals kept
 	skipped := map[string]bool{} // approvals read but gone
 	for {
@@ -355,6 +365,11 @@ func (st *stream) replay(ctx context.Context, first bool) (out []api.StreamEvent
 				if json.Unmarshal(e.Data, &u) == nil && u.DeviceID == st.a.ID {
 					keep, done = true, true
 				}
+			case api.EventChanged:
+				keep = !st.fresh && now.Sub(e.CreatedAt) <= replayWindow
+			case api.EventShare:
+				var o api.ShareOffered
+				keep = json.Unmarshal(e.Data, &o) == nil && o.DeviceID == st.a.ID
 			}
 			if keep {
 				out = append(out, api.StreamEvent{ID: e.Seq, Event: e.Kind, Data: json.RawMessage(e.Data)})

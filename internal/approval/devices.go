@@ -27,6 +27,26 @@ func hash(s string) []byte {
 // user's account for PairingLifetime. code is grouped for people
 // ("K7Q9-M2XD"); uri is the countersign://pair link a QR code carries.
 func (s *Service) NewPairingCode(ctx context.Context, userID string) (code, uri string, expires time.Time, err error) {
+	return s.NewMemberPairingCode(ctx, userID, "")
+}
+
+// NewMemberPairingCode is NewPairingCode for a household member: the
+// companion that redeems the code pairs as memberID's ("" or the owner's id:
+// the owner's). ErrNotFound unless memberID is a member of the user's
+// household.
+func (s *Service) NewMemberPairingCode(ctx context.Context, userID, memberID string) (code, uri string, expires time.Time, err error) {
+	if memberID != "" {
+		m, err := s.store.Member(ctx, userID, memberID)
+		if errors.Is(err, store.ErrNotFound) {
+			return "", "", time.Time{}, ErrNotFound
+		}
+		if err != nil {
+			return "", "", time.Time{}, fmt.Errorf("make pairing code: %w", err)
+		}
+		if m.Role == api.RoleOwner {
+			memberID = ""
+		}
+	}
 	b, err := s.random(api.PairCodeLen)
 	if err != nil {
 		return "", "", time.Time{}, err
@@ -37,7 +57,7 @@ func (s *Service) NewPairingCode(ctx context.Context, userID string) (code, uri 
 	}
 	now := s.now()
 	expires = now.Add(PairingLifetime)
-	c := &store.PairingCode{Hash: hash(string(raw)), UserID: userID, CreatedAt: now, ExpiresAt: expires}
+	c := &store.PairingCode{Hash: hash(string(raw)), UserID: userID, MemberID: memberID, CreatedAt: now, ExpiresAt: expires}
 	if err := s.store.AddPairingCode(ctx, c); err != nil {
 		return "", "", time.Time{}, fmt.Errorf("make pairing code: %w", err)
 	}
@@ -56,8 +76,9 @@ func CleanName(name string) (string, error) {
 }
 
 // Redeem pairs a companion: it spends the code and adds the device as an
-// approver of the code's account. ip and userAgent are the companion's, for
-// the activity log.
+// approver of the code's account, belonging to the code's member. ip and
+// userAgent are the companion's, for the activity log. The function set
+// with OnPaired runs before it returns.
 func (s *Service) Redeem(ctx context.Context, p api.Pairing, ip, userAgent string) (*api.PairingResult, error) {
 	name, err := CleanName(p.Name)
 	if err != nil {
@@ -95,7 +116,12 @@ func (s *Service) Redeem(ctx context.Context, p api.Pairing, ip, userAgent strin
 	if platform != "" {
 		detail += " (" + platform + ")"
 	}
-	s.activity(ctx, u.ID, store.ActApproverPaired, true, ip, userAgent, detail)
+	s.record(ctx, &store.Activity{UserID: u.ID, Kind: store.ActApproverPaired, OK: true, IP: ip, UserAgent: userAgent,
+		Member: s.memberName(ctx, a), Detail: detail})
+	s.Changed(ctx, u.ID, api.ChangedDevices)
+	if f := s.onPaired.Load(); f != nil {
+		(*f)(ctx, a)
+	}
 	return &api.PairingResult{DeviceID: a.ID, Account: accountRef(u), Server: s.public}, nil
 }
 
@@ -136,6 +162,7 @@ func (s *Service) RemoveApprover(ctx context.Context, userID, deviceID, ip, user
 	}
 	s.broker.wake(userID)
 	s.activity(ctx, userID, store.ActApproverRemoved, true, ip, userAgent, "Removed "+a.Name)
+	s.Changed(ctx, userID, api.ChangedDevices)
 	return nil
 }
 

@@ -117,24 +117,24 @@ func TestDecide(t *testing.T) {
 				t.Fatalf("Decide = %q, %v; want approved", st, err)
 			}
 			got, err := e.svc.WaitDecided(ctx, r.ID)
-			if err != nil || got.Status != store.ApprovalApproved || got.DecidedBy != sam.ID || got.DecidedByName != "Sam's laptop" {
+			if err != nil || got.Status != store.ApprovalApproved || got.DecidedBy != sam.ID || got.DecidedByName != "Sam's laptop (Ada Lovelace)" {
 				t.Errorf("WaitDecided = %+v, %v", got, err)
 			}
 			// Replaying the same decision, or another device's, is too late.
 			var ad *AlreadyDecidedError
 			_, err = e.svc.Decide(ctx, sam.Approver, r.ID, sam.decision(r, "approve", r.Number))
-			if !errors.As(err, &ad) || !errors.Is(err, ErrAlreadyDecided) || ad.Status != "approved" || ad.DecidedBy != "Sam's laptop" {
+			if !errors.As(err, &ad) || !errors.Is(err, ErrAlreadyDecided) || ad.Status != "approved" || ad.DecidedBy != "Sam's laptop (Ada Lovelace)" {
 				t.Errorf("replayed decision: %v", err)
 			}
 			_, err = e.svc.Decide(ctx, kim.Approver, r.ID, kim.decision(r, "deny", 0))
-			if !errors.As(err, &ad) || ad.DecidedBy != "Sam's laptop" {
-				t.Errorf("second device: %v, want already decided by Sam's laptop", err)
+			if !errors.As(err, &ad) || ad.DecidedBy != "Sam's laptop (Ada Lovelace)" {
+				t.Errorf("second device: %v, want already decided by Sam's laptop (Ada Lovelace)", err)
 			}
 			// The browser finishes with it once, in its own session.
 			wantErr(t, "Consume(other session)", e.svc.Consume(ctx, r.ID, "other"), ErrNotFound)
 			must(t, "Consume", e.svc.Consume(ctx, r.ID, r.SessionID))
 			wantErr(t, "Consume(again)", e.svc.Consume(ctx, r.ID, r.SessionID), ErrConsumed)
-			if a := e.activity(t, e.ada)[store.ActApprovalApproved]; len(a) != 1 || a[0].Detail != "Sign-in approved on Sam's laptop" || !a[0].OK {
+			if a := e.activity(t, e.ada)[store.ActApprovalApproved]; len(a) != 1 || a[0].Detail != "Sign-in approved on Sam's laptop (Ada Lovelace)" || a[0].Member != "Ada Lovelace" || !a[0].OK {
 				t.Errorf("approved activity %+v", a)
 			}
 		})
@@ -217,7 +217,7 @@ func TestDenyAndReport(t *testing.T) {
 		if a := acts[store.ActApprovalReported]; len(a) != 1 || a[0].OK || a[0].IP != "203.0.113.7" {
 			t.Errorf("reported activity %+v", a)
 		}
-		if a := acts[store.ActApprovalDenied]; len(a) != 1 || a[0].Detail != "Sign-in denied on Sam's laptop: denied" {
+		if a := acts[store.ActApprovalDenied]; len(a) != 1 || a[0].Detail != "Sign-in denied on Sam's laptop (Ada Lovelace): denied" {
 			t.Errorf("denied activity %+v", a)
 		}
 		if len(acts[store.ActLockedOut]) != 0 {

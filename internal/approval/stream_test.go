@@ -65,7 +65,7 @@ func TestStreamLive(t *testing.T) {
 			t.Fatal(err)
 		}
 		ev2 := next(t, ch, time.Second)
-		if res := resolved(t, ev2); res.ID != r.ID || res.Status != "approved" || res.DecidedBy != "Kim's desktop" || !res.DecidedAt.Equal(t0) {
+		if res := resolved(t, ev2); res.ID != r.ID || res.Status != "approved" || res.DecidedBy != "Kim's desktop (Ada Lovelace)" || !res.DecidedAt.Equal(t0) {
 			t.Errorf("resolved %+v", res)
 		}
 		if ev2.ID <= ev.ID {
@@ -169,7 +169,11 @@ func TestUnpairedEndsStream(t *testing.T) {
 		case <-time.After(time.Second):
 			t.Error("the stream did not end after unpaired")
 		}
-		quiet(t, kch) // the other device's stream goes on
+		// The other device's stream goes on, told that the devices changed.
+		if ev := next(t, kch, time.Second); ev.Event != api.EventChanged || string(ev.Data) != `{"what":"devices"}` {
+			t.Errorf("other device: event %s %s, want changed devices", ev.Event, ev.Data)
+		}
+		quiet(t, kch)
 		r := e.request(t, e.ada)
 		if approvalID(t, next(t, kch, time.Second)) != r.ID {
 			t.Error("the other device missed a request")

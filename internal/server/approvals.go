@@ -277,7 +277,14 @@ func (s *Server) approvalComplete(w http.ResponseWriter, r *http.Request, st *re
 		}
 		deviceID := ""
 		if r.PostFormValue("remember") == "1" {
-			dev, err := s.trustDevice(ctx, w, r, st, u)
+			// The browser belongs to the member whose desktop approved it.
+			member := ""
+			if a, err := s.store.Approver(ctx, req.DecidedBy); err == nil && a.UserID == u.ID {
+				member = a.MemberID
+			} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("the approving device: %w", err)
+			}
+			dev, err := s.trustDevice(ctx, w, r, st, u, member)
 			if err != nil {
 				return err
 			}

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,7 +21,9 @@ import (
 
 	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/approval"
+	"github.com/countersign/countersign/internal/otp"
 	"github.com/countersign/countersign/internal/qr"
+	"github.com/countersign/countersign/internal/sealed"
 	"github.com/countersign/countersign/internal/seckey/seckeytest"
 	"github.com/countersign/countersign/internal/store"
 )
@@ -514,5 +517,74 @@ func TestApprovalExpired(t *testing.T) {
 	d.decide(t, e, req2, api.DecisionApprove, req2.Number)
 	if r := c.post("/signin/approval/complete", nil); r.status != http.StatusSeeOther {
 		t.Fatalf("complete a fresh approval: %d %s", r.status, r.body)
+	}
+}
+
+// TestHouseholdSignInAndReshare: a browser approved by a member's desktop is
+// that member's; a new authenticator set up on the pages is offered again to
+// the members who share it; the pages tell companions what changed.
+func TestHouseholdSignInAndReshare(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	c, _ := approverUser(t, e)
+	u := e.user("ada@example.com")
+	sam, err := e.srv.house.AddMember(ctx, u.ID, "Sam")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	code, _, _, err := e.srv.house.Invite(ctx, u.ID, sam.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.srv.approvals.Redeem(ctx, api.Pairing{Code: code, PublicKey: base64.RawURLEncoding.EncodeToString(pub), Name: "Sam's desktop"}, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := e.db.Approver(ctx, res.DeviceID)
+	samDesk := &desktop{priv: priv, a: a}
+	if n, err := e.srv.house.Share(ctx, u.ID, sam.ID, "Ada"); err != nil || n != 1 {
+		t.Fatalf("Share = %d, %v", n, err)
+	}
+
+	req, n := waitingRequest(t, e, c)
+	samDesk.decide(t, e, req, api.DecisionApprove, n)
+	r := c.post("/signin/approval/complete", url.Values{"remember": {"1"}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("complete after approval: %d %s", r.status, r.body)
+	}
+	ds, err := e.db.Devices(ctx, u.ID)
+	if err != nil || len(ds) != 1 || ds[0].MemberID != sam.ID {
+		t.Fatalf("trusted devices = %+v, %v; want one of Sam's", ds, err)
+	}
+	if !hasActivity(activityKinds(t, e, u.ID), store.ActSignIn+": Approved on Sam's desktop (Sam)") {
+		t.Errorf("no sign-in activity naming Sam's desktop in %q", activityKinds(t, e, u.ID))
+	}
+
+	before, err := e.db.LastApprovalEventSeq(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := c.addTOTP()
+	offers, err := e.srv.house.Offers(ctx, samDesk.a.ID)
+	if err != nil || len(offers) != 1 || !offers[0].Rekeyed {
+		t.Fatalf("Sam's offers after a new authenticator = %+v, %v; want one rekeyed", offers, err)
+	}
+	plain, err := sealed.Open(samDesk.priv, offers[0].Sealed)
+	if err != nil || !strings.Contains(string(plain), otp.Key{Secret: secret}.SecretBase32()) {
+		t.Errorf("the rekeyed offer does not hold the new secret (%v)", err)
+	}
+	evs, err := e.db.ApprovalEvents(ctx, u.ID, before, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ev := range evs {
+		got = append(got, ev.Kind+" "+string(ev.Data))
+	}
+	for _, want := range []string{`share {"id":"` + offers[0].ID + `","device_id":"` + samDesk.a.ID + `"}`, `changed {"what":"account"}`} {
+		if !slices.Contains(got, want) {
+			t.Errorf("events after a new authenticator = %q, want %s among them", got, want)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/oauth"
 	"github.com/countersign/countersign/internal/store"
 )
@@ -215,6 +216,7 @@ func (s *Server) appRevoke(w http.ResponseWriter, r *http.Request, st *reqState)
 	if err != nil {
 		return fmt.Errorf("revoke grant: %w", err)
 	}
+	s.house.Changed(ctx, st.user.ID, api.ChangedApps)
 	s.flash(w, "“"+name+"” no longer has access to your account.")
 	http.Redirect(w, r, "/account/security#authorized-apps", http.StatusSeeOther)
 	return nil

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/password"
 	"github.com/countersign/countersign/internal/ratelimit"
 	"github.com/countersign/countersign/internal/store"
@@ -356,8 +357,9 @@ func (s *Server) trustedDevice(ctx context.Context, r *http.Request, st *reqStat
 	return d, nil
 }
 
-// trustDevice makes this browser a trusted device of u.
-func (s *Server) trustDevice(ctx context.Context, w http.ResponseWriter, r *http.Request, st *reqState, u *store.User) (*store.Device, error) {
+// trustDevice makes this browser a trusted device of u, belonging to the
+// household member memberID ("" for the owner).
+func (s *Server) trustDevice(ctx context.Context, w http.ResponseWriter, r *http.Request, st *reqState, u *store.User, memberID string) (*store.Device, error) {
 	tok, err := s.newToken()
 	if err != nil {
 		return nil, err
@@ -380,6 +382,7 @@ func (s *Server) trustDevice(ctx context.Context, w http.ResponseWriter, r *http
 		IP:           st.ip,
 		UserAgent:    truncate(r.UserAgent(), 512),
 		TokenHash:    sha(tok),
+		MemberID:     memberID,
 		CreatedAt:    now,
 		LastSeenAt:   now,
 		TrustedUntil: now.Add(deviceTrust),
@@ -436,6 +439,27 @@ func (s *Server) activity(ctx context.Context, r *http.Request, st *reqState, us
 	}
 	if err := s.store.AddActivity(ctx, a); err != nil {
 		return fmt.Errorf("activity %s: %w", kind, err)
+	}
+	for _, what := range changedBy(kind) {
+		s.house.Changed(ctx, userID, what)
+	}
+	return nil
+}
+
+// changedBy says what an activity of kind changed on the companions'
+// dashboards (api.Changed…), which are then told.
+func changedBy(kind string) []string {
+	switch kind {
+	case store.ActSignIn, store.ActSignOut, store.ActSessionRevoked, store.ActPasswordChanged, store.ActPasswordReset:
+		return []string{api.ChangedSessions}
+	case store.ActTwoStepOn, store.ActTwoStepOff, store.ActMethodAdded, store.ActMethodRemoved, store.ActBackupCodes:
+		return []string{api.ChangedAccount}
+	case store.ActKeyAdded, store.ActKeyRemoved:
+		return []string{api.ChangedDevices, api.ChangedAccount}
+	case store.ActDeviceTrusted, store.ActDeviceRenamed, store.ActDeviceRemoved:
+		return []string{api.ChangedDevices}
+	case store.ActOAuthGranted, store.ActOAuthRevoked:
+		return []string{api.ChangedApps}
 	}
 	return nil
 }

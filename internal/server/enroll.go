@@ -113,6 +113,10 @@ func (s *Server) totpConfirm(w http.ResponseWriter, r *http.Request, st *reqStat
 	if err := s.store.UpdateMethod(ctx, m); err != nil {
 		return fmt.Errorf("confirm method: %w", err)
 	}
+	// The newest authenticator is the one the household shares.
+	if err := s.house.Reshare(ctx, st.user.ID); err != nil {
+		s.log.Error("share the new authenticator with the household", "request_id", st.id, "err", err)
+	}
 	return s.methodConfirmed(w, r, st, m)
 }
 

@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/oauth"
 	"github.com/countersign/countersign/internal/store"
 )
@@ -157,6 +158,7 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request, st *reqState) e
 	switch r.PostFormValue("decision") {
 	case "allow":
 		s.oauth.Authorize(ctx, w, ar2, ar, st.user.ID, s.authentication(st))
+		s.house.Changed(ctx, st.user.ID, api.ChangedApps)
 	case "cancel":
 		s.oauth.WriteAuthorizeError(w, ar2, ar, oauth.ErrAccessDenied)
 	default:

@@ -251,6 +251,24 @@ func activityText(kind string) string {
 		return "App allowed to sign you in"
 	case store.ActOAuthRevoked:
 		return "App access removed"
+	case store.ActMemberAdded:
+		return "Household member added"
+	case store.ActMemberRenamed:
+		return "Household member renamed"
+	case store.ActMemberRemoved:
+		return "Household member removed"
+	case store.ActInvited:
+		return "Household invitation made"
+	case store.ActShared:
+		return "Authenticator shared"
+	case store.ActUnshared:
+		return "Authenticator no longer shared"
+	case store.ActShareAccepted:
+		return "Shared authenticator added"
+	case store.ActShareDeclined:
+		return "Shared authenticator declined"
+	case store.ActDeviceMoved:
+		return "Device moved"
 	}
 	return kind
 }

@@ -36,6 +36,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/countersign/countersign/internal/approval"
+	"github.com/countersign/countersign/internal/household"
 	"github.com/countersign/countersign/internal/notify"
 	"github.com/countersign/countersign/internal/oauth"
 	"github.com/countersign/countersign/internal/otp"
@@ -108,6 +109,7 @@ type Server struct {
 
 	keys      *seckey.Service
 	approvals *approval.Service
+	house     *household.Service
 	oauth     *oauth.Provider
 	api       http.Handler
 	closing   chan struct{} // closed by EndStreams: long-lived streams end
@@ -229,11 +231,15 @@ func New(cfg Config) (_ *Server, err error) {
 			_ = s.approvals.Close()
 		}
 	}()
+	s.house, err = household.New(household.Options{Store: s.store, Approvals: s.approvals, Rand: s.rand, Now: s.now, Log: s.log})
+	if err != nil {
+		return nil, fmt.Errorf("server: household: %w", err)
+	}
 	s.oauth, err = oauth.New(ctx, oauth.Config{Store: s.store, Issuer: pub.String(), Now: s.now, Rand: s.rand, Log: s.log})
 	if err != nil {
 		return nil, fmt.Errorf("server: oauth: %w", err)
 	}
-	s.api, err = apiv1.New(apiv1.Options{Store: s.store, Keys: s.keys, Now: s.now, Log: s.log, Approvals: s.approvals, OAuth: s.oauth, ClientIP: s.clientIP, Closing: s.closing})
+	s.api, err = apiv1.New(apiv1.Options{Store: s.store, Keys: s.keys, Now: s.now, Log: s.log, Approvals: s.approvals, OAuth: s.oauth, Household: s.house, Locator: cfg.GeoIP, ClientIP: s.clientIP, Closing: s.closing})
 	if err != nil {
 		return nil, fmt.Errorf("server: api: %w", err)
 	}

@@ -222,7 +222,7 @@ func (s *Server) finishTwoStep(ctx context.Context, w http.ResponseWriter, r *ht
 	}
 	deviceID := ""
 	if remember {
-		d, err := s.trustDevice(ctx, w, r, st, u)
+		d, err := s.trustDevice(ctx, w, r, st, u, "")
 		if err != nil {
 			return "", err
 		}

@@ -21,20 +21,20 @@ const eventRetention = 24 * time.Hour
 // Pairing codes and approvers.
 
 func (db *DB) AddPairingCode(ctx context.Context, c *PairingCode) error {
-	_, err := db.exec(ctx, db.sql, `INSERT INTO pairing_codes (hash, user_id, created_at, expires_at, used_at) VALUES (?, ?, ?, ?, ?)`,
-		c.Hash, c.UserID, ts(c.CreatedAt), ts(c.ExpiresAt), ts(c.UsedAt))
+	_, err := db.exec(ctx, db.sql, `INSERT INTO pairing_codes (hash, user_id, member_id, created_at, expires_at, used_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		c.Hash, c.UserID, nullStr(c.MemberID), ts(c.CreatedAt), ts(c.ExpiresAt), ts(c.UsedAt))
 	if err != nil {
 		return fmt.Errorf("add pairing code: %w", mapErr(err))
 	}
 	return nil
 }
 
-const approverCols = `id, user_id, name, platform, public_key, created_at, last_seen_at, removed_at`
+const approverCols = `id, user_id, name, platform, public_key, COALESCE(member_id, ''), created_at, last_seen_at, removed_at`
 
 func scanApprover(s scanner) (*Approver, error) {
 	var a Approver
 	var created, seen, removed int64
-	if err := s.Scan(&a.ID, &a.UserID, &a.Name, &a.Platform, &a.PublicKey, &created, &seen, &removed); err != nil {
+	if err := s.Scan(&a.ID, &a.UserID, &a.Name, &a.Platform, &a.PublicKey, &a.MemberID, &created, &seen, &removed); err != nil {
 		return nil, mapErr(err)
 	}
 	a.CreatedAt, a.LastSeenAt, a.RemovedAt = fromTS(created), fromTS(seen), fromTS(removed)
@@ -42,7 +42,8 @@ func scanApprover(s scanner) (*Approver, error) {
 }
 
 // RedeemPairingCode spends the code and adds the approver in one
-// transaction; an empty a.ID is filled with a random one.
+// transaction; an empty a.ID is filled with a random one. The approver
+// belongs to the code's member (a.MemberID is set from it).
 func (db *DB) RedeemPairingCode(ctx context.Context, hash []byte, at time.Time, a *Approver) error {
 	used, err := useTime(at)
 	if err != nil {
@@ -52,9 +53,10 @@ func (db *DB) RedeemPairingCode(ctx context.Context, hash []byte, at time.Time, 
 		a.ID = newID()
 	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		var userID string
+		var userID, memberID string
 		var expires, usedAt int64
-		err := db.queryRow(ctx, tx, `SELECT user_id, expires_at, used_at FROM pairing_codes WHERE hash = ?`, hash).Scan(&userID, &expires, &usedAt)
+		err := db.queryRow(ctx, tx, `SELECT user_id, COALESCE(member_id, ''), expires_at, used_at FROM pairing_codes WHERE hash = ?`, hash).
+			Scan(&userID, &memberID, &expires, &usedAt)
 		if err != nil {
 			return mapErr(err)
 		}
@@ -73,9 +75,10 @@ func (db *DB) RedeemPairingCode(ctx context.Context, hash []byte, at time.Time, 
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return ErrUsed
 		}
-		a.UserID = userID
-		_, err = db.exec(ctx, tx, `INSERT INTO approvers (`+approverCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			a.ID, a.UserID, a.Name, a.Platform, a.PublicKey, ts(a.CreatedAt), ts(a.LastSeenAt), ts(a.RemovedAt))
+		a.UserID, a.MemberID = userID, memberID
+		_, err = db.exec(ctx, tx, `INSERT INTO approvers (id, user_id, name, platform, public_key, member_id, created_at, last_seen_at, removed_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.ID, a.UserID, a.Name, a.Platform, a.PublicKey, nullStr(a.MemberID), ts(a.CreatedAt), ts(a.LastSeenAt), ts(a.RemovedAt))
 		return mapErr(err)
 	})
 	if err != nil {
@@ -110,6 +113,13 @@ func (db *DB) TouchApprover(ctx context.Context, id string, at time.Time) error 
 	return nil
 }
 
+func (db *DB) RenameApprover(ctx context.Context, userID, id, name string) error {
+	if err := db.execOne(ctx, db.sql, `UPDATE approvers SET name = ? WHERE id = ? AND user_id = ? AND removed_at = 0`, name, id, userID); err != nil {
+		return fmt.Errorf("rename approver: %w", err)
+	}
+	return nil
+}
+
 func (db *DB) RemoveApprover(ctx context.Context, userID, id string, at time.Time, ev *ApprovalEvent) error {
 	removed, err := useTime(at)
 	if err != nil {
@@ -124,6 +134,9 @@ func (db *DB) RemoveApprover(ctx context.Context, userID, id string, at time.Tim
 		}
 		if _, err := db.exec(ctx, tx, `DELETE FROM device_challenges WHERE device_id = ?`, id); err != nil {
 			return fmt.Errorf("device challenges: %w", err)
+		}
+		if _, err := db.exec(ctx, tx, `DELETE FROM share_offers WHERE device_id = ? AND accepted_at = 0 AND declined_at = 0`, id); err != nil {
+			return fmt.Errorf("share offers: %w", err)
 		}
 		return db.appendEvent(ctx, tx, userID, at, ev)
 	})
@@ -397,8 +410,7 @@ func (db *DB) appendEvent(ctx context.Context, tx *sql.Tx, userID string, at tim
 	}
 	if a := ev.Activity; a != nil {
 		a.UserID = userID
-		if err := db.queryRow(ctx, tx, insertActivity,
-			nullStr(a.UserID), ts(a.At), a.Kind, a.OK, a.IP, a.UserAgent, a.Detail).Scan(&a.ID); err != nil {
+		if err := db.addActivity(ctx, tx, a); err != nil {
 			return fmt.Errorf("add activity: %w", mapErr(err))
 		}
 	}

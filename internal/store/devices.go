@@ -9,13 +9,13 @@ import (
 )
 
 const deviceCols = `id, user_id, name, kind, browser, os, ip, user_agent, token_hash,
-	created_at, last_seen_at, trusted_until`
+	COALESCE(member_id, ''), created_at, last_seen_at, trusted_until`
 
 func scanDevice(s scanner) (*Device, error) {
 	var d Device
 	var created, seen, until int64
 	if err := s.Scan(&d.ID, &d.UserID, &d.Name, &d.Kind, &d.Browser, &d.OS, &d.IP, &d.UserAgent,
-		&d.TokenHash, &created, &seen, &until); err != nil {
+		&d.TokenHash, &d.MemberID, &created, &seen, &until); err != nil {
 		return nil, mapErr(err)
 	}
 	d.CreatedAt, d.LastSeenAt, d.TrustedUntil = fromTS(created), fromTS(seen), fromTS(until)
@@ -23,14 +23,16 @@ func scanDevice(s scanner) (*Device, error) {
 }
 
 // AddDevice stores a trusted device; an empty ID is filled with a random
-// one. ErrConflict when another device has the same token hash.
+// one. ErrConflict when another device has the same token hash, ErrNotFound
+// when its member does not exist.
 func (db *DB) AddDevice(ctx context.Context, d *Device) error {
 	if d.ID == "" {
 		d.ID = newID()
 	}
-	_, err := db.exec(ctx, db.sql, `INSERT INTO devices (`+deviceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := db.exec(ctx, db.sql, `INSERT INTO devices (id, user_id, name, kind, browser, os, ip, user_agent, token_hash,
+	member_id, created_at, last_seen_at, trusted_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.ID, d.UserID, d.Name, d.Kind, d.Browser, d.OS, d.IP, d.UserAgent, nullBytes(d.TokenHash),
-		ts(d.CreatedAt), ts(d.LastSeenAt), ts(d.TrustedUntil))
+		nullStr(d.MemberID), ts(d.CreatedAt), ts(d.LastSeenAt), ts(d.TrustedUntil))
 	if err != nil {
 		return fmt.Errorf("add device: %w", mapErr(err))
 	}

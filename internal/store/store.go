@@ -83,6 +83,7 @@ type SecurityKey struct {
 	Name         string
 	CredentialID []byte
 	Credential   []byte
+	MemberID     string // the household member it belongs to, "" for the owner
 	CreatedAt    time.Time
 	LastUsedAt   time.Time
 }
@@ -100,6 +101,7 @@ type Device struct {
 	IP           string
 	UserAgent    string
 	TokenHash    []byte
+	MemberID     string // the household member it belongs to, "" for the owner
 	CreatedAt    time.Time
 	LastSeenAt   time.Time
 	TrustedUntil time.Time
@@ -136,6 +138,7 @@ type Activity struct {
 	OK        bool   // false for failures and denials
 	IP        string
 	UserAgent string
+	Member    string // the name of the household member who did or handled it, "" when unknown
 	Detail    string // plain words, no secrets
 }
 
@@ -192,16 +195,19 @@ type Approver struct {
 	Name       string
 	Platform   string // e.g. "linux"
 	PublicKey  []byte
+	MemberID   string // the household member it belongs to, "" for the owner
 	CreatedAt  time.Time
 	LastSeenAt time.Time
 	RemovedAt  time.Time // zero while paired
 }
 
 // PairingCode is a one-time code that pairs an approver with the account,
-// hashed (SHA-256 of the normalized code).
+// hashed (SHA-256 of the normalized code). The approver it pairs belongs to
+// MemberID ("" for the owner): an invitation of a household member.
 type PairingCode struct {
 	Hash      []byte
 	UserID    string
+	MemberID  string
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	UsedAt    time.Time
@@ -293,6 +299,38 @@ type ApprovalEvent struct {
 	// same transaction as the event (one commit, and the log cannot miss
 	// what happened). It is not stored with the event.
 	Activity *Activity
+}
+
+// Member is a person of the account's household. Exactly one member of
+// every account has Role api.RoleOwner: the account's holder, made with the
+// account. Devices whose MemberID is "" belong to the owner.
+type Member struct {
+	ID                  string
+	UserID              string
+	Name                string // unique within the household, compared case-insensitively
+	Role                string // api.RoleOwner, api.RoleMember
+	SharesAuthenticator bool   // the account's authenticator is offered to the member's approvers
+	CreatedAt           time.Time
+}
+
+// ShareOffer is the account's authenticator (the TOTP method MethodID)
+// offered to the approver DeviceID of member MemberID: Sealed is the
+// enrollment sealed to the approver's public key (package sealed), which
+// the server cannot open. Answering it sets AcceptedAt or DeclinedAt and
+// drops Sealed; the row stays as a record.
+type ShareOffer struct {
+	ID         string
+	UserID     string
+	MemberID   string
+	DeviceID   string
+	MethodID   string
+	Label      string // the method's label
+	FromName   string // the member who shared it
+	Rekeyed    bool   // it replaces a secret shared before
+	Sealed     []byte
+	CreatedAt  time.Time
+	AcceptedAt time.Time
+	DeclinedAt time.Time
 }
 
 // OAuthClient is an app registered for "Sign in with Countersign" by the
@@ -428,6 +466,10 @@ type Store interface {
 	// ActivityPage returns up to limit events older than beforeID (0: the
 	// newest), newest first.
 	ActivityPage(ctx context.Context, userID string, beforeID int64, limit int) ([]Activity, error)
+	// ActivityCategoryPage is ActivityPage of the events of one category
+	// (api.ActivitySignIns, api.ActivityApprovals, api.ActivityChanges; see
+	// ActivityCategory); "" is every category.
+	ActivityCategoryPage(ctx context.Context, userID, category string, beforeID int64, limit int) ([]Activity, error)
 
 	// Password reset.
 	AddResetToken(ctx context.Context, t *ResetToken) error
@@ -465,6 +507,7 @@ type Store interface {
 	Approvers(ctx context.Context, userID string) ([]Approver, error) // paired ones, oldest first
 	Approver(ctx context.Context, id string) (*Approver, error)       // removed ones too
 	TouchApprover(ctx context.Context, id string, at time.Time) error
+	RenameApprover(ctx context.Context, userID, id, name string) error // ErrNotFound unless it is the user's paired approver
 	// RemoveApprover marks the user's approver removed, deletes its
 	// challenges, and appends ev (its UserID and CreatedAt are set) in one
 	// transaction. ErrNotFound unless it is the user's paired approver. Its
@@ -516,6 +559,45 @@ type Store interface {
 	// Account setting "require a security-key touch to approve".
 	SetApprovalRequireKey(ctx context.Context, userID string, on bool) error
 	ApprovalRequireKey(ctx context.Context, userID string) (bool, error) // false when never set
+
+	// Household.
+	Members(ctx context.Context, userID string) ([]Member, error) // owner first, then oldest first
+	Member(ctx context.Context, userID, id string) (*Member, error)
+	OwnerMember(ctx context.Context, userID string) (*Member, error)
+	// AddMember adds a member (an empty m.ID is filled in, an empty Role is
+	// api.RoleMember); ErrConflict when the household has the name already
+	// (compared case-insensitively).
+	AddMember(ctx context.Context, m *Member) error
+	RenameMember(ctx context.Context, userID, id, name string) error // ErrConflict, ErrNotFound
+	// RemoveMember removes a member that is not the owner (ErrConflict for
+	// the owner) with all their devices, in one transaction: their
+	// approvers are marked removed (their tokens then fail at once, as
+	// after RemoveApprover) and lose their challenges, their trusted
+	// browsers are deleted with their sessions, their security keys,
+	// unused pairing codes and share offers are deleted, and events are
+	// appended (the approvers' "unpaired" events).
+	RemoveMember(ctx context.Context, userID, id string, at time.Time, events []*ApprovalEvent) error
+	// SetSharesAuthenticator sets the member's SharesAuthenticator;
+	// turning it off also deletes the member's unanswered share offers.
+	SetSharesAuthenticator(ctx context.Context, userID, memberID string, on bool) error
+	// SetDeviceMember moves a device of deviceType (api.DeviceBrowser,
+	// api.DeviceApprover, api.DeviceSecurityKey) to memberID ("" or the
+	// owner's id: the owner). ErrNotFound unless both are the user's.
+	SetDeviceMember(ctx context.Context, userID, deviceType, id, memberID string) error
+	// AddShareOffer stores o (an empty ID is filled in) in place of any
+	// unanswered offer for the same device, and appends ev, in one
+	// transaction.
+	AddShareOffer(ctx context.Context, o *ShareOffer, ev *ApprovalEvent) error
+	ShareOffers(ctx context.Context, deviceID string) ([]ShareOffer, error) // unanswered, oldest first
+	ShareOffer(ctx context.Context, id string) (*ShareOffer, error)
+	// AnswerShareOffer marks the device's unanswered offer accepted or
+	// declined and drops its sealed secret; ErrNotFound unless it is an
+	// unanswered offer of deviceID.
+	AnswerShareOffer(ctx context.Context, id, deviceID string, accepted bool, at time.Time) error
+	// AppendEvent appends an event outside any other write (its UserID is
+	// set, and CreatedAt when zero); on PostgreSQL it wakes every
+	// instance's streams as every event does.
+	AppendEvent(ctx context.Context, userID string, ev *ApprovalEvent) error
 
 	// OAuth apps ("Sign in with Countersign").
 	CreateOAuthClient(ctx context.Context, c *OAuthClient) error // an empty c.ID is filled in
@@ -605,4 +687,14 @@ const (
 
 	ActOAuthGranted = "oauth.granted" // Detail names the app and scopes
 	ActOAuthRevoked = "oauth.revoked" // Detail names the app
+
+	ActMemberAdded   = "household.member_added"
+	ActMemberRenamed = "household.member_renamed"
+	ActMemberRemoved = "household.member_removed"
+	ActInvited       = "household.invited"
+	ActShared        = "authenticator.shared"
+	ActUnshared      = "authenticator.unshared"
+	ActShareAccepted = "authenticator.share_accepted"
+	ActShareDeclined = "authenticator.share_declined"
+	ActDeviceMoved   = "device.moved"
 )

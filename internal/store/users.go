@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/countersign/countersign/internal/api"
 )
 
 type scanner interface{ Scan(dest ...any) error }
@@ -25,18 +27,29 @@ func scanUser(s scanner) (*User, error) {
 	return &u, nil
 }
 
-// CreateUser stores a new account. An empty ID is filled with a random one;
-// Email is stored lower-cased.
+// CreateUser stores a new account with its household's owner member (named
+// after the account, "Owner" when it has no name), in one transaction. An
+// empty ID is filled with a random one; Email is stored lower-cased.
 func (db *DB) CreateUser(ctx context.Context, u *User) error {
 	if u.ID == "" {
 		u.ID = newID()
 	}
 	u.Email = strings.ToLower(u.Email)
-	_, err := db.exec(ctx, db.sql, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Email, u.Phone, u.Name, u.PasswordHash, ts(u.PasswordChangedAt), u.TwoStep,
-		nullBytes(u.WebAuthnID), ts(u.CreatedAt), u.FailedLogins, ts(u.LockedUntil))
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := db.exec(ctx, tx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.Email, u.Phone, u.Name, u.PasswordHash, ts(u.PasswordChangedAt), u.TwoStep,
+			nullBytes(u.WebAuthnID), ts(u.CreatedAt), u.FailedLogins, ts(u.LockedUntil))
+		if err != nil {
+			return mapErr(err)
+		}
+		name := strings.TrimSpace(u.Name)
+		if name == "" {
+			name = OwnerName
+		}
+		return db.insertMember(ctx, tx, &Member{ID: newID(), UserID: u.ID, Name: name, Role: api.RoleOwner, CreatedAt: u.CreatedAt})
+	})
 	if err != nil {
-		return fmt.Errorf("create user: %w", mapErr(err))
+		return fmt.Errorf("create user: %w", err)
 	}
 	return nil
 }

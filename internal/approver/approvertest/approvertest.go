@@ -290,3 +290,27 @@ func (n *notifyingStore) RemoveApprover(ctx context.Context, userID, id string, 
 	}
 	return err
 }
+
+func (n *notifyingStore) RemoveMember(ctx context.Context, userID, id string, at time.Time, evs []*store.ApprovalEvent) error {
+	err := n.Store.RemoveMember(ctx, userID, id, at, evs)
+	if err == nil {
+		n.notify(userID)
+	}
+	return err
+}
+
+func (n *notifyingStore) AddShareOffer(ctx context.Context, o *store.ShareOffer, ev *store.ApprovalEvent) error {
+	err := n.Store.AddShareOffer(ctx, o, ev)
+	if err == nil {
+		n.notify(o.UserID)
+	}
+	return err
+}
+
+func (n *notifyingStore) AppendEvent(ctx context.Context, userID string, ev *store.ApprovalEvent) error {
+	err := n.Store.AppendEvent(ctx, userID, ev)
+	if err == nil {
+		n.notify(userID)
+	}
+	return err
+}

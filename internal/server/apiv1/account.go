@@ -13,7 +13,7 @@ import (
 // Activity pages.
 const (
 	defaultPage = 50
-	maxPage     = 100
+	maxPage     = 200
 )
 
 func (h *handler) openAPI(w http.ResponseWriter, r *http.Request, _ *caller) error {
@@ -79,7 +79,13 @@ func (h *handler) activity(w http.ResponseWriter, r *http.Request, c *caller) er
 		}
 		limit = n
 	}
-	events, err := h.store.ActivityPage(r.Context(), c.user.ID, before, limit+1)
+	category := q.Get("category")
+	switch category {
+	case "", api.ActivitySignIns, api.ActivityApprovals, api.ActivityChanges:
+	default:
+		return errBadRequest("category must be %s, %s or %s.", api.ActivitySignIns, api.ActivityApprovals, api.ActivityChanges)
+	}
+	events, err := h.store.ActivityCategoryPage(r.Context(), c.user.ID, category, before, limit+1)
 	if err != nil {
 		return err
 	}
@@ -91,7 +97,8 @@ func (h *handler) activity(w http.ResponseWriter, r *http.Request, c *caller) er
 	for _, e := range events {
 		browser, os := describeUA(e.UserAgent)
 		page.Events = append(page.Events, api.Event{
-			ID: e.ID, At: e.At.UTC(), Kind: e.Kind, OK: e.OK, IP: e.IP, Browser: browser, OS: os, Detail: e.Detail,
+			ID: e.ID, At: e.At.UTC(), Kind: e.Kind, Category: store.ActivityCategory(e.Kind), OK: e.OK,
+			IP: e.IP, Browser: browser, OS: os, Member: e.Member, Detail: e.Detail,
 		})
 	}
 	writeJSON(w, http.StatusOK, page)

@@ -144,7 +144,7 @@ func TestActivityPaging(t *testing.T) {
 		t.Errorf("default page: %d events, next %q; want 50 and more", len(p.Events), p.Next)
 	}
 
-	for _, q := range []string{"limit=0", "limit=101", "limit=-1", "limit=ten", "limit=1.5", "before=abc", "before=0", "before=-5"} {
+	for _, q := range []string{"limit=0", "limit=201", "limit=-1", "limit=ten", "limit=1.5", "before=abc", "before=0", "before=-5"} {
 		r := e.get(t, "/api/v1/activity?"+q)
 		msg := "limit must be"
 		if strings.HasPrefix(q, "before") {

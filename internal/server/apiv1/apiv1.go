@@ -1,16 +1,21 @@
 // Package apiv1 serves countersign-server's JSON API v1 under /api/v1/: the
-// account, trusted devices, sessions, security keys, the activity log, the
-// apps the account let sign in with Countersign and those it registered,
-// and the pairing, device sign-in and sign-in approval endpoints of the
-// desktop companion.
+// account, its devices (trusted browsers, paired desktops, security keys),
+// sessions, security keys, the activity log, the household, the apps the
+// account let sign in with Countersign and those it registered, and the
+// pairing, device sign-in, sign-in approval and authenticator-sharing
+// endpoints of the desktop companion.
 //
 // Requests carry a bearer token (Authorization: Bearer). An API token
 // ("cs_…", issued from a signed-in web session) has the scopes it was made
 // with: GET needs "read", everything else "write". A device token ("csd_…",
-// issued to a paired approver device that signed a challenge) has "read" and
-// "approve", and may also remove its own device (unpair). Only device tokens
-// may use the approval endpoints, and only API tokens the developer/apps
-// endpoints (the account's own OAuth apps), even to read.
+// issued to a paired approver device that signed a challenge) has "read",
+// "approve" and "write". Only device tokens may use the approval and share
+// endpoints, and only API tokens the developer/apps endpoints (the account's
+// own OAuth apps), even to read.
+//
+// Every caller is a member of the account's household: an API token acts as
+// the owner, a device token as the member its device belongs to. What a
+// member may change beyond reading is decided in one place, permit.
 //
 // The wire types and the OpenAPI document are in internal/api; the route
 // table below is the one list both the mux and the OpenAPI sync test read.
@@ -24,6 +29,7 @@ import (
 	"time"
 
 	"github.com/countersign/countersign/internal/approval"
+	"github.com/countersign/countersign/internal/household"
 	"github.com/countersign/countersign/internal/oauth"
 	"github.com/countersign/countersign/internal/ratelimit"
 	"github.com/countersign/countersign/internal/seckey"
@@ -41,6 +47,14 @@ type Options struct {
 	// OAuth is the Sign in with Countersign provider, behind the
 	// authorized-apps and developer/apps endpoints; nil: they answer 503.
 	OAuth *oauth.Provider
+	// Household manages the account's members, their invitations and the
+	// sharing of the authenticator, and tells companions what changed;
+	// nil: the household and share endpoints answer 503 and companions
+	// are not told of changes.
+	Household *household.Service
+	// Locator names the place of a device's address in GET devices (the
+	// approval service's, when configured); nil: places are left empty.
+	Locator approval.Locator
 	// ClientIP is the client's address, for rate limits and the activity
 	// log; nil: the peer's address. Behind a reverse proxy, pass the
 	// server's own (the one that trusts X-Forwarded-For).
@@ -69,9 +83,11 @@ var routes = []route{
 	{"GET", "/api/v1/openapi.json", "", (*handler).openAPI},
 	{"GET", "/api/v1/account", scopeRead, (*handler).account},
 	{"GET", "/api/v1/devices", scopeRead, (*handler).devices},
-	{"PATCH", "/api/v1/devices/{id}", scopeWrite, (*handler).renameDevice},
+	{"PATCH", "/api/v1/devices/{id}", scopeWrite, (*handler).updateDevice},
 	{"DELETE", "/api/v1/devices/{id}", scopeWrite, (*handler).removeDevice},
+	{"POST", "/api/v1/devices/{id}/sign-out", scopeWrite, (*handler).signOutDevice},
 	{"GET", "/api/v1/sessions", scopeRead, (*handler).sessions},
+	{"DELETE", "/api/v1/sessions", scopeWrite, (*handler).revokeAllSessions},
 	{"DELETE", "/api/v1/sessions/{id}", scopeWrite, (*handler).revokeSession},
 	{"GET", "/api/v1/security-keys", scopeRead, (*handler).securityKeys},
 	{"DELETE", "/api/v1/security-keys/{id}", scopeWrite, (*handler).removeSecurityKey},
@@ -90,21 +106,31 @@ var routes = []route{
 	{"POST", "/api/v1/auth/challenge", "", (*handler).authChallenge},
 	{"POST", "/api/v1/auth/token", "", (*handler).authToken},
 	{"GET", "/api/v1/approvers", scopeRead, (*handler).listApprovers},
-	{"DELETE", patternApprover, scopeWrite, (*handler).removeApprover}, // or the device itself
+	{"DELETE", "/api/v1/approvers/{id}", scopeWrite, (*handler).removeApprover},
 	{"GET", "/api/v1/approvals", scopeApprove, (*handler).listApprovals},
 	{"GET", "/api/v1/approvals/stream", scopeApprove, (*handler).streamApprovals},
 	{"GET", "/api/v1/approvals/poll", scopeApprove, (*handler).pollApprovals},
 	{"POST", "/api/v1/approvals/{id}/decision", scopeApprove, (*handler).decide},
+	{"GET", "/api/v1/household", scopeRead, (*handler).getHousehold},
+	{"POST", "/api/v1/household/members", scopeWrite, (*handler).addMember},
+	{"PATCH", "/api/v1/household/members/{id}", scopeWrite, (*handler).renameMember},
+	{"DELETE", "/api/v1/household/members/{id}", scopeWrite, (*handler).removeMember},
+	{"POST", "/api/v1/household/members/{id}/invitations", scopeWrite, (*handler).invite},
+	{"POST", "/api/v1/household/members/{id}/authenticator", scopeWrite, (*handler).shareAuthenticator},
+	{"DELETE", "/api/v1/household/members/{id}/authenticator", scopeWrite, (*handler).stopSharing},
+	// A device's own offers: "approve", which only device tokens have.
+	{"GET", "/api/v1/shares", scopeApprove, (*handler).shares},
+	{"POST", "/api/v1/shares/{id}/accept", scopeApprove, (*handler).acceptShare},
+	{"DELETE", "/api/v1/shares/{id}", scopeApprove, (*handler).declineShare},
 }
-
-// patternApprover is the one path a device token may DELETE: its own.
-const patternApprover = "/api/v1/approvers/{id}"
 
 type handler struct {
 	store     store.Store
 	keys      *seckey.Service
 	approvals *approval.Service
 	oauth     *oauth.Provider
+	house     *household.Service
+	locator   approval.Locator
 	pairLimit *ratelimit.Limiter // pairing attempts per IP
 	clientIP  func(*http.Request) string
 	closing   <-chan struct{}
@@ -141,6 +167,7 @@ func New(opts Options) (http.Handler, error) {
 	}
 	h := &handler{
 		store: opts.Store, keys: opts.Keys, approvals: opts.Approvals, oauth: opts.OAuth,
+		house: opts.Household, locator: opts.Locator,
 		pairLimit: ratelimit.New(pairingsPerMinute, pairingsPerMinute, opts.Now), clientIP: opts.ClientIP,
 		closing: opts.Closing, now: opts.Now, log: opts.Log, maxBody: opts.MaxBody,
 		mux: http.NewServeMux(), paths: http.NewServeMux(), allow: map[string]string{},

@@ -98,18 +98,28 @@ func (h *handler) listApprovers(w http.ResponseWriter, r *http.Request, c *calle
 	return nil
 }
 
-// removeApprover unpairs one of the account's approver devices: an API
-// token with "write" may remove any, a device itself only.
+// removeApprover unpairs one of the account's approver devices, as
+// DELETE devices/{id} does; a device may always unpair itself.
 func (h *handler) removeApprover(w http.ResponseWriter, r *http.Request, c *caller) error {
 	if h.approvals == nil {
 		return errNoApprovals
 	}
-	err := h.approvals.RemoveApprover(r.Context(), c.user.ID, r.PathValue("id"), c.ip, c.ua)
-	if errors.Is(err, approval.ErrNotFound) {
-		return errNotFound("The account has no such approver device.")
+	noApprover := errNotFound("The account has no such approver device.")
+	a, err := h.store.Approver(r.Context(), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (a.UserID != c.user.ID || !a.RemovedAt.IsZero())) {
+		return noApprover
 	}
 	if err != nil {
-		return approvalError(err)
+		return err
+	}
+	if err := h.permit(r.Context(), c, actChangeDevice, a.MemberID); err != nil {
+		return err
+	}
+	if err := h.unpair(r, c, a); err != nil {
+		if errors.Is(err, errNoDevice) {
+			return noApprover
+		}
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

@@ -338,10 +338,16 @@ func TestTokenScopes(t *testing.T) {
 		{"device lists approvers", dev, "GET", "/api/v1/approvers", "", 200, "", ""},
 		{"device lists approvals", dev, "GET", "/api/v1/approvals", "", 200, "", ""},
 		{"device polls", dev, "GET", "/api/v1/approvals/poll?timeout=0", "", 200, "", ""},
-		{"device renames a trusted device", dev, "PATCH", "/api/v1/devices/x", `{"name":"x"}`, 403, api.CodeInsufficientScope, `scope="write"`},
-		{"device ends a session", dev, "DELETE", "/api/v1/sessions/x", "", 403, api.CodeInsufficientScope, `scope="write"`},
-		{"device registers a key", dev, "POST", "/api/v1/security-keys/registrations", "", 403, api.CodeInsufficientScope, `scope="write"`},
-		{"device removes another device", dev, "DELETE", "/api/v1/approvers/" + other.id, "", 403, api.CodeInsufficientScope, `scope="write"`},
+		// Device tokens write too; what they may change is the household's
+		// rules (household_test.go).
+		{"device renames a device", dev, "PATCH", "/api/v1/devices/x", `{"name":"x"}`, 404, api.CodeNotFound, ""},
+		{"device ends a session", dev, "DELETE", "/api/v1/sessions/x", "", 404, api.CodeNotFound, ""},
+		{"device registers a key", dev, "POST", "/api/v1/security-keys/registrations", "", 201, "", ""},
+		{"device lists its share offers", dev, "GET", "/api/v1/shares", "", 200, "", ""},
+		{"device lists developer apps", dev, "GET", "/api/v1/developer/apps", "", 403, api.CodeInsufficientScope, `error="insufficient_scope"`},
+		{"API token lists share offers", e.rw, "GET", "/api/v1/shares", "", 403, api.CodeInsufficientScope, `scope="approve"`},
+		{"API token accepts a share offer", e.rw, "POST", "/api/v1/shares/x/accept", "", 403, api.CodeInsufficientScope, `scope="approve"`},
+		{"API token declines a share offer", e.rw, "DELETE", "/api/v1/shares/x", "", 403, api.CodeInsufficientScope, `scope="approve"`},
 		{"API token lists approvals", e.rw, "GET", "/api/v1/approvals", "", 403, api.CodeInsufficientScope, `scope="approve"`},
 		{"API token streams", e.rw, "GET", "/api/v1/approvals/stream", "", 403, api.CodeInsufficientScope, `scope="approve"`},
 		{"API token polls", e.rw, "GET", "/api/v1/approvals/poll", "", 403, api.CodeInsufficientScope, `scope="approve"`},
@@ -369,7 +375,7 @@ func TestTokenScopes(t *testing.T) {
 		})
 	}
 	wantError(t, e.do(t, req{method: "GET", path: "/api/v1/approvals", token: e.rw}), 403, api.CodeInsufficientScope, "Only a paired approver device")
-	wantError(t, e.do(t, req{method: "DELETE", path: "/api/v1/approvers/" + other.id, token: dev}), 403, api.CodeInsufficientScope, "A device may only remove itself")
+	wantError(t, e.do(t, req{method: "GET", path: "/api/v1/shares", token: e.rw}), 403, api.CodeInsufficientScope, "Only a paired approver device")
 
 	// A device token acts for its account.
 	var a api.Account
@@ -595,7 +601,7 @@ func TestStream(t *testing.T) {
 		t.Fatalf("deny: status %d: %s", r.status, r.body)
 	}
 	resolved := s.next(t)
-	resolvedEvent(t, resolved, r1, api.StatusDenied, "Sam's laptop")
+	resolvedEvent(t, resolved, r1, api.StatusDenied, "Sam's laptop (Alice)") // the device and its member
 	s.quiet(t)
 
 	// A request made while no stream was open; a stream resuming after the
@@ -604,7 +610,7 @@ func TestStream(t *testing.T) {
 	r2 := e.request(t, e.alice)
 	approvalEvent(t, s.next(t), r2)
 	s2 := openStream(t, e.srv.URL, "/api/v1/approvals/stream", tok, first.id)
-	resolvedEvent(t, s2.next(t), r1, api.StatusDenied, "Sam's laptop")
+	resolvedEvent(t, s2.next(t), r1, api.StatusDenied, "Sam's laptop (Alice)")
 	approvalEvent(t, s2.next(t), r2)
 	s2.quiet(t)
 
@@ -819,8 +825,8 @@ func TestDecision(t *testing.T) {
 		}
 		res := decide(t, r, d.decision(t, r, "deny", 0))
 		wantError(t, res, http.StatusConflict, api.CodeAlreadyDecided, `already approved by Sam's laptop`)
-		if body := alreadyDecidedBody(t, res); body.Status != api.StatusApproved || body.DecidedBy != "Sam's laptop" {
-			t.Errorf("409 answer %+v, want approved by Sam's laptop", body)
+		if body := alreadyDecidedBody(t, res); body.Status != api.StatusApproved || body.DecidedBy != "Sam's laptop (Alice)" {
+			t.Errorf("409 answer %+v, want approved by Sam's laptop (Alice)", body)
 		}
 	})
 	t.Run("expired", func(t *testing.T) {
@@ -977,8 +983,8 @@ func TestDecisionRace(t *testing.T) {
 		if len(won) != 1 || len(lost) != 1 {
 			t.Fatalf("round %d: %d decisions counted, %d refused; want 1 and 1", round, len(won), len(lost))
 		}
-		if body := alreadyDecidedBody(t, results[lost[0]]); body.Code != api.CodeAlreadyDecided || body.DecidedBy != devices[won[0]].name {
-			t.Errorf("round %d: the loser heard %+v, want decided by %s", round, body, devices[won[0]].name)
+		if body := alreadyDecidedBody(t, results[lost[0]]); body.Code != api.CodeAlreadyDecided || body.DecidedBy != devices[won[0]].name+" (Alice)" {
+			t.Errorf("round %d: the loser heard %+v, want decided by %s (Alice)", round, body, devices[won[0]].name)
 		}
 	}
 }

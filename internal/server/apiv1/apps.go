@@ -43,10 +43,13 @@ func (h *handler) apps(w http.ResponseWriter, r *http.Request, c *caller) error 
 }
 
 // revokeApp removes an app's access: its grant and every token it holds.
-// The provider records it in the activity log.
+// The provider records it in the activity log. Only the owner may.
 func (h *handler) revokeApp(w http.ResponseWriter, r *http.Request, c *caller) error {
 	if h.oauth == nil {
 		return errNoOAuth
+	}
+	if err := h.permit(r.Context(), c, actRevokeApp, ""); err != nil {
+		return err
 	}
 	err := h.oauth.RevokeGrant(r.Context(), c.user.ID, r.PathValue("client_id"))
 	if errors.Is(err, oauth.ErrNotFound) || errors.Is(err, store.ErrNotFound) {
@@ -55,6 +58,7 @@ func (h *handler) revokeApp(w http.ResponseWriter, r *http.Request, c *caller) e
 	if err != nil {
 		return fmt.Errorf("revoke grant: %w", err)
 	}
+	h.changed(r, c, api.ChangedApps)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -27,14 +27,19 @@ const (
 )
 
 // caller is who a request comes from: an API token or an approver device
-// acting for its account.
+// acting for its account, as a member of the account's household (an API
+// token as the owner, a device as the member it belongs to).
 type caller struct {
 	user   *store.User
+	member *store.Member
 	token  *store.APIToken // nil for a device
 	device *store.Approver // nil for an API token
 	ip     string
 	ua     string
 }
+
+// owner says whether the caller acts as the account's owner.
+func (c *caller) owner() bool { return c.member.Role == api.RoleOwner }
 
 // authenticate checks the bearer token and that it has scope.
 func (h *handler) authenticate(r *http.Request, scope string) (*caller, error) {
@@ -58,13 +63,10 @@ func (h *handler) authenticate(r *http.Request, scope string) (*caller, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !c.may(r, scope) {
+	if !c.may(scope) {
 		msg := fmt.Sprintf("This API token may not do that: it needs the %q scope.", scope)
-		switch {
-		case scope == scopeApprove:
+		if scope == scopeApprove {
 			msg = "Only a paired approver device may do that, with the token it gets by signing a challenge."
-		case c.device != nil:
-			msg = fmt.Sprintf("A device token may not do that: it needs the %q scope. A device may only remove itself.", scope)
 		}
 		return nil, &apiError{status: http.StatusForbidden, code: codeInsufficientScope, msg: msg,
 			wwwAuth: fmt.Sprintf(`Bearer realm="countersign", error="insufficient_scope", scope=%q`, scope)}
@@ -109,7 +111,11 @@ func (h *handler) tokenCaller(r *http.Request, token string) (*caller, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &caller{user: u, token: tok, ip: h.clientIP(r), ua: r.UserAgent()}, nil
+	m, err := h.store.OwnerMember(r.Context(), u.ID)
+	if err != nil {
+		return nil, fmt.Errorf("looking up the account's owner: %w", err)
+	}
+	return &caller{user: u, member: m, token: tok, ip: h.clientIP(r), ua: r.UserAgent()}, nil
 }
 
 // deviceCaller looks up a device token ("csd_…").
@@ -125,7 +131,14 @@ func (h *handler) deviceCaller(r *http.Request, token string) (*caller, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &caller{user: u, device: a, ip: h.clientIP(r), ua: r.UserAgent()}, nil
+	m, err := h.memberOf(r.Context(), u.ID, a.MemberID)
+	if errors.Is(err, store.ErrNotFound) { // removed with its member
+		return nil, errDeviceRevoked
+	}
+	if err != nil {
+		return nil, fmt.Errorf("looking up the device's member: %w", err)
+	}
+	return &caller{user: u, member: m, device: a, ip: h.clientIP(r), ua: r.UserAgent()}, nil
 }
 
 // tokenUser is the account a token acts for.
@@ -140,20 +153,14 @@ func (h *handler) tokenUser(r *http.Request, id string) (*store.User, error) {
 	return u, nil
 }
 
-// may says whether the caller has scope for r. A device token has "read"
-// and "approve", and "write" only to remove its own device; an API token
-// has its scopes, never "approve".
-func (c *caller) may(r *http.Request, scope string) bool {
+// may says whether the caller has scope. A device token has "read",
+// "approve" and "write" (what it may change is the household's rules, see
+// permit); an API token has its scopes, never "approve".
+func (c *caller) may(scope string) bool {
 	if c.device == nil {
 		return scope != scopeApprove && slices.Contains(c.token.Scopes, scope)
 	}
-	switch scope {
-	case scopeRead, scopeApprove:
-		return true
-	case scopeWrite:
-		return r.Pattern == "DELETE "+patternApprover && r.PathValue("id") == c.device.ID
-	}
-	return false
+	return scope == scopeRead || scope == scopeApprove || scope == scopeWrite
 }
 
 // peerIP is the host of the peer's address.
@@ -171,7 +178,7 @@ func peerIP(r *http.Request) string {
 func (h *handler) record(r *http.Request, c *caller, kind string, ok bool, detail string) {
 	a := &store.Activity{
 		UserID: c.user.ID, At: h.now().UTC(), Kind: kind, OK: ok,
-		IP: c.ip, UserAgent: c.ua, Detail: detail,
+		IP: c.ip, UserAgent: c.ua, Member: c.member.Name, Detail: detail,
 	}
 	if err := h.store.AddActivity(context.WithoutCancel(r.Context()), a); err != nil {
 		h.log.Error("api: recording activity", "kind", kind, "user_id", c.user.ID, "err", err)

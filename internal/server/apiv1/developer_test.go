@@ -16,6 +16,7 @@ import (
 
 	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/oauth"
+	"github.com/countersign/countersign/internal/store"
 )
 
 const (
@@ -254,6 +255,12 @@ func TestDeveloperAppsSecretAndDelete(t *testing.T) {
 // and returns the access and refresh tokens.
 func (e *env) signInToApp(t *testing.T, clientID, secret string) (access, refresh string) {
 	t.Helper()
+	return e.signInToAppAs(t, e.bob, clientID, secret)
+}
+
+// signInToAppAs is signInToApp for u.
+func (e *env) signInToAppAs(t *testing.T, u *store.User, clientID, secret string) (access, refresh string) {
+	t.Helper()
 	ctx := context.Background()
 	sum := sha256.Sum256([]byte(devVerifier))
 	q := url.Values{
@@ -267,7 +274,7 @@ func (e *env) signInToApp(t *testing.T, clientID, secret string) (access, refres
 		t.Fatalf("ParseAuthorize: %v", err)
 	}
 	w := httptest.NewRecorder()
-	e.oauth.Authorize(ctx, w, r, ar, e.bob.ID)
+	e.oauth.Authorize(ctx, w, r, ar, u.ID)
 	loc, err := url.Parse(w.Header().Get("Location"))
 	if err != nil || loc.Query().Get("code") == "" {
 		t.Fatalf("authorize: %d to %q, want a code", w.Code, w.Header().Get("Location"))

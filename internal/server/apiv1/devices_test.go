@@ -55,8 +55,12 @@ func TestDevices(t *testing.T) {
 	if len(list.Devices) != 2 || list.Devices[0].ID != newer.ID || list.Devices[1].ID != older.ID {
 		t.Fatalf("devices = %+v, want Home PC then Work laptop (most recently seen first)", list.Devices)
 	}
+	owner, err := e.db.OwnerMember(context.Background(), e.alice.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := api.Device{
-		ID: newer.ID, Name: "Home PC", Kind: "laptop", Browser: "Firefox 133", OS: "Linux", IP: "198.51.100.7",
+		ID: newer.ID, Type: api.DeviceBrowser, Name: "Home PC", Kind: "laptop", MemberID: owner.ID, Browser: "Firefox 133", OS: "Linux", IP: "198.51.100.7",
 		UserAgent: firefoxUA, CreatedAt: now.Add(-48 * time.Hour), LastSeenAt: now.Add(-time.Hour), TrustedUntil: now.Add(30 * 24 * time.Hour),
 	}
 	if got := list.Devices[0]; got != want {
@@ -87,8 +91,8 @@ func TestRenameDevice(t *testing.T) {
 		t.Errorf("stored device = %+v, %v; want it renamed", stored, err)
 	}
 	acts := e.activity(t, e.alice)
-	if len(acts) != 1 || acts[0].Kind != store.ActDeviceRenamed || !acts[0].OK || acts[0].IP != "127.0.0.1" ||
-		!strings.Contains(acts[0].Detail, `"Work laptop" renamed to "Office ThinkPad"`) || !strings.Contains(acts[0].UserAgent, "Chrome") {
+	if len(acts) != 1 || acts[0].Kind != store.ActDeviceRenamed || !acts[0].OK || acts[0].IP != "127.0.0.1" || acts[0].Member != "Alice" ||
+		!strings.Contains(acts[0].Detail, `"Work laptop" of Alice renamed to "Office ThinkPad"`) || !strings.Contains(acts[0].UserAgent, "Chrome") {
 		t.Errorf("activity = %+v, want one device.renamed with IP, user agent and both names", acts)
 	}
 
@@ -110,7 +114,8 @@ func TestRenameDevice(t *testing.T) {
 		{"array body", path, "", `["x"]`, 400, api.CodeInvalidRequest, "must be a JSON object, not an array"},
 		{"two values", path, "", `{"name": "a"} {"name": "b"}`, 400, api.CodeInvalidRequest, "single JSON object"},
 		{"empty body", path, "", ``, 400, api.CodeInvalidRequest, "body is empty"},
-		{"null", path, "", `null`, 400, api.CodeInvalidRequest, "name is required"},
+		{"null", path, "", `null`, 400, api.CodeInvalidRequest, "name or member_id is required"},
+		{"empty object", path, "", `{}`, 400, api.CodeInvalidRequest, "name or member_id is required"},
 		{"blank name", path, "", `{"name": "   "}`, 400, api.CodeInvalidRequest, "name is required"},
 		{"name too long", path, "", `{"name": "` + long + `"}`, 400, api.CodeInvalidRequest, "1 to 64 characters"},
 		{"control character", path, "", `{"name": "a\u0007b"}`, 400, api.CodeInvalidRequest, "without control characters"},
@@ -118,8 +123,8 @@ func TestRenameDevice(t *testing.T) {
 		{"form content type", path, "application/x-www-form-urlencoded", `name=x`, 415, api.CodeUnsupportedType, "must be JSON"},
 		{"no content type", path, "-", `{"name": "x"}`, 415, api.CodeUnsupportedType, "must be JSON"},
 		{"latin-1 JSON", path, "application/json; charset=iso-8859-1", `{"name": "x"}`, 415, api.CodeUnsupportedType, "must be JSON"},
-		{"unknown device", "/api/v1/devices/nope", "", `{"name": "x"}`, 404, api.CodeNotFound, "no such trusted device"},
-		{"bob's device", "/api/v1/devices/" + bobs.ID, "", `{"name": "mine now"}`, 404, api.CodeNotFound, "no such trusted device"},
+		{"unknown device", "/api/v1/devices/nope", "", `{"name": "x"}`, 404, api.CodeNotFound, "no such device"},
+		{"bob's device", "/api/v1/devices/" + bobs.ID, "", `{"name": "mine now"}`, 404, api.CodeNotFound, "no such device"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -162,7 +167,7 @@ func TestRemoveDevice(t *testing.T) {
 	e.session(t, e.alice, "s-no-device", "")
 	bobs := e.device(t, e.bob, "Bob's", e.clock.Now())
 
-	wantError(t, e.send(t, "DELETE", "/api/v1/devices/"+bobs.ID, ""), 404, api.CodeNotFound, "no such trusted device")
+	wantError(t, e.send(t, "DELETE", "/api/v1/devices/"+bobs.ID, ""), 404, api.CodeNotFound, "no such device")
 	if _, err := e.db.Device(ctx, e.bob.ID, bobs.ID); err != nil {
 		t.Errorf("bob's device after alice tried to remove it: %v", err)
 	}
@@ -184,7 +189,7 @@ func TestRemoveDevice(t *testing.T) {
 	if len(acts) != 1 || acts[0].Kind != store.ActDeviceRemoved || !strings.Contains(acts[0].Detail, `"Lost phone"`) || !strings.Contains(acts[0].Detail, `API token "rw"`) {
 		t.Errorf("activity = %+v, want one device.removed naming the device and the token", acts)
 	}
-	wantError(t, e.send(t, "DELETE", "/api/v1/devices/"+d.ID, ""), 404, api.CodeNotFound, "no such trusted device")
+	wantError(t, e.send(t, "DELETE", "/api/v1/devices/"+d.ID, ""), 404, api.CodeNotFound, "no such device")
 	if n := len(e.activity(t, e.alice)); n != 1 {
 		t.Errorf("%d activity events after removing a removed device, want 1", n)
 	}

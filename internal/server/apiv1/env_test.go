@@ -19,6 +19,7 @@ import (
 
 	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/approval"
+	"github.com/countersign/countersign/internal/household"
 	"github.com/countersign/countersign/internal/oauth"
 	"github.com/countersign/countersign/internal/seckey"
 	"github.com/countersign/countersign/internal/store"
@@ -66,8 +67,9 @@ type env struct {
 	// also use it as the browser side does (Request) and to make pairing
 	// codes as the web page does.
 	approvals *approval.Service
-	oauth     *oauth.Provider // behind the authorized-apps endpoints
-	handler   http.Handler    // the API, as New returned it
+	oauth     *oauth.Provider    // behind the authorized-apps endpoints
+	house     *household.Service // behind the household and share endpoints
+	handler   http.Handler       // the API, as New returned it
 	srv       *httptest.Server
 	log       *syncBuffer
 	alice     *store.User
@@ -107,7 +109,12 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := Options{Store: db, Keys: e.keys, Approvals: e.approvals, OAuth: e.oauth, Now: e.clock.Now, Log: slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	e.house, err = household.New(household.Options{Store: db, Approvals: e.approvals, Rand: rand.Reader, Now: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Store: db, Keys: e.keys, Approvals: e.approvals, OAuth: e.oauth, Household: e.house, Now: e.clock.Now,
+		Log: slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	for _, f := range opts {
 		f(&o)
 	}

@@ -38,10 +38,24 @@ func (h *handler) removeSecurityKey(w http.ResponseWriter, r *http.Request, c *c
 			key = &keys[i]
 		}
 	}
-	noKey := errNotFound("The account has no such security key.")
 	if key == nil {
-		return noKey
+		return errNoKey
 	}
+	if err := h.permit(ctx, c, actChangeDevice, key.MemberID); err != nil {
+		return err
+	}
+	if err := h.deleteKey(r, c, key, keys); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+var errNoKey = errNotFound("The account has no such security key.")
+
+// deleteKey removes key, one of the account's keys, unless it is the last
+// way through 2-step verification.
+func (h *handler) deleteKey(r *http.Request, c *caller, key *store.SecurityKey, keys []store.SecurityKey) error {
 	if c.user.TwoStep && len(keys) == 1 {
 		last, err := h.onlyMethod(r, c)
 		if err != nil {
@@ -51,14 +65,14 @@ func (h *handler) removeSecurityKey(w http.ResponseWriter, r *http.Request, c *c
 			return errConflict(api.CodeLastMethod, "This security key is the account's only way through 2-step verification. Add another method, or turn 2-step verification off, before removing it.")
 		}
 	}
-	if err := h.store.DeleteSecurityKey(ctx, c.user.ID, id); err != nil {
+	if err := h.store.DeleteSecurityKey(r.Context(), c.user.ID, key.ID); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return noKey
+			return errNoKey
 		}
 		return err
 	}
 	h.record(r, c, store.ActKeyRemoved, true, fmt.Sprintf("Security key %q removed %s", key.Name, c.via()))
-	w.WriteHeader(http.StatusNoContent)
+	h.changed(r, c, api.ChangedDevices, api.ChangedAccount)
 	return nil
 }
 
@@ -98,7 +112,14 @@ func (h *handler) finishRegistration(w http.ResponseWriter, r *http.Request, c *
 	if err != nil {
 		return keyError(err)
 	}
+	if !c.owner() { // registered from a member's desktop: the key is theirs
+		if err := h.store.SetDeviceMember(r.Context(), c.user.ID, api.DeviceSecurityKey, k.ID, c.member.ID); err != nil {
+			return fmt.Errorf("giving a new security key to its member: %w", err)
+		}
+		k.MemberID = c.member.ID
+	}
 	h.record(r, c, store.ActKeyAdded, true, fmt.Sprintf("Security key %q added %s", k.Name, c.via()))
+	h.changed(r, c, api.ChangedDevices, api.ChangedAccount)
 	writeJSON(w, http.StatusCreated, apiKey(k))
 	return nil
 }

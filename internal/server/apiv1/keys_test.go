@@ -26,14 +26,20 @@ func finishBody(t *testing.T, v map[string]any) string {
 // registerKey registers a with alice's account through the API.
 func (e *env) registerKey(t *testing.T, a *seckeytest.Authenticator, name string) api.SecurityKey {
 	t.Helper()
+	return e.registerKeyAs(t, e.rw, a, name)
+}
+
+// registerKeyAs registers a through the API with token.
+func (e *env) registerKeyAs(t *testing.T, token string, a *seckeytest.Authenticator, name string) api.SecurityKey {
+	t.Helper()
 	var begin api.RegistrationBegin
-	r := e.send(t, "POST", "/api/v1/security-keys/registrations", "")
+	r := e.do(t, req{method: "POST", path: "/api/v1/security-keys/registrations", token: token})
 	if r.status != http.StatusCreated {
 		t.Fatalf("begin: status %d: %s", r.status, r.body)
 	}
 	r.decode(t, &begin)
-	r = e.send(t, "POST", "/api/v1/security-keys/registrations/"+begin.ChallengeID,
-		finishBody(t, map[string]any{"name": name, "credential": a.Create(t, begin.Options)}))
+	r = e.do(t, req{method: "POST", path: "/api/v1/security-keys/registrations/" + begin.ChallengeID, token: token,
+		body: finishBody(t, map[string]any{"name": name, "credential": a.Create(t, begin.Options)})})
 	if r.status != http.StatusCreated {
 		t.Fatalf("finish: status %d: %s", r.status, r.body)
 	}

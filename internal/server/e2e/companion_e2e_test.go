@@ -531,17 +531,19 @@ func TestCompanion(t *testing.T) {
 			t.Errorf("the winner's status %q", answers[winner].status)
 		}
 		won, lost := desks[winner], desks[1-winner]
+		// Decisions name the device and its household member (the owner).
+		winnerName := won.acct.DeviceName + " (" + userName + ")"
 		var de *approver.DecidedError
 		switch err := answers[1-winner].err; {
 		case errors.As(err, &de):
-			if de.DecidedBy != won.acct.DeviceName || de.Status != api.StatusApproved {
-				t.Errorf("the loser's error %q names %q/%q, want %q/approved", err, de.DecidedBy, de.Status, won.acct.DeviceName)
+			if de.DecidedBy != winnerName || de.Status != api.StatusApproved {
+				t.Errorf("the loser's error %q names %q/%q, want %q/approved", err, de.DecidedBy, de.Status, winnerName)
 			}
 		case errors.Is(err, approver.ErrNotPending):
 			// Its stream told it first; the resolution names the winner.
 			e := lost.wait(approver.EventResolved, func(e approver.Event) bool { return e.Resolved.ID != "" })
-			if e.Resolved.DecidedBy != won.acct.DeviceName {
-				t.Errorf("the loser heard %+v, want decided by %q", e.Resolved, won.acct.DeviceName)
+			if e.Resolved.DecidedBy != winnerName {
+				t.Errorf("the loser heard %+v, want decided by %q", e.Resolved, winnerName)
 			}
 		default:
 			t.Errorf("the loser's error: %v", err)
