@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/otp"
 	"github.com/countersign/countersign/internal/store"
 )
@@ -300,6 +301,10 @@ func TestSeedDemo(t *testing.T) {
 	u := e.user(DemoEmail)
 	if u.Name != "Demo" || !u.TwoStep {
 		t.Errorf("demo user = %+v, want two-step on", u)
+	}
+	ms, err := e.db.Members(ctx, u.ID)
+	if err != nil || len(ms) != 2 || ms[0].Role != api.RoleOwner || ms[1].Name != DemoMember {
+		t.Errorf("demo household = %+v, %v; want the owner and %s", ms, err, DemoMember)
 	}
 	c := e.client()
 	r := c.get("/signin")

@@ -53,6 +53,7 @@ const (
 	DemoEmail    = "demo@countersign.test"
 	DemoPassword = "countersign-demo"
 	DemoName     = "Demo"
+	DemoMember   = "Sam" // the other person of the demo's household
 	// DemoTOTPSecret is the demo's authenticator-app secret (base32) and
 	// DemoTOTPURI its otpauth:// URI, which make run adds to the companion.
 	DemoTOTPSecret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -297,7 +298,8 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // and DemoPassword, with two-step verification on — an authenticator app
 // (DemoTOTPSecret) and text messages to DemoPhone as its backup — so that a
 // sign-in asks for a second step, which is an approval once a desktop is
-// paired. It reports false when users exist.
+// paired — and DemoMember in its household. It reports false when users
+// exist.
 func (s *Server) SeedDemo(ctx context.Context) (bool, error) {
 	n, err := s.store.CountUsers(ctx)
 	if err != nil {
@@ -338,6 +340,11 @@ func (s *Server) SeedDemo(ctx context.Context) (bool, error) {
 		UserID: u.ID, At: now, Kind: store.ActTwoStepOn, OK: true, Detail: "Authenticator app, text message (demo)",
 	}); err != nil {
 		return false, fmt.Errorf("activity: %w", err)
+	}
+	// A second person of the household, with no devices yet: the household
+	// board has a column to drag devices to and to invite a desktop for.
+	if _, err := s.house.AddMember(ctx, u.ID, DemoMember); err != nil {
+		return false, fmt.Errorf("demo household member: %w", err)
 	}
 	return true, nil
 }
