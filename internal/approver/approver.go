@@ -7,8 +7,12 @@
 // keeps the list in paired.json (no secrets: each device's Ed25519 key is in
 // the OS keyring), follows each account's approvals stream (Server-Sent
 // Events, with a long-poll fallback for proxies that buffer) and signs the
-// decisions the person takes. It draws nothing: the window (app/ui) and the
-// command line (internal/cli) are built on it.
+// decisions the person takes. Beside approvals, Call makes any API v1
+// request as the paired desktop (package client, the account dashboard, is
+// built on it), the stream's "changed" and "share" events come out as
+// EventChanged and EventShare, and Shares opens the authenticators the
+// household's owner shared with this desktop. It draws nothing: the window
+// (app/ui) and the command line (internal/cli) are built on it.
 //
 // The window and the command line may run at once: paired.json is written
 // under a lock file and merged with what the other wrote, and a running
@@ -73,6 +77,8 @@ const (
 	EventResolved                    // a request stopped pending (Event.Resolved)
 	EventUnpaired                    // the server removed this device (Event.Account)
 	EventConnection                  // Event.Account.Online or LastError changed, or another process paired or unpaired it: read Accounts again
+	EventChanged                     // something the account's dashboard shows changed on the server (Event.Changed)
+	EventShare                       // an authenticator was offered to this desktop (Event.Share): read Shares
 )
 
 func (k EventKind) String() string {
@@ -85,6 +91,10 @@ func (k EventKind) String() string {
 		return "unpaired"
 	case EventConnection:
 		return "connection"
+	case EventChanged:
+		return "changed"
+	case EventShare:
+		return "share"
 	}
 	return fmt.Sprintf("EventKind(%d)", int(k))
 }
@@ -93,8 +103,10 @@ func (k EventKind) String() string {
 type Event struct {
 	Kind     EventKind
 	Account  Account
-	Request  *Request      // EventRequest
-	Resolved *api.Resolved // EventResolved: the request was decided (here or elsewhere), expired, or "cancelled" when its account went
+	Request  *Request          // EventRequest
+	Resolved *api.Resolved     // EventResolved: the request was decided (here or elsewhere), expired, or "cancelled" when its account went
+	Changed  *api.Changed      // EventChanged: what changed
+	Share    *api.ShareOffered // EventShare: the offer
 }
 
 // Choice is a decision on a request.
@@ -151,6 +163,9 @@ var (
 	ErrUnpaired = errors.New("this desktop was removed from the account: pair it again")
 	// ErrNoAccount means no paired account has that id.
 	ErrNoAccount = errors.New("no such paired account")
+	// ErrOffline means the account's server could not be reached: the
+	// error names the server and says why.
+	ErrOffline = errors.New("the server cannot be reached")
 )
 
 // DecidedError means another decision on the request came first.

@@ -84,7 +84,10 @@ func TestPairAndApprove(t *testing.T) {
 		t.Fatalf("Decide approve right number = %q, %v; want approved", status, err)
 	}
 	e = c.wait(EventResolved, nil)
-	if e.Resolved.ID != r.ID || e.Resolved.Status != api.StatusApproved || e.Resolved.DecidedBy != "Ada's laptop" {
+	// Decided here: named by this desktop, or by the stream's event if it
+	// came first, which adds the household member.
+	if e.Resolved.ID != r.ID || e.Resolved.Status != api.StatusApproved ||
+		(e.Resolved.DecidedBy != "Ada's laptop" && e.Resolved.DecidedBy != "Ada's laptop (Ada Lovelace)") {
 		t.Errorf("resolved = %+v", e.Resolved)
 	}
 	if got := srv.Request(r.ID); got.Status != store.ApprovalApproved || got.DecidedBy != a.ID {
@@ -282,8 +285,8 @@ func TestTwoDevicesRace(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := desk.wait(EventResolved, nil)
-	if e.Resolved.ID != r.ID || e.Resolved.Status != api.StatusApproved || e.Resolved.DecidedBy != "laptop" {
-		t.Errorf("the desk heard %+v, want approved by laptop", e.Resolved)
+	if e.Resolved.ID != r.ID || e.Resolved.Status != api.StatusApproved || e.Resolved.DecidedBy != "laptop (Ada)" {
+		t.Errorf("the desk heard %+v, want approved by laptop (Ada)", e.Resolved)
 	}
 	if len(desk.Pending()) != 0 {
 		t.Error("the desk still shows the request")
@@ -332,7 +335,7 @@ func TestTwoDevicesRace(t *testing.T) {
 	}
 	_, err := desk.Decide(context.Background(), da.ID, r.ID, Approve, r.Number)
 	var de *DecidedError
-	if !errors.As(err, &de) || de.DecidedBy != "laptop" || (de.Status != "" && de.Status != api.StatusApproved) {
+	if !errors.As(err, &de) || de.DecidedBy != "laptop (Ada)" || (de.Status != "" && de.Status != api.StatusApproved) {
 		t.Errorf("deciding late: %v, want a DecidedError by laptop", err)
 	} else if !strings.Contains(err.Error(), "laptop") {
 		t.Errorf("the error %q does not say who", err)

@@ -68,10 +68,20 @@ func (m *Manager) send(ctx context.Context, server, token, method, path string, 
 		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("cannot reach %s: %w", server, unwrapURLError(err))
+		return nil, &offlineError{server: server, err: unwrapURLError(err)}
 	}
 	return resp, nil
 }
+
+// offlineError is a server that could not be reached: it is ErrOffline
+// and the network's own error.
+type offlineError struct {
+	server string
+	err    error
+}
+
+func (e *offlineError) Error() string   { return "cannot reach " + e.server + ": " + e.err.Error() }
+func (e *offlineError) Unwrap() []error { return []error{ErrOffline, e.err} }
 
 func unwrapURLError(err error) error {
 	var ue *url.Error

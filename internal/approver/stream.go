@@ -330,6 +330,22 @@ func (m *Manager) handle(a *account, ev api.StreamEvent) error {
 			break
 		}
 		m.resolveLocal(a, &res)
+	case api.EventChanged:
+		var c api.Changed
+		if err := json.Unmarshal(ev.Data, &c); err != nil || c.What == "" {
+			m.log.Warn("approver: a change that cannot be read", "server", a.Server, "err", err)
+			break
+		}
+		m.emitFor(a, Event{Kind: EventChanged, Changed: &c})
+	case api.EventShare:
+		var s api.ShareOffered
+		if err := json.Unmarshal(ev.Data, &s); err != nil || s.ID == "" {
+			m.log.Warn("approver: a share offer that cannot be read", "server", a.Server, "err", err)
+			break
+		}
+		if s.DeviceID == a.ID {
+			m.emitFor(a, Event{Kind: EventShare, Share: &s})
+		}
 	case api.EventUnpaired:
 		var u api.Unpaired
 		if err := json.Unmarshal(ev.Data, &u); err == nil && (u.DeviceID == a.ID || u.DeviceID == "") {
@@ -340,6 +356,18 @@ func (m *Manager) handle(a *account, ev api.StreamEvent) error {
 	}
 	m.markSeq(a, ev.ID)
 	return nil
+}
+
+// emitFor emits e with the account as it is now, unless it was forgotten
+// or unpaired meanwhile.
+func (m *Manager) emitFor(a *account, e Event) {
+	m.mu.Lock()
+	live := m.accounts[a.ID] == a && !a.Unpaired
+	e.Account = a.Account
+	m.mu.Unlock()
+	if live {
+		m.emit(e)
+	}
 }
 
 // markSeq remembers the last event seen, here and in paired.json.

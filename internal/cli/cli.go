@@ -4,7 +4,9 @@
 // Results go to stdout, everything else to stderr prefixed with the program
 // name. Secrets reach stdout only when the person asked for them: a code, or
 // an export written to "-". The output of list, code --json and import --json
-// is a stable contract that scripts and other tests rely on.
+// is a stable contract that scripts and other tests rely on; the account
+// dashboard's commands (devices, apps, sessions, activity, household) print
+// the server's API v1 JSON with --json.
 package cli
 
 import (
@@ -70,6 +72,11 @@ func commands() []command {
 		{"accounts", "[--json]", "list the accounts this desktop approves sign-ins for", runAccounts},
 		{"unpair", "ID", "stop approving an account's sign-ins on this desktop", runUnpair},
 		{"approvals", "[--json]", "list the sign-in requests waiting for an answer", runApprovals},
+		{"devices", devicesSynopsis, "the paired account's devices: trusted browsers, desktops, security keys", runDevices},
+		{"apps", appsSynopsis, "the apps that may sign in with the paired account", runApps},
+		{"sessions", sessionsSynopsis, "the paired account's signed-in browser sessions", runSessions},
+		{"activity", activitySynopsis, "the paired account's security activity, newest first", runActivity},
+		{"household", householdSynopsis, "the people who share the paired account, and their desktops' invitations", runHousehold},
 		{"fido", fidoSynopsis, "security keys: list, info, PIN, passkeys on the key, reset; a software key for tests", runFido},
 		{"version", "", "print the version", func(env Env, _ []string) error {
 			fmt.Fprintln(env.Stdout, "countersign", env.Version)
@@ -103,11 +110,13 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "commands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n           %s\n", c.name, c.args, c.summary)
+		fmt.Fprintf(w, "  %-9s %s\n            %s\n", c.name, c.args, c.summary)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "The vault lives in $COUNTERSIGN_HOME (default: countersign/ under the XDG data")
 	fmt.Fprintln(w, "dir); its key is in the OS keyring. Run 'countersign COMMAND -h' for a command's flags.")
+	fmt.Fprintln(w, "devices, apps, sessions, activity and household act on an account this desktop is")
+	fmt.Fprintln(w, "paired with (see 'countersign accounts'), as this desktop's member of its household.")
 }
 
 // newFlags makes a flag set whose errors come back instead of exiting.

@@ -38,10 +38,11 @@ func (m *memKeys) Set(name, secret string) error {
 }
 
 type harness struct {
-	t    *testing.T
-	home string
-	keys *memKeys
-	now  time.Time
+	t        *testing.T
+	home     string
+	keys     *memKeys
+	now      time.Time
+	terminal bool // stdin is a terminal
 }
 
 func newHarness(t *testing.T) *harness {
@@ -58,7 +59,7 @@ func (h *harness) run(stdin string, args ...string) (string, string, error) {
 		Getenv:       func(k string) string { return map[string]string{"COUNTERSIGN_HOME": h.home}[k] },
 		Now:          func() time.Time { return h.now },
 		Keys:         h.keys,
-		IsTerminal:   func() bool { return false },
+		IsTerminal:   func() bool { return h.terminal },
 		ReadPassword: func(string) ([]byte, error) { return nil, errors.New("no terminal") },
 		Version:      "test",
 	}
