@@ -5,8 +5,9 @@
 // name. Secrets reach stdout only when the person asked for them: a code, or
 // an export written to "-". The output of list, code --json and import --json
 // is a stable contract that scripts and other tests rely on; the account
-// dashboard's commands (devices, apps, sessions, activity, household) print
-// the server's API v1 JSON with --json.
+// dashboard's commands (devices, apps, sessions, activity, household,
+// shares) print the server's API v1 JSON with --json (shares without the
+// sealed secret).
 package cli
 
 import (
@@ -77,6 +78,7 @@ func commands() []command {
 		{"sessions", sessionsSynopsis, "the paired account's signed-in browser sessions", runSessions},
 		{"activity", activitySynopsis, "the paired account's security activity, newest first", runActivity},
 		{"household", householdSynopsis, "the people who share the paired account, and their desktops' invitations", runHousehold},
+		{"shares", sharesSynopsis, "authenticators the account's owner shared with this desktop: list, accept into the vault, decline", runShares},
 		{"fido", fidoSynopsis, "security keys: list, info, PIN, passkeys on the key, reset; a software key for tests", runFido},
 		{"version", "", "print the version", func(env Env, _ []string) error {
 			fmt.Fprintln(env.Stdout, "countersign", env.Version)
@@ -115,7 +117,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "The vault lives in $COUNTERSIGN_HOME (default: countersign/ under the XDG data")
 	fmt.Fprintln(w, "dir); its key is in the OS keyring. Run 'countersign COMMAND -h' for a command's flags.")
-	fmt.Fprintln(w, "devices, apps, sessions, activity and household act on an account this desktop is")
+	fmt.Fprintln(w, "devices, apps, sessions, activity, household and shares act on an account this desktop is")
 	fmt.Fprintln(w, "paired with (see 'countersign accounts'), as this desktop's member of its household.")
 }
 

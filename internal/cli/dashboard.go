@@ -40,6 +40,7 @@ type dashboard struct {
 	json    *bool
 	yes     *bool // only where something is removed
 	ctx     context.Context
+	m       *approver.Manager
 	acct    approver.Account
 	c       *client.Client
 }
@@ -64,6 +65,7 @@ func (d *dashboard) open() (context.CancelFunc, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.m = m
 	d.c = client.New(client.ForAccount(m, d.acct.ID))
 	ctx, cancel := commandContext()
 	d.ctx = ctx

@@ -276,9 +276,11 @@ func (v *Vault) Add(accounts ...Account) (added, dups []Account, err error) {
 	return added, dups, nil
 }
 
-// Edit applies fn to the account ref names and stores the result. The secret,
-// type and algorithm may not change through Edit; the id and timestamps are
-// kept by the vault.
+// Edit applies fn to the account ref names and stores the result; the id
+// and creation time are kept by the vault. The window's and the CLI's edits
+// change labels, tags and notes only; a re-keyed shared authenticator
+// (internal/shares) changes what makes the codes: secret, type, algorithm,
+// digits, period and counter.
 func (v *Vault) Edit(ref string, fn func(*Account) error) (Account, error) {
 	var out Account
 	err := v.update(func(all []Account) ([]Account, error) {
