@@ -17,6 +17,7 @@ import (
 	"github.com/countersign/countersign/assets"
 	"github.com/countersign/countersign/internal/applock"
 	"github.com/countersign/countersign/internal/approver"
+	"github.com/countersign/countersign/internal/client"
 	"github.com/countersign/countersign/internal/keyring"
 	"github.com/countersign/countersign/internal/vault"
 )
@@ -60,6 +61,9 @@ func runGUI(hidden bool) error {
 	if approvalsErr == nil {
 		go approvals.Run(ctx)
 		deps.Approvals = approvals
+		deps.Dashboards = func(accountID string) ui.Dashboard {
+			return client.New(client.ForAccount(approvals, accountID))
+		}
 	} else {
 		fmt.Fprintln(os.Stderr, "countersign: sign-in approvals are off:", approvalsErr)
 		deps.ApprovalsErr = approvalsErr

@@ -159,8 +159,12 @@ func (s *approvals) handle(ev approver.Event) {
 		}
 	case approver.EventUnpaired:
 		s.onUnpaired(ev.Account)
+		s.m.dashboard.handle(ev)
 	case approver.EventConnection:
 		s.reload()
+		s.m.dashboard.handle(ev)
+	case approver.EventChanged, approver.EventShare:
+		s.m.dashboard.handle(ev)
 	}
 }
 

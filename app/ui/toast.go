@@ -6,16 +6,22 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
 
-// toastDuration is how long a toast stays.
-const toastDuration = 2 * time.Second
+// toastDuration is how long a toast stays; undoDuration one that offers
+// to undo what was done.
+const (
+	toastDuration = 2 * time.Second
+	undoDuration  = 6 * time.Second
+)
 
 // toast is a short message at the bottom of the window that goes away by
-// itself. It takes no input: taps pass through to what lies below.
+// itself. It takes no input, taps pass through to what lies below, except
+// on its Undo when it has one.
 type toast struct {
 	after  func(time.Duration, func()) func() bool
 	card   *toastCard
@@ -32,19 +38,42 @@ func newToast(after func(time.Duration, func()) func() bool) *toast {
 }
 
 // show replaces whatever toast is showing with text.
-func (t *toast) show(text string) {
+func (t *toast) show(text string) { t.showAction(text, nil, toastDuration) }
+
+// showUndo shows text with an Undo that calls undo, once, and takes the
+// toast away.
+func (t *toast) showUndo(text string, undo func()) { t.showAction(text, undo, undoDuration) }
+
+func (t *toast) showAction(text string, undo func(), d time.Duration) {
 	if t.cancel != nil {
 		t.cancel()
 	}
 	t.card.setText(text)
+	t.card.setUndo(func() {
+		if t.cancel != nil {
+			t.cancel()
+		}
+		t.hide()
+		undo()
+	}, undo != nil)
 	t.card.Show()
 	t.layer.Refresh() // lay the card out at its new size
-	t.cancel = t.after(toastDuration, t.hide)
+	t.cancel = t.after(d, t.hide)
 }
 
 func (t *toast) hide() {
 	t.cancel = nil
 	t.card.Hide()
+}
+
+// undo takes the toast's Undo, as a tap on it would; it reports whether
+// there was one.
+func (t *toast) undo() bool {
+	if !t.card.Visible() || !t.card.undo.Visible() {
+		return false
+	}
+	t.card.undo.Tapped(&fyne.PointEvent{})
+	return true
 }
 
 // visibleText is the toast on display, or "" when none is.
@@ -61,13 +90,21 @@ type toastCard struct {
 	widget.BaseWidget
 	bg   *canvas.Rectangle
 	text *canvas.Text
+	undo *toastAction
 }
 
 func newToastCard() *toastCard {
-	c := &toastCard{bg: canvas.NewRectangle(nil), text: canvas.NewText("", nil)}
+	c := &toastCard{bg: canvas.NewRectangle(nil), text: canvas.NewText("", nil), undo: newToastAction("Undo")}
 	c.text.TextStyle.Bold = true
+	c.undo.Hide()
 	c.ExtendBaseWidget(c)
 	return c
+}
+
+func (c *toastCard) setUndo(f func(), on bool) {
+	c.undo.onTapped = f
+	show(c.undo, on)
+	c.Refresh()
 }
 
 func (c *toastCard) setText(s string) {
@@ -92,18 +129,31 @@ func (r *toastRenderer) Layout(size fyne.Size) {
 	r.c.bg.Resize(size)
 	pad := r.padding()
 	r.c.text.Move(fyne.NewPos(pad.Width, pad.Height))
-	r.c.text.Resize(size.Subtract(pad).Subtract(pad))
+	text := r.c.text.MinSize()
+	r.c.text.Resize(fyne.NewSize(text.Width, size.Height-2*pad.Height))
+	if r.c.undo.Visible() {
+		u := r.c.undo.MinSize()
+		r.c.undo.Move(fyne.NewPos(size.Width-pad.Width/2-u.Width, (size.Height-u.Height)/2))
+		r.c.undo.Resize(u)
+	}
 }
 
 func (r *toastRenderer) MinSize() fyne.Size {
 	pad := r.padding()
-	return r.c.text.MinSize().Add(pad).Add(pad)
+	s := r.c.text.MinSize().Add(pad).Add(pad)
+	if r.c.undo.Visible() {
+		u := r.c.undo.MinSize()
+		s.Width += u.Width
+		s.Height = max(s.Height, u.Height)
+	}
+	return s
 }
 
 func (r *toastRenderer) Refresh() {
 	r.applyTheme()
 	r.c.bg.Refresh()
 	r.c.text.Refresh()
+	r.c.undo.Refresh()
 }
 
 func (r *toastRenderer) applyTheme() {
@@ -115,5 +165,34 @@ func (r *toastRenderer) applyTheme() {
 	r.c.text.TextSize = th.Size(theme.SizeNameText)
 }
 
-func (r *toastRenderer) Objects() []fyne.CanvasObject { return []fyne.CanvasObject{r.c.bg, r.c.text} }
-func (r *toastRenderer) Destroy()                     {}
+func (r *toastRenderer) Objects() []fyne.CanvasObject {
+	return []fyne.CanvasObject{r.c.bg, r.c.text, r.c.undo}
+}
+func (r *toastRenderer) Destroy() {}
+
+// toastAction is the toast's Undo: bold text in the theme's primary colour,
+// which reads on the toast's inverted background in either variant.
+type toastAction struct {
+	widget.BaseWidget
+	text     *canvas.Text
+	onTapped func()
+}
+
+func newToastAction(label string) *toastAction {
+	a := &toastAction{text: canvas.NewText(label, theme.Color(theme.ColorNamePrimary))}
+	a.text.TextStyle.Bold = true
+	a.ExtendBaseWidget(a)
+	return a
+}
+
+func (a *toastAction) Tapped(*fyne.PointEvent) {
+	if a.onTapped != nil {
+		a.onTapped()
+	}
+}
+
+func (a *toastAction) Cursor() desktop.Cursor { return desktop.PointerCursor }
+
+func (a *toastAction) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(container.NewPadded(a.text))
+}

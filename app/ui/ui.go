@@ -59,6 +59,10 @@ type Deps struct {
 	// that they are not available, and ApprovalsErr why.
 	Approvals    Approvals
 	ApprovalsErr error
+	// Dashboards opens the dashboard of a paired account (an
+	// approver.Account's ID) that the Account screen shows; nil shows that
+	// it is not available.
+	Dashboards func(accountID string) Dashboard
 	// NewWindow opens a window of its own, for a sign-in request's prompt;
 	// the app's NewWindow when nil.
 	NewWindow func(title string) fyne.Window
@@ -136,6 +140,7 @@ type Main struct {
 	lock      *appLock
 	settings  *settings
 	approvals *approvals
+	dashboard *dashboard
 	tray      *tray
 }
 
@@ -154,11 +159,13 @@ func NewMain(a fyne.App, w fyne.Window, deps Deps) *Main {
 	m.auth = newAuthenticator(m)
 	m.settings = newSettings(m)
 	m.approvals = newApprovals(m)
+	m.dashboard = newDashboard(m)
 	m.screens = []screen{
 		m.auth,
 		m.settings,
 		newKeys(m),
 		m.approvals,
+		m.dashboard,
 	}
 
 	tabs := make([]*container.TabItem, len(m.screens))

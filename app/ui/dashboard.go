@@ -1,0 +1,577 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"image/color"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/countersign/countersign/internal/api"
+	"github.com/countersign/countersign/internal/approver"
+)
+
+// Dashboard is a paired account as the Account screen shows and changes
+// it: one API v1 call a method, made as this desktop. *client.Client is the
+// real one. Every method talks to the server, so the screen calls them off
+// the UI goroutine.
+type Dashboard interface {
+	Account(ctx context.Context) (api.Account, error)
+	Devices(ctx context.Context) ([]api.Device, error)
+	UpdateDevice(ctx context.Context, id string, u api.DeviceUpdate) (api.Device, error)
+	RemoveDevice(ctx context.Context, id string) error
+	SignOutDevice(ctx context.Context, id string) (int, error)
+	Sessions(ctx context.Context) ([]api.Session, error)
+	EndSession(ctx context.Context, id string) error
+	EndAllSessions(ctx context.Context) (int, error)
+	Apps(ctx context.Context) ([]api.App, error)
+	RevokeApp(ctx context.Context, clientID string) error
+	Activity(ctx context.Context, category, before string, limit int) (api.ActivityPage, error)
+	Household(ctx context.Context) (api.Household, error)
+	AddMember(ctx context.Context, name string) (api.Member, error)
+	RenameMember(ctx context.Context, id, name string) (api.Member, error)
+	RemoveMember(ctx context.Context, id string) error
+	Invite(ctx context.Context, memberID string) (api.Invitation, error)
+	ShareAuthenticator(ctx context.Context, memberID string) (int, error)
+	StopSharing(ctx context.Context, memberID string) error
+}
+
+// pane is one tab of the Account screen.
+type pane interface {
+	title() string
+	view() fyne.CanvasObject
+	// fetch runs off the UI goroutine and reads what the pane shows; show,
+	// run on the UI goroutine, puts it on the screen.
+	fetch(ctx context.Context, src Dashboard) (show func(), err error)
+	// reset forgets what was shown, when another account is chosen.
+	reset()
+	// watches reports whether a change of what (api.Changed…) is shown.
+	watches(what string) bool
+}
+
+// dashboard is the Account screen: the devices, apps, sessions, activity
+// and household of a paired account, read from its server as this desktop.
+// A change the server announces (approver.EventChanged) reloads the tabs
+// that show it; when the server cannot be reached, each tab keeps what it
+// last loaded and says so.
+type dashboard struct {
+	m    *Main
+	open func(accountID string) Dashboard
+	// ui runs f on the UI goroutine: fyne.Do, replaced in tests.
+	ui   func(f func())
+	busy sync.WaitGroup // calls to the server under way
+
+	accounts []approver.Account // paired and not removed
+	account  approver.Account   // the one on display
+	src      Dashboard          // nil until an account is chosen
+	visible  bool
+
+	status *widget.Label
+	picker *widget.Select
+	tabs   *container.AppTabs
+	panes  []*tab
+	layer  *fyne.Container // floats the card dragged on the household board
+	root   fyne.CanvasObject
+
+	overview  *overview
+	devices   *devicesPane
+	apps      *appsPane
+	sessions  *sessionsPane
+	activity  *activityPane
+	household *board
+
+	dialog dialog.Dialog // the last dialog shown
+}
+
+func newDashboard(m *Main) *dashboard {
+	d := &dashboard{m: m, open: m.deps.Dashboards, ui: fyne.Do}
+	d.status = &widget.Label{Wrapping: fyne.TextWrapWord}
+	d.picker = widget.NewSelect(nil, d.onPick)
+	d.overview = newOverview(d)
+	d.devices = newDevicesPane(d)
+	d.apps = newAppsPane(d)
+	d.sessions = newSessionsPane(d)
+	d.activity = newActivityPane(d)
+	d.household = newBoard(d)
+	var items []*container.TabItem
+	for _, p := range []pane{d.overview, d.devices, d.apps, d.sessions, d.activity, d.household} {
+		t := newTab(d, p)
+		d.panes = append(d.panes, t)
+		items = append(items, t.item)
+	}
+	d.tabs = container.NewAppTabs(items...)
+	d.tabs.OnSelected = func(*container.TabItem) { d.showTab() }
+	d.layer = container.NewWithoutLayout()
+	top := container.NewVBox(d.status, d.picker)
+	tabs := container.NewThemeOverride(d.tabs, compactTabs{})
+	d.root = container.NewStack(container.NewBorder(top, nil, nil, nil, tabs), d.layer)
+	d.update()
+	return d
+}
+
+func (d *dashboard) title() string              { return "Account" }
+func (d *dashboard) icon() fyne.Resource        { return shieldIcon }
+func (d *dashboard) content() fyne.CanvasObject { return d.root }
+
+func (d *dashboard) shown() {
+	d.visible = true
+	d.reloadAccounts()
+	d.showTab()
+}
+
+func (d *dashboard) hidden() {
+	d.visible = false
+	d.household.cancelDrag()
+}
+
+// current is the tab on display.
+func (d *dashboard) current() *tab {
+	i := d.tabs.SelectedIndex()
+	if i < 0 || i >= len(d.panes) {
+		return nil
+	}
+	return d.panes[i]
+}
+
+// showTab loads the tab on display when it has not been, or is out of date.
+func (d *dashboard) showTab() {
+	if t := d.current(); t != nil && d.visible && d.src != nil && (!t.loaded || t.stale) && t.cancel == nil {
+		t.load()
+	}
+}
+
+// reloadAccounts reads the paired accounts again, keeping the one on
+// display when it is still there.
+func (d *dashboard) reloadAccounts() {
+	d.accounts = nil
+	if d.m.deps.Approvals != nil {
+		for _, a := range d.m.deps.Approvals.Accounts() {
+			if !a.Unpaired {
+				d.accounts = append(d.accounts, a)
+			}
+		}
+	}
+	i := slices.IndexFunc(d.accounts, func(a approver.Account) bool { return a.ID == d.account.ID })
+	switch {
+	case i >= 0:
+		d.account = d.accounts[i] // its Online may have changed
+	case len(d.accounts) > 0:
+		d.choose(d.accounts[0])
+	default:
+		d.choose(approver.Account{})
+	}
+	d.update()
+}
+
+// choose puts account on display, forgetting what the other showed.
+func (d *dashboard) choose(a approver.Account) {
+	d.account = a
+	d.src = nil
+	if a.ID != "" && d.open != nil {
+		d.src = d.open(a.ID)
+	}
+	d.household.cancelDrag()
+	for _, t := range d.panes {
+		t.forget()
+	}
+}
+
+func (d *dashboard) onPick(label string) {
+	for _, a := range d.accounts {
+		if pickerLabel(a) == label && a.ID != d.account.ID {
+			d.choose(a)
+			d.update()
+			d.showTab()
+			return
+		}
+	}
+}
+
+// pickerLabel names an account in the account picker.
+func pickerLabel(a approver.Account) string {
+	return accountLabel(a) + " on " + serverName(a.Server)
+}
+
+// serverName is a server's host name, for sentences: "accounts.example.com".
+func serverName(server string) string {
+	if u, err := url.Parse(server); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return server
+}
+
+// update shows why nothing can be shown, or the account picker and tabs.
+func (d *dashboard) update() {
+	switch {
+	case d.open == nil:
+		d.status.SetText("The account dashboard is not available in this build of Countersign.")
+	case d.m.deps.Approvals == nil:
+		d.status.SetText("The account dashboard needs a paired account, and sign-in approvals are not " +
+			"available here.")
+	case len(d.accounts) == 0:
+		d.status.SetText("The account dashboard needs a paired account. Pair this desktop with your " +
+			"account under Approvals to see its devices, apps and activity here.")
+	case d.src == nil:
+		d.status.SetText("The dashboard of " + accountLabel(d.account) + " cannot be opened.")
+	default:
+		d.status.SetText("")
+	}
+	show(d.status, d.status.Text != "")
+	show(d.tabs, d.src != nil)
+
+	labels := make([]string, len(d.accounts))
+	for i, a := range d.accounts {
+		labels[i] = pickerLabel(a)
+	}
+	d.picker.SetOptions(labels)
+	if d.account.ID != "" {
+		d.picker.SetSelected(pickerLabel(d.account))
+	}
+	show(d.picker, len(d.accounts) > 1)
+	d.root.Refresh()
+}
+
+// handle takes in an event of the paired accounts (approvals.go reads
+// them): a change on the server reloads what shows it.
+func (d *dashboard) handle(ev approver.Event) {
+	switch ev.Kind {
+	case approver.EventChanged:
+		if ev.Changed != nil && ev.Account.ID == d.account.ID {
+			d.changed(ev.Changed.What)
+		}
+	case approver.EventShare:
+		if ev.Account.ID == d.account.ID {
+			d.changed(api.ChangedHousehold)
+		}
+	case approver.EventUnpaired, approver.EventConnection:
+		wasOffline := !d.account.Online
+		d.reloadAccounts()
+		// Back online: what failed to load loads now.
+		if t := d.current(); wasOffline && d.account.Online && t != nil && t.failed {
+			t.stale = true
+			d.showTab()
+		}
+	}
+}
+
+// changed marks the tabs that show what as out of date, and reloads the
+// one on display.
+func (d *dashboard) changed(what ...string) {
+	for _, t := range d.panes {
+		if slices.ContainsFunc(what, t.p.watches) {
+			t.stale = true
+		}
+	}
+	if t := d.current(); t != nil && t.stale && t.cancel != nil {
+		t.load() // the load under way may have started before the change
+		return
+	}
+	d.showTab()
+}
+
+// run calls op off the UI goroutine and done with its error on it.
+func (d *dashboard) run(op func() error, done func(error)) {
+	d.busy.Add(1)
+	go func() {
+		defer d.busy.Done()
+		err := op()
+		d.ui(func() { done(err) })
+	}()
+}
+
+// act makes a change on the server: op runs off the UI goroutine with the
+// account's Dashboard; done runs on the UI goroutine when it worked, and a
+// dialog says why when it did not ("The device could not be renamed. This
+// device belongs to Alex: …"). The tabs that show what changed reload.
+func (d *dashboard) act(failed string, what []string, op func(ctx context.Context, src Dashboard) error, done func()) {
+	d.try(failed, what, op, done, nil)
+}
+
+// try is act with undone, which runs on the UI goroutine before the dialog
+// when op failed: it takes back what the screen showed ahead of the server.
+func (d *dashboard) try(failed string, what []string, op func(ctx context.Context, src Dashboard) error, done, undone func()) {
+	src, account := d.src, d.account.ID
+	if src == nil {
+		return
+	}
+	d.run(func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), serverTimeout)
+		defer cancel()
+		return op(ctx, src)
+	}, func(err error) {
+		if account != d.account.ID {
+			return // another account was chosen meanwhile
+		}
+		if err != nil {
+			if undone != nil {
+				undone()
+			}
+			d.showError(failed, err)
+		} else if done != nil {
+			done()
+		}
+		d.changed(what...)
+	})
+}
+
+// showError says why a change could not be made, in the server's words.
+func (d *dashboard) showError(failed string, err error) {
+	dl := dialog.NewError(errors.New(failed+". "+d.explain(err)), d.m.win)
+	d.dialog = dl
+	dl.Show()
+}
+
+// confirm asks before a change that cannot be taken back.
+func (d *dashboard) confirm(title, msg, verb string, ok func()) {
+	dl := dialog.NewConfirm(title, msg, func(yes bool) {
+		if yes {
+			ok()
+		}
+	}, d.m.win)
+	dl.SetConfirmText(verb)
+	dl.SetConfirmImportance(widget.DangerImportance)
+	dl.SetDismissText("Cancel")
+	d.dialog = dl
+	dl.Show()
+}
+
+// askName asks for a name: a member's or a device's.
+func (d *dashboard) askName(title, label, verb, name string, save func(string)) {
+	e := widget.NewEntry()
+	e.SetText(name)
+	e.Validator = func(s string) error {
+		switch n := len([]rune(strings.TrimSpace(s))); {
+		case n == 0:
+			return errors.New("a name is needed")
+		case n > 64:
+			return errors.New("at most 64 characters")
+		}
+		return nil
+	}
+	dl := dialog.NewForm(title, verb, "Cancel", []*widget.FormItem{widget.NewFormItem(label, e)}, func(ok bool) {
+		if ok {
+			save(strings.TrimSpace(e.Text))
+		}
+	}, d.m.win)
+	dl.Resize(fyne.NewSize(400, dl.MinSize().Height))
+	d.dialog = dl
+	dl.Show()
+	d.m.win.Canvas().Focus(e)
+}
+
+// isOffline reports whether err means the server could not be reached.
+func isOffline(err error) bool { return errors.Is(err, approver.ErrOffline) }
+
+// explain words an error of the server for people: its own sentence when
+// it answered, else what kept it from answering.
+func (d *dashboard) explain(err error) string {
+	var apiErr *approver.APIError
+	switch {
+	case errors.As(err, &apiErr) && apiErr.Message != "":
+		return endSentence(apiErr.Message)
+	case isOffline(err):
+		return "Can't reach " + serverName(d.account.Server) + ". Check the network connection and try again."
+	case errors.Is(err, context.DeadlineExceeded):
+		return serverName(d.account.Server) + " takes too long to answer."
+	}
+	return sentence(err)
+}
+
+// endSentence makes sure a sentence ends with a full stop.
+func endSentence(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" || strings.ContainsAny(s[len(s)-1:], ".!?") {
+		return s
+	}
+	return s + "."
+}
+
+// tab frames a pane: when it was last updated, a Refresh button, and a
+// banner when the last load failed. It keeps what it last loaded.
+type tab struct {
+	d    *dashboard
+	p    pane
+	item *container.TabItem
+
+	updated *widget.Label
+	refresh *widget.Button
+	banner  *banner
+
+	loaded bool      // the pane shows data
+	at     time.Time // when it was loaded
+	stale  bool      // the server said it changed since
+	failed bool      // the last load failed
+	gen    int       // counts loads: an older one's answer is dropped
+	cancel context.CancelFunc
+}
+
+func newTab(d *dashboard, p pane) *tab {
+	t := &tab{d: d, p: p}
+	t.updated = &widget.Label{SizeName: theme.SizeNameCaptionText, Truncation: fyne.TextTruncateEllipsis}
+	t.refresh = widget.NewButtonWithIcon("Refresh", theme.ViewRefreshIcon(), t.load)
+	t.refresh.Importance = widget.LowImportance
+	t.banner = newBanner()
+	head := container.NewBorder(nil, nil, nil, t.refresh, t.updated)
+	// Titles without icons: the six fit the window's narrowest width.
+	t.item = container.NewTabItem(p.title(), container.NewThemeOverride(
+		container.NewBorder(container.NewVBox(head, t.banner.root), nil, nil, nil, p.view()), appTheme{}))
+	t.forget()
+	return t
+}
+
+// forget drops what was loaded, when another account is chosen.
+func (t *tab) forget() {
+	t.gen++
+	if t.cancel != nil {
+		t.cancel()
+		t.cancel = nil
+	}
+	t.loaded, t.stale, t.failed = false, false, false
+	t.p.reset()
+	t.banner.hide()
+	t.updated.SetText("Not loaded yet")
+	enable(t.refresh, true)
+}
+
+// load reads the pane's data from the server, off the UI goroutine.
+func (t *tab) load() {
+	src := t.d.src
+	if src == nil {
+		return
+	}
+	if t.cancel != nil {
+		t.cancel()
+	}
+	t.gen++
+	gen := t.gen
+	ctx, cancel := context.WithTimeout(context.Background(), serverTimeout)
+	t.cancel = cancel
+	t.stale = false
+	t.updated.SetText("Loading…")
+	enable(t.refresh, false)
+	var show func()
+	t.d.run(func() (err error) {
+		show, err = t.p.fetch(ctx, src)
+		return err
+	}, func(err error) {
+		cancel()
+		if gen != t.gen {
+			return
+		}
+		t.cancel = nil
+		enable(t.refresh, true)
+		t.finish(show, err)
+	})
+}
+
+// finish shows the result of a load.
+func (t *tab) finish(show func(), err error) {
+	defer func() {
+		// Lay out the banner shown or hidden; twice, as its wrapped text
+		// knows its height only once laid out at its width.
+		t.item.Content.Refresh()
+		t.item.Content.Refresh()
+	}()
+	t.failed = err != nil
+	if err == nil {
+		show()
+		t.loaded, t.at = true, t.d.m.deps.Now()
+		t.banner.hide()
+		t.updated.SetText("Updated " + t.at.Local().Format("15:04"))
+		return
+	}
+	t.updated.SetText(t.lastText())
+	var kept string
+	if t.loaded {
+		kept = "showing what was loaded at " + t.at.Local().Format("15:04")
+	}
+	if isOffline(err) {
+		if kept == "" {
+			t.banner.set("Can't reach "+serverName(t.d.account.Server)+". Check the network connection, then "+
+				"Refresh.", widget.WarningImportance)
+		} else {
+			t.banner.set("Can't reach "+serverName(t.d.account.Server)+": "+kept+".", widget.WarningImportance)
+		}
+		return
+	}
+	msg := t.d.explain(err)
+	if kept != "" {
+		msg += " Showing what was loaded at " + t.at.Local().Format("15:04") + "."
+	}
+	t.banner.set(msg, widget.DangerImportance)
+}
+
+func (t *tab) lastText() string {
+	if !t.loaded {
+		return "Not loaded"
+	}
+	return "Updated " + t.at.Local().Format("15:04")
+}
+
+// compactTabs is the app's theme with less room around the tabs' titles,
+// so that all six fit beside the navigation at the window's default width.
+// The tabs' content is in appTheme again.
+type compactTabs struct{ appTheme }
+
+func (t compactTabs) Size(n fyne.ThemeSizeName) float32 {
+	if n == theme.SizeNameInnerPadding {
+		return t.appTheme.Size(n) / 2
+	}
+	return t.appTheme.Size(n)
+}
+
+// appTheme is whatever theme the app has now.
+type appTheme struct{}
+
+func (appTheme) th() fyne.Theme { return fyne.CurrentApp().Settings().Theme() }
+func (t appTheme) Color(n fyne.ThemeColorName, v fyne.ThemeVariant) color.Color {
+	return t.th().Color(n, v)
+}
+func (t appTheme) Font(s fyne.TextStyle) fyne.Resource     { return t.th().Font(s) }
+func (t appTheme) Icon(n fyne.ThemeIconName) fyne.Resource { return t.th().Icon(n) }
+func (t appTheme) Size(n fyne.ThemeSizeName) float32       { return t.th().Size(n) }
+
+// banner is a line across a tab that says what is wrong: a warning (the
+// server cannot be reached) or an error.
+type banner struct {
+	icon  *widget.Icon
+	label *widget.Label
+	root  *widget.Card
+}
+
+func newBanner() *banner {
+	b := &banner{icon: widget.NewIcon(theme.WarningIcon()), label: &widget.Label{Wrapping: fyne.TextWrapWord}}
+	b.root = widget.NewCard("", "", container.NewBorder(nil, nil, container.NewCenter(b.icon), nil, b.label))
+	return b
+}
+
+func (b *banner) set(text string, imp widget.Importance) {
+	b.label.Text = text
+	b.label.Importance = imp
+	b.label.Refresh()
+	if imp == widget.DangerImportance {
+		b.icon.SetResource(theme.NewErrorThemedResource(theme.ErrorIcon()))
+	} else {
+		b.icon.SetResource(theme.NewWarningThemedResource(theme.WarningIcon()))
+	}
+	b.root.Show()
+}
+
+func (b *banner) hide() { b.root.Hide() }
+
+// text is the banner on display, "" when hidden.
+func (b *banner) text() string {
+	if !b.root.Visible() {
+		return ""
+	}
+	return b.label.Text
+}
