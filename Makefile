@@ -2,7 +2,7 @@
 #   make run    install what is missing, build, start the companion
 #   make test   install what tests need, run every test
 .POSIX:
-.PHONY: all deps deps-qr deps-bench-ui deps-package install-packages build run test test-package package fuzz bench bench-qr bench-ui bench-server bench-approvals cross corpus lint clean
+.PHONY: all deps deps-qr deps-bench-ui deps-package install-packages build run test test-package package fuzz bench bench-qr bench-ui bench-server bench-approvals cross corpus lint clean screenshots
 
 GO       ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 BIN      ?= bin
@@ -181,6 +181,13 @@ bench-approvals: deps
 # Countersign's QR decoder against zbarimg on testdata/qr, as a table.
 bench-qr: deps deps-qr
 	.ci/bench-qr
+
+# The Account screen's tabs as the README shows them: the real window on Xvfb
+# against a real countersign-server --dev (the test that checks them, with
+# its pictures kept).
+screenshots: deps
+	COUNTERSIGN_SCREENSHOTS=$(CURDIR)/packaging/screenshots COUNTERSIGN_TEST_X11=1 \
+		.ci/keyring-session $(GO) test -count=1 -run 'TestAccountScreensOnX11' ./app/countersign/
 
 # The window (500 accounts) against a bare Fyne window (.ci/hello), same run:
 # start to mapped, idle RSS, idle CPU, as a table (RUNS=5 by default).

@@ -31,8 +31,8 @@ const appID = "io.github.countersign.Countersign"
 // the tray" setting) keeps the window hidden in the tray, when there is one.
 // The vault is opened off the UI goroutine, since the keyring may first ask
 // to be unlocked; if it does not open, the window says why and offers to try
-// again.
-func runGUI(hidden bool) error {
+// again. show, when not "", is the screen to open on (ui.ScreenNames).
+func runGUI(hidden bool, show string) error {
 	if err := haveDisplay(os.Getenv); err != nil {
 		return err
 	}
@@ -81,7 +81,12 @@ func runGUI(hidden bool) error {
 					return
 				}
 				deps.Vault, deps.Session, deps.Keys = v, sess, ui.FidoKeys(os.Getenv)
-				ui.NewMain(a, w, deps)
+				m := ui.NewMain(a, w, deps)
+				if show != "" {
+					if err := m.ShowScreen(show); err != nil {
+						fmt.Fprintln(os.Stderr, "countersign:", err)
+					}
+				}
 			})
 		}()
 	}

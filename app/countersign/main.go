@@ -1,5 +1,6 @@
 // Command countersign is the Countersign desktop companion: with no
-// arguments it opens the window (with --hidden, in the system tray); with a
+// arguments it opens the window (with --hidden, in the system tray; with
+// --show SCREEN, on that screen); with a
 // subcommand it is the command line of package cli.
 package main
 
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/countersign/countersign/app/ui"
 	"github.com/countersign/countersign/internal/cli"
 	_ "github.com/countersign/countersign/internal/clocale" // before Fyne's locale detection
 )
@@ -19,9 +21,15 @@ func main() {
 	var err error
 	switch {
 	case len(os.Args) == 1:
-		err = runGUI(false)
+		err = runGUI(false, "")
 	case len(os.Args) == 2 && os.Args[1] == "--hidden":
-		err = runGUI(true)
+		err = runGUI(true, "")
+	case len(os.Args) == 3 && os.Args[1] == "--show":
+		if err = ui.CheckScreenName(os.Args[2]); err == nil {
+			err = runGUI(false, os.Args[2])
+		} else {
+			err = fmt.Errorf("%w: %w", cli.ErrUsage, err)
+		}
 	default:
 		err = cli.Run(cli.OSEnv(version), os.Args[1:])
 	}

@@ -108,6 +108,9 @@ func Run(env Env, args []string) error {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: countersign                 open the desktop companion")
 	fmt.Fprintln(w, "       countersign --hidden        open it hidden in the system tray")
+	fmt.Fprintln(w, "       countersign --show SCREEN   open it on a screen: authenticator, settings, security-keys,")
+	fmt.Fprintln(w, "                                   approvals, account, overview, devices, apps, sessions,")
+	fmt.Fprintln(w, "                                   activity or household")
 	fmt.Fprintln(w, "       countersign COMMAND [ARGS]")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "commands:")
