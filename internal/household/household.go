@@ -252,7 +252,15 @@ func (s *Service) Share(ctx context.Context, userID, memberID, by string) (offer
 	}
 	for i := range as {
 		if err := s.offer(ctx, e, m, &as[i], by, false); err != nil {
-			return offered, err
+			// All or nothing: a member newly marked as sharing with an
+			// offer missing would wait for it for ever. Unmarking also
+			// withdraws the offers made here.
+			if !m.SharesAuthenticator {
+				if uerr := s.store.SetSharesAuthenticator(ctx, userID, m.ID, false); uerr != nil {
+					s.log.Error("household: undo a failed share", "member", m.ID, "err", uerr)
+				}
+			}
+			return 0, err
 		}
 		offered++
 	}

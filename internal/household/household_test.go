@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"filippo.io/edwards25519"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -346,6 +347,45 @@ func TestShare(t *testing.T) {
 		}
 		if a := e.activity(t, store.ActUnshared); len(a) != 1 || a[0].Detail != "Stopped sharing the authenticator with Sam" {
 			t.Errorf("unshare activity %+v", a)
+		}
+	})
+}
+
+// TestShareAllOrNothing: when one of the member's desktops cannot be
+// offered the authenticator (here a key that is not on the curve, which
+// the pairing endpoint would refuse but an old row might hold), sharing
+// fails as a whole: the member is not left marked as sharing, and the
+// offer made to their other desktop is withdrawn.
+func TestShareAllOrNothing(t *testing.T) {
+	forEach(t, func(t *testing.T, e *env) {
+		sam, err := e.svc.AddMember(ctx, e.ada.ID, "Sam")
+		must(t, "AddMember", err)
+		laptop := e.pair(t, sam.ID, "Sam's laptop")
+		e.clk.Add(time.Second)
+		bad := make([]byte, 32)
+		for y := byte(2); ; y++ { // half of all y have no point
+			bad[0] = y
+			if _, err := new(edwards25519.Point).SetBytes(bad); err != nil {
+				break
+			}
+		}
+		hash := make([]byte, 32)
+		rand.Read(hash)
+		must(t, "AddPairingCode", e.db.AddPairingCode(ctx, &store.PairingCode{Hash: hash, UserID: e.ada.ID, MemberID: sam.ID,
+			CreatedAt: e.clk.Now(), ExpiresAt: e.clk.Now().Add(time.Minute)}))
+		must(t, "RedeemPairingCode", e.db.RedeemPairingCode(ctx, hash, e.clk.Now(), &store.Approver{
+			ID: "broken-key", UserID: e.ada.ID, Name: "Old desktop", Platform: "linux", PublicKey: bad, CreatedAt: e.clk.Now()}))
+
+		if _, err := e.svc.Share(ctx, e.ada.ID, sam.ID, "Ada"); err == nil {
+			t.Fatal("Share with a desktop whose key cannot be sealed to succeeded")
+		}
+		m, err := e.db.Member(ctx, e.ada.ID, sam.ID)
+		must(t, "Member", err)
+		if m.SharesAuthenticator {
+			t.Error("a failed Share left the member marked as sharing")
+		}
+		if os, _ := e.svc.Offers(ctx, laptop.ID); len(os) != 0 {
+			t.Errorf("a failed Share left offers: %+v", os)
 		}
 	})
 }

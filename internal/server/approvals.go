@@ -27,8 +27,12 @@ const (
 	pingEvery         = 15 * time.Second // a comment on the approval stream keeps proxies from closing it (Server.ping)
 )
 
-// pairData is the pairing page: empty until a code is made.
+// pairData is the pairing page, for the account's own desktop or, with
+// Member, as an invitation of a household member's: empty until a code is
+// made.
 type pairData struct {
+	Member  string       // the invited member's name; "" pairs the owner's desktop
+	Action  string       // where the page's form makes a code
 	QR      template.URL // data:image/png;base64,…
 	Code    string       // "K7Q9-M2XD"
 	URI     string       // countersign://pair?server=…&code=…
@@ -36,8 +40,24 @@ type pairData struct {
 	Expires time.Time
 }
 
+const pairAction = "/account/approvers/pair"
+
 func (s *Server) pairPage(w http.ResponseWriter, r *http.Request, st *reqState) error {
-	s.render(w, r, http.StatusOK, "pair", &view{Title: "Pair a desktop", D: pairData{}})
+	s.render(w, r, http.StatusOK, "pair", &view{Title: "Pair a desktop", D: pairData{Action: pairAction}})
+	return nil
+}
+
+// pairCode fills in d's code, link and QR code.
+func (s *Server) pairCode(d *pairData, code, uri string, expires time.Time) error {
+	png, err := qr.Encode(uri, 240)
+	if err != nil {
+		return fmt.Errorf("qr: %w", err)
+	}
+	d.QR = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png))
+	d.Code = api.GroupPairCode(api.NormalizePairCode(code))
+	d.URI = uri
+	d.Server = s.public.String()
+	d.Expires = expires
 	return nil
 }
 
@@ -51,16 +71,9 @@ func (s *Server) pairStart(w http.ResponseWriter, r *http.Request, st *reqState)
 	if err != nil {
 		return fmt.Errorf("pairing code: %w", err)
 	}
-	png, err := qr.Encode(uri, 240)
-	if err != nil {
-		return fmt.Errorf("qr: %w", err)
-	}
-	d := pairData{
-		QR:      template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png)),
-		Code:    api.GroupPairCode(api.NormalizePairCode(code)),
-		URI:     uri,
-		Server:  s.public.String(),
-		Expires: expires,
+	d := pairData{Action: pairAction}
+	if err := s.pairCode(&d, code, uri, expires); err != nil {
+		return err
 	}
 	s.render(w, r, http.StatusOK, "pair", &view{Title: "Pair a desktop", D: d})
 	return nil

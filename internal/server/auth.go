@@ -456,7 +456,7 @@ func changedBy(kind string) []string {
 		return []string{api.ChangedAccount}
 	case store.ActKeyAdded, store.ActKeyRemoved:
 		return []string{api.ChangedDevices, api.ChangedAccount}
-	case store.ActDeviceTrusted, store.ActDeviceRenamed, store.ActDeviceRemoved:
+	case store.ActDeviceTrusted, store.ActDeviceRenamed, store.ActDeviceRemoved, store.ActDeviceMoved:
 		return []string{api.ChangedDevices}
 	case store.ActOAuthGranted, store.ActOAuthRevoked:
 		return []string{api.ChangedApps}

@@ -34,6 +34,7 @@ type securityData struct {
 	NewToken    string // shown once, right after creation
 	BackupCodes []string
 	Apps        []authorizedApp // apps signed in to with Countersign
+	Household   []houseMember   // owner first, each with their devices
 	Now         time.Time
 }
 
@@ -92,6 +93,9 @@ func (s *Server) securityData(ctx context.Context, st *reqState) (*securityData,
 		return nil, fmt.Errorf("authorized apps: %w", err)
 	}
 	d.Apps = authorizedApps(grants)
+	if d.Household, err = s.household(ctx, u.ID); err != nil {
+		return nil, fmt.Errorf("household: %w", err)
+	}
 	return d, nil
 }
 

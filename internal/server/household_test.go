@@ -1,0 +1,414 @@
+package server
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"html"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/countersign/countersign/internal/api"
+	"github.com/countersign/countersign/internal/store"
+)
+
+// householdSection is the page's Household section, unescaped.
+func householdSection(t *testing.T, body string) string {
+	t.Helper()
+	sec := sectionOf(body, "household")
+	if sec == "" {
+		t.Fatalf("no household section: %s", body)
+	}
+	return html.UnescapeString(sec)
+}
+
+// addMember adds a member through the page and returns them.
+func (c *client) addMember(name string) *store.Member {
+	c.t.Helper()
+	c.get("/account/security")
+	r := c.post("/account/household/members", url.Values{"name": {name}})
+	if r.status != http.StatusSeeOther {
+		c.t.Fatalf("add %s: %d %s", name, r.status, r.body)
+	}
+	return c.e.member(name)
+}
+
+// member is the household member called name of the only account.
+func (e *env) member(name string) *store.Member {
+	e.t.Helper()
+	ms, err := e.db.Members(context.Background(), e.user("ada@example.com").ID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for i := range ms {
+		if ms[i].Name == name {
+			return &ms[i]
+		}
+	}
+	e.t.Fatalf("no member %q in %+v", name, ms)
+	return nil
+}
+
+// companion is a desktop paired through API v1 with its device token.
+type companion struct {
+	d     *desktop
+	token string
+}
+
+// inviteDesktop makes an invitation for m on its page and pairs a desktop
+// with it through POST /api/v1/pairings, as the companion does.
+func (c *client) inviteDesktop(m *store.Member, name string) *companion {
+	c.t.Helper()
+	r := c.get("/account/household/members/" + m.ID + "/invite")
+	mustContain(c.t, r.body, "Invite "+m.Name+"&#39;s desktop", `id="pair-start-form"`)
+	r = c.post("/account/household/members/"+m.ID+"/invite", nil)
+	code := pairCodeRe.FindStringSubmatch(r.body)
+	if r.status != http.StatusOK || code == nil || !pairQRRe.MatchString(r.body) || !pairURIRe.MatchString(r.body) {
+		c.t.Fatalf("no invitation code, QR code and link: %d %s", r.status, r.body)
+	}
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	body, _ := json.Marshal(api.Pairing{Code: code[1], PublicKey: base64.RawURLEncoding.EncodeToString(pub), Name: name, Platform: "linux"})
+	res := c.e.client().do("POST", "/api/v1/pairings", strings.NewReader(string(body)), "application/json", nil)
+	if res.status != http.StatusCreated {
+		c.t.Fatalf("pairing with the invitation: %d %s", res.status, res.body)
+	}
+	var paired api.PairingResult
+	if err := json.Unmarshal([]byte(res.body), &paired); err != nil {
+		c.t.Fatal(err)
+	}
+	ctx := context.Background()
+	a, err := c.e.db.Approver(ctx, paired.DeviceID)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	challenge, _, err := c.e.srv.approvals.Challenge(ctx, a.ID)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	sig := ed25519.Sign(priv, api.AuthMessage(a.ID, challenge))
+	tok, _, err := c.e.srv.approvals.Token(ctx, api.AuthTokenRequest{DeviceID: a.ID, Challenge: challenge, Signature: base64.RawURLEncoding.EncodeToString(sig)})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return &companion{d: &desktop{priv: priv, a: a}, token: tok}
+}
+
+// household calls GET /api/v1/household with the device token.
+func (co *companion) household(t *testing.T, e *env) (int, string, *api.Household) {
+	t.Helper()
+	r := e.client().do("GET", "/api/v1/household", nil, "", http.Header{"Authorization": {"Bearer " + co.token}})
+	var h api.Household
+	if r.status == http.StatusOK {
+		if err := json.Unmarshal([]byte(r.body), &h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return r.status, r.body, &h
+}
+
+func TestHouseholdSectionListsMembersAndDevices(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.signup("ada@example.com", pw)
+	c.pairDesktop("Ada's laptop")
+	sam := c.addMember("Sam")
+	c.inviteDesktop(sam, "Sam's desktop")
+
+	r := c.get("/account/security")
+	sec := householdSection(t, r.body)
+	owner, member := strings.Index(sec, "Ada Lovelace <em class=\"tag role\">Owner</em>"), strings.Index(sec, "Sam <em class=\"tag role\">Member</em>")
+	if owner < 0 || member < 0 || owner > member {
+		t.Fatalf("owner at %d, member at %d; want the owner first:\n%s", owner, member, sec)
+	}
+	adas, sams := sec[owner:member], sec[member:]
+	mustContain(t, adas, "Ada's laptop", "Paired desktop · Linux")
+	mustContain(t, sams, "Sam's desktop", "Paired desktop · Linux", "Does not share the authenticator",
+		"Share the authenticator", "Remove Sam", "Invite a desktop")
+	if strings.Contains(adas, "Sam's desktop") || strings.Contains(sams, "Ada's laptop") {
+		t.Errorf("devices listed under the wrong member:\n%s", sec)
+	}
+	if strings.Contains(adas, "Remove Ada") || strings.Contains(adas, "share the authenticator") {
+		t.Errorf("the owner can be removed or shared with:\n%s", adas)
+	}
+}
+
+func TestHouseholdAddAndRenameMembers(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.signup("ada@example.com", pw)
+	sam := c.addMember("Sam")
+	if sam.Role != api.RoleMember {
+		t.Errorf("role %q, want %q", sam.Role, api.RoleMember)
+	}
+	r := c.follow(&resp{status: http.StatusSeeOther, loc: "/account/security"})
+	mustContain(t, r.body, "Sam is in the household.")
+
+	tests := []struct {
+		name, path, value string
+		status            int
+		want              string
+	}{
+		{"add a taken name", "/account/household/members", "sam", http.StatusConflict, "The household already has a member called sam: choose another name."},
+		{"add an empty name", "/account/household/members", "  ", http.StatusBadRequest, "Give the member a name of 1 to 64 characters."},
+		{"rename to a taken name", "/account/household/members/" + sam.ID + "/rename", "ADA LOVELACE", http.StatusConflict, "The household already has a member called ADA LOVELACE: choose another name."},
+		{"rename to a long name", "/account/household/members/" + sam.ID + "/rename", strings.Repeat("x", 65), http.StatusBadRequest, "Give the member a name of 1 to 64 characters."},
+		{"rename an unknown member", "/account/household/members/nobody/rename", "Kim", http.StatusNotFound, "There is nothing at this address."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := c.post(tt.path, url.Values{"name": {tt.value}})
+			if r.status != tt.status {
+				t.Errorf("status %d, want %d", r.status, tt.status)
+			}
+			if !strings.Contains(html.UnescapeString(r.body), tt.want) {
+				t.Errorf("page lacks %q", tt.want)
+			}
+		})
+	}
+	if got := e.member("Sam").Name; got != "Sam" {
+		t.Errorf("after refused renames the member is %q, want Sam", got)
+	}
+
+	r = c.post("/account/household/members/"+sam.ID+"/rename", url.Values{"name": {"Samantha"}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("rename: %d %s", r.status, r.body)
+	}
+	r = c.follow(r)
+	mustContain(t, householdSection(t, r.body), "Samantha")
+	if got := e.member("Samantha").ID; got != sam.ID {
+		t.Errorf("renamed member %s, want %s", got, sam.ID)
+	}
+	if kinds := activityKinds(t, e, e.user("ada@example.com").ID); !hasActivity(kinds, store.ActMemberRenamed+": Renamed Sam to Samantha") {
+		t.Errorf("no rename in the activity: %q", kinds)
+	}
+}
+
+func TestHouseholdRemoveMemberAfterConfirm(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.signup("ada@example.com", pw)
+	sam := c.addMember("Sam")
+	co := c.inviteDesktop(sam, "Sam's desktop")
+	if co.d.a.MemberID != sam.ID {
+		t.Fatalf("the invited desktop belongs to %q, want Sam (%s)", co.d.a.MemberID, sam.ID)
+	}
+	status, body, h := co.household(t, e)
+	if status != http.StatusOK || h.You != sam.ID {
+		t.Fatalf("Sam's desktop token: %d %s", status, body)
+	}
+
+	c.get("/account/security")
+	r := c.post("/account/household/members/"+sam.ID+"/remove", nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("confirm page: %d %s", r.status, r.body)
+	}
+	mustContain(t, html.UnescapeString(r.body), "Remove Sam?", "Sam's 1 device is signed out and removed", `id="member-remove-confirm"`)
+	if _, err := e.db.Member(context.Background(), e.user("ada@example.com").ID, sam.ID); err != nil {
+		t.Fatalf("Sam is gone before the confirmation: %v", err)
+	}
+
+	r = c.post("/account/household/members/"+sam.ID+"/remove", url.Values{"confirm": {"1"}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("remove: %d %s", r.status, r.body)
+	}
+	r = c.follow(r)
+	mustContain(t, html.UnescapeString(r.body), "Sam is removed from the household: their 1 device is signed out and removed.")
+	if strings.Contains(householdSection(t, r.body), "Sam") {
+		t.Errorf("Sam is still listed")
+	}
+	a, err := e.db.Approver(context.Background(), co.d.a.ID)
+	if err != nil || a.RemovedAt.IsZero() {
+		t.Errorf("Sam's desktop is not removed: %+v, %v", a, err)
+	}
+	status, body, _ = co.household(t, e)
+	if status != http.StatusUnauthorized || !strings.Contains(body, "device_revoked") {
+		t.Errorf("Sam's desktop token after removal: %d %s, want 401 device_revoked", status, body)
+	}
+}
+
+func TestHouseholdRemoveMemberOfThisBrowser(t *testing.T) {
+	e := newEnv(t)
+	c, secret, _ := twoStepUser(t, e)
+	e.clock.Add(30e9)
+	c.signin("ada@example.com", pw)
+	c.get("/signin/verify")
+	c.submit("/signin/verify", url.Values{"method": {"totp"}, "code": {e.totpCode(secret, 0)}, "remember": {"1"}})
+	devs, _ := e.db.Devices(context.Background(), e.user("ada@example.com").ID)
+	if len(devs) != 1 {
+		t.Fatalf("%d trusted browsers, want 1", len(devs))
+	}
+	sam := c.addMember("Sam")
+	r := c.submit("/account/household/devices/"+devs[0].ID+"/move", url.Values{"member": {sam.ID}})
+	mustContain(t, householdSection(t, r.body), "this browser")
+
+	r = c.post("/account/household/members/"+sam.ID+"/remove", nil)
+	mustContain(t, html.UnescapeString(r.body), "This browser is Sam's: you will be signed out too.")
+	r = c.post("/account/household/members/"+sam.ID+"/remove", url.Values{"confirm": {"1"}})
+	if r.status != http.StatusSeeOther || r.loc != "/signin" {
+		t.Errorf("removing this browser's member: %d %q, want a redirect to /signin", r.status, r.loc)
+	}
+	if c.cookie(deviceCookie) != "" || c.cookie(sessionCookie) != "" {
+		t.Error("the browser's cookies are still set")
+	}
+	if r := c.get("/account/security"); r.status != http.StatusSeeOther {
+		t.Errorf("still signed in: %d", r.status)
+	}
+}
+
+func TestHouseholdOwnerCannotBeRemoved(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.signup("ada@example.com", pw)
+	owner := e.member("Ada Lovelace")
+	for _, method := range []string{"GET", "POST"} {
+		var r *resp
+		if method == "GET" {
+			r = c.get("/account/household/members/" + owner.ID + "/remove")
+		} else {
+			r = c.post("/account/household/members/"+owner.ID+"/remove", url.Values{"confirm": {"1"}})
+		}
+		if r.status != http.StatusConflict || !strings.Contains(html.UnescapeString(r.body), "is the account's owner and cannot be removed") {
+			t.Errorf("%s remove the owner: %d, want 409 with the reason", method, r.status)
+		}
+	}
+	if _, err := e.db.OwnerMember(context.Background(), e.user("ada@example.com").ID); err != nil {
+		t.Errorf("the owner is gone: %v", err)
+	}
+}
+
+func TestHouseholdShareAuthenticator(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.signup("ada@example.com", pw)
+	sam := c.addMember("Sam")
+	share := "/account/household/members/" + sam.ID + "/share"
+
+	r := c.post(share, nil)
+	if r.status != http.StatusConflict {
+		t.Errorf("share without an authenticator: %d, want 409", r.status)
+	}
+	mustContain(t, html.UnescapeString(r.body), `id="form-error" role="alert">Turn on an authenticator app for the account first`)
+
+	c.addTOTP()
+	c.get("/account/security")
+	r = c.post(share, nil)
+	if r.status != http.StatusConflict {
+		t.Errorf("share without a desktop: %d, want 409", r.status)
+	}
+	mustContain(t, html.UnescapeString(r.body), `id="form-error" role="alert">Invite Sam's desktop first: Sam has no paired desktop to share with.`)
+	if e.member("Sam").SharesAuthenticator {
+		t.Fatal("shared with no desktop")
+	}
+
+	co := c.inviteDesktop(sam, "Sam's desktop")
+	c.get("/account/security")
+	r = c.post(share, nil)
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("share: %d %s", r.status, r.body)
+	}
+	r = c.follow(r)
+	mustContain(t, html.UnescapeString(r.body), "The authenticator is offered to Sam on their desktop", "Shares the authenticator", "Stop sharing the authenticator")
+	if !e.member("Sam").SharesAuthenticator {
+		t.Error("Sam does not share the authenticator")
+	}
+	offers, err := e.db.ShareOffers(context.Background(), co.d.a.ID)
+	if err != nil || len(offers) != 1 {
+		t.Fatalf("offers to Sam's desktop: %d, %v; want 1", len(offers), err)
+	}
+
+	r = c.post("/account/household/members/"+sam.ID+"/stop-sharing", nil)
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("stop sharing: %d %s", r.status, r.body)
+	}
+	if e.member("Sam").SharesAuthenticator {
+		t.Error("Sam still shares the authenticator")
+	}
+	if offers, _ := e.db.ShareOffers(context.Background(), co.d.a.ID); len(offers) != 0 {
+		t.Errorf("%d offers left after stopping, want 0", len(offers))
+	}
+}
+
+func TestHouseholdMoveDevice(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.signup("ada@example.com", pw)
+	d := c.pairDesktop("Ada's laptop")
+	sam := c.addMember("Sam")
+	owner := e.member("Ada Lovelace")
+	ctx := context.Background()
+	move := "/account/household/devices/" + d.a.ID + "/move"
+
+	r := c.get("/account/security")
+	mustContain(t, r.body, `action="`+move+`"`, `<option value="`+sam.ID+`">Sam</option>`)
+
+	r = c.post(move, url.Values{"member": {sam.ID}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("move: %d %s", r.status, r.body)
+	}
+	if a, _ := e.db.Approver(ctx, d.a.ID); a.MemberID != sam.ID {
+		t.Errorf("the desktop belongs to %q, want Sam (%s)", a.MemberID, sam.ID)
+	}
+	r = c.follow(r)
+	mustContain(t, html.UnescapeString(r.body), "“Ada's laptop” is Sam's now.")
+	sec := householdSection(t, r.body)
+	if i, j := strings.Index(sec, "Sam <em"), strings.Index(sec, "Ada's laptop"); i < 0 || j < i {
+		t.Errorf("the desktop is not listed under Sam:\n%s", sec)
+	}
+	kinds := activityKinds(t, e, e.user("ada@example.com").ID)
+	if !hasActivity(kinds, store.ActDeviceMoved+`: Paired desktop "Ada's laptop" moved from Ada Lovelace to Sam`) {
+		t.Errorf("no move in the activity: %q", kinds)
+	}
+
+	r = c.post(move, url.Values{"member": {owner.ID}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("move back: %d %s", r.status, r.body)
+	}
+	if a, _ := e.db.Approver(ctx, d.a.ID); a.MemberID != "" {
+		t.Errorf("the desktop belongs to %q, want the owner (\"\")", a.MemberID)
+	}
+
+	c.get("/account/security")
+	if r := c.post(move, url.Values{"member": {"nobody"}}); r.status != http.StatusBadRequest {
+		t.Errorf("move to an unknown member: %d, want 400", r.status)
+	}
+	if r := c.post("/account/household/devices/nothing/move", url.Values{"member": {sam.ID}}); r.status != http.StatusNotFound {
+		t.Errorf("move an unknown device: %d, want 404", r.status)
+	}
+}
+
+func TestHouseholdFormsNeedCSRF(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.signup("ada@example.com", pw)
+	d := c.pairDesktop("Ada's laptop")
+	sam := c.addMember("Sam")
+	for _, path := range []string{
+		"/account/household/members",
+		"/account/household/members/" + sam.ID + "/rename",
+		"/account/household/members/" + sam.ID + "/remove",
+		"/account/household/members/" + sam.ID + "/invite",
+		"/account/household/members/" + sam.ID + "/share",
+		"/account/household/members/" + sam.ID + "/stop-sharing",
+		"/account/household/devices/" + d.a.ID + "/move",
+	} {
+		t.Run(path, func(t *testing.T) {
+			r := c.post(path, url.Values{"csrf": {""}, "name": {"Kim"}, "member": {sam.ID}, "confirm": {"1"}})
+			if r.status != http.StatusForbidden {
+				t.Errorf("status %d, want 403", r.status)
+			}
+		})
+	}
+	if ms, _ := e.db.Members(context.Background(), e.user("ada@example.com").ID); len(ms) != 2 {
+		t.Errorf("%d members after refused forms, want 2", len(ms))
+	}
+	if a, _ := e.db.Approver(context.Background(), d.a.ID); a.MemberID != "" || !a.RemovedAt.IsZero() {
+		t.Errorf("the desktop changed: %+v", a)
+	}
+}
