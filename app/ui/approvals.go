@@ -33,6 +33,11 @@ type Approvals interface {
 	Events() <-chan approver.Event
 	Pending() []approver.Request
 	Decide(ctx context.Context, accountID, requestID string, c approver.Choice, number int) (status string, err error)
+	// Shares lists the authenticators offered to this desktop on the
+	// account, opened; AcceptShare and DeclineShare answer one (shares.go).
+	Shares(ctx context.Context, accountID string) ([]approver.Share, error)
+	AcceptShare(ctx context.Context, accountID, id string) error
+	DeclineShare(ctx context.Context, accountID, id string) error
 }
 
 const (
@@ -68,10 +73,12 @@ type approvals struct {
 
 	dialog dialog.Dialog // the last dialog shown
 	pair   *pairForm     // the pairing dialog while it is open
+	shares *shareOffers  // the authenticators shared with this desktop
 }
 
 func newApprovals(m *Main) *approvals {
 	s := &approvals{m: m, svc: m.deps.Approvals, ui: fyne.Do, prompts: map[string]*prompt{}}
+	s.shares = newShareOffers(s)
 	s.status = &widget.Label{Wrapping: fyne.TextWrapWord}
 	s.list = container.NewVBox()
 	s.pairButton = widget.NewButtonWithIcon("Pair with an account…", theme.ContentAddIcon(), s.showPair)
@@ -116,6 +123,7 @@ func (s *approvals) start() {
 	for _, r := range s.svc.Pending() {
 		s.onRequest(r)
 	}
+	s.shares.start()
 	go func() {
 		for {
 			select {
@@ -142,6 +150,7 @@ func (s *approvals) shutdown() {
 		s.stop()
 		s.stop = nil
 	}
+	s.shares.shutdown()
 	for _, p := range s.prompts {
 		p.close()
 	}
@@ -166,6 +175,7 @@ func (s *approvals) handle(ev approver.Event) {
 	case approver.EventChanged, approver.EventShare:
 		s.m.dashboard.handle(ev)
 	}
+	s.shares.handle(ev)
 }
 
 // onRequest brings up a new request: its prompt, a notification, the
@@ -232,6 +242,7 @@ func (s *approvals) lockChanged() {
 	for _, p := range s.prompts {
 		p.lockChanged()
 	}
+	s.shares.lockChanged()
 }
 
 // waitingCount is how many requests wait for an answer, for the tray.

@@ -43,6 +43,13 @@ type fakeApprovals struct {
 	paired   []pairCall
 	unpaired []string
 	decided  []decision
+
+	offers     map[string][]approver.Share // by account id: what Shares lists
+	sharesErr  error                       // Shares's answer when set
+	answerErr  error                       // AcceptShare's and DeclineShare's
+	sharesGate chan struct{}               // Shares waits for it to close when set
+	accepted   []string                    // offer ids AcceptShare was called with
+	declined   []string                    // and DeclineShare
 }
 
 func newFakeApprovals(accounts ...approver.Account) *fakeApprovals {
@@ -90,6 +97,65 @@ func (f *fakeApprovals) Decide(_ context.Context, account, request string, c app
 		return "", f.decideErr
 	}
 	return f.status, nil
+}
+
+func (f *fakeApprovals) Shares(ctx context.Context, account string) ([]approver.Share, error) {
+	f.mu.Lock()
+	gate := f.sharesGate
+	f.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.sharesErr != nil {
+		return nil, f.sharesErr
+	}
+	return slices.Clone(f.offers[account]), nil
+}
+
+func (f *fakeApprovals) AcceptShare(_ context.Context, account, id string) error {
+	return f.answer(account, id, &f.accepted)
+}
+
+func (f *fakeApprovals) DeclineShare(_ context.Context, account, id string) error {
+	return f.answer(account, id, &f.declined)
+}
+
+// answer records an answer to an offer and, unless it fails, takes the
+// offer off the list, as the server does.
+func (f *fakeApprovals) answer(account, id string, calls *[]string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	*calls = append(*calls, id)
+	if f.answerErr != nil {
+		return f.answerErr
+	}
+	if f.offers != nil {
+		f.offers[account] = slices.DeleteFunc(f.offers[account], func(s approver.Share) bool { return s.ID == id })
+	}
+	return nil
+}
+
+// offer puts a share on the account's list.
+func (f *fakeApprovals) offer(account string, s approver.Share) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.offers == nil {
+		f.offers = map[string][]approver.Share{}
+	}
+	f.offers[account] = append(f.offers[account], s)
+}
+
+// answers are the offer ids accepted and declined so far.
+func (f *fakeApprovals) answers() (accepted, declined []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.accepted), slices.Clone(f.declined)
 }
 
 func (f *fakeApprovals) decisions() []decision {
@@ -174,6 +240,12 @@ func (w *promptWindow) Close()        { w.closed = true; w.Window.Close() }
 
 func newApprovalsHarness(t *testing.T, svc *fakeApprovals) *approvalsHarness {
 	t.Helper()
+	return newApprovalsHarnessWith(t, svc, &fakeStore{})
+}
+
+// newApprovalsHarnessWith is newApprovalsHarness with the window's vault.
+func newApprovalsHarnessWith(t *testing.T, svc *fakeApprovals, vault Store) *approvalsHarness {
+	t.Helper()
 	h := &approvalsHarness{app: test.NewTempApp(t), svc: svc, clock: &fakeClock{now: start},
 		tray: &fakeTray{}, queue: make(chan func(), 64)}
 	icon, err := assets.IconPNG(64)
@@ -191,7 +263,7 @@ func newApprovalsHarness(t *testing.T, svc *fakeApprovals) *approvalsHarness {
 			h.win.Close()
 		}
 	})
-	deps := Deps{Vault: &fakeStore{}, Now: h.clock.Now, After: h.clock.After,
+	deps := Deps{Vault: vault, Now: h.clock.Now, After: h.clock.After,
 		Capture: h.desk.Capture, Clipboard: h.desk.Clipboard,
 		Session: Session{Tray: h.tray},
 		NewWindow: func(title string) fyne.Window {

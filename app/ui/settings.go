@@ -107,9 +107,6 @@ func newSettings(m *Main) *settings {
 		s.trayHint,
 		s.problem,
 	)))
-	// Until first shown, every passphrase button would count towards the
-	// window's minimum width.
-	s.update()
 	return s
 }
 
