@@ -2,7 +2,7 @@
 #   make run    install what is missing, build, start the companion
 #   make test   install what tests need, run every test
 .POSIX:
-.PHONY: all deps deps-qr deps-bench-ui deps-package install-packages build run test test-package package fuzz bench bench-qr bench-ui bench-server bench-approvals cross corpus lint clean screenshots
+.PHONY: all deps deps-qr deps-bench-ui deps-package install-packages build run test test-package package fuzz bench bench-qr bench-ui bench-server bench-approvals bench-dashboard cross corpus lint clean screenshots
 
 GO       ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 BIN      ?= bin
@@ -177,6 +177,12 @@ bench-server: deps
 # memory per open stream.
 bench-approvals: deps
 	$(GO) test -run '^$$' -bench Approvals -benchtime 1000x ./internal/server/bench
+
+# The Account screen with 200 devices, 100 apps and 5,000 events: each tab's
+# first frame, from a fake and from a real countersign-server in-process, and
+# scrolling its lists, as a table (BENCHTIME=50x by default).
+bench-dashboard: deps
+	GO=$(GO) .ci/bench-dashboard
 
 # Countersign's QR decoder against zbarimg on testdata/qr, as a table.
 bench-qr: deps deps-qr

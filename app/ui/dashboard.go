@@ -405,6 +405,8 @@ type tab struct {
 	updated *widget.Label
 	refresh *widget.Button
 	banner  *banner
+	top     *fyne.Container // when it was updated, and the banner
+	frame   *fyne.Container // top above the pane
 
 	loaded bool      // the pane shows data
 	at     time.Time // when it was loaded
@@ -421,9 +423,10 @@ func newTab(d *dashboard, p pane) *tab {
 	t.refresh.Importance = widget.LowImportance
 	t.banner = newBanner()
 	head := container.NewBorder(nil, nil, nil, t.refresh, t.updated)
+	t.top = container.NewVBox(head, t.banner.root)
+	t.frame = container.NewBorder(t.top, nil, nil, nil, p.view())
 	// Titles without icons: the six fit the window's narrowest width.
-	t.item = container.NewTabItem(p.title(), container.NewThemeOverride(
-		container.NewBorder(container.NewVBox(head, t.banner.root), nil, nil, nil, p.view()), appTheme{}))
+	t.item = container.NewTabItem(p.title(), newTabContent(container.NewThemeOverride(t.frame, appTheme{})))
 	t.forget()
 	return t
 }
@@ -476,10 +479,14 @@ func (t *tab) load() {
 // finish shows the result of a load.
 func (t *tab) finish(show func(), err error) {
 	defer func() {
-		// Lay out the banner shown or hidden; twice, as its wrapped text
-		// knows its height only once laid out at its width.
-		t.item.Content.Refresh()
-		t.item.Content.Refresh()
+		// Lay out the banner shown or hidden, and the pane below it; twice,
+		// as its wrapped text knows its height only once laid out at its
+		// width. Not the pane's content, which show refreshed: hundreds of
+		// rows and cards take tens of milliseconds each time.
+		for range 2 {
+			t.top.Refresh()
+			t.frame.Layout.Layout(t.frame.Objects, t.frame.Size())
+		}
 	}()
 	t.failed = err != nil
 	if err == nil {
@@ -516,6 +523,31 @@ func (t *tab) lastText() string {
 	}
 	return "Updated " + t.at.Local().Format("15:04")
 }
+
+// tabContent is what a tab shows. AppTabs refreshes every tab's content
+// each time a tab is selected, and refreshing the wrapped text of one with
+// hundreds of rows takes tens of milliseconds: hidden, it puts a refresh
+// off until it is shown.
+type tabContent struct {
+	widget.BaseWidget
+	content fyne.CanvasObject
+}
+
+func newTabContent(content fyne.CanvasObject) *tabContent {
+	c := &tabContent{content: content}
+	c.ExtendBaseWidget(c)
+	return c
+}
+
+// Refresh refreshes the content if it is shown; if not, showing it will,
+// as showing a widget refreshes it.
+func (c *tabContent) Refresh() {
+	if c.Visible() {
+		c.BaseWidget.Refresh()
+	}
+}
+
+func (c *tabContent) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(c.content) }
 
 // compactTabs is the app's theme with less room around the tabs' titles,
 // so that all six fit beside the navigation at the window's default width.

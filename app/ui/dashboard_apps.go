@@ -85,10 +85,15 @@ func (p *appsPane) fetch(ctx context.Context, src Dashboard) (func(), error) {
 }
 
 func (p *appsPane) set(apps []api.App) {
-	p.apps = apps
-	show(p.empty, len(apps) == 0)
+	// Each row's height that changes refreshes the whole list, every row
+	// on screen: they change while it is empty.
+	p.apps = nil
 	for i, a := range apps {
 		p.list.SetItemHeight(i, p.rowHeight(len(a.Scopes)))
+	}
+	p.apps = apps
+	show(p.empty, len(apps) == 0)
+	for _, a := range apps {
 		p.loadLogo(a.LogoURL)
 	}
 	p.list.Refresh()

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -19,6 +20,10 @@ import (
 // backup, how many devices and apps, and what to act on.
 type overview struct {
 	d *dashboard
+	// what to look at, and whether all of it is shown or only the first
+	// overviewWarnings
+	warned   []client.Warning
+	expanded bool
 
 	name     *widget.Label
 	twoStep  *widget.Label
@@ -65,6 +70,7 @@ func (o *overview) reset() {
 		l.SetText("—")
 		l.Importance = widget.MediumImportance
 	}
+	o.warned, o.expanded = nil, false
 	o.warnings.RemoveAll()
 	o.warnHead.Hide()
 }
@@ -105,16 +111,41 @@ func (o *overview) set(acc api.Account, devs []api.Device, apps []api.App) {
 	o.devices.SetText(strconv.Itoa(s.TrustedDevices))
 	o.apps.SetText(strconv.Itoa(s.Apps))
 
+	o.warned = s.Warnings
+	o.showWarnings()
+	o.warnHead.Show()
+	o.root.Refresh()
+}
+
+// overviewWarnings is how many warnings the overview shows until asked for
+// all: each is wrapped text, slow to lay out, and an account of hundreds of
+// devices and apps unused for months has hundreds of warnings.
+const overviewWarnings = 10
+
+// showWarnings lists what to look at: the first overviewWarnings, and a
+// button for the rest.
+func (o *overview) showWarnings() {
 	o.warnings.RemoveAll()
-	for _, w := range s.Warnings {
+	ws := o.warned
+	if !o.expanded && len(ws) > overviewWarnings {
+		ws = ws[:overviewWarnings]
+	}
+	for _, w := range ws {
 		o.warnings.Add(warningLine(w))
 	}
-	if len(s.Warnings) == 0 {
+	if more := len(o.warned) - len(ws); more > 0 {
+		b := widget.NewButton(fmt.Sprintf("Show %d more", more), func() {
+			o.expanded = true
+			o.showWarnings()
+			o.root.Refresh()
+		})
+		b.Importance = widget.LowImportance
+		o.warnings.Add(container.NewHBox(b))
+	}
+	if len(o.warned) == 0 {
 		o.warnings.Add(container.NewBorder(nil, nil, widget.NewIcon(theme.NewSuccessThemedResource(theme.ConfirmIcon())), nil,
 			&widget.Label{Text: "Nothing: your account is in good shape.", Wrapping: fyne.TextWrapWord}))
 	}
-	o.warnHead.Show()
-	o.root.Refresh()
 }
 
 // warningLine is one warning of the overview, in its level's colour.

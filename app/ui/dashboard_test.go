@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/approver"
+	"github.com/countersign/countersign/internal/client"
 )
 
 func TestDashboardTabsShowTheAccount(t *testing.T) {
@@ -384,4 +386,23 @@ func TestBackOnlineReloads(t *testing.T) {
 	if got := banner.text(); got != "" {
 		t.Errorf("back online, the banner still says %q", got)
 	}
+}
+
+func TestOverviewShowsTheFirstWarnings(t *testing.T) {
+	f := household()
+	for i := range 20 {
+		f.devices = append(f.devices, api.Device{ID: fmt.Sprintf("old-%d", i), Type: api.DeviceBrowser, Kind: "browser",
+			Name: fmt.Sprintf("Old browser %d", i), MemberID: "m-ada", LastSeenAt: start.Add(-200 * 24 * time.Hour)})
+	}
+	h := newDashHarness(t, f)
+	h.tab(t, "Overview")
+	all := len(client.Overview(f.account, f.devices, f.apps, start).Warnings)
+	if got := len(h.d.overview.warnings.Objects); got != overviewWarnings+1 {
+		t.Fatalf("the overview lists %d items of %d warnings, want the first %d and a button", got, all, overviewWarnings)
+	}
+	h.tap(t, fmt.Sprintf("Show %d more", all-overviewWarnings))
+	if got := len(h.d.overview.warnings.Objects); got != all {
+		t.Errorf("after Show more, the overview lists %d warnings, want %d", got, all)
+	}
+	h.assertShows(t, "\"Old browser 19\" has not been seen since")
 }
