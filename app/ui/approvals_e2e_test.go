@@ -3,13 +3,9 @@ package ui
 import (
 	"context"
 	"crypto/rand"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +18,7 @@ import (
 	"github.com/countersign/countersign/internal/approver/approvertest"
 	"github.com/countersign/countersign/internal/keyring"
 	"github.com/countersign/countersign/internal/password"
+	"github.com/countersign/countersign/internal/server/webtest"
 	"github.com/countersign/countersign/internal/store"
 )
 
@@ -51,8 +48,8 @@ func TestApprovalPromptEndToEnd(t *testing.T) {
 	go func() { defer close(done); m.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 
-	browser := newSignInClient(t, srv.URL)
-	n := browser.waitForApproval(email, pw)
+	browser := webtest.New(t, srv.URL)
+	n := browser.WaitForApproval(email, pw)
 
 	var p *prompt
 	deadline := time.After(10 * time.Second)
@@ -93,7 +90,7 @@ func TestApprovalPromptEndToEnd(t *testing.T) {
 		t.Errorf("the prompt says %q, want Approved", got)
 	}
 
-	res := browser.post("/signin/verify", "/signin/approval/complete", url.Values{})
+	res := browser.Post("/signin/verify", "/signin/approval/complete", url.Values{})
 	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || loc != "/account/security" {
 		t.Errorf("completing the sign-in: status %d to %q, want 303 to /account/security", res.StatusCode, loc)
 	}
@@ -169,83 +166,4 @@ func (k *memKeyring) Delete(name string) error {
 	defer k.mu.Unlock()
 	delete(k.items, name)
 	return nil
-}
-
-var (
-	csrfField      = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
-	approvalNumber = regexp.MustCompile(`id="approval-number"[^>]*>\s*(\d+)\s*<`)
-)
-
-// signInClient is the browser's side over plain HTTP: a cookie jar and
-// forms posted by hand, redirects not followed.
-type signInClient struct {
-	t    *testing.T
-	base string
-	http *http.Client
-}
-
-func newSignInClient(t *testing.T, base string) *signInClient {
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &signInClient{t: t, base: base, http: &http.Client{Jar: jar,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-}
-
-func (c *signInClient) do(method, path string, form url.Values) (*http.Response, string) {
-	c.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, c.base+path, body)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", c.base)
-	}
-	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0")
-	res, err := c.http.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	return res, string(b)
-}
-
-// post loads page for its CSRF token, then posts the form to action.
-func (c *signInClient) post(page, action string, form url.Values) *http.Response {
-	c.t.Helper()
-	res, body := c.do(http.MethodGet, page, nil)
-	m := csrfField.FindStringSubmatch(body)
-	if res.StatusCode != http.StatusOK || m == nil {
-		c.t.Fatalf("GET %s: status %d, no CSRF token", page, res.StatusCode)
-	}
-	form.Set("csrf", m[1])
-	res, _ = c.do(http.MethodPost, action, form)
-	return res
-}
-
-// waitForApproval sends the password and opens the approval page, which
-// makes the request; it returns the number the page shows.
-func (c *signInClient) waitForApproval(login, pw string) int {
-	c.t.Helper()
-	res := c.post("/signin", "/signin", url.Values{"login": {login}, "password": {pw}})
-	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/signin/verify") {
-		c.t.Fatalf("the password: status %d to %q", res.StatusCode, loc)
-	}
-	res, body := c.do(http.MethodGet, "/signin/verify", nil)
-	m := approvalNumber.FindStringSubmatch(body)
-	if res.StatusCode != http.StatusOK || m == nil {
-		c.t.Fatalf("GET /signin/verify: status %d, no #approval-number", res.StatusCode)
-	}
-	n, _ := strconv.Atoi(m[1])
-	return n
 }
