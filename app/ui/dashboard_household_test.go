@@ -85,7 +85,7 @@ func TestBoardDragMovesDevice(t *testing.T) {
 	if got := h.main.toast.visibleText(); got != "Gave Firefox on Linux to Sam" {
 		t.Errorf("toast %q", got)
 	}
-	if h.d.layer.Objects != nil && len(h.d.layer.Objects) != 0 {
+	if len(h.d.layer.Objects) != 0 {
 		t.Error("the dragged copy stays on screen")
 	}
 	h.capture(t, "household-moved")
