@@ -161,12 +161,13 @@ func TestServeAndShutdown(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no account") {
 		t.Errorf("pairing-code for an unknown account: got %v, want a clear refusal", err)
 	}
-	// With --member the code pairs as that household member's, made on first use.
+	// With --member the code pairs as that household member's, made on first
+	// use (the demo household has Sam already).
 	for range 2 {
 		errOut.Reset()
-		err = run(context.Background(), append([]string{"pairing-code", "--login", "demo@countersign.test", "--member", "sam"}, db...),
+		err = run(context.Background(), append([]string{"pairing-code", "--login", "demo@countersign.test", "--member", "robin"}, db...),
 			env(map[string]string{"HOME": dir}), io.Discard, &errOut)
-		if err != nil || !strings.Contains(errOut.String(), "for sam of demo@countersign.test") {
+		if err != nil || !strings.Contains(errOut.String(), "for robin of demo@countersign.test") {
 			t.Errorf("pairing-code --member: %v, stderr %q", err, errOut.String())
 		}
 	}
@@ -179,8 +180,8 @@ func TestServeAndShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ms, err := sdb.Members(context.Background(), u.ID); err != nil || len(ms) != 2 || ms[1].Name != "sam" {
-		t.Errorf("household after pairing-code --member twice = %+v, %v; want the owner and sam", ms, err)
+	if ms, err := sdb.Members(context.Background(), u.ID); err != nil || len(ms) != 3 || ms[1].Name != "Sam" || ms[2].Name != "robin" {
+		t.Errorf("household after pairing-code --member twice = %+v, %v; want the owner, Sam and robin", ms, err)
 	}
 }
 
