@@ -58,7 +58,13 @@ func newAppsPane(d *dashboard) *appsPane {
 	p.list = widget.NewList(
 		func() int { return len(p.apps) },
 		func() fyne.CanvasObject { return newAppRow(p) },
-		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*appRow).set(p.apps[i]) },
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			// set empties the list while it changes row heights, and a
+			// changed height updates the row on screen at once.
+			if i < len(p.apps) {
+				o.(*appRow).set(p.apps[i])
+			}
+		},
 	)
 	p.root = container.NewStack(p.list, container.NewVBox(p.empty))
 	p.reset()
