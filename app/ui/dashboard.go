@@ -362,6 +362,12 @@ func (d *dashboard) askName(title, label, verb, name string, save func(string)) 
 			save(strings.TrimSpace(e.Text))
 		}
 	}, d.m.win)
+	// Enter in the field answers as the button does, once the name is good.
+	e.OnSubmitted = func(s string) {
+		if e.Validate() == nil {
+			dl.Submit()
+		}
+	}
 	dl.Resize(fyne.NewSize(400, dl.MinSize().Height))
 	d.dialog = dl
 	dl.Show()

@@ -210,6 +210,26 @@ func TestBoardAddMemberShowsInvitation(t *testing.T) {
 	h.assertShows(t, "Robin")
 }
 
+// Enter in the name field adds the member, as the Add button does; an
+// empty name does nothing.
+func TestBoardAddMemberWithEnter(t *testing.T) {
+	f := household()
+	h := newDashHarness(t, f)
+	h.tab(t, "Household")
+	h.tap(t, "Add member…")
+	e := entryIn(t, h.win.Canvas())
+	test.Type(e, "  ")
+	e.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	h.settle(t)
+	wantChanges(t, f)
+	e.SetText("")
+	test.Type(e, "Robin")
+	e.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	h.settle(t)
+	wantChanges(t, f, call{"AddMember", "Robin"}, call{"Invite", "m-robin"})
+	h.assertShows(t, "Invitation for Robin")
+}
+
 func TestBoardMemberCannotManage(t *testing.T) {
 	f := household()
 	f.you = "m-sam"
