@@ -179,17 +179,23 @@ func deviceName(d api.Device) string { return d.Name }
 func memberID(m api.Member) string   { return m.ID }
 func memberName(m api.Member) string { return m.Name }
 
+// parseVerb parses the flags and splits off the sub-command ("" for none)
+// from the other arguments.
+func (d *dashboard) parseVerb(args []string) (verb string, rest []string, err error) {
+	pos, err := parse(d.fs, args)
+	if err != nil || len(pos) == 0 {
+		return "", pos, err
+	}
+	return pos[0], pos[1:], nil
+}
+
 // runDevices lists the account's devices, or renames, removes, moves or
 // signs out one.
 func runDevices(env Env, args []string) error {
 	d := newDashboard(env, "devices", devicesSynopsis, true)
-	pos, err := parse(d.fs, args)
+	verb, pos, err := d.parseVerb(args)
 	if err != nil {
 		return err
-	}
-	verb := ""
-	if len(pos) > 0 {
-		verb, pos = pos[0], pos[1:]
 	}
 	switch verb {
 	case "", "rename", "remove", "move", "sign-out":

@@ -19,13 +19,9 @@ type addedJSON struct {
 // invites one, or shares the authenticator with one.
 func runHousehold(env Env, args []string) error {
 	d := newDashboard(env, "household", householdSynopsis, true)
-	pos, err := parse(d.fs, args)
+	verb, pos, err := d.parseVerb(args)
 	if err != nil {
 		return err
-	}
-	verb := ""
-	if len(pos) > 0 {
-		verb, pos = pos[0], pos[1:]
 	}
 	usage := map[string]string{
 		"":        "household takes no arguments but a subcommand",

@@ -42,13 +42,9 @@ type acceptedJSON struct {
 // this desktop, or accepts one into the vault, or declines one.
 func runShares(env Env, args []string) error {
 	d := newDashboard(env, "shares", sharesSynopsis, false)
-	pos, err := parse(d.fs, args)
+	verb, pos, err := d.parseVerb(args)
 	if err != nil {
 		return err
-	}
-	verb := ""
-	if len(pos) > 0 {
-		verb, pos = pos[0], pos[1:]
 	}
 	usage := map[string]string{
 		"":        "shares takes no arguments but a subcommand",
