@@ -237,7 +237,10 @@ func newMemberColumn(b *board, m api.Member, devs []api.Device) *memberColumn {
 		} else {
 			c.share = widget.NewButtonWithIcon("Share authenticator", theme.VisibilityIcon(), c.shareAuthenticator)
 		}
-		enable(c.share, b.youOwn())
+		// The authenticator is sealed to the member's paired desktops: with
+		// none there is nothing to share it with yet (stopping still works).
+		hasDesktop := slices.ContainsFunc(devs, func(d api.Device) bool { return d.Type == api.DeviceApprover })
+		enable(c.share, b.youOwn() && (m.SharesAuthenticator || hasDesktop))
 		head = append(head, c.share)
 	}
 	c.list = widget.NewList(

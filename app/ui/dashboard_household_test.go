@@ -178,6 +178,12 @@ func TestBoardMemberActions(t *testing.T) {
 	h.settle(t)
 	wantChanges(t, f, call{"RenameMember", "m-sam Samuel"}, call{"RenameMember", "m-sam Sam"})
 
+	// Share with Sam, whose laptop is paired.
+	h.tap(t, "Share authenticator")
+	if got := h.main.toast.visibleText(); got != "Offered the authenticator to Sam's 1 desktop" {
+		t.Errorf("toast %q", got)
+	}
+
 	// Remove says what goes with them.
 	menu("Sam", "Remove…")
 	h.assertShows(t, "Remove Sam and sign out Sam's 2 devices?")
@@ -186,14 +192,16 @@ func TestBoardMemberActions(t *testing.T) {
 		t.Error("Sam's devices are still on the board")
 	}
 
-	// Share and stop sharing.
+	// Stop sharing with Alex, who has no paired desktop: sharing again
+	// waits until one is invited.
 	h.tap(t, "Stop sharing")
-	h.tap(t, "Share authenticator")
-	wantChanges(t, f, call{"RenameMember", "m-sam Samuel"}, call{"RenameMember", "m-sam Sam"},
-		call{"RemoveMember", "m-sam"}, call{"StopSharing", "m-alex"}, call{"ShareAuthenticator", "m-alex"})
-	if got := h.main.toast.visibleText(); got != "Offered the authenticator to Alex's 1 desktop" {
-		t.Errorf("toast %q", got)
+	for _, c := range h.d.household.columns {
+		if c.member.Name == "Alex" && (c.share == nil || !c.share.Disabled() || c.share.Text != "Share authenticator") {
+			t.Errorf("Alex, with no desktop, can be shared with: %+v", c.share)
+		}
 	}
+	wantChanges(t, f, call{"RenameMember", "m-sam Samuel"}, call{"RenameMember", "m-sam Sam"},
+		call{"ShareAuthenticator", "m-sam"}, call{"RemoveMember", "m-sam"}, call{"StopSharing", "m-alex"})
 }
 
 func TestBoardAddMemberShowsInvitation(t *testing.T) {
