@@ -54,17 +54,13 @@ func (s *Server) household(ctx context.Context, userID string) ([]houseMember, e
 	if err != nil {
 		return nil, err
 	}
-	owner := ""
 	out := make([]houseMember, len(ms))
 	at := map[string]int{}
 	for i, m := range ms {
 		out[i].Member = m
 		at[m.ID] = i
-		if m.Role == api.RoleOwner {
-			owner = m.ID
-		}
 	}
-	ds, err := s.houseDevices(ctx, userID, owner)
+	ds, err := s.houseDevices(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
@@ -77,39 +73,26 @@ func (s *Server) household(ctx context.Context, userID string) ([]houseMember, e
 }
 
 // houseDevices lists the account's trusted browsers, paired desktops and
-// security keys; a device of the owner gets ownerID as its member.
-func (s *Server) houseDevices(ctx context.Context, userID, ownerID string) ([]houseDevice, error) {
-	browsers, err := s.store.Devices(ctx, userID)
+// security keys as the API does; a device of the owner has the owner's id
+// as its member.
+func (s *Server) houseDevices(ctx context.Context, userID string) ([]houseDevice, error) {
+	ds, err := household.Devices(ctx, s.store, userID, s.now())
 	if err != nil {
-		return nil, fmt.Errorf("devices: %w", err)
+		return nil, err
 	}
-	approvers, err := s.store.Approvers(ctx, userID)
-	if err != nil {
-		return nil, fmt.Errorf("approvers: %w", err)
-	}
-	keys, err := s.store.SecurityKeys(ctx, userID)
-	if err != nil {
-		return nil, fmt.Errorf("security keys: %w", err)
-	}
-	member := func(id string) string {
-		if id == "" {
-			return ownerID
+	out := make([]houseDevice, 0, len(ds))
+	for _, d := range ds {
+		detail := d.OS
+		if d.Type == api.DeviceBrowser {
+			detail = d.Browser
+			if d.OS != "" {
+				detail += " on " + d.OS
+			}
 		}
-		return id
-	}
-	out := make([]houseDevice, 0, len(browsers)+len(approvers)+len(keys))
-	for _, a := range approvers {
-		out = append(out, houseDevice{ID: a.ID, Type: api.DeviceApprover, Name: a.Name, Detail: platformName(a.Platform), MemberID: member(a.MemberID)})
-	}
-	for _, b := range browsers {
-		detail := b.Browser
-		if b.OS != "" {
-			detail += " on " + b.OS
+		if d.Type == api.DeviceSecurityKey {
+			detail = ""
 		}
-		out = append(out, houseDevice{ID: b.ID, Type: api.DeviceBrowser, Name: b.Name, Detail: detail, MemberID: member(b.MemberID)})
-	}
-	for _, k := range keys {
-		out = append(out, houseDevice{ID: k.ID, Type: api.DeviceSecurityKey, Name: k.Name, MemberID: member(k.MemberID)})
+		out = append(out, houseDevice{ID: d.ID, Type: d.Type, Name: d.Name, Detail: detail, MemberID: d.MemberID})
 	}
 	return out, nil
 }

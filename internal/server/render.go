@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/countersign/countersign/internal/household"
 	"github.com/countersign/countersign/internal/store"
 	"github.com/countersign/countersign/internal/uainfo"
 )
@@ -122,7 +123,7 @@ var funcs = template.FuncMap{
 	"activity":   activityText,
 	"maskPhone":  maskPhone,
 	"methodName": methodName,
-	"platform":   platformName,
+	"platform":   household.PlatformName,
 	"logo":       logoURL,
 }
 
@@ -271,23 +272,6 @@ func activityText(kind string) string {
 		return "Device moved"
 	}
 	return kind
-}
-
-// platformName names an approver's operating system: "linux" is "Linux".
-func platformName(p string) string {
-	switch strings.ToLower(p) {
-	case "linux":
-		return "Linux"
-	case "windows":
-		return "Windows"
-	case "darwin", "macos":
-		return "macOS"
-	case "freebsd":
-		return "FreeBSD"
-	case "":
-		return "Unknown system"
-	}
-	return p
 }
 
 // maskPhone shows the last digits of a number only: "•••• 4567".

@@ -13,6 +13,7 @@ import (
 
 	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/approval"
+	"github.com/countersign/countersign/internal/household"
 	"github.com/countersign/countersign/internal/store"
 )
 
@@ -28,58 +29,17 @@ func (h *handler) devices(w http.ResponseWriter, r *http.Request, c *caller) err
 	return nil
 }
 
-// deviceList is every device of the account, each with its member, most
-// recently seen first.
+// deviceList is every device of the account, each with its member and
+// its place, most recently seen first; the calling desktop is Current.
 func (h *handler) deviceList(ctx context.Context, c *caller) ([]api.Device, error) {
-	owner, err := h.store.OwnerMember(ctx, c.user.ID)
+	out, err := household.Devices(ctx, h.store, c.user.ID, h.now())
 	if err != nil {
 		return nil, err
-	}
-	browsers, err := h.store.Devices(ctx, c.user.ID)
-	if err != nil {
-		return nil, err
-	}
-	approvers, err := h.store.Approvers(ctx, c.user.ID)
-	if err != nil {
-		return nil, err
-	}
-	keys, err := h.store.SecurityKeys(ctx, c.user.ID)
-	if err != nil {
-		return nil, err
-	}
-	sessions, err := h.store.Sessions(ctx, c.user.ID, h.now())
-	if err != nil {
-		return nil, err
-	}
-	running := map[string]int{}
-	for _, s := range sessions {
-		if s.DeviceID != "" {
-			running[s.DeviceID]++
-		}
-	}
-	out := make([]api.Device, 0, len(browsers)+len(approvers)+len(keys))
-	for i := range browsers {
-		d := browserDevice(&browsers[i])
-		d.Sessions = running[d.ID]
-		d.Place = h.place(d.IP)
-		out = append(out, d)
-	}
-	for i := range approvers {
-		d := approverDevice(&approvers[i])
-		d.Current = c.device != nil && c.device.ID == d.ID
-		out = append(out, d)
-	}
-	for i := range keys {
-		out = append(out, keyDevice(&keys[i]))
 	}
 	for i := range out {
-		if out[i].MemberID == "" {
-			out[i].MemberID = owner.ID
-		}
+		out[i].Place = h.place(out[i].IP)
+		out[i].Current = c.device != nil && out[i].Type == api.DeviceApprover && c.device.ID == out[i].ID
 	}
-	slices.SortStableFunc(out, func(a, b api.Device) int {
-		return cmp.Or(b.LastSeenAt.Compare(a.LastSeenAt), b.CreatedAt.Compare(a.CreatedAt))
-	})
 	return out, nil
 }
 
@@ -92,47 +52,6 @@ func (h *handler) place(ip string) string {
 		return p
 	}
 	return ""
-}
-
-func browserDevice(d *store.Device) api.Device {
-	return api.Device{
-		ID: d.ID, Type: api.DeviceBrowser, Name: d.Name, Kind: d.Kind, MemberID: d.MemberID,
-		Browser: d.Browser, OS: d.OS, IP: d.IP, UserAgent: d.UserAgent,
-		CreatedAt: utc(d.CreatedAt), LastSeenAt: utc(d.LastSeenAt), TrustedUntil: utc(d.TrustedUntil),
-	}
-}
-
-func approverDevice(a *store.Approver) api.Device {
-	kind, name := "desktop", strings.ToLower(a.Name)
-	if strings.Contains(name, "laptop") || strings.Contains(name, "notebook") || strings.Contains(name, "macbook") {
-		kind = "laptop"
-	}
-	return api.Device{
-		ID: a.ID, Type: api.DeviceApprover, Name: a.Name, Kind: kind, MemberID: a.MemberID, OS: platformOS(a.Platform),
-		CreatedAt: utc(a.CreatedAt), LastSeenAt: utc(a.LastSeenAt),
-	}
-}
-
-// platformOS names an approver's platform (Go's GOOS) as people do.
-func platformOS(p string) string {
-	switch p {
-	case "linux":
-		return "Linux"
-	case "windows":
-		return "Windows"
-	case "darwin":
-		return "macOS"
-	case "freebsd":
-		return "FreeBSD"
-	}
-	return p
-}
-
-func keyDevice(k *store.SecurityKey) api.Device {
-	return api.Device{
-		ID: k.ID, Type: api.DeviceSecurityKey, Name: k.Name, Kind: api.DeviceSecurityKey, MemberID: k.MemberID,
-		CreatedAt: utc(k.CreatedAt), LastSeenAt: utc(k.LastUsedAt),
-	}
 }
 
 // anyDevice is one of the account's devices, of whichever type.
