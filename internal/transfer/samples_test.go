@@ -30,6 +30,9 @@ import (
 // export) are generated once by this file and committed:
 //
 //	go test ./internal/transfer/ -run TestGenerateSamples -update
+//
+// The *-encrypted-independent samples are not: make-encrypted.py beside them
+// writes them from the apps' published formats (see encrypted_test.go).
 
 var update = flag.Bool("update", false, "rewrite the generated samples in testdata/transfer")
 

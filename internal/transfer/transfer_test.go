@@ -362,7 +362,11 @@ func TestDetectEveryGeneratedSample(t *testing.T) {
 }
 
 func TestPasswords(t *testing.T) {
-	for _, file := range []string{"aegis-encrypted.json", "2fas-encrypted.2fas", "countersign-backup.json"} {
+	for _, file := range []string{
+		"aegis-encrypted.json", "aegis-encrypted-independent.json",
+		"2fas-encrypted.2fas", "2fas-encrypted-independent.2fas",
+		"countersign-backup.json",
+	} {
 		t.Run(file, func(t *testing.T) {
 			data := readSample(t, file)
 			res, err := Import(data, Options{})
@@ -373,7 +377,7 @@ func TestPasswords(t *testing.T) {
 				t.Errorf("no password: got encrypted %v and %d accounts, want true and none", res.Encrypted, len(res.Accounts))
 			}
 			res, err = Import(data, Options{Password: []byte("tset")})
-			if !errors.Is(err, ErrWrongPassword) {
+			if !errors.Is(err, ErrWrongPassword) || !strings.Contains(err.Error(), "wrong password") {
 				t.Errorf("wrong password: got %v, want ErrWrongPassword", err)
 			}
 			if len(res.Accounts) != 0 {
