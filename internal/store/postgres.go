@@ -42,7 +42,12 @@ func (db *DB) Listen(ctx context.Context, channel string) (<-chan string, error)
 	ch := make(chan string, 16)
 	go func() {
 		defer close(ch)
-		defer func() { conn.Close(context.Background()) }()
+		// conn is nil while the database can't be reached.
+		defer func() {
+			if conn != nil {
+				conn.Close(context.Background())
+			}
+		}()
 		wait := 100 * time.Millisecond
 		for {
 			n, err := conn.WaitForNotification(ctx)
@@ -59,16 +64,15 @@ func (db *DB) Listen(ctx context.Context, channel string) (<-chan string, error)
 				return
 			}
 			conn.Close(context.Background())
-			for {
+			conn = nil
+			for conn == nil {
 				select {
 				case <-time.After(wait):
 				case <-ctx.Done():
 					return
 				}
 				wait = min(2*wait, listenRetry)
-				if conn, err = db.listenConn(ctx, channel); err == nil {
-					break
-				}
+				conn, _ = db.listenConn(ctx, channel) // nil until the database answers
 			}
 			select {
 			case ch <- "":

@@ -108,6 +108,47 @@ func DSN(t testing.TB) string {
 	return srv.url(name)
 }
 
+// Server is a PostgreSQL server of one test's own, for a test that stops the
+// database under the code it tests (DSN's server is shared by the whole test
+// binary). Start gives one.
+type Server struct {
+	s *server
+}
+
+// Start starts a PostgreSQL server for t alone and returns it; it is stopped
+// and its data directory removed when t ends. It skips or fails t as DSN
+// does when PostgreSQL can't be started. Its one database, postgres, is
+// empty.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	s, err := start()
+	if err != nil {
+		if os.Getenv(EnvRequire) == "1" {
+			t.Fatalf("pgtest: %v", err)
+		}
+		t.Skipf("pgtest: %v (set %s=1 to fail instead of skipping)", err, EnvRequire)
+	}
+	t.Cleanup(func() {
+		if err := s.stop(); err != nil {
+			t.Logf("pgtest: %v", err)
+		}
+	})
+	return &Server{s: s}
+}
+
+// DSN returns the URL of the server's database.
+func (s *Server) DSN() string { return s.s.url("postgres") }
+
+// Crash stops the server at once, as pg_ctl stop -m immediate does: its
+// processes quit without a goodbye to their clients, and new connections are
+// refused. It returns when the server has exited.
+func (s *Server) Crash() {
+	if err := s.s.cmd.Process.Signal(immediateSignal); err != nil {
+		s.s.kill()
+	}
+	<-s.s.done
+}
+
 func randomHex(n int) string {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {

@@ -93,3 +93,19 @@ func TestParallelDatabases(t *testing.T) {
 		})
 	}
 }
+
+func TestStartAndCrash(t *testing.T) {
+	pg := pgtest.Start(t)
+	conn := connect(t, pg.DSN())
+	if err := conn.Ping(context.Background()); err != nil {
+		t.Fatalf("ping a server of one's own: %v", err)
+	}
+	pg.Crash()
+	if err := conn.Ping(context.Background()); err == nil {
+		t.Error("a connection made before Crash still answers")
+	}
+	if c, err := pgx.Connect(context.Background(), pg.DSN()); err == nil {
+		c.Close(context.Background())
+		t.Error("a new connection was accepted after Crash")
+	}
+}

@@ -7,7 +7,10 @@ import (
 	"syscall"
 )
 
-var interruptSignal = os.Kill
+var (
+	interruptSignal = os.Kill
+	immediateSignal = os.Kill
+)
 
 type osUser struct{}
 

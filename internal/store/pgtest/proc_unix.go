@@ -11,7 +11,10 @@ import (
 	"syscall"
 )
 
-var interruptSignal = syscall.SIGINT // PostgreSQL's fast shutdown
+var (
+	interruptSignal = syscall.SIGINT  // PostgreSQL's fast shutdown
+	immediateSignal = syscall.SIGQUIT // its immediate shutdown
+)
 
 // osUser is the account the server runs as when the tests run as root
 // (PostgreSQL refuses root); nil means the current user.
