@@ -345,6 +345,26 @@ func (v *Vault) NextHOTP(ref string) (code string, a Account, err error) {
 	return code, a, nil
 }
 
+// RewindHOTP gives back the code at counter, which NextHOTP returned but
+// which never reached anyone (it could not be written out): the account's
+// counter moves back from counter+1 to counter, so that the next NextHOTP
+// returns that code again. If the counter has moved on since, RewindHOTP
+// does nothing: the code is then skipped, never given twice.
+func (v *Vault) RewindHOTP(ref string, counter uint64) error {
+	return v.update(func(all []Account) ([]Account, error) {
+		i, err := find(all, ref)
+		if err != nil {
+			return nil, err
+		}
+		if all[i].Type != otp.HOTP || all[i].Counter != counter+1 {
+			return all, nil
+		}
+		all[i].Counter = counter
+		all[i].Modified = v.now().UTC()
+		return all, nil
+	})
+}
+
 func (v *Vault) newID(all []Account) (string, error) {
 	for {
 		b := make([]byte, 6)
