@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -236,6 +237,7 @@ func runCode(env Env, args []string) error {
 	}
 
 	out := make([]codeJSON, 0, len(matches))
+	spentID, spentAt := "", uint64(0) // the HOTP account whose code is shown, and that code's counter
 	for _, a := range matches {
 		c := codeJSON{ID: a.ID, Issuer: a.Issuer, Name: a.Name, Type: a.Type}
 		switch a.Type {
@@ -247,6 +249,7 @@ func runCode(env Env, args []string) error {
 					return err
 				}
 				c.Code = code
+				spentID, spentAt = a.ID, a.Counter
 				a = after
 			}
 			counter := a.Counter
@@ -264,14 +267,37 @@ func runCode(env Env, args []string) error {
 		}
 		out = append(out, c)
 	}
-	if *asJSON {
-		return writeJSON(env.Stdout, out)
+
+	// The HOTP counter moved on disk before its code is shown (NextHOTP), so
+	// that a code once shown is never shown again, even if this process dies
+	// right after. But a code that cannot be shown must not be lost: the
+	// output goes in one write, and when not a byte of it reached stdout the
+	// counter moves back (RewindHOTP, unless another process has taken the
+	// next code meanwhile), and the next code command shows that same code.
+	var buf bytes.Buffer
+	if err := printCodes(&buf, out, *asJSON); err != nil {
+		return err
+	}
+	n, err := env.Stdout.Write(buf.Bytes())
+	if err != nil && n == 0 && spentID != "" {
+		if rerr := v.RewindHOTP(spentID, spentAt); rerr != nil {
+			return fmt.Errorf("%w (and its HOTP code is skipped: %v)", err, rerr)
+		}
+	}
+	return err
+}
+
+// printCodes writes the codes as code prints them: JSON, a lone code, or a
+// table.
+func printCodes(w io.Writer, out []codeJSON, asJSON bool) error {
+	if asJSON {
+		return writeJSON(w, out)
 	}
 	if len(out) == 1 && out[0].Code != "" {
-		fmt.Fprintln(env.Stdout, out[0].Code)
-		return nil
+		_, err := fmt.Fprintln(w, out[0].Code)
+		return err
 	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tISSUER\tNAME\tCODE\tLEFT")
 	for _, c := range out {
 		code, left := c.Code, fmt.Sprintf("%ds", c.Remaining)

@@ -25,7 +25,10 @@ import (
 
 // Env is everything a command touches outside its arguments.
 type Env struct {
-	Stdin          io.Reader
+	Stdin io.Reader
+	// Stdout takes the results. Run checks every write to it: a command may
+	// leave fmt.Fprint's error unchecked, and still fails when any write to
+	// Stdout did (a full disk, a closed pipe).
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
 	Now            func() time.Time
@@ -87,8 +90,16 @@ func commands() []command {
 	}
 }
 
-// Run runs one subcommand; args excludes the program name.
+// Run runs one subcommand; args excludes the program name. It fails when a
+// write to env.Stdout failed, even if the command went on: a result that did
+// not reach stdout is a failure ("writing to stdout: …").
 func Run(env Env, args []string) error {
+	out := &stdout{w: env.Stdout}
+	env.Stdout = out
+	return out.check(run(env, args))
+}
+
+func run(env Env, args []string) error {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(env.Stdout)
 		return nil
@@ -103,6 +114,40 @@ func Run(env Env, args []string) error {
 	}
 	usage(env.Stderr)
 	return fmt.Errorf("%w: unknown command %q", ErrUsage, args[0])
+}
+
+// stdout is a command's standard output. It keeps the first write error and
+// writes nothing after it, so that Run can fail the command.
+type stdout struct {
+	w   io.Writer
+	err error
+}
+
+func (s *stdout) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.w.Write(p)
+	if err == nil && n < len(p) {
+		err = io.ErrShortWrite
+	}
+	s.err = err
+	return n, err
+}
+
+// check returns the command's error err, said to be stdout's when a write
+// failed.
+func (s *stdout) check(err error) error {
+	switch {
+	case s.err == nil:
+		return err
+	case err == nil:
+		return fmt.Errorf("writing to stdout: %w", s.err)
+	case errors.Is(err, s.err):
+		return fmt.Errorf("writing to stdout: %w", err)
+	default:
+		return fmt.Errorf("%w; writing to stdout: %w", err, s.err)
+	}
 }
 
 func usage(w io.Writer) {

@@ -286,6 +286,10 @@ func runQREncode(env Env, args []string) error {
 }
 
 func stdoutIsTerminal(env Env) bool {
-	f, ok := env.Stdout.(*os.File)
+	w := env.Stdout
+	if s, ok := w.(*stdout); ok {
+		w = s.w
+	}
+	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
