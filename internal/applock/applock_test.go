@@ -111,9 +111,15 @@ func TestParseRejects(t *testing.T) {
 		"bad salt":     strings.Join([]string{"", parts[1], parts[2], parts[3], "!!", parts[5]}, "$"),
 		"short hash":   strings.Join([]string{"", parts[1], parts[2], parts[3], parts[4], "AAAA"}, "$"),
 		"extra fields": good.String() + "$x",
+		// Costs a preferences file must not be able to ask of unlock.
+		"huge memory":     strings.Replace(good.String(), "m=64", "m=4294967295", 1),
+		"huge time":       strings.Replace(good.String(), "t=1", "t=4294967295", 1),
+		"huge threads":    strings.Replace(good.String(), "p=1", "p=4294967295", 1),
+		"memory per lane": strings.Replace(good.String(), "m=64,t=1,p=1", "m=64,t=1,p=255", 1),
+		"huge hash":       strings.Join([]string{"", parts[1], parts[2], parts[3], parts[4], strings.Repeat("A", 1<<20)}, "$"),
 	} {
 		if _, err := Parse(s); !errors.Is(err, ErrMalformed) {
-			t.Errorf("%s: Parse(%q) = %v, want ErrMalformed", name, s, err)
+			t.Errorf("%s: Parse(%.80q) = %v, want ErrMalformed", name, s, err)
 		}
 	}
 }

@@ -21,9 +21,9 @@ import (
 	"io"
 	"time"
 
-	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/chacha20poly1305"
 
+	"github.com/countersign/countersign/internal/argon2id"
 	"github.com/countersign/countersign/internal/otp"
 	"github.com/countersign/countersign/internal/vault"
 )
@@ -35,11 +35,10 @@ const (
 	backupCipherName = "xchacha20-poly1305"
 	backupSaltLen    = 16
 
-	// Limits on what a backup file may ask of us, so that a hostile file
-	// cannot exhaust memory or time.
-	backupMaxMemoryKiB = 1 << 20 // 1 GiB
-	backupMaxTime      = 20
-	backupMaxSaltLen   = 64
+	// Limits of the format, tighter than argon2id's bounds (which also
+	// hold: memory at most 1 GiB and at least 8 KiB per lane).
+	backupMaxTime    = 20
+	backupMaxSaltLen = 64
 )
 
 // KDFParams are the Argon2id costs of a backup.
@@ -71,6 +70,10 @@ type backupKDFObject struct {
 	MemoryKiB uint32 `json:"memory_kib"`
 	Threads   uint8  `json:"threads"`
 	Salt      []byte `json:"salt"`
+}
+
+func (k backupKDFObject) params() argon2id.Params {
+	return argon2id.Params{Memory: k.MemoryKiB, Time: k.Time, Threads: k.Threads}
 }
 
 // backupAAD is the additional data the AEAD authenticates: every envelope
@@ -169,7 +172,10 @@ func sealBackup(w io.Writer, plain, passphrase []byte, kdf KDFParams, rand io.Re
 }
 
 func backupAEAD(kdf backupKDFObject, passphrase []byte) (cipher.AEAD, error) {
-	key := argon2.IDKey(passphrase, kdf.Salt, kdf.Time, kdf.MemoryKiB, kdf.Threads, chacha20poly1305.KeySize)
+	key, err := argon2id.Key(passphrase, kdf.Salt, kdf.params(), chacha20poly1305.KeySize)
+	if err != nil {
+		return nil, fmt.Errorf("backup key derivation: %w", err)
+	}
 	defer clear(key)
 	aead, err := chacha20poly1305.NewX(key)
 	if err != nil {
@@ -219,10 +225,11 @@ func checkEnvelope(e backupEnvelope) error {
 		return fmt.Errorf("unsupported backup cipher %q (want %s)", e.Cipher, backupCipherName)
 	case e.KDF.Time < 1 || e.KDF.Time > backupMaxTime:
 		return fmt.Errorf("backup argon2id time %d is out of range (1 to %d)", e.KDF.Time, backupMaxTime)
-	case e.KDF.Threads < 1:
-		return errors.New("backup argon2id threads must be at least 1")
-	case e.KDF.MemoryKiB < 8*uint32(e.KDF.Threads) || e.KDF.MemoryKiB > backupMaxMemoryKiB:
-		return fmt.Errorf("backup argon2id memory %d KiB is out of range (%d to %d)", e.KDF.MemoryKiB, 8*uint32(e.KDF.Threads), backupMaxMemoryKiB)
+	}
+	if err := e.KDF.params().Check(); err != nil {
+		return fmt.Errorf("backup %w", err)
+	}
+	switch {
 	case len(e.KDF.Salt) < backupSaltLen || len(e.KDF.Salt) > backupMaxSaltLen:
 		return fmt.Errorf("backup salt is %d bytes (want %d to %d)", len(e.KDF.Salt), backupSaltLen, backupMaxSaltLen)
 	case len(e.Nonce) != chacha20poly1305.NonceSizeX:
