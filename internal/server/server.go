@@ -128,6 +128,10 @@ type Server struct {
 
 	purgeMu   sync.Mutex
 	lastPurge time.Time // expired rows are deleted at most once per purgeEvery
+	closed    bool      // set by Close: no purge starts after it
+	purges    sync.WaitGroup
+	bg        context.Context // ends at Close: background work (purges) stops
+	stopBG    context.CancelFunc
 
 	pages    map[string]*template.Template
 	metrics  *metrics
@@ -251,6 +255,7 @@ func New(cfg Config) (_ *Server, err error) {
 		return nil, fmt.Errorf("server: metrics: %w", err)
 	}
 	s.lastPurge = s.now()
+	s.bg, s.stopBG = context.WithCancel(context.Background())
 	s.handler = s.routes()
 	return s, nil
 }
@@ -261,10 +266,15 @@ func New(cfg Config) (_ *Server, err error) {
 // The pages' script reconnects once, then asks people to press the button.
 func (s *Server) EndStreams() { s.closeOnce.Do(func() { close(s.closing) }) }
 
-// Close ends the streams and stops the approval service; call it after
-// http.Server.Shutdown.
+// Close ends the streams, stops a purge under way (and waits for it) and
+// stops the approval service; call it after http.Server.Shutdown.
 func (s *Server) Close() error {
 	s.EndStreams()
+	s.purgeMu.Lock()
+	s.closed = true
+	s.purgeMu.Unlock()
+	s.stopBG()
+	s.purges.Wait()
 	return s.approvals.Close()
 }
 
@@ -273,18 +283,20 @@ func (s *Server) Close() error {
 func (s *Server) maybePurge() {
 	now := s.now()
 	s.purgeMu.Lock()
-	due := now.Sub(s.lastPurge) >= purgeEvery
+	due := !s.closed && now.Sub(s.lastPurge) >= purgeEvery
 	if due {
 		s.lastPurge = now
+		s.purges.Add(1) // under purgeMu, so never after Close's Wait has begun
 	}
 	s.purgeMu.Unlock()
 	if !due {
 		return
 	}
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer s.purges.Done()
+		ctx, cancel := context.WithTimeout(s.bg, time.Minute)
 		defer cancel()
-		if err := s.store.Purge(ctx, now); err != nil {
+		if err := s.store.Purge(ctx, now); err != nil && s.bg.Err() == nil {
 			s.log.Warn("purge expired rows", "err", err)
 		}
 	}()
