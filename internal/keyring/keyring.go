@@ -5,7 +5,8 @@
 // It is the one place in Countersign that talks to the keyring. It turns the
 // library's and D-Bus's errors into ones that tell a person what to install or
 // unlock, and bounds every call with a timeout so that a keyring waiting for an
-// unlock prompt nobody can see does not hang the program forever. It never
+// unlock prompt nobody can see does not hang the program forever (the call
+// given up on still runs, but never more than one per item). It never
 // falls back to storing secrets anywhere else.
 package keyring
 
@@ -14,6 +15,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	gokeyring "github.com/zalando/go-keyring"
@@ -39,14 +41,29 @@ const DefaultTimeout = 2 * time.Minute
 type Keyring struct {
 	service string
 	timeout time.Duration
+	backend backend
 }
+
+// backend is the keyring the calls reach: go-keyring, or a fake in tests.
+type backend interface {
+	Get(service, name string) (string, error)
+	Set(service, name, secret string) error
+	Delete(service, name string) error
+}
+
+// goKeyring is the OS keyring, through go-keyring.
+type goKeyring struct{}
+
+func (goKeyring) Get(service, name string) (string, error) { return gokeyring.Get(service, name) }
+func (goKeyring) Set(service, name, secret string) error   { return gokeyring.Set(service, name, secret) }
+func (goKeyring) Delete(service, name string) error        { return gokeyring.Delete(service, name) }
 
 // New returns a Keyring for service; an empty service means Service.
 func New(service string) Keyring {
 	if service == "" {
 		service = Service
 	}
-	return Keyring{service: service, timeout: DefaultTimeout}
+	return Keyring{service: service, timeout: DefaultTimeout, backend: goKeyring{}}
 }
 
 // WithTimeout returns a copy of k whose calls give up after d.
@@ -58,8 +75,8 @@ func (k Keyring) WithTimeout(d time.Duration) Keyring {
 // Get returns the secret stored under name.
 func (k Keyring) Get(name string) (string, error) {
 	var secret string
-	err := k.call("read", func() (err error) {
-		secret, err = gokeyring.Get(k.service, name)
+	err := k.call("read", name, func(b backend) (err error) {
+		secret, err = b.Get(k.service, name)
 		return err
 	})
 	return secret, err
@@ -67,25 +84,55 @@ func (k Keyring) Get(name string) (string, error) {
 
 // Set stores secret under name, replacing any item already there.
 func (k Keyring) Set(name, secret string) error {
-	return k.call("write", func() error { return gokeyring.Set(k.service, name, secret) })
+	return k.call("write", name, func(b backend) error { return b.Set(k.service, name, secret) })
 }
 
 // Delete removes the item stored under name.
 func (k Keyring) Delete(name string) error {
-	return k.call("delete", func() error { return gokeyring.Delete(k.service, name) })
+	return k.call("delete", name, func(b backend) error { return b.Delete(k.service, name) })
 }
 
-func (k Keyring) call(op string, fn func() error) error {
-	done := make(chan error, 1)
-	go func() { done <- fn() }()
+// turns holds a turn for each keyring item (service and name) a call is
+// using: a buffered channel of one, full while a call runs.
+var turns sync.Map // string → chan struct{}
+
+// call runs fn against the keyring for item name, in a goroutine of its
+// own, and gives up after the timeout. A call to the keyring can't be
+// cancelled: a call given up on keeps running until the keyring answers (an
+// unlock prompt that nobody answers may never). So calls of one item take
+// turns, and a call given up on keeps the item's turn until the keyring
+// answers it: a later call of that item waits for the turn (within its own
+// timeout) instead of starting another call. At most one goroutine per item
+// is ever left waiting on the keyring, and it exits once the keyring answers.
+func (k Keyring) call(op, name string, fn func(backend) error) error {
 	timeout := k.timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
+	b := k.backend
+	if b == nil {
+		b = goKeyring{}
+	}
+	expired := time.NewTimer(timeout)
+	defer expired.Stop()
+	t, _ := turns.LoadOrStore(k.service+"\x00"+name, make(chan struct{}, 1))
+	turn := t.(chan struct{})
+	select {
+	case turn <- struct{}{}:
+	case <-expired.C:
+		return fmt.Errorf("%w: timed out after %s: an earlier call for the same item is still waiting for the keyring (is it locked with an unlock prompt nobody can answer?); %s",
+			ErrUnavailable, timeout, advice())
+	}
+	done := make(chan error, 1) // buffered: the goroutine never waits for a caller that gave up
+	go func() {
+		err := fn(b)
+		<-turn
+		done <- err
+	}()
 	select {
 	case err := <-done:
 		return classify(op, err)
-	case <-time.After(timeout):
+	case <-expired.C:
 		return fmt.Errorf("%w: timed out after %s waiting for the keyring (is it locked with an unlock prompt nobody can answer?); %s",
 			ErrUnavailable, timeout, advice())
 	}

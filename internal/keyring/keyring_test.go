@@ -56,12 +56,14 @@ func TestClassify(t *testing.T) {
 }
 
 func TestCallTimesOut(t *testing.T) {
-	k := New("").WithTimeout(20 * time.Millisecond)
-	err := k.call("read", func() error { time.Sleep(time.Second); return nil })
+	k := New("countersign-test-" + t.Name()).WithTimeout(20 * time.Millisecond)
+	release := make(chan struct{})
+	defer close(release)
+	err := k.call("read", "slow", func(backend) error { <-release; return nil })
 	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "timed out") {
 		t.Errorf("got %v, want a timeout wrapped in ErrUnavailable", err)
 	}
-	if err := k.call("read", func() error { return fmt.Errorf("x: %w", ErrNotFound) }); err == nil {
+	if err := k.call("read", "other", func(backend) error { return fmt.Errorf("x: %w", ErrNotFound) }); err == nil {
 		t.Error("an unknown error was swallowed")
 	}
 }
