@@ -58,7 +58,7 @@ func TestPairing(t *testing.T) {
 		// Expiry: ten minutes.
 		code2, _, _, err := e.svc.NewPairingCode(ctx, e.ada.ID)
 		must(t, "NewPairingCode", err)
-		e.clk.Add(10 * time.Minute)
+		e.clk.Advance(10 * time.Minute)
 		_, err = e.svc.Redeem(ctx, api.Pairing{Code: code2, PublicKey: pk, Name: "late"}, "", "")
 		wantErr(t, "Redeem(expired code)", err, ErrInvalidCode)
 
@@ -141,7 +141,7 @@ func TestDeviceAuth(t *testing.T) {
 		wantErr(t, "Token(another device's challenge)", err, ErrSignature)
 		// 60 seconds.
 		ch, _, _ = e.svc.Challenge(ctx, d.ID)
-		e.clk.Add(time.Minute)
+		e.clk.Advance(time.Minute)
 		_, _, err = e.svc.Token(ctx, api.AuthTokenRequest{DeviceID: d.ID, Challenge: ch, Signature: sign(d, ch)})
 		wantErr(t, "Token(expired challenge)", err, ErrSignature)
 		_, _, err = e.svc.Token(ctx, api.AuthTokenRequest{DeviceID: d.ID, Challenge: "unknown", Signature: sign(d, "unknown")})
@@ -154,26 +154,26 @@ func TestDeviceAuth(t *testing.T) {
 			return a.LastSeenAt
 		}
 		before := seen()
-		e.clk.Add(30 * time.Second)
+		e.clk.Advance(30 * time.Second)
 		tok = e.token(t, d)
 		if !seen().Equal(t0.Add(90 * time.Second)) {
 			t.Errorf("LastSeenAt %v after a token at t0+90s (was %v)", seen(), before)
 		}
-		e.clk.Add(30 * time.Second)
+		e.clk.Advance(30 * time.Second)
 		if _, err := e.svc.Authenticate(ctx, tok); err != nil {
 			t.Fatal(err)
 		}
 		if !seen().Equal(t0.Add(90 * time.Second)) {
 			t.Errorf("LastSeenAt %v moved within a minute", seen())
 		}
-		e.clk.Add(31 * time.Second)
+		e.clk.Advance(31 * time.Second)
 		e.svc.Authenticate(ctx, tok)
 		if !seen().Equal(t0.Add(151 * time.Second)) {
 			t.Errorf("LastSeenAt %v, want t0+151s", seen())
 		}
 
 		// Tokens live ten minutes.
-		e.clk.Add(10 * time.Minute)
+		e.clk.Advance(10 * time.Minute)
 		_, err = e.svc.Authenticate(ctx, tok)
 		wantErr(t, "Authenticate(expired)", err, ErrInvalidToken)
 		for _, bad := range []string{"", "cs_abc", "csd_unknown"} {

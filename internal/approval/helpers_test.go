@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/countersign/countersign/internal/seckey"
 	"github.com/countersign/countersign/internal/store"
 	"github.com/countersign/countersign/internal/store/pgtest"
+	"github.com/countersign/countersign/internal/testkit"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -27,23 +27,6 @@ var ctx = context.Background()
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 const publicURL = "http://accounts.example.test:8080"
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // mailer keeps what it is asked to send.
 type mailer struct {
@@ -64,7 +47,7 @@ func (p places) Place(ip string) string { return p[ip] }
 type env struct {
 	dsn  string
 	db   *store.DB
-	clk  *clock
+	clk  *testkit.Clock
 	svc  *Service
 	keys *seckey.Service
 	mail *mailer
@@ -93,7 +76,7 @@ func forEach(t *testing.T, f func(t *testing.T, e *env)) {
 
 func newEnv(t *testing.T, dsn string) *env {
 	t.Helper()
-	e := &env{dsn: dsn, clk: &clock{t: t0}, mail: &mailer{sent: make(chan notify.Mail, 10)}}
+	e := &env{dsn: dsn, clk: testkit.NewClock(t0), mail: &mailer{sent: make(chan notify.Mail, 10)}}
 	e.db = openDB(t, dsn, e.clk)
 	var err error
 	e.keys, err = seckey.New(seckey.Config{RPID: "accounts.example.test", RPName: "Countersign", Origins: []string{publicURL},
@@ -104,7 +87,7 @@ func newEnv(t *testing.T, dsn string) *env {
 	return e
 }
 
-func openDB(t *testing.T, dsn string, clk *clock) *store.DB {
+func openDB(t *testing.T, dsn string, clk *testkit.Clock) *store.DB {
 	t.Helper()
 	db, err := store.Open(ctx, dsn, store.WithClock(clk.Now))
 	must(t, "store.Open", err)

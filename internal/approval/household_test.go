@@ -137,11 +137,11 @@ func TestReplayOfDashboardEvents(t *testing.T) {
 		if got, want := poll(sam, mark), []string{`changed {"what":"devices"}`}; !slices.Equal(got, want) {
 			t.Errorf("Sam's Poll = %q, want %q", got, want)
 		}
-		e.clk.Add(replayWindow + time.Second)
+		e.clk.Advance(replayWindow + time.Second)
 		if got, want := poll(kim, mark), []string{kimShare}; !slices.Equal(got, want) {
 			t.Errorf("Kim's Poll after the replay window = %q, want %q", got, want)
 		}
-		e.clk.Add(-replayWindow - time.Second)
+		e.clk.Advance(-replayWindow - time.Second)
 		if got, want := poll(sam, 0), []string{`share {"id":"offer-Sam's laptop","device_id":"` + sam.ID + `"}`}; !slices.Equal(got, want) {
 			t.Errorf("Sam's fresh Poll = %q, want %q", got, want)
 		}

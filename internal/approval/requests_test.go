@@ -14,6 +14,7 @@ import (
 	"github.com/countersign/countersign/internal/seckey"
 	"github.com/countersign/countersign/internal/seckey/seckeytest"
 	"github.com/countersign/countersign/internal/store"
+	"github.com/countersign/countersign/internal/testkit"
 )
 
 func TestRequest(t *testing.T) {
@@ -73,7 +74,7 @@ func TestRequest(t *testing.T) {
 		}
 
 		// After its expiry the session gets a new one.
-		e.clk.Add(2 * time.Minute)
+		e.clk.Advance(2 * time.Minute)
 		got, err = e.svc.SessionRequest(ctx, "s1")
 		if err != nil || got.ID != r.ID || got.Status != store.ApprovalExpired {
 			t.Errorf("SessionRequest after expiry = %+v, %v; want it expired", got, err)
@@ -96,7 +97,7 @@ func TestTooManyPending(t *testing.T) {
 		}
 		_, err := e.svc.Request(ctx, SignIn{UserID: e.ada.ID, SessionID: "fourth"})
 		wantErr(t, "Request(4th)", err, ErrTooManyPending)
-		e.clk.Add(2 * time.Minute)
+		e.clk.Advance(2 * time.Minute)
 		if _, err := e.svc.Request(ctx, SignIn{UserID: e.ada.ID, SessionID: "fourth"}); err != nil {
 			t.Errorf("Request after the others expired: %v", err)
 		}
@@ -142,7 +143,7 @@ func TestDecide(t *testing.T) {
 		t.Run("consume late", func(t *testing.T) {
 			r := e.request(t, e.ada)
 			e.svc.Decide(ctx, sam.Approver, r.ID, sam.decision(r, "approve", r.Number))
-			e.clk.Add(2 * time.Minute)
+			e.clk.Advance(2 * time.Minute)
 			wantErr(t, "Consume(late)", e.svc.Consume(ctx, r.ID, r.SessionID), ErrExpired)
 		})
 
@@ -186,7 +187,7 @@ func TestDecide(t *testing.T) {
 				t.Errorf("status %s after refused decisions, want pending", got.Status)
 			}
 			// Expired: two minutes.
-			e.clk.Add(2 * time.Minute)
+			e.clk.Advance(2 * time.Minute)
 			_, err = e.svc.Decide(ctx, sam.Approver, r.ID, sam.decision(r, "approve", r.Number))
 			wantErr(t, "Decide(expired)", err, ErrExpired)
 		})
@@ -229,9 +230,9 @@ func TestDenyAndReport(t *testing.T) {
 		}
 
 		// The third denial within 15 minutes locks the password step for 15.
-		e.clk.Add(14 * time.Minute)
+		e.clk.Advance(14 * time.Minute)
 		r = e.request(t, e.ada)
-		e.clk.Add(30 * time.Second)
+		e.clk.Advance(30 * time.Second)
 		if st, err := e.svc.Decide(ctx, sam.Approver, r.ID, sam.decision(r, "approve", wrong(r))); err != nil || st != "denied" {
 			t.Fatalf("wrong number = %q, %v", st, err)
 		}
@@ -244,7 +245,7 @@ func TestDenyAndReport(t *testing.T) {
 		}
 		_, err := e.svc.Request(ctx, SignIn{UserID: e.ada.ID, SessionID: "after-lock"})
 		wantErr(t, "Request while locked", err, ErrLocked)
-		e.clk.Add(15 * time.Minute)
+		e.clk.Advance(15 * time.Minute)
 		if _, err := e.svc.Request(ctx, SignIn{UserID: e.ada.ID, SessionID: "after-lock"}); err != nil {
 			t.Errorf("Request after the lock: %v", err)
 		}
@@ -370,7 +371,7 @@ func TestRequireKey(t *testing.T) {
 }
 
 func TestNewValidates(t *testing.T) {
-	db := openDB(t, ":memory:", &clock{t: t0})
+	db := openDB(t, ":memory:", testkit.NewClock(t0))
 	for _, cfg := range []Config{
 		{PublicURL: publicURL},
 		{Store: db},

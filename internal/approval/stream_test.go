@@ -84,9 +84,9 @@ func TestStreamReplay(t *testing.T) {
 		decided := e.request(t, e.ada)
 		e.svc.Decide(ctx, sam.Approver, decided.ID, sam.decision(decided, "deny", 0))
 		expired := e.request(t, e.ada)
-		e.clk.Add(2 * time.Minute)
+		e.clk.Advance(2 * time.Minute)
 		must(t, "sweep", e.svc.sweep(ctx))
-		e.clk.Add(time.Minute)
+		e.clk.Advance(time.Minute)
 		pending := e.request(t, e.ada)
 
 		// Asleep since the start: only what is still pending.
@@ -100,7 +100,7 @@ func TestStreamReplay(t *testing.T) {
 
 		// Resuming from an event id: only later events, resolutions of the
 		// last two minutes included.
-		e.clk.Add(10 * time.Second)
+		e.clk.Advance(10 * time.Second)
 		live := e.request(t, e.ada)
 		ev2 := next(t, ch, time.Second)
 		if approvalID(t, ev2) != live.ID {
@@ -137,7 +137,7 @@ func TestStreamReplay(t *testing.T) {
 		quiet(t, ch3)
 
 		// Two minutes on, the resolution is no longer replayed.
-		e.clk.Add(2*time.Minute + time.Second)
+		e.clk.Advance(2*time.Minute + time.Second)
 		must(t, "sweep", e.svc.sweep(ctx)) // expires pending: a fresh resolved event
 		ch4, _ := openStream(t, e, e.svc, sam, ev.ID)
 		ev5 := next(t, ch4, time.Second)
@@ -270,7 +270,7 @@ func TestExpirySweep(t *testing.T) {
 			t.Fatal("WaitDecided returned before the expiry")
 		case <-time.After(100 * time.Millisecond):
 		}
-		e.clk.Add(2 * time.Minute)
+		e.clk.Advance(2 * time.Minute)
 		must(t, "sweep", e.svc.sweep(ctx))
 		res := resolved(t, next(t, ch, time.Second))
 		if res.ID != r.ID || res.Status != "expired" || !res.DecidedAt.Equal(t0.Add(2*time.Minute)) {

@@ -11,7 +11,6 @@ import (
 	"filippo.io/edwards25519"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/countersign/countersign/internal/sealed"
 	"github.com/countersign/countersign/internal/store"
 	"github.com/countersign/countersign/internal/store/pgtest"
+	"github.com/countersign/countersign/internal/testkit"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -31,20 +31,11 @@ var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 var b64 = base64.RawURLEncoding
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
 // env is a household Service on a fresh database with one account, Ada,
 // who has an authenticator app.
 type env struct {
 	db        *store.DB
-	clk       *clock
+	clk       *testkit.Clock
 	approvals *approval.Service
 	svc       *Service
 	ada       *store.User
@@ -69,7 +60,7 @@ func forEach(t *testing.T, f func(t *testing.T, e *env)) {
 
 func newEnv(t *testing.T, dsn string) *env {
 	t.Helper()
-	e := &env{clk: &clock{t: t0}}
+	e := &env{clk: testkit.NewClock(t0)}
 	var err error
 	e.db, err = store.Open(ctx, dsn, store.WithClock(e.clk.Now))
 	must(t, "store.Open", err)
@@ -212,7 +203,7 @@ func TestNames(t *testing.T) {
 		if sam.Name != "Sam" || sam.Role != api.RoleMember || sam.ID == "" || !sam.CreatedAt.Equal(t0) {
 			t.Errorf("AddMember = %+v", sam)
 		}
-		e.clk.Add(time.Second) // members are listed oldest first
+		e.clk.Advance(time.Second) // members are listed oldest first
 		for _, bad := range []string{"", "   ", strings.Repeat("x", MaxNameLen+1), "Sam\nEvil", "tab\there", "\xff"} {
 			_, err := e.svc.AddMember(ctx, e.ada.ID, bad)
 			if !errors.Is(err, ErrInvalidName) || !errors.Is(err, approval.ErrInvalid) {
@@ -227,7 +218,7 @@ func TestNames(t *testing.T) {
 		_, err = e.svc.AddMember(ctx, e.ada.ID, "ada")
 		wantErr(t, "AddMember(the owner's name)", err, store.ErrConflict)
 
-		e.clk.Add(time.Second)
+		e.clk.Advance(time.Second)
 		kim, err := e.svc.AddMember(ctx, e.ada.ID, "Kim")
 		must(t, "AddMember", err)
 		_, err = e.svc.RenameMember(ctx, e.ada.ID, kim.ID, "sam")
@@ -361,7 +352,7 @@ func TestShareAllOrNothing(t *testing.T) {
 		sam, err := e.svc.AddMember(ctx, e.ada.ID, "Sam")
 		must(t, "AddMember", err)
 		laptop := e.pair(t, sam.ID, "Sam's laptop")
-		e.clk.Add(time.Second)
+		e.clk.Advance(time.Second)
 		bad := make([]byte, 32)
 		for y := byte(2); ; y++ { // half of all y have no point
 			bad[0] = y
@@ -421,7 +412,7 @@ func TestReshare(t *testing.T) {
 		must(t, "Answer", e.svc.Answer(ctx, e.ada.ID, desk.ID, mustOffer(t, e, desk).ID, true))
 
 		// The account's authenticator is replaced by a newer one.
-		e.clk.Add(time.Hour)
+		e.clk.Advance(time.Hour)
 		newSecret := e.addTOTP(t, "New phone", t0.Add(time.Hour))
 		lch := stream(t, e, laptop)
 		must(t, "Reshare", e.svc.Reshare(ctx, e.ada.ID))

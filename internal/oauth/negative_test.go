@@ -119,7 +119,7 @@ func TestExpiryAndScopes(t *testing.T) {
 	if _, ok := info["postal_code"]; status != 200 || info["user_id"] != e.user.ID || info["email"] != nil || ok {
 		t.Errorf("userinfo(openid profile:user_id postal_code) = %d %v; want user_id only", status, info)
 	}
-	e.clk.advance(accessTokenLife + time.Minute)
+	e.clk.Advance(accessTokenLife + time.Minute)
 	if status, _ := e.userinfo(tok.AccessToken); status != http.StatusUnauthorized {
 		t.Errorf("userinfo with an expired access token = %d, want 401", status)
 	}
@@ -247,7 +247,7 @@ func TestKeyRotation(t *testing.T) {
 	e := newEnv(t, openSQLite(t))
 	c, conf := e.register(true, "openid")
 	first, _ := e.login(conf).Extra("id_token").(string)
-	e.clk.advance(keyRotation + time.Hour)
+	e.clk.Advance(keyRotation + time.Hour)
 	second, _ := e.login(conf).Extra("id_token").(string)
 	k1, k2 := kid(t, first), kid(t, second)
 	if k1 == "" || k1 == k2 {
@@ -273,7 +273,7 @@ func TestKeyRotation(t *testing.T) {
 	if len(set.Keys) != 2 || set.Keys[0].Kid != k2 || set.Keys[1].Kid != k1 {
 		t.Errorf("JWKS = %+v, want %s then %s", set.Keys, k2, k1)
 	}
-	e.clk.advance(keyOverlap)
+	e.clk.Advance(keyOverlap)
 	keys, err := e.p.published(ctx)
 	if err != nil || len(keys) != 1 || keys[0].id != k2 {
 		t.Errorf("published keys %v later = %d keys, want only %s", err, len(keys), k2)

@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 
 	"github.com/countersign/countersign/internal/store"
 	"github.com/countersign/countersign/internal/store/pgtest"
+	"github.com/countersign/countersign/internal/testkit"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -28,24 +28,6 @@ var ctx = context.Background()
 
 const redirect = "http://127.0.0.1:9/cb"
 
-// clock runs with the system clock plus an offset the test advances.
-type clock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.offset += d
-	c.mu.Unlock()
-}
-
 // env is a provider behind an httptest server whose /oauth/authorize
 // stands in for the web layer: the person is already signed in and
 // consents to everything.
@@ -53,7 +35,7 @@ type env struct {
 	t    *testing.T
 	p    *Provider
 	db   store.Store
-	clk  *clock
+	clk  *testkit.Clock // runs with the real time, as the token verifier does
 	srv  *httptest.Server
 	user *store.User
 	http *http.Client // does not follow redirects
@@ -66,7 +48,7 @@ func newEnv(t *testing.T, dbURL string) *env {
 		t.Fatalf("store.Open: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
-	e := &env{t: t, db: db, clk: &clock{}}
+	e := &env{t: t, db: db, clk: testkit.NewRunningClock()}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) { e.p.Discovery(w, r) })
 	mux.HandleFunc("GET /oauth/jwks", func(w http.ResponseWriter, r *http.Request) { e.p.JWKS(w, r) })
@@ -85,7 +67,7 @@ func newEnv(t *testing.T, dbURL string) *env {
 	})
 	e.srv = httptest.NewServer(mux)
 	t.Cleanup(e.srv.Close)
-	e.p, err = New(ctx, Config{Store: db, Issuer: e.srv.URL, Now: e.clk.now, Log: slog.New(slog.DiscardHandler)})
+	e.p, err = New(ctx, Config{Store: db, Issuer: e.srv.URL, Now: e.clk.Now, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 
 	"github.com/countersign/countersign/internal/seckey/seckeytest"
 	"github.com/countersign/countersign/internal/store"
+	"github.com/countersign/countersign/internal/testkit"
 )
 
 var b64 = base64.RawURLEncoding.EncodeToString
@@ -25,23 +25,10 @@ const (
 	testRPID   = "accounts.example.com"
 )
 
-// clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type fixture struct {
 	svc   *Service
 	store *fakeStore
-	clock *clock
+	clock *testkit.Clock
 	alice *store.User
 	bob   *store.User
 }
@@ -50,7 +37,7 @@ func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	f := &fixture{
 		store: newFakeStore(),
-		clock: &clock{t: time.Date(2026, 11, 22, 16, 0, 0, 0, time.UTC)},
+		clock: testkit.NewClock(time.Date(2026, 11, 22, 16, 0, 0, 0, time.UTC)),
 		alice: &store.User{ID: "u-alice", Email: "alice@example.com", Name: "Alice", WebAuthnID: []byte("alice-handle-0123456789abcdefghi")},
 		bob:   &store.User{ID: "u-bob", Email: "bob@example.com", Name: "Bob", WebAuthnID: []byte("bob-handle-0123456789abcdefghijk")},
 	}
@@ -149,7 +136,7 @@ func TestRoundTrip(t *testing.T) {
 	}
 
 	// Sign in with it.
-	f.clock.Add(time.Minute)
+	f.clock.Advance(time.Minute)
 	lid, lopts, err := f.svc.BeginLogin(ctx, f.alice)
 	if err != nil {
 		t.Fatal(err)
@@ -205,7 +192,7 @@ func TestChallengeRefused(t *testing.T) {
 			return err
 		}},
 		{"expired", func(t *testing.T, f *fixture, a *seckeytest.Authenticator, id string, opts json.RawMessage) error {
-			f.clock.Add(5*time.Minute + time.Second)
+			f.clock.Advance(5*time.Minute + time.Second)
 			_, err := f.svc.FinishLogin(ctx, f.alice, id, a.Get(t, opts, nil))
 			return err
 		}},
@@ -261,7 +248,7 @@ func TestRegistrationChallengeRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.clock.Add(6 * time.Minute)
+	f.clock.Advance(6 * time.Minute)
 	if _, err := f.svc.FinishRegistration(ctx, f.alice, id, "", a.Create(t, opts)); !errors.Is(err, ErrChallenge) {
 		t.Errorf("finishing an expired registration: got %v, want ErrChallenge", err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/countersign/countersign/internal/seckey/seckeytest"
 	"github.com/countersign/countersign/internal/store"
+	"github.com/countersign/countersign/internal/testkit"
 )
 
 // TestSQLite runs the ceremonies over the real store: credentials and
@@ -17,7 +18,7 @@ import (
 // by its first use there too.
 func TestSQLite(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	clk := testkit.NewClock(time.Now().UTC().Truncate(time.Second))
 	db, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "db"), store.WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +43,7 @@ func TestSQLite(t *testing.T) {
 		t.Fatalf("FinishRegistration: %v", err)
 	}
 	for range 2 {
-		clk.Add(time.Minute)
+		clk.Advance(time.Minute)
 		id, opts, err = svc.BeginLogin(ctx, u)
 		if err != nil {
 			t.Fatal(err)
@@ -68,7 +69,7 @@ func TestSQLite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk.Add(5 * time.Minute)
+	clk.Advance(5 * time.Minute)
 	if _, err := svc.FinishLogin(ctx, u, id, a.Get(t, opts, nil)); !errors.Is(err, ErrChallenge) {
 		t.Errorf("expired ceremony: got %v, want ErrChallenge", err)
 	}

@@ -285,7 +285,7 @@ func TestApprovalDeniedAndWrongNumber(t *testing.T) {
 	// A reload does not send another request by itself; asking does.
 	r = c.get("/signin/verify")
 	mustContain(t, r.body, "The request was denied.")
-	e.clock.Add(time.Second) // the session's newest request is the one created last
+	e.clock.Advance(time.Second) // the session's newest request is the one created last
 	r = c.get("/signin/verify?method=approve&new=1")
 	m := numberRe.FindStringSubmatch(r.body)
 	if m == nil {
@@ -309,7 +309,7 @@ func TestApprovalDeniedAndWrongNumber(t *testing.T) {
 	}
 
 	// A third denial locks the password step: no more requests.
-	e.clock.Add(time.Second)
+	e.clock.Advance(time.Second)
 	c.get("/signin/verify?method=approve&new=1")
 	req3, _ := e.srv.approvals.SessionRequest(context.Background(), sessionID(c.cookie(sessionCookie)))
 	d.decide(t, e, req3, api.DecisionDeny, 0)
@@ -492,7 +492,7 @@ func TestApprovalExpired(t *testing.T) {
 	e := newEnv(t)
 	c, d := approverUser(t, e)
 	req, n := waitingRequest(t, e, c)
-	e.clock.Add(2*time.Minute + time.Second)
+	e.clock.Advance(2*time.Minute + time.Second)
 	r := c.post("/signin/approval/complete", nil)
 	if r.status != http.StatusGone {
 		t.Fatalf("complete after expiry: %d %s", r.status, r.body)

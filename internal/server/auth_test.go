@@ -174,7 +174,7 @@ func TestLockoutAndRelease(t *testing.T) {
 		t.Error("no account.locked activity")
 	}
 	// After the backoff the right password works and the count resets.
-	e.clock.Add(61 * time.Second)
+	e.clock.Advance(61 * time.Second)
 	if r := c.signin("ada@example.com", pw); r.status != http.StatusSeeOther {
 		t.Fatalf("after the backoff: %d %s", r.status, r.body)
 	}
@@ -341,25 +341,25 @@ func TestSessionLifetimes(t *testing.T) {
 		return s.LastSeenAt
 	}
 	start := seen()
-	e.clock.Add(30 * time.Second)
+	e.clock.Advance(30 * time.Second)
 	c.get("/account/security")
 	if got := seen(); !got.Equal(start) {
 		t.Errorf("LastSeenAt moved after 30 s: %v", got)
 	}
-	e.clock.Add(31 * time.Second)
+	e.clock.Advance(31 * time.Second)
 	c.get("/account/security")
 	if got := seen(); !got.Equal(e.clock.Now()) {
 		t.Errorf("LastSeenAt = %v, want %v", got, e.clock.Now())
 	}
 	// Idle for three days: signed out.
-	e.clock.Add(fullIdle + time.Minute)
+	e.clock.Advance(fullIdle + time.Minute)
 	if r := c.get("/account/security"); r.status != http.StatusSeeOther {
 		t.Errorf("idle session still works: %d", r.status)
 	}
 	// Used every day, it still ends after 14 days.
 	c.signin("ada@example.com", pw)
 	for range 14 {
-		e.clock.Add(24 * time.Hour)
+		e.clock.Advance(24 * time.Hour)
 		c.get("/account/security")
 	}
 	if r := c.get("/account/security"); r.status != http.StatusSeeOther {

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,30 +18,13 @@ import (
 	"github.com/countersign/countersign/internal/otp"
 	"github.com/countersign/countersign/internal/password"
 	"github.com/countersign/countersign/internal/store"
+	"github.com/countersign/countersign/internal/testkit"
 )
 
 const testURL = "http://countersign.test"
 
 // cheap are password parameters fast enough for tests.
 var cheap = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
-
-// clock is a fixed clock the test moves.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // env is a server over a real SQLite store, an outbox and a fixed clock.
 type env struct {
@@ -51,7 +33,7 @@ type env struct {
 	h      http.Handler
 	db     store.Store
 	outbox *notify.Outbox
-	clock  *clock
+	clock  *testkit.Clock
 }
 
 type envOption func(*Config)
@@ -61,7 +43,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	ctx := context.Background()
 	dir := t.TempDir()
 	// The middle of a TOTP step, so ±1 step is 30 s either way.
-	clk := &clock{t: time.Date(2026, 11, 22, 12, 0, 15, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 11, 22, 12, 0, 15, 0, time.UTC))
 	db, err := store.Open(ctx, "sqlite://"+filepath.Join(dir, "db"), store.WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
@@ -260,7 +242,7 @@ func (c *client) addTOTP() []byte {
 	}
 	c.follow(r)
 	// The confirming code's step is spent; later codes come from the next.
-	c.e.clock.Add(30 * time.Second)
+	c.e.clock.Advance(30 * time.Second)
 	return secret
 }
 

@@ -236,7 +236,7 @@ func TestHouseholdRemoveMemberAfterConfirm(t *testing.T) {
 func TestHouseholdRemoveMemberOfThisBrowser(t *testing.T) {
 	e := newEnv(t)
 	c, secret, _ := twoStepUser(t, e)
-	e.clock.Add(30e9)
+	e.clock.Advance(30e9)
 	c.signin("ada@example.com", pw)
 	c.get("/signin/verify")
 	c.submit("/signin/verify", url.Values{"method": {"totp"}, "code": {e.totpCode(secret, 0)}, "remember": {"1"}})

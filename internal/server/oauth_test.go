@@ -231,7 +231,7 @@ func TestConsentRefusals(t *testing.T) {
 		t.Errorf("another session's request: %d", r.status)
 	}
 	// Expired.
-	e.clock.Add(consentLifetime + 1)
+	e.clock.Advance(consentLifetime + 1)
 	if r := c.post("/oauth/consent", url.Values{"request": {req}, "decision": {"allow"}}); r.status != http.StatusBadRequest {
 		t.Errorf("expired request: %d", r.status)
 	}

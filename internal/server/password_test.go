@@ -104,7 +104,7 @@ func TestPasswordResetExpires(t *testing.T) {
 	e := newEnv(t)
 	e.client().signup("ada@example.com", pw)
 	tok := requestReset(t, e, "ada@example.com")
-	e.clock.Add(31 * time.Minute)
+	e.clock.Advance(31 * time.Minute)
 	r := resetWith(e.client(), tok, "a brand new passphrase")
 	if r.status != http.StatusGone {
 		t.Errorf("expired link: %d %s", r.status, r.body)

@@ -74,7 +74,7 @@ func TestSignOutEverywhereElse(t *testing.T) {
 func TestDevicesRename(t *testing.T) {
 	e := newEnv(t)
 	c, secret, _ := twoStepUser(t, e)
-	e.clock.Add(30e9)
+	e.clock.Advance(30e9)
 	c.signin("ada@example.com", pw)
 	c.get("/signin/verify")
 	c.submit("/signin/verify", url.Values{"method": {"totp"}, "code": {e.totpCode(secret, 0)}, "remember": {"1"}})
@@ -131,7 +131,7 @@ func TestActivityPaging(t *testing.T) {
 	c := e.client()
 	c.signup("ada@example.com", pw)
 	for range 30 {
-		e.clock.Add(10e9) // under the rate limits
+		e.clock.Advance(10e9) // under the rate limits
 		c.signout()
 		c.signin("ada@example.com", pw)
 	}

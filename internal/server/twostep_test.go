@@ -48,7 +48,7 @@ func twoStepUser(t *testing.T, e *env) (*client, []byte, []string) {
 func TestTwoStepSetupAndTOTPSignin(t *testing.T) {
 	e := newEnv(t)
 	c, secret, _ := twoStepUser(t, e)
-	e.clock.Add(30 * time.Second) // past the step that confirmed the app
+	e.clock.Advance(30 * time.Second) // past the step that confirmed the app
 	u := e.user("ada@example.com")
 	if !u.TwoStep {
 		t.Fatal("two-step is off")
@@ -101,7 +101,7 @@ func TestTwoStepSetupAndTOTPSignin(t *testing.T) {
 		t.Errorf("replayed code: %d %s", r.status, r.body)
 	}
 	// Nor an older step than one already used.
-	e.clock.Add(30 * time.Second)
+	e.clock.Advance(30 * time.Second)
 	r = c2.post("/signin/verify", url.Values{"method": {"totp"}, "code": {e.totpCode(secret, -2)}})
 	if r.status != http.StatusUnauthorized {
 		t.Errorf("older step after a newer one: %d", r.status)
@@ -155,7 +155,7 @@ func TestTrustedDevice(t *testing.T) {
 	c3.signin("ada@example.com", pw)
 	c3.get("/signin/verify")
 	c3.post("/signin/verify", url.Values{"method": {"backup"}, "code": {"zzzz-zzzz"}})
-	e.clock.Add(30 * time.Second)
+	e.clock.Advance(30 * time.Second)
 	c3.submit("/signin/verify", url.Values{"method": {"totp"}, "code": {e.totpCode(secret, 0)}})
 	r = c3.post("/account/devices/"+devs[0].ID+"/remove", nil)
 	if r.status != http.StatusSeeOther {
@@ -196,13 +196,13 @@ func TestSMSCodes(t *testing.T) {
 	}
 	// Expired after 10 minutes.
 	code := send()
-	e.clock.Add(10*time.Minute + time.Second)
+	e.clock.Advance(10*time.Minute + time.Second)
 	r = c.post("/signin/verify", url.Values{"method": {"sms"}, "code": {code}})
 	if !strings.Contains(r.body, "expired") {
 		t.Errorf("expired code: %d %s", r.status, r.body)
 	}
 	// Five tries, then even the right code is refused.
-	e.clock.Add(time.Minute)
+	e.clock.Advance(time.Minute)
 	code = send()
 	wrong := "000000"
 	if code == wrong {
@@ -224,7 +224,7 @@ func TestSMSCodes(t *testing.T) {
 		t.Errorf("sixth try: %d %s", r.status, r.body)
 	}
 	// A fresh code works once.
-	e.clock.Add(time.Minute)
+	e.clock.Advance(time.Minute)
 	code = send()
 	r = c.post("/signin/verify", url.Values{"method": {"sms"}, "code": {code}})
 	if r.status != http.StatusSeeOther {
@@ -449,7 +449,7 @@ func TestPendingSessionExpires(t *testing.T) {
 	if r := c.get("/signin/verify"); r.status != http.StatusOK {
 		t.Fatalf("verify page: %d", r.status)
 	}
-	e.clock.Add(31 * time.Minute)
+	e.clock.Advance(31 * time.Minute)
 	if r := c.get("/signin/verify"); r.status != http.StatusSeeOther || r.loc != "/signin" {
 		t.Errorf("after 31 minutes: %d %q", r.status, r.loc)
 	}

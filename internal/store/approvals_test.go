@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/countersign/countersign/internal/testkit"
 )
 
 func ev(kind, data string) *ApprovalEvent {
@@ -14,7 +16,7 @@ func ev(kind, data string) *ApprovalEvent {
 }
 
 func TestPairingAndApprovers(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, _ *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, _ *testkit.Clock) {
 		u := newUser(t, db, "ada@example.com", "")
 		other := newUser(t, db, "bob@example.com", "")
 		must(t, "AddPairingCode", db.AddPairingCode(ctx, &PairingCode{Hash: []byte("code-1"), UserID: u.ID, CreatedAt: t0, ExpiresAt: t0.Add(10 * time.Minute)}))
@@ -72,7 +74,7 @@ func TestPairingAndApprovers(t *testing.T) {
 }
 
 func TestPairingCodeRace(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, _ *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, _ *testkit.Clock) {
 		u := newUser(t, db, "ada@example.com", "")
 		must(t, "AddPairingCode", db.AddPairingCode(ctx, &PairingCode{Hash: []byte("c"), UserID: u.ID, ExpiresAt: t0.Add(time.Hour)}))
 		errs := race(8, func(i int) error {
@@ -86,7 +88,7 @@ func TestPairingCodeRace(t *testing.T) {
 }
 
 func TestDeviceChallengeSingleUse(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, _ *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, _ *testkit.Clock) {
 		u := newUser(t, db, "ada@example.com", "")
 		must(t, "AddPairingCode", db.AddPairingCode(ctx, &PairingCode{Hash: []byte("c"), UserID: u.ID, ExpiresAt: t0.Add(time.Hour)}))
 		a := &Approver{PublicKey: []byte("k")}
@@ -111,7 +113,7 @@ func newRequest(userID, session string, created time.Time) *ApprovalRequest {
 }
 
 func TestApprovalRequests(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, _ *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, _ *testkit.Clock) {
 		u := newUser(t, db, "ada@example.com", "")
 		other := newUser(t, db, "bob@example.com", "")
 
@@ -200,7 +202,7 @@ func TestApprovalRequests(t *testing.T) {
 }
 
 func TestApprovalRequestLimitRace(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, _ *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, _ *testkit.Clock) {
 		u := newUser(t, db, "ada@example.com", "")
 		errs := race(8, func(i int) error {
 			return db.CreateApprovalRequest(ctx, newRequest(u.ID, fmt.Sprint(i), t0), 3, ev("approval", "{}"))
@@ -221,7 +223,7 @@ func TestApprovalRequestLimitRace(t *testing.T) {
 }
 
 func TestResolveRace(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, _ *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, _ *testkit.Clock) {
 		u := newUser(t, db, "ada@example.com", "")
 		r := newRequest(u.ID, "s", t0)
 		must(t, "CreateApprovalRequest", db.CreateApprovalRequest(ctx, r, 3, nil))
@@ -238,7 +240,7 @@ func TestResolveRace(t *testing.T) {
 }
 
 func TestApprovalEvents(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, _ *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, _ *testkit.Clock) {
 		u := newUser(t, db, "ada@example.com", "")
 		other := newUser(t, db, "bob@example.com", "")
 		if n, err := db.LastApprovalEventSeq(ctx, u.ID); err != nil || n != 0 {
@@ -286,7 +288,7 @@ func TestApprovalEvents(t *testing.T) {
 }
 
 func TestPurgeApprovalRows(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, _ *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, _ *testkit.Clock) {
 		u := newUser(t, db, "ada@example.com", "")
 		must(t, "AddPairingCode", db.AddPairingCode(ctx, &PairingCode{Hash: []byte("old"), UserID: u.ID, ExpiresAt: t0}))
 		must(t, "AddPairingCode", db.AddPairingCode(ctx, &PairingCode{Hash: []byte("new"), UserID: u.ID, ExpiresAt: t0.Add(time.Hour)}))
@@ -307,7 +309,7 @@ func TestPurgeApprovalRows(t *testing.T) {
 }
 
 func TestApprovalRequireKey(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, _ *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, _ *testkit.Clock) {
 		u := newUser(t, db, "ada@example.com", "")
 		if on, err := db.ApprovalRequireKey(ctx, u.ID); err != nil || on {
 			t.Errorf("ApprovalRequireKey never set = %v, %v; want false", on, err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/store/pgtest"
+	"github.com/countersign/countersign/internal/testkit"
 )
 
 // newAccount makes an account named name.
@@ -41,7 +42,7 @@ func memberNames(t *testing.T, db *DB, userID string) []string {
 }
 
 func TestOwnerMemberMadeWithAccount(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, clk *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, clk *testkit.Clock) {
 		ada := newAccount(t, db, "ada@example.com", "Ada Lovelace")
 		anon := newAccount(t, db, "anon@example.com", "  ")
 		o, err := db.OwnerMember(ctx, ada.ID)
@@ -142,7 +143,7 @@ func TestMigrationBackfillsOwners(t *testing.T) {
 }
 
 func TestMembers(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, clk *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, clk *testkit.Clock) {
 		ada := newAccount(t, db, "ada@example.com", "Ada")
 		bob := newAccount(t, db, "bob@example.com", "Bob")
 		// The owner comes first even when a member is older.
@@ -238,7 +239,7 @@ func newHouse(t *testing.T, db *DB) *houseFixture {
 }
 
 func TestRemoveMember(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, clk *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, clk *testkit.Clock) {
 		f := newHouse(t, db)
 		at := t0.Add(time.Minute)
 		wantErr(t, "RemoveMember(owner)", db.RemoveMember(ctx, f.ada.ID, f.owner.ID, at, nil), ErrConflict)
@@ -290,7 +291,7 @@ func TestRemoveMember(t *testing.T) {
 }
 
 func TestSetDeviceMember(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, clk *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, clk *testkit.Clock) {
 		f := newHouse(t, db)
 		kim := addMember(t, db, f.ada, "Kim", t0)
 		bobs := addMember(t, db, f.bob, "Robin", t0)
@@ -362,7 +363,7 @@ func TestSetDeviceMember(t *testing.T) {
 }
 
 func TestShareOffers(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, clk *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, clk *testkit.Clock) {
 		f := newHouse(t, db)
 		dev := f.samApprover.ID
 		// A new offer replaces the unanswered one.
@@ -423,9 +424,9 @@ func TestShareOffers(t *testing.T) {
 }
 
 func TestAppendEvent(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, clk *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, clk *testkit.Clock) {
 		ada := newAccount(t, db, "ada@example.com", "Ada")
-		clk.set(t0.Add(time.Minute))
+		clk.Set(t0.Add(time.Minute))
 		ev := &ApprovalEvent{Kind: api.EventChanged, Data: []byte(`{"what":"devices"}`)}
 		must(t, "AppendEvent", db.AppendEvent(ctx, ada.ID, ev))
 		ev2 := &ApprovalEvent{Kind: api.EventChanged, Data: []byte(`{"what":"apps"}`), CreatedAt: t0}
@@ -465,7 +466,7 @@ func TestActivityCategories(t *testing.T) {
 		}
 	}
 
-	forEachBackend(t, func(t *testing.T, db *DB, clk *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, clk *testkit.Clock) {
 		ada := newAccount(t, db, "ada@example.com", "Ada")
 		for i, tt := range tests {
 			a := &Activity{UserID: ada.ID, At: t0.Add(time.Duration(i) * time.Second), Kind: tt.kind, Member: "Sam", Detail: tt.kind}
@@ -509,7 +510,7 @@ func TestActivityCategories(t *testing.T) {
 // TestDeleteUserTakesHousehold: deleting an account (not in Store, but the
 // schema must allow it) takes its household and offers with it.
 func TestDeleteUserTakesHousehold(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, clk *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, clk *testkit.Clock) {
 		f := newHouse(t, db)
 		_, err := db.sql.ExecContext(context.Background(), db.q(`DELETE FROM users WHERE id = ?`), f.ada.ID)
 		must(t, "delete user", err)

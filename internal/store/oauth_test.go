@@ -5,10 +5,12 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/countersign/countersign/internal/testkit"
 )
 
 func TestOAuthClientsAndGrants(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, _ *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, _ *testkit.Clock) {
 		owner := newUser(t, db, "dev@example.com", "")
 		u := newUser(t, db, "ada@example.com", "")
 		c := &OAuthClient{OwnerID: owner.ID, Name: "App", LogoURL: "https://a.example/l.png", Homepage: "https://a.example", PrivacyURL: "https://a.example/p",
@@ -91,7 +93,7 @@ func TestOAuthClientsAndGrants(t *testing.T) {
 }
 
 func TestOAuthTokensAndKeys(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, _ *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, _ *testkit.Clock) {
 		u := newUser(t, db, "ada@example.com", "")
 		c := &OAuthClient{OwnerID: u.ID, Name: "App", RedirectURIs: []string{"https://a.example/cb"}, Scopes: []string{"openid"}, CreatedAt: t0}
 		must(t, "CreateOAuthClient", db.CreateOAuthClient(ctx, c))

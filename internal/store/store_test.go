@@ -12,30 +12,13 @@ import (
 	"time"
 
 	"github.com/countersign/countersign/internal/store/pgtest"
+	"github.com/countersign/countersign/internal/testkit"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // t0 is the tests' "now"; every test starts its clock there.
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-
-// clock is a settable time source for WithClock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
 
 // backend opens a fresh, empty, migrated database.
 type backend struct {
@@ -70,12 +53,12 @@ func openURL(t testing.TB, url string, opts ...Option) *DB {
 
 // forEachBackend runs f against a fresh database of every backend, with a
 // clock at t0.
-func forEachBackend(t *testing.T, f func(t *testing.T, db *DB, clk *clock)) {
+func forEachBackend(t *testing.T, f func(t *testing.T, db *DB, clk *testkit.Clock)) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			clk := &clock{t: t0}
-			f(t, b.open(t, WithClock(clk.now)), clk)
+			clk := testkit.NewClock(t0)
+			f(t, b.open(t, WithClock(clk.Now)), clk)
 		})
 	}
 }
@@ -138,7 +121,7 @@ func newUser(t *testing.T, db *DB, email, phone string) *User {
 }
 
 func TestUsers(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, _ *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, _ *testkit.Clock) {
 		u := &User{Email: "Ada@Example.COM", Phone: "+15550001", Name: "Ada", PasswordHash: "$argon2id$v=19$abc",
 			PasswordChangedAt: t0.Add(-time.Hour), TwoStep: true, WebAuthnID: []byte{1, 2, 3}, CreatedAt: t0}
 		must(t, "CreateUser", db.CreateUser(ctx, u))
@@ -206,7 +189,7 @@ func TestUsers(t *testing.T) {
 }
 
 func TestLoginFailures(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, _ *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, _ *testkit.Clock) {
 		u := newUser(t, db, "a@example.com", "")
 		lock := func(n int) time.Time {
 			if n < 3 {
@@ -258,7 +241,7 @@ func TestLoginFailures(t *testing.T) {
 }
 
 func TestMethods(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, _ *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, _ *testkit.Clock) {
 		u := newUser(t, db, "a@example.com", "")
 		other := newUser(t, db, "b@example.com", "")
 		totp := &Method{UserID: u.ID, Kind: MethodTOTP, Label: "phone app", Secret: []byte("secret"), CreatedAt: t0}
@@ -314,7 +297,7 @@ func TestMethods(t *testing.T) {
 }
 
 func TestUseTOTPStep(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, _ *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, _ *testkit.Clock) {
 		u := newUser(t, db, "a@example.com", "")
 		m := &Method{UserID: u.ID, Kind: MethodTOTP, Secret: []byte("s"), CreatedAt: t0}
 		must(t, "AddMethod", db.AddMethod(ctx, m))
@@ -336,7 +319,7 @@ func TestUseTOTPStep(t *testing.T) {
 }
 
 func TestBackupCodes(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, _ *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, _ *testkit.Clock) {
 		u := newUser(t, db, "a@example.com", "")
 		other := newUser(t, db, "b@example.com", "")
 		old := [][]byte{[]byte("old1"), []byte("old2")}
@@ -381,7 +364,7 @@ func TestBackupCodes(t *testing.T) {
 }
 
 func TestSecurityKeys(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, _ *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, _ *testkit.Clock) {
 		u := newUser(t, db, "a@example.com", "")
 		other := newUser(t, db, "b@example.com", "")
 		k := &SecurityKey{UserID: u.ID, Name: "YubiKey 5", CredentialID: []byte{0xca, 0xfe}, Credential: []byte(`{"id":"yv4"}`), CreatedAt: t0}
@@ -419,7 +402,7 @@ func TestSecurityKeys(t *testing.T) {
 }
 
 func TestDevices(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, _ *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, _ *testkit.Clock) {
 		u := newUser(t, db, "a@example.com", "")
 		other := newUser(t, db, "b@example.com", "")
 		d := &Device{UserID: u.ID, Name: "Ada's laptop", Kind: "laptop", Browser: "Firefox 133", OS: "Linux", IP: "192.0.2.1",
@@ -488,7 +471,7 @@ func TestDevices(t *testing.T) {
 }
 
 func TestSessions(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, clk *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, clk *testkit.Clock) {
 		u := newUser(t, db, "a@example.com", "")
 		other := newUser(t, db, "b@example.com", "")
 		s := &Session{ID: "abc", UserID: u.ID, Stage: StageFull, IP: "192.0.2.1", UserAgent: "UA",
@@ -507,10 +490,10 @@ func TestSessions(t *testing.T) {
 		}
 		_, err = db.Session(ctx, "nope")
 		wantErr(t, "Session(unknown)", err, ErrNotFound)
-		clk.set(t0.Add(time.Hour))
+		clk.Set(t0.Add(time.Hour))
 		_, err = db.Session(ctx, "abc")
 		wantErr(t, "Session(expired)", err, ErrNotFound)
-		clk.set(t0)
+		clk.Set(t0)
 
 		for _, s := range []*Session{
 			{ID: "newer", UserID: u.ID, Stage: StageFull, LastSeenAt: t0.Add(time.Minute), ExpiresAt: t0.Add(2 * time.Hour)},
@@ -568,7 +551,7 @@ func TestSessions(t *testing.T) {
 }
 
 func TestActivity(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, _ *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, _ *testkit.Clock) {
 		u := newUser(t, db, "a@example.com", "")
 		other := newUser(t, db, "b@example.com", "")
 		var last int64
@@ -620,7 +603,7 @@ func TestActivity(t *testing.T) {
 }
 
 func TestResetTokens(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, _ *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, _ *testkit.Clock) {
 		u := newUser(t, db, "a@example.com", "")
 		rt := &ResetToken{Hash: []byte("reset"), UserID: u.ID, ExpiresAt: t0.Add(time.Hour)}
 		must(t, "AddResetToken", db.AddResetToken(ctx, rt))
@@ -647,7 +630,7 @@ func TestResetTokens(t *testing.T) {
 }
 
 func TestAPITokens(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, _ *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, _ *testkit.Clock) {
 		u := newUser(t, db, "a@example.com", "")
 		other := newUser(t, db, "b@example.com", "")
 		tok := &APIToken{UserID: u.ID, Name: "companion", Hash: []byte("h1"), Scopes: []string{"read", "write"}, CreatedAt: t0}
@@ -685,7 +668,7 @@ func TestAPITokens(t *testing.T) {
 }
 
 func TestSMSCodes(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, clk *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, clk *testkit.Clock) {
 		u := newUser(t, db, "a@example.com", "")
 		m := &Method{UserID: u.ID, Kind: MethodSMS, Phone: "+15550001"}
 		must(t, "AddMethod", db.AddMethod(ctx, m))
@@ -694,7 +677,7 @@ func TestSMSCodes(t *testing.T) {
 
 		c1 := &SMSCode{UserID: u.ID, MethodID: m.ID, Hash: []byte("c1"), ExpiresAt: t0.Add(5 * time.Minute)}
 		must(t, "AddSMSCode", db.AddSMSCode(ctx, c1))
-		clk.set(t0.Add(time.Minute))
+		clk.Set(t0.Add(time.Minute))
 		c2 := &SMSCode{UserID: u.ID, MethodID: m.ID, Hash: []byte("c2"), ExpiresAt: t0.Add(6 * time.Minute)}
 		must(t, "AddSMSCode", db.AddSMSCode(ctx, c2))
 		wantErr(t, "AddSMSCode(unknown method)", db.AddSMSCode(ctx, &SMSCode{UserID: u.ID, MethodID: "nope", Hash: []byte("x")}), ErrNotFound)
@@ -741,7 +724,7 @@ func TestSMSCodes(t *testing.T) {
 }
 
 func TestChallenges(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, clk *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, clk *testkit.Clock) {
 		u := newUser(t, db, "a@example.com", "")
 		c := &Challenge{UserID: u.ID, Kind: "register", Data: []byte(`{"challenge":"x"}`), ExpiresAt: t0.Add(time.Minute)}
 		must(t, "AddChallenge", db.AddChallenge(ctx, c))
@@ -759,10 +742,10 @@ func TestChallenges(t *testing.T) {
 
 		e := &Challenge{Kind: "login", ExpiresAt: t0.Add(time.Minute)}
 		must(t, "AddChallenge", db.AddChallenge(ctx, e))
-		clk.set(t0.Add(time.Minute))
+		clk.Set(t0.Add(time.Minute))
 		_, err := db.TakeChallenge(ctx, e.ID)
 		wantErr(t, "TakeChallenge(expired)", err, ErrNotFound)
-		clk.set(t0)
+		clk.Set(t0)
 		_, err = db.TakeChallenge(ctx, e.ID)
 		wantErr(t, "TakeChallenge(expired, again)", err, ErrNotFound)
 
@@ -775,7 +758,7 @@ func TestChallenges(t *testing.T) {
 }
 
 func TestSettings(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, _ *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, _ *testkit.Clock) {
 		_, err := db.Setting(ctx, "csrf-key")
 		wantErr(t, "Setting(missing)", err, ErrNotFound)
 		v, err := db.SetSettingIfAbsent(ctx, "csrf-key", []byte("first"))
@@ -806,7 +789,7 @@ func TestSettings(t *testing.T) {
 }
 
 func TestPurge(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, _ *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, _ *testkit.Clock) {
 		u := newUser(t, db, "a@example.com", "")
 		m := &Method{UserID: u.ID, Kind: MethodSMS, Phone: "+1555"}
 		must(t, "AddMethod", db.AddMethod(ctx, m))
@@ -929,7 +912,7 @@ func TestConcurrentOpen(t *testing.T) {
 // TestConcurrentWriters has many goroutines write at once; none may fail
 // with "database is locked" or a serialization error.
 func TestConcurrentWriters(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, _ *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, _ *testkit.Clock) {
 		u := newUser(t, db, "a@example.com", "")
 		const workers, each = 24, 15
 		errs := race(workers, func(w int) error {
@@ -964,7 +947,7 @@ func TestConcurrentWriters(t *testing.T) {
 // TestUserDeleteCascades: deleting users is not in Store yet, but the schema
 // is ready for it; every row of the user goes with it.
 func TestUserDeleteCascades(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB, _ *clock) {
+	forEachBackend(t, func(t *testing.T, db *DB, _ *testkit.Clock) {
 		u := newUser(t, db, "a@example.com", "")
 		keep := newUser(t, db, "b@example.com", "")
 		for _, id := range []string{u.ID, keep.ID} {

@@ -213,7 +213,7 @@ func TestPairingRateLimit(t *testing.T) {
 	if got := r.header.Get("Retry-After"); got != "60" {
 		t.Errorf("Retry-After %q, want 60", got)
 	}
-	e.clock.Add(time.Minute)
+	e.clock.Advance(time.Minute)
 	if r := e.do(t, req{method: "POST", path: "/api/v1/pairings", body: right}); r.status != http.StatusCreated {
 		t.Errorf("a minute later: status %d: %s", r.status, r.body)
 	}
@@ -267,7 +267,7 @@ func TestDeviceAuth(t *testing.T) {
 	})
 	t.Run("expired challenge", func(t *testing.T) {
 		c := e.challenge(t, d.id)
-		e.clock.Add(time.Minute)
+		e.clock.Advance(time.Minute)
 		wantError(t, post("/api/v1/auth/token", tokenBody(t, d.id, c.Challenge, d.priv)), 401, api.CodeInvalidSignature, "")
 	})
 	t.Run("another device's challenge", func(t *testing.T) {
@@ -292,7 +292,7 @@ func TestDeviceAuth(t *testing.T) {
 	})
 	t.Run("expired token", func(t *testing.T) {
 		tok := e.signIn(t, d)
-		e.clock.Add(10 * time.Minute)
+		e.clock.Advance(10 * time.Minute)
 		r := e.do(t, req{method: "GET", path: "/api/v1/account", token: tok})
 		wantError(t, r, 401, api.CodeInvalidToken, "device token is not valid")
 		if got := r.header.Get("WWW-Authenticate"); !strings.Contains(got, `error="invalid_token"`) {
@@ -815,7 +815,7 @@ func TestDecision(t *testing.T) {
 	})
 	// Three denials locked the password step; let them age out (and sign
 	// in again: the token has expired by then).
-	e.clock.Add(16 * time.Minute)
+	e.clock.Advance(16 * time.Minute)
 	tok = e.signIn(t, d)
 
 	t.Run("second decision", func(t *testing.T) {
@@ -831,7 +831,7 @@ func TestDecision(t *testing.T) {
 	})
 	t.Run("expired", func(t *testing.T) {
 		r := e.request(t, e.alice)
-		e.clock.Add(2 * time.Minute)
+		e.clock.Advance(2 * time.Minute)
 		wantError(t, decide(t, r, d.decision(t, r, "approve", r.Number)), http.StatusGone, api.CodeExpired, "expired")
 	})
 	t.Run("another account's device", func(t *testing.T) {

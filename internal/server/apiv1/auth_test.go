@@ -122,12 +122,12 @@ func TestTouch(t *testing.T) {
 	if got := lastUsed(); !got.Equal(start) {
 		t.Errorf("after the first use: last used %v, want %v", got, start)
 	}
-	e.clock.Add(59 * time.Second)
+	e.clock.Advance(59 * time.Second)
 	e.get(t, "/api/v1/account")
 	if got := lastUsed(); !got.Equal(start) {
 		t.Errorf("59 s later: last used %v, want it left at %v", got, start)
 	}
-	e.clock.Add(time.Second)
+	e.clock.Advance(time.Second)
 	e.get(t, "/api/v1/account")
 	if got := lastUsed(); !got.Equal(start.Add(time.Minute)) {
 		t.Errorf("a minute later: last used %v, want %v", got, start.Add(time.Minute))

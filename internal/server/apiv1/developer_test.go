@@ -59,7 +59,7 @@ func TestDeveloperAppsRegisterListRotate(t *testing.T) {
 	if conf.ClientID == "" || conf.ClientSecret == "" || !appEqual(conf, want) {
 		t.Errorf("confidential app %+v, want %+v with a client id and secret", conf, want)
 	}
-	e.clock.Add(time.Second)
+	e.clock.Advance(time.Second)
 	pub := e.register(t, e.rw, true)
 	if !pub.Public || pub.ClientSecret != "" {
 		t.Errorf("public app %+v: want public and no secret", pub)

@@ -23,6 +23,7 @@ import (
 	"github.com/countersign/countersign/internal/oauth"
 	"github.com/countersign/countersign/internal/seckey"
 	"github.com/countersign/countersign/internal/store"
+	"github.com/countersign/countersign/internal/testkit"
 )
 
 // The server's public URL as browsers and the companion see it.
@@ -30,20 +31,6 @@ const (
 	publicOrigin = "https://countersign.test"
 	rpID         = "countersign.test"
 )
-
-// clock is a settable time source shared by the store, seckey and the API.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // syncBuffer is a log sink the handler writes from server goroutines.
 type syncBuffer struct {
@@ -61,7 +48,7 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 // env is a running API over a fresh SQLite store with two accounts.
 type env struct {
 	db    *store.DB
-	clock *clock
+	clock *testkit.Clock
 	keys  *seckey.Service
 	// approvals is the service behind the approval endpoints; the tests
 	// also use it as the browser side does (Request) and to make pairing
@@ -83,7 +70,7 @@ type envOption func(*Options)
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
 	ctx := context.Background()
-	e := &env{clock: &clock{t: time.Now().UTC().Truncate(time.Second)}, log: &syncBuffer{}}
+	e := &env{clock: testkit.NewClock(time.Now().UTC().Truncate(time.Second)), log: &syncBuffer{}}
 	db, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "db"), store.WithClock(e.clock.Now))
 	if err != nil {
 		t.Fatal(err)

@@ -66,7 +66,7 @@ func (e *env) addMember(t *testing.T, name string) api.Member {
 	r.decode(t, &m)
 	// Members made in the same instant are ordered by id: the next one is
 	// a second later.
-	e.clock.Add(time.Second)
+	e.clock.Advance(time.Second)
 	return m
 }
 

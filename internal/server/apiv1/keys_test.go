@@ -80,7 +80,7 @@ func TestSecurityKeys(t *testing.T) {
 	}
 
 	// Prove possession.
-	e.clock.Add(time.Minute)
+	e.clock.Advance(time.Minute)
 	var begin api.LoginBegin
 	r := e.send(t, "POST", "/api/v1/security-keys/assertions", "{}")
 	if r.status != http.StatusCreated {

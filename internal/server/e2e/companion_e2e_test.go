@@ -24,31 +24,12 @@ import (
 	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/approver"
 	"github.com/countersign/countersign/internal/browsertest"
-	"github.com/countersign/countersign/internal/keyring"
 	"github.com/countersign/countersign/internal/notify"
 	"github.com/countersign/countersign/internal/password"
 	"github.com/countersign/countersign/internal/server"
 	"github.com/countersign/countersign/internal/store"
+	"github.com/countersign/countersign/internal/testkit"
 )
-
-// clock is the real time plus an offset the test may move forward, so that
-// a request can expire without waiting two minutes.
-type clock struct {
-	mu  sync.Mutex
-	off time.Duration
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.off)
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.off += d
-	c.mu.Unlock()
-}
 
 // approvalSite is a site whose server the test reaches into: its clock,
 // its store and its approval service. newSite cannot give these out.
@@ -56,7 +37,7 @@ type approvalSite struct {
 	*site
 	srv   *server.Server
 	db    store.Store
-	clock *clock
+	clock *testkit.Clock // the real time, plus what the test adds
 }
 
 // newApprovalSite starts a server on its own SQLite store and opens a tab
@@ -71,7 +52,7 @@ func newApprovalSite(t *testing.T, browser context.Context) *approvalSite {
 func newInstance(t *testing.T, dsn string, browser context.Context) *approvalSite {
 	t.Helper()
 	dir := t.TempDir()
-	clk := &clock{}
+	clk := testkit.NewRunningClock()
 	db, err := store.Open(t.Context(), dsn, store.WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
@@ -149,39 +130,6 @@ func (s *approvalSite) apiToken(u *store.User, scopes ...string) string {
 	return tok
 }
 
-// memSecrets is an in-memory keyring.
-type memSecrets struct {
-	mu    sync.Mutex
-	items map[string]string
-}
-
-func (m *memSecrets) Get(name string) (string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, ok := m.items[name]
-	if !ok {
-		return "", keyring.ErrNotFound
-	}
-	return v, nil
-}
-
-func (m *memSecrets) Set(name, secret string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.items[name] = secret
-	return nil
-}
-
-func (m *memSecrets) Delete(name string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.items[name]; !ok {
-		return keyring.ErrNotFound
-	}
-	delete(m.items, name)
-	return nil
-}
-
 // sent is one request a desktop sent, with its body.
 type sent struct {
 	method, path, auth string
@@ -253,7 +201,7 @@ func (s *approvalSite) pairDesk(uri, name string, now func() time.Time, keys app
 	}
 	rec := &recorder{}
 	m, err := approver.Open(approver.Options{
-		Dir: s.t.TempDir(), Keyring: &memSecrets{items: map[string]string{}},
+		Dir: s.t.TempDir(), Keyring: &testkit.FakeKeyring{},
 		HTTP: &http.Client{Transport: rec}, Now: now, Keys: keys,
 	})
 	if err != nil {
@@ -475,7 +423,7 @@ func TestCompanion(t *testing.T) {
 		n := s.waitingForApproval()
 		r := d.request()
 		checkOffer(t, r, n)
-		s.clock.Add(2*time.Minute + time.Second)
+		s.clock.Advance(2*time.Minute + time.Second)
 		status, err := d.Decide(context.Background(), d.acct.ID, r.ID, approver.Approve, n)
 		if !errors.Is(err, approver.ErrExpired) {
 			t.Fatalf("approving an expired request: %q, %v; want ErrExpired", status, err)

@@ -413,7 +413,7 @@ func TestOAuthRelyingParty(t *testing.T) {
 		t.Error("Ada's sign-in after consenting again asked consent")
 	}
 	fourth, _ := rp.last()
-	s.clock.Add(61 * time.Minute)
+	s.clock.Advance(61 * time.Minute)
 	ep.wantUserinfo("an access token after 61 minutes", fourth.AccessToken, http.StatusUnauthorized)
 	fifth, err := rp.refresh(fourth.RefreshToken)
 	if err != nil {

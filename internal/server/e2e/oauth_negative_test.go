@@ -22,6 +22,7 @@ import (
 	"github.com/countersign/countersign/internal/otp"
 	"github.com/countersign/countersign/internal/password"
 	"github.com/countersign/countersign/internal/store"
+	"github.com/countersign/countersign/internal/testkit"
 )
 
 // appScopes are the scopes the test apps are registered with.
@@ -306,14 +307,14 @@ type idp struct {
 	*endpoints
 	p     *oauth.Provider
 	db    store.Store
-	clock *clock
+	clock *testkit.Clock
 	owner *store.User // the developer who registers the apps
 	user  *store.User // Ada, who signs in to them
 }
 
 func newIDP(t *testing.T) *idp {
 	t.Helper()
-	clk := &clock{}
+	clk := testkit.NewRunningClock()
 	db, err := store.Open(t.Context(), "sqlite://"+filepath.Join(t.TempDir(), "countersign.db"), store.WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
@@ -567,10 +568,10 @@ func TestOAuthRules(t *testing.T) {
 		code, verifier := d.code(a)
 		ans := d.tokens(a)
 
-		d.clock.Add(11 * time.Minute) // codes live 10 minutes
+		d.clock.Advance(11 * time.Minute) // codes live 10 minutes
 		wantTokenError(t, "a code exchanged after 11 minutes", d.exchange(a, code, verifier), "invalid_grant")
 
-		d.clock.Add(50 * time.Minute) // access tokens live an hour
+		d.clock.Advance(50 * time.Minute) // access tokens live an hour
 		d.wantUserinfo("an access token after 61 minutes", ans.AccessToken, http.StatusUnauthorized)
 		if d.active(a, ans.AccessToken) {
 			t.Error("introspection: an access token after 61 minutes is active")
@@ -578,7 +579,7 @@ func TestOAuthRules(t *testing.T) {
 		fresh := mustTokens(t, "a refresh after 61 minutes (refresh tokens live 30 days)", d.refresh(a, ans.RefreshToken))
 		d.wantUserinfo("the access token refreshed after 61 minutes", fresh.AccessToken, http.StatusOK)
 
-		d.clock.Add(31 * 24 * time.Hour)
+		d.clock.Advance(31 * 24 * time.Hour)
 		wantTokenError(t, "a refresh token after 31 days", d.refresh(a, fresh.RefreshToken), "invalid_grant")
 	})
 }
