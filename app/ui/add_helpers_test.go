@@ -18,6 +18,7 @@ import (
 
 	"github.com/countersign/countersign/internal/capture"
 	"github.com/countersign/countersign/internal/qr"
+	"github.com/countersign/countersign/internal/testkit"
 	"github.com/countersign/countersign/internal/vault"
 )
 
@@ -77,7 +78,7 @@ func newAddHarness(t *testing.T, accounts []vault.Account) *addHarness {
 			app:   a,
 			win:   sw,
 			store: &fakeStore{accounts: accounts},
-			clock: &fakeClock{now: start},
+			clock: testkit.NewClock(start),
 		},
 		desk: &fakeDesktop{win: sw},
 		sw:   sw,

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,10 +15,10 @@ import (
 
 	"github.com/countersign/countersign/internal/approver"
 	"github.com/countersign/countersign/internal/approver/approvertest"
-	"github.com/countersign/countersign/internal/keyring"
 	"github.com/countersign/countersign/internal/password"
 	"github.com/countersign/countersign/internal/server/webtest"
 	"github.com/countersign/countersign/internal/store"
+	"github.com/countersign/countersign/internal/testkit"
 )
 
 // TestApprovalPromptEndToEnd is the "once through the GUI": a real
@@ -32,7 +31,7 @@ func TestApprovalPromptEndToEnd(t *testing.T) {
 	const email, pw = "ada@example.com", "Tangerine-Quasar-Lighthouse-1987"
 	u := liveUser(t, srv, email, pw)
 
-	m, err := approver.Open(approver.Options{Dir: t.TempDir(), Keyring: &memKeyring{items: map[string]string{}}, Now: srv.Clock.Now})
+	m, err := approver.Open(approver.Options{Dir: t.TempDir(), Keyring: &testkit.FakeKeyring{}, Now: srv.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +115,7 @@ func liveUser(t *testing.T, srv *approvertest.Server, email, pw string) *store.U
 // newLiveApprovalsHarness is newApprovalsHarness with a real Approvals.
 func newLiveApprovalsHarness(t *testing.T, svc Approvals, now time.Time) *approvalsHarness {
 	t.Helper()
-	h := &approvalsHarness{app: test.NewTempApp(t), clock: &fakeClock{now: now},
+	h := &approvalsHarness{app: test.NewTempApp(t), clock: testkit.NewClock(now),
 		tray: &fakeTray{}, queue: make(chan func(), 64)}
 	sw := &shownWindow{Window: test.NewWindow(nil)}
 	h.win = sw
@@ -136,34 +135,4 @@ func newLiveApprovalsHarness(t *testing.T, svc Approvals, now time.Time) *approv
 	h.s.ui = func(f func()) { h.queue <- f }
 	h.main.nav.SelectIndex(slices.Index(h.main.screens, screen(h.s)))
 	return h
-}
-
-// memKeyring is an in-memory keyring for the Manager's device keys.
-type memKeyring struct {
-	mu    sync.Mutex
-	items map[string]string
-}
-
-func (k *memKeyring) Get(name string) (string, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	v, ok := k.items[name]
-	if !ok {
-		return "", keyring.ErrNotFound
-	}
-	return v, nil
-}
-
-func (k *memKeyring) Set(name, secret string) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.items[name] = secret
-	return nil
-}
-
-func (k *memKeyring) Delete(name string) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	delete(k.items, name)
-	return nil
 }

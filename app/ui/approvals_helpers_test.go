@@ -14,6 +14,7 @@ import (
 	"github.com/countersign/countersign/assets"
 	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/approver"
+	"github.com/countersign/countersign/internal/testkit"
 )
 
 // decision is one call of Decide.
@@ -198,7 +199,7 @@ type approvalsHarness struct {
 	main    *Main
 	s       *approvals
 	svc     *fakeApprovals
-	clock   *fakeClock
+	clock   *testkit.Clock
 	tray    *fakeTray
 	desk    *fakeDesktop
 	queue   chan func()
@@ -246,7 +247,7 @@ func newApprovalsHarness(t *testing.T, svc *fakeApprovals) *approvalsHarness {
 // newApprovalsHarnessWith is newApprovalsHarness with the window's vault.
 func newApprovalsHarnessWith(t *testing.T, svc *fakeApprovals, vault Store) *approvalsHarness {
 	t.Helper()
-	h := &approvalsHarness{app: test.NewTempApp(t), svc: svc, clock: &fakeClock{now: start},
+	h := &approvalsHarness{app: test.NewTempApp(t), svc: svc, clock: testkit.NewClock(start),
 		tray: &fakeTray{}, queue: make(chan func(), 64)}
 	icon, err := assets.IconPNG(64)
 	if err != nil {

@@ -222,11 +222,11 @@ func TestCountdownTicksAndShowsNextCode(t *testing.T) {
 	if r := h.row(t, gh); r.ring.remaining != 30 || r.code.Text != next || strings.TrimSpace(r.next.Text) != "" {
 		t.Errorf("new period: countdown %d, code %q, next %q; want 30, %s and none", r.ring.remaining, r.code.Text, r.next.Text, next)
 	}
-	if n := h.clock.pending(); n != 1 {
+	if n := h.clock.Pending(); n != 1 {
 		t.Errorf("%d timers pending while ticking, want the one ticker", n)
 	}
 	h.close()
-	if n := h.clock.pending(); n != 0 {
+	if n := h.clock.Pending(); n != 0 {
 		t.Errorf("%d timers pending after the window closed, want none", n)
 	}
 }

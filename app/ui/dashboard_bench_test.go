@@ -14,6 +14,7 @@ import (
 	"github.com/countersign/countersign/internal/approver"
 	"github.com/countersign/countersign/internal/approver/approvertest"
 	"github.com/countersign/countersign/internal/client"
+	"github.com/countersign/countersign/internal/testkit"
 )
 
 // bigHousehold is an account with 200 devices among five members, 100
@@ -103,7 +104,7 @@ func BenchmarkDashboardServer(b *testing.B) {
 	srv := approvertest.Start(b)
 	u := srv.User("ada@example.com", "Ada Lovelace")
 	srv.Fill(u, approvertest.Fill{Members: []string{"Sam", "Alex"}, Browsers: 150, Keys: 49, Apps: 100, Events: 5000})
-	m, err := approver.Open(approver.Options{Dir: b.TempDir(), Keyring: &memKeyring{items: map[string]string{}},
+	m, err := approver.Open(approver.Options{Dir: b.TempDir(), Keyring: &testkit.FakeKeyring{},
 		Now: srv.Clock.Now})
 	if err != nil {
 		b.Fatal(err)

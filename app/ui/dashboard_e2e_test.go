@@ -28,6 +28,7 @@ import (
 	"github.com/countersign/countersign/internal/otp"
 	"github.com/countersign/countersign/internal/server/webtest"
 	"github.com/countersign/countersign/internal/store"
+	"github.com/countersign/countersign/internal/testkit"
 )
 
 // TestDashboardEndToEnd runs the Account screen on a real countersign-server
@@ -41,7 +42,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 	// The desktop reaches the server through a relay the test can cut.
 	relay := newRelay(t, strings.TrimPrefix(srv.URL, "http://localhost"))
 	pair := func(name string) (*approver.Manager, approver.Account) {
-		m, err := approver.Open(approver.Options{Dir: t.TempDir(), Keyring: &memKeyring{items: map[string]string{}},
+		m, err := approver.Open(approver.Options{Dir: t.TempDir(), Keyring: &testkit.FakeKeyring{},
 			Now: srv.Clock.Now})
 		if err != nil {
 			t.Fatal(err)
@@ -149,7 +150,7 @@ func (l *liveDashboard) open(t *testing.T, code, name string) {
 	if code == "" {
 		code, _ = l.srv.PairingCode(l.user)
 	}
-	m, err := approver.Open(approver.Options{Dir: t.TempDir(), Keyring: &memKeyring{items: map[string]string{}},
+	m, err := approver.Open(approver.Options{Dir: t.TempDir(), Keyring: &testkit.FakeKeyring{},
 		Now: l.srv.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -177,7 +178,7 @@ func (l *liveDashboard) signIn(t *testing.T, userAgent string) *webtest.Client {
 	b := webtest.New(t, l.srv.URL)
 	b.UserAgent = userAgent
 	b.SignInWithCode(liveEmail, livePassword, code, false)
-	l.srv.Clock.Add(30 * time.Second)
+	l.srv.Clock.Advance(30 * time.Second)
 	return b
 }
 
@@ -416,7 +417,7 @@ func TestDashboardEndToEndSessions(t *testing.T) {
 func TestDashboardEndToEndActivity(t *testing.T) {
 	l := startLive(t)
 	l.srv.Fill(l.user, approvertest.Fill{Events: 130})
-	l.srv.Clock.Add(time.Minute)
+	l.srv.Clock.Advance(time.Minute)
 	l.open(t, "", "Ada's desktop")
 	// A wrong password on the sign-in page, the newest event.
 	res := webtest.New(t, l.srv.URL).Post("/signin", "/signin", url.Values{"login": {liveEmail}, "password": {"not the password"}})

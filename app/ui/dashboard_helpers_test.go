@@ -17,6 +17,7 @@ import (
 
 	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/approver"
+	"github.com/countersign/countersign/internal/testkit"
 )
 
 // call is one call of the fake Dashboard: its method and arguments.
@@ -384,7 +385,7 @@ type dashHarness struct {
 	d      *dashboard
 	svc    *fakeApprovals
 	dashes map[string]*fakeDashboard
-	clock  *fakeClock
+	clock  *testkit.Clock
 	queue  chan func()
 	logos  map[string][]byte
 }
@@ -415,7 +416,7 @@ func newDashHarness(t testing.TB, dash *fakeDashboard, accounts ...approver.Acco
 func (h *dashHarness) start(t testing.TB, svc Approvals, dashboards func(string) Dashboard, now time.Time) {
 	t.Helper()
 	h.app = test.NewTempApp(t)
-	h.clock = &fakeClock{now: now}
+	h.clock = testkit.NewClock(now)
 	h.queue = make(chan func(), 1024)
 	h.logos = map[string][]byte{}
 	h.win = test.NewWindow(nil)

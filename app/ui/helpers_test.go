@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/countersign/countersign/internal/otp"
+	"github.com/countersign/countersign/internal/testkit"
 	"github.com/countersign/countersign/internal/vault"
 )
 
@@ -105,68 +106,13 @@ func (f *fakeStore) NextHOTP(ref string) (string, vault.Account, error) {
 // Reload reports a change every time, so the screen always looks again.
 func (f *fakeStore) Reload() (bool, error) { return f.reloadErr == nil, f.reloadErr }
 
-// fakeClock is the injected clock and timer: time moves only in Advance,
-// which runs the timers that fall due, in order.
-type fakeClock struct {
-	now    time.Time
-	timers []*fakeTimer
-}
-
-type fakeTimer struct {
-	at   time.Time
-	f    func()
-	done bool
-}
-
-func (c *fakeClock) Now() time.Time { return c.now }
-
-func (c *fakeClock) After(d time.Duration, f func()) func() bool {
-	t := &fakeTimer{at: c.now.Add(d), f: f}
-	c.timers = append(c.timers, t)
-	return func() bool {
-		was := !t.done
-		t.done = true
-		return was
-	}
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	end := c.now.Add(d)
-	for {
-		var next *fakeTimer
-		for _, t := range c.timers {
-			if !t.done && !t.at.After(end) && (next == nil || t.at.Before(next.at)) {
-				next = t
-			}
-		}
-		if next == nil {
-			break
-		}
-		next.done = true
-		c.now = next.at
-		next.f()
-	}
-	c.now = end
-}
-
-// pending is how many timers are still to fire.
-func (c *fakeClock) pending() int {
-	n := 0
-	for _, t := range c.timers {
-		if !t.done {
-			n++
-		}
-	}
-	return n
-}
-
 type harness struct {
 	app   fyne.App
 	win   fyne.Window
 	main  *Main
 	auth  *authenticator
 	store *fakeStore
-	clock *fakeClock
+	clock *testkit.Clock
 
 	closed bool
 }
@@ -176,7 +122,7 @@ func newHarness(t *testing.T, accounts []vault.Account) *harness {
 	h := &harness{
 		app:   test.NewTempApp(t),
 		store: &fakeStore{accounts: accounts},
-		clock: &fakeClock{now: start},
+		clock: testkit.NewClock(start),
 	}
 	h.win = test.NewWindow(nil)
 	t.Cleanup(func() {

@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/countersign/countersign/internal/fido"
+	"github.com/countersign/countersign/internal/testkit"
 )
 
 // keysHarness is the window on the Security keys screen. Work the screen
@@ -27,7 +28,7 @@ type keysHarness struct {
 func newKeysHarness(t *testing.T, svc KeyService) *keysHarness {
 	t.Helper()
 	h := &keysHarness{app: test.NewTempApp(t), queue: make(chan func(), 64)}
-	clock := &fakeClock{now: start}
+	clock := testkit.NewClock(start)
 	h.win = test.NewWindow(nil)
 	t.Cleanup(func() { h.win.Close() })
 	h.main = NewMain(h.app, h.win, Deps{Vault: &fakeStore{}, Now: clock.Now, After: clock.After, Keys: svc})

@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/countersign/countersign/internal/applock"
+	"github.com/countersign/countersign/internal/testkit"
 	"github.com/countersign/countersign/internal/vault"
 )
 
@@ -38,7 +39,7 @@ func newSessionHarness(t *testing.T, accounts []vault.Account, sess Session, pas
 	h := &harness{
 		app:   test.NewTempApp(t),
 		store: &fakeStore{accounts: accounts},
-		clock: &fakeClock{now: start},
+		clock: testkit.NewClock(start),
 	}
 	if passphrase != "" {
 		v, err := applock.New(passphrase, cheapParams, bytes.NewReader(make([]byte, 16)))
@@ -90,7 +91,7 @@ func TestStartsLockedAndHidesCodes(t *testing.T) {
 	if h.auth.search.Text != "" {
 		t.Errorf("typing while locked searched for %q", h.auth.search.Text)
 	}
-	if h.clock.pending() != 0 && h.auth.cancelTick != nil {
+	if h.clock.Pending() != 0 && h.auth.cancelTick != nil {
 		t.Error("the codes keep ticking behind the lock")
 	}
 }

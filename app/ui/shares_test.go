@@ -23,6 +23,7 @@ import (
 	"github.com/countersign/countersign/internal/otp"
 	"github.com/countersign/countersign/internal/shares"
 	"github.com/countersign/countersign/internal/store"
+	"github.com/countersign/countersign/internal/testkit"
 	"github.com/countersign/countersign/internal/vault"
 )
 
@@ -45,7 +46,7 @@ func adaShare(id, secret string, rekeyed bool) approver.Share {
 // newVault opens an empty vault in a temporary directory.
 func newVault(t *testing.T) *vault.Vault {
 	t.Helper()
-	v, err := vault.Open(t.TempDir(), vault.Options{Keys: &memKeyring{items: map[string]string{}}})
+	v, err := vault.Open(t.TempDir(), vault.Options{Keys: &testkit.FakeKeyring{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -436,7 +437,7 @@ func TestShareEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := approver.Open(approver.Options{Dir: t.TempDir(), Keyring: &memKeyring{items: map[string]string{}}, Now: srv.Clock.Now})
+	m, err := approver.Open(approver.Options{Dir: t.TempDir(), Keyring: &testkit.FakeKeyring{}, Now: srv.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

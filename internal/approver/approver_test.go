@@ -18,6 +18,7 @@ import (
 	"github.com/countersign/countersign/internal/approver/approvertest"
 	"github.com/countersign/countersign/internal/keyring"
 	"github.com/countersign/countersign/internal/store"
+	"github.com/countersign/countersign/internal/testkit"
 )
 
 // wrongNumber is a number of r's that the browser does not show.
@@ -46,7 +47,7 @@ func TestPairAndApprove(t *testing.T) {
 	if err != nil || len(approvers) != 1 || approvers[0].ID != a.ID || approvers[0].Name != "Ada's laptop" {
 		t.Fatalf("the server's approvers: %+v, %v", approvers, err)
 	}
-	if !c.secrets.has(a.ID) {
+	if !c.hasKey(a.ID) {
 		t.Error("the device key is not in the keyring")
 	}
 	// paired.json: the account, private to the user, and no secret.
@@ -167,7 +168,7 @@ func TestPairErrors(t *testing.T) {
 	}
 
 	// No keyring: its error, and the server forgets the half-made pairing.
-	c.secrets.err = fmt.Errorf("%w: no Secret Service: install gnome-keyring", keyring.ErrUnavailable)
+	c.secrets.Fail(fmt.Errorf("%w: no Secret Service: install gnome-keyring", keyring.ErrUnavailable))
 	if _, err := c.Pair(ctx, srv.URL, strings.ToLower(code), "x"); !errors.Is(err, keyring.ErrUnavailable) || !strings.Contains(err.Error(), "install gnome-keyring") {
 		t.Errorf("without a keyring: %v, want the keyring's error", err)
 	}
@@ -246,12 +247,12 @@ func TestTokenRefresh(t *testing.T) {
 	if n := c.rec.count("/api/v1/auth/token"); n != 1 {
 		t.Errorf("two calls made %d tokens, want 1", n)
 	}
-	srv.Clock.Add(8 * time.Minute)
+	srv.Clock.Advance(8 * time.Minute)
 	list()
 	if n := c.rec.count("/api/v1/auth/token"); n != 1 {
 		t.Errorf("8 minutes on: %d tokens, want the first still", n)
 	}
-	srv.Clock.Add(90 * time.Second) // within a minute of the 10-minute expiry
+	srv.Clock.Advance(90 * time.Second) // within a minute of the 10-minute expiry
 	list()
 	if n := c.rec.count("/api/v1/auth/token"); n != 2 {
 		t.Errorf("9.5 minutes on: %d tokens, want a second", n)
@@ -382,8 +383,8 @@ func TestRemovedOnServer(t *testing.T) {
 	if err := c.Unpair(context.Background(), a.ID); err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Accounts()) != 0 || c.secrets.has(a.ID) {
-		t.Errorf("after Unpair: %+v, key kept %v", c.Accounts(), c.secrets.has(a.ID))
+	if len(c.Accounts()) != 0 || c.hasKey(a.ID) {
+		t.Errorf("after Unpair: %+v, key kept %v", c.Accounts(), c.hasKey(a.ID))
 	}
 }
 
@@ -421,8 +422,8 @@ func TestUnpair(t *testing.T) {
 	if as, _ := srv.Approvals.Approvers(context.Background(), ada.ID); len(as) != 0 {
 		t.Errorf("the server still lists %+v", as)
 	}
-	if len(c.Accounts()) != 0 || c.secrets.has(a.ID) {
-		t.Errorf("after Unpair: accounts %+v, key kept %v", c.Accounts(), c.secrets.has(a.ID))
+	if len(c.Accounts()) != 0 || c.hasKey(a.ID) {
+		t.Errorf("after Unpair: accounts %+v, key kept %v", c.Accounts(), c.hasKey(a.ID))
 	}
 	for _, e := range c.drain(200 * time.Millisecond) {
 		if e.Kind == EventUnpaired {
@@ -537,7 +538,7 @@ func TestExpiry(t *testing.T) {
 	c.run()
 	r := srv.SignIn(ada)
 	c.wait(EventRequest, nil)
-	srv.Clock.Add(2*time.Minute + time.Second)
+	srv.Clock.Advance(2*time.Minute + time.Second)
 	e := c.wait(EventResolved, nil)
 	if e.Resolved.ID != r.ID || e.Resolved.Status != api.StatusExpired {
 		t.Errorf("resolved %+v, want expired", e.Resolved)
@@ -567,7 +568,7 @@ func TestDecideExpiredOnServer(t *testing.T) {
 	if _, err := c.Fetch(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	srv.Clock.Add(3 * time.Minute)
+	srv.Clock.Advance(3 * time.Minute)
 	if _, err := c.Decide(context.Background(), a.ID, r.ID, Approve, r.Number); !errors.Is(err, ErrExpired) {
 		t.Errorf("deciding: %v, want ErrExpired", err)
 	}
@@ -628,7 +629,7 @@ func TestOpenDamagedFile(t *testing.T) {
 	if err := os.WriteFile(path, []byte("{not json"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(Options{Dir: dir, Keyring: newMemSecrets()}); err == nil || !strings.Contains(err.Error(), "damaged") {
+	if _, err := Open(Options{Dir: dir, Keyring: &testkit.FakeKeyring{}}); err == nil || !strings.Contains(err.Error(), "damaged") {
 		t.Errorf("Open on a damaged file: %v", err)
 	}
 	if b, _ := os.ReadFile(path); string(b) != "{not json" {

@@ -56,7 +56,7 @@ func TestCall(t *testing.T) {
 		t.Errorf("after a refused token: %d tokens, want a second", n)
 	}
 	// An expired one is replaced before it is sent.
-	srv.Clock.Add(10 * time.Minute)
+	srv.Clock.Advance(10 * time.Minute)
 	if err := c.Call(ctx, a.ID, http.MethodGet, "/api/v1/account", nil, nil); err != nil {
 		t.Fatal(err)
 	}

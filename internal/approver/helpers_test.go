@@ -10,60 +10,8 @@ import (
 	"time"
 
 	"github.com/countersign/countersign/internal/approver/approvertest"
-	"github.com/countersign/countersign/internal/keyring"
+	"github.com/countersign/countersign/internal/testkit"
 )
-
-// memSecrets is an in-memory keyring.
-type memSecrets struct {
-	mu    sync.Mutex
-	items map[string]string
-	err   error // every call fails with it when set
-}
-
-func newMemSecrets() *memSecrets { return &memSecrets{items: map[string]string{}} }
-
-func (m *memSecrets) Get(name string) (string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.err != nil {
-		return "", m.err
-	}
-	s, ok := m.items[name]
-	if !ok {
-		return "", keyring.ErrNotFound
-	}
-	return s, nil
-}
-
-func (m *memSecrets) Set(name, secret string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.err != nil {
-		return m.err
-	}
-	m.items[name] = secret
-	return nil
-}
-
-func (m *memSecrets) Delete(name string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.err != nil {
-		return m.err
-	}
-	if _, ok := m.items[name]; !ok {
-		return keyring.ErrNotFound
-	}
-	delete(m.items, name)
-	return nil
-}
-
-func (m *memSecrets) has(name string) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	_, ok := m.items[name]
-	return ok
-}
 
 // recorder counts and keeps the requests a Manager sends.
 type recorder struct {
@@ -110,7 +58,7 @@ type companion struct {
 	*Manager
 	t       *testing.T
 	dir     string
-	secrets *memSecrets
+	secrets *testkit.FakeKeyring
 	rec     *recorder
 	stop    context.CancelFunc
 	done    chan struct{}
@@ -121,9 +69,15 @@ type companionOption func(*Options)
 // newCompanion opens a Manager on a fresh directory with an in-memory keyring.
 func newCompanion(t *testing.T, srv *approvertest.Server, opts ...companionOption) *companion {
 	t.Helper()
-	c := &companion{t: t, dir: t.TempDir(), secrets: newMemSecrets(), rec: &recorder{next: http.DefaultTransport}}
+	c := &companion{t: t, dir: t.TempDir(), secrets: &testkit.FakeKeyring{}, rec: &recorder{next: http.DefaultTransport}}
 	c.open(srv, opts...)
 	return c
+}
+
+// hasKey reports whether the keyring holds the device key of id.
+func (c *companion) hasKey(id string) bool {
+	_, err := c.secrets.Get(id)
+	return err == nil
 }
 
 func (c *companion) open(srv *approvertest.Server, opts ...companionOption) {

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,43 +13,14 @@ import (
 	"github.com/countersign/countersign/internal/approver"
 	"github.com/countersign/countersign/internal/approver/approvertest"
 	"github.com/countersign/countersign/internal/client"
-	"github.com/countersign/countersign/internal/keyring"
 	"github.com/countersign/countersign/internal/store"
+	"github.com/countersign/countersign/internal/testkit"
 )
-
-// memSecrets is an in-memory keyring for device keys.
-type memSecrets struct {
-	mu    sync.Mutex
-	items map[string]string
-}
-
-func (m *memSecrets) Get(name string) (string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if s, ok := m.items[name]; ok {
-		return s, nil
-	}
-	return "", keyring.ErrNotFound
-}
-
-func (m *memSecrets) Set(name, secret string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.items[name] = secret
-	return nil
-}
-
-func (m *memSecrets) Delete(name string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.items, name)
-	return nil
-}
 
 // pair pairs a fresh companion by uri and returns the client of its account.
 func pair(t *testing.T, srv *approvertest.Server, uri, name string) (*client.Client, approver.Account) {
 	t.Helper()
-	m, err := approver.Open(approver.Options{Dir: t.TempDir(), Keyring: &memSecrets{items: map[string]string{}}, Now: srv.Clock.Now})
+	m, err := approver.Open(approver.Options{Dir: t.TempDir(), Keyring: &testkit.FakeKeyring{}, Now: srv.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

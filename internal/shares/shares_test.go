@@ -7,48 +7,17 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/approver"
-	"github.com/countersign/countersign/internal/keyring"
 	"github.com/countersign/countersign/internal/otp"
+	"github.com/countersign/countersign/internal/testkit"
 	"github.com/countersign/countersign/internal/vault"
 )
 
-// memKeys is an in-memory vault.KeyStore; fail makes every call fail.
-type memKeys struct {
-	mu    sync.Mutex
-	items map[string]string
-	fail  error
-}
-
-func (m *memKeys) Get(name string) (string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.fail != nil {
-		return "", m.fail
-	}
-	s, ok := m.items[name]
-	if !ok {
-		return "", keyring.ErrNotFound
-	}
-	return s, nil
-}
-
-func (m *memKeys) Set(name, secret string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.fail != nil {
-		return m.fail
-	}
-	m.items[name] = secret
-	return nil
-}
-
-func openVault(t *testing.T, keys *memKeys) *vault.Vault {
+func openVault(t *testing.T, keys vault.KeyStore) *vault.Vault {
 	t.Helper()
 	v, err := vault.Open(t.TempDir(), vault.Options{Keys: keys, Now: func() time.Time { return time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC) }})
 	if err != nil {
@@ -104,7 +73,7 @@ func key(t *testing.T, secret string) otp.Key {
 }
 
 func TestAcceptAddsANewAccount(t *testing.T) {
-	v := openVault(t, &memKeys{items: map[string]string{}})
+	v := openVault(t, &testkit.FakeKeyring{})
 	other, _, err := v.Add(vault.Account{Key: otp.Key{Type: otp.TOTP, Issuer: "GitHub", Name: "demo", Secret: []byte("another secret")}})
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +109,7 @@ func TestAcceptReplacesTheSecretOfTheSameAccount(t *testing.T) {
 		{"the same secret with other settings", otp.Key{Type: otp.TOTP, Issuer: "Work", Name: "me", Secret: key(t, newSecret).Secret, Digits: 8}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v := openVault(t, &memKeys{items: map[string]string{}})
+			v := openVault(t, &testkit.FakeKeyring{})
 			before, _, err := v.Add(vault.Account{Key: tc.old, Tags: []string{"work", "shared"}, Pinned: true, Notes: "the family account"})
 			if err != nil {
 				t.Fatal(err)
@@ -191,7 +160,7 @@ func TestAcceptReplacesTheSecretOfTheSameAccount(t *testing.T) {
 }
 
 func TestAcceptOfAnIdenticalAccountChangesNothing(t *testing.T) {
-	v := openVault(t, &memKeys{items: map[string]string{}})
+	v := openVault(t, &testkit.FakeKeyring{})
 	// Renamed in the vault, but the same secret and settings.
 	before, _, err := v.Add(vault.Account{Key: otp.Key{Type: otp.TOTP, Issuer: "Home", Name: "demo", Secret: key(t, newSecret).Secret}, Tags: []string{"home"}})
 	if err != nil {
@@ -217,7 +186,8 @@ func TestAcceptOfAnIdenticalAccountChangesNothing(t *testing.T) {
 func TestAcceptLosesNothing(t *testing.T) {
 	ctx := context.Background()
 	t.Run("the vault cannot be written", func(t *testing.T) {
-		keys := &memKeys{items: map[string]string{}, fail: errors.New("the keyring is locked")}
+		keys := &testkit.FakeKeyring{}
+		keys.Fail(errors.New("the keyring is locked"))
 		v := openVault(t, keys)
 		m := &fakeManager{}
 		if _, _, err := Accept(ctx, m, "dev1", share("s4", newSecret, false), v); err == nil || !strings.Contains(err.Error(), "the keyring is locked") {
@@ -228,7 +198,7 @@ func TestAcceptLosesNothing(t *testing.T) {
 		}
 	})
 	t.Run("the vault file is damaged", func(t *testing.T) {
-		v := openVault(t, &memKeys{items: map[string]string{}})
+		v := openVault(t, &testkit.FakeKeyring{})
 		if _, _, err := v.Add(vault.Account{Key: key(t, oldSecret)}); err != nil {
 			t.Fatal(err)
 		}
@@ -244,7 +214,7 @@ func TestAcceptLosesNothing(t *testing.T) {
 		}
 	})
 	t.Run("the server cannot be told", func(t *testing.T) {
-		v := openVault(t, &memKeys{items: map[string]string{}})
+		v := openVault(t, &testkit.FakeKeyring{})
 		m := &fakeManager{fail: approver.ErrOffline}
 		got, _, err := Accept(ctx, m, "dev1", share("s6", newSecret, false), v)
 		if !errors.Is(err, ErrNotTold) || !errors.Is(err, approver.ErrOffline) || got.ID == "" {
@@ -261,7 +231,7 @@ func TestAcceptLosesNothing(t *testing.T) {
 		}
 	})
 	t.Run("two accounts could be the one re-keyed", func(t *testing.T) {
-		v := openVault(t, &memKeys{items: map[string]string{}})
+		v := openVault(t, &testkit.FakeKeyring{})
 		a, b := vault.Account{Key: key(t, oldSecret)}, vault.Account{Key: key(t, "MFRGGZDFMZTWQ2LK")}
 		if _, _, err := v.Add(a, b); err != nil {
 			t.Fatal(err)
@@ -275,7 +245,7 @@ func TestAcceptLosesNothing(t *testing.T) {
 		}
 	})
 	t.Run("not an authenticator", func(t *testing.T) {
-		v := openVault(t, &memKeys{items: map[string]string{}})
+		v := openVault(t, &testkit.FakeKeyring{})
 		m := &fakeManager{}
 		for _, uri := range []string{"https://example.com/?secret=" + newSecret, "otpauth://totp/x?secret=not-base32!", "otpauth-migration://offline?data=CgA"} {
 			s := share("s8", newSecret, false)

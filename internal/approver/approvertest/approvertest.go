@@ -31,20 +31,8 @@ import (
 	"github.com/countersign/countersign/internal/seckey"
 	"github.com/countersign/countersign/internal/server"
 	"github.com/countersign/countersign/internal/store"
+	"github.com/countersign/countersign/internal/testkit"
 )
-
-// Clock is a settable time source shared by the server, its store and the
-// test; it starts at the real time and moves only when told.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-// Add moves the clock forward.
-func (c *Clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // Server is a running countersign-server.
 type Server struct {
@@ -52,7 +40,7 @@ type Server struct {
 	Store     store.Store       // the store it runs on
 	Approvals *approval.Service // another instance's approval service on the same store
 	Keys      *seckey.Service   // that instance's WebAuthn service
-	Clock     *Clock            // the time of the server, its store and Approvals
+	Clock     *testkit.Clock    // the time of the server, its store and Approvals; stopped at the real time of Start
 
 	t    testing.TB
 	addr string
@@ -66,7 +54,7 @@ type Server struct {
 func Start(t testing.TB) *Server {
 	t.Helper()
 	ctx := context.Background()
-	s := &Server{t: t, Clock: &Clock{t: time.Now().UTC().Truncate(time.Second)}}
+	s := &Server{t: t, Clock: testkit.NewClock(time.Now().UTC().Truncate(time.Second))}
 	db, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "countersign.db"), store.WithClock(s.Clock.Now))
 	if err != nil {
 		t.Fatal(err)
