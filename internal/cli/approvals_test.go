@@ -16,17 +16,6 @@ import (
 	"github.com/countersign/countersign/internal/keyring"
 )
 
-// Delete makes memKeys hold device keys too (approver.Secrets).
-func (m *memKeys) Delete(name string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.items[name]; !ok {
-		return keyring.ErrNotFound
-	}
-	delete(m.items, name)
-	return nil
-}
-
 func TestApprovalCommands(t *testing.T) {
 	srv := approvertest.Start(t)
 	ada := srv.User("ada@example.com", "Ada Lovelace")

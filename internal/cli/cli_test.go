@@ -7,46 +7,24 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/countersign/countersign/internal/keyring"
+	"github.com/countersign/countersign/internal/testkit"
 )
 
-// memKeys is an in-memory key store for tests of command logic; the real
-// Secret Service is exercised by app/countersign's tests of the binary.
-type memKeys struct {
-	mu    sync.Mutex
-	items map[string]string
-}
-
-func (m *memKeys) Get(name string) (string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if s, ok := m.items[name]; ok {
-		return s, nil
-	}
-	return "", keyring.ErrNotFound
-}
-
-func (m *memKeys) Set(name, secret string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.items[name] = secret
-	return nil
-}
-
+// harness runs commands with a home directory of its own and
+// testkit.Keyring for the vault key and device keys.
 type harness struct {
 	t        *testing.T
 	home     string
-	keys     *memKeys
+	keys     testkit.Secrets
 	now      time.Time
 	terminal bool // stdin is a terminal
 }
 
 func newHarness(t *testing.T) *harness {
-	return &harness{t: t, home: t.TempDir(), keys: &memKeys{items: map[string]string{}}, now: time.Unix(59, 0)}
+	return &harness{t: t, home: t.TempDir(), keys: testkit.Keyring(t), now: time.Unix(59, 0)}
 }
 
 // run runs one command and returns stdout, stderr and the error.

@@ -5,18 +5,19 @@ import (
 	"os"
 	"testing"
 
-	"github.com/countersign/countersign/internal/keyring"
 	"github.com/countersign/countersign/internal/otp"
+	"github.com/countersign/countersign/internal/testkit"
 )
 
-// realKeyring returns the OS keyring when the test runs inside
-// .ci/keyring-session (make test does that), and skips otherwise.
-func realKeyring(tb testing.TB) keyring.Keyring {
-	tb.Helper()
+// realKeyring is testkit.Keyring for a benchmark that means the real
+// Secret Service: it skips outside .ci/keyring-session (make bench runs it
+// there).
+func realKeyring(b *testing.B) testkit.Secrets {
+	b.Helper()
 	if os.Getenv("COUNTERSIGN_TEST_KEYRING") != "secret-service" {
-		tb.Skip("needs a real Secret Service: run through make test (.ci/keyring-session)")
+		b.Skip("needs a real Secret Service: run through make bench (.ci/keyring-session)")
 	}
-	return keyring.New("countersign-test")
+	return testkit.Keyring(b)
 }
 
 // countingKeys wraps a KeyStore and counts reads.
@@ -28,27 +29,6 @@ type countingKeys struct {
 func (c *countingKeys) Get(name string) (string, error) {
 	c.gets++
 	return c.KeyStore.Get(name)
-}
-
-func TestRealKeyringRoundTrip(t *testing.T) {
-	kr := realKeyring(t)
-	dir := t.TempDir()
-	v := openTest(t, dir, kr)
-	if _, _, err := v.Add(account("GitHub", "alice"), account("GitLab", "bob")); err != nil {
-		t.Fatalf("Add with the real keyring: %v", err)
-	}
-	keys := &countingKeys{KeyStore: kr}
-	again := openTest(t, dir, keys)
-	if n := len(again.Accounts()); n != 2 {
-		t.Errorf("got %d accounts after reopening, want 2", n)
-	}
-	if keys.gets != 1 {
-		t.Errorf("got %d keyring reads, want 1", keys.gets)
-	}
-	// The key really is in the Secret Service, under the documented name.
-	if _, err := kr.Get(keyName(again.id)); err != nil {
-		t.Errorf("vault key not found in the keyring: %v", err)
-	}
 }
 
 func benchmarkOpen(b *testing.B, keys KeyStore) {
@@ -75,7 +55,7 @@ func benchmarkOpen(b *testing.B, keys KeyStore) {
 
 // BenchmarkOpen1000 opens a 1,000-account vault with an in-memory key store:
 // the cost beyond the keyring round trip.
-func BenchmarkOpen1000(b *testing.B) { benchmarkOpen(b, newMemKeys()) }
+func BenchmarkOpen1000(b *testing.B) { benchmarkOpen(b, &testkit.FakeKeyring{}) }
 
 // BenchmarkOpen1000RealKeyring is the same with the Secret Service.
 func BenchmarkOpen1000RealKeyring(b *testing.B) { benchmarkOpen(b, realKeyring(b)) }

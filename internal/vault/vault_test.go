@@ -12,41 +12,8 @@ import (
 
 	"github.com/countersign/countersign/internal/keyring"
 	"github.com/countersign/countersign/internal/otp"
+	"github.com/countersign/countersign/internal/testkit"
 )
-
-// memKeys is an in-memory KeyStore that counts reads.
-type memKeys struct {
-	mu    sync.Mutex
-	items map[string]string
-	gets  int
-	fail  error
-}
-
-func newMemKeys() *memKeys { return &memKeys{items: map[string]string{}} }
-
-func (m *memKeys) Get(name string) (string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.gets++
-	if m.fail != nil {
-		return "", m.fail
-	}
-	s, ok := m.items[name]
-	if !ok {
-		return "", keyring.ErrNotFound
-	}
-	return s, nil
-}
-
-func (m *memKeys) Set(name, secret string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.fail != nil {
-		return m.fail
-	}
-	m.items[name] = secret
-	return nil
-}
 
 var rfcSecret = []byte("12345678901234567890")
 
@@ -66,7 +33,7 @@ func openTest(t testing.TB, dir string, keys KeyStore) *Vault {
 }
 
 func TestAddReopenKeepsEverything(t *testing.T) {
-	dir, keys := t.TempDir(), newMemKeys()
+	dir, keys := t.TempDir(), testkit.Keyring(t)
 	v := openTest(t, dir, keys)
 	a := account("GitHub", "alice@example.com")
 	a.Tags = []string{"work", " work ", "code"}
@@ -80,10 +47,13 @@ func TestAddReopenKeepsEverything(t *testing.T) {
 		t.Fatalf("got %d added, %d dups, want 2 and 0", len(added), len(dups))
 	}
 
-	keys.gets = 0
-	again := openTest(t, dir, keys)
-	if keys.gets != 1 {
-		t.Errorf("got %d keyring reads on open, want 1", keys.gets)
+	counted := &countingKeys{KeyStore: keys}
+	again := openTest(t, dir, counted)
+	if counted.gets != 1 {
+		t.Errorf("got %d keyring reads on open, want 1", counted.gets)
+	}
+	if _, err := keys.Get(keyName(again.id)); err != nil {
+		t.Errorf("the vault key is not in the keyring under its documented name: %v", err)
 	}
 	got, err := again.Find(added[0].ID)
 	if err != nil {
@@ -114,8 +84,8 @@ func TestAddReopenKeepsEverything(t *testing.T) {
 }
 
 func TestEmptyVaultNeedsNoKeyringUntilWritten(t *testing.T) {
-	keys := newMemKeys()
-	keys.fail = errors.New("keyring must not be touched")
+	keys := &testkit.FakeKeyring{}
+	keys.Fail(errors.New("keyring must not be touched"))
 	v := openTest(t, t.TempDir(), keys)
 	if n := len(v.Accounts()); n != 0 {
 		t.Fatalf("got %d accounts in a new vault", n)
@@ -132,7 +102,7 @@ func TestEmptyVaultNeedsNoKeyringUntilWritten(t *testing.T) {
 }
 
 func TestDuplicatesAreNotAdded(t *testing.T) {
-	v := openTest(t, t.TempDir(), newMemKeys())
+	v := openTest(t, t.TempDir(), testkit.Keyring(t))
 	a := account("GitHub", "alice")
 	first, _, err := v.Add(a)
 	if err != nil {
@@ -156,7 +126,7 @@ func TestDuplicatesAreNotAdded(t *testing.T) {
 }
 
 func TestInvalidAccountAddsNothing(t *testing.T) {
-	v := openTest(t, t.TempDir(), newMemKeys())
+	v := openTest(t, t.TempDir(), testkit.Keyring(t))
 	bad := account("Bad", "digits")
 	bad.Digits = 9
 	if _, _, err := v.Add(account("Good", "one"), bad); !errors.Is(err, otp.ErrBadDigits) {
@@ -168,45 +138,52 @@ func TestInvalidAccountAddsNothing(t *testing.T) {
 }
 
 func TestUnreadableVaultIsNeverOverwritten(t *testing.T) {
+	unavailable := &testkit.FakeKeyring{}
+	unavailable.Fail(fmt.Errorf("%w: no Secret Service provider is running", keyring.ErrUnavailable))
 	for _, tc := range []struct {
 		name   string
-		damage func(t *testing.T, path string, keys *memKeys)
+		damage func(t *testing.T, v *Vault, keys testkit.Secrets)
+		reopen KeyStore // the keyring to reopen with; nil: the vault's own
 		want   error
 	}{
-		{"flipped byte", func(t *testing.T, path string, _ *memKeys) {
-			b, _ := os.ReadFile(path)
+		{"flipped byte", func(t *testing.T, v *Vault, _ testkit.Secrets) {
+			b, _ := os.ReadFile(v.Path())
 			b[len(b)-5] ^= 1
-			os.WriteFile(path, b, 0o600)
-		}, ErrUnreadable},
-		{"not a vault", func(t *testing.T, path string, _ *memKeys) {
-			os.WriteFile(path, []byte(`{"accounts":[]}`), 0o600)
-		}, ErrUnreadable},
-		{"truncated", func(t *testing.T, path string, _ *memKeys) {
-			b, _ := os.ReadFile(path)
-			os.WriteFile(path, b[:headerSize+3], 0o600)
-		}, ErrUnreadable},
-		{"key gone from keyring", func(t *testing.T, _ string, keys *memKeys) {
-			keys.items = map[string]string{}
-		}, ErrKeyMissing},
-		{"another key", func(t *testing.T, _ string, keys *memKeys) {
-			for k := range keys.items {
-				keys.items[k] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+			os.WriteFile(v.Path(), b, 0o600)
+		}, nil, ErrUnreadable},
+		{"not a vault", func(t *testing.T, v *Vault, _ testkit.Secrets) {
+			os.WriteFile(v.Path(), []byte(`{"accounts":[]}`), 0o600)
+		}, nil, ErrUnreadable},
+		{"truncated", func(t *testing.T, v *Vault, _ testkit.Secrets) {
+			b, _ := os.ReadFile(v.Path())
+			os.WriteFile(v.Path(), b[:headerSize+3], 0o600)
+		}, nil, ErrUnreadable},
+		{"key gone from keyring", func(t *testing.T, v *Vault, keys testkit.Secrets) {
+			if err := keys.Delete(keyName(v.id)); err != nil {
+				t.Fatal(err)
 			}
-		}, ErrUnreadable},
-		{"keyring unavailable", func(t *testing.T, _ string, keys *memKeys) {
-			keys.fail = fmt.Errorf("%w: no Secret Service provider is running", keyring.ErrUnavailable)
-		}, keyring.ErrUnavailable},
+		}, nil, ErrKeyMissing},
+		{"another key", func(t *testing.T, v *Vault, keys testkit.Secrets) {
+			if err := keys.Set(keyName(v.id), "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="); err != nil {
+				t.Fatal(err)
+			}
+		}, nil, ErrUnreadable},
+		{"keyring unavailable", func(*testing.T, *Vault, testkit.Secrets) {}, unavailable, keyring.ErrUnavailable},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir, keys := t.TempDir(), newMemKeys()
+			dir, keys := t.TempDir(), testkit.Keyring(t)
 			v := openTest(t, dir, keys)
 			if _, _, err := v.Add(account("GitHub", "alice")); err != nil {
 				t.Fatal(err)
 			}
-			tc.damage(t, v.Path(), keys)
+			tc.damage(t, v, keys)
 			before, _ := os.ReadFile(v.Path())
 
-			_, err := Open(dir, Options{Keys: keys})
+			reopen := tc.reopen
+			if reopen == nil {
+				reopen = keys
+			}
+			_, err := Open(dir, Options{Keys: reopen})
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("Open: got %v, want %v", err, tc.want)
 			}
@@ -233,7 +210,7 @@ func TestUnreadableVaultIsNeverOverwritten(t *testing.T) {
 }
 
 func TestConcurrentWritersLoseNothing(t *testing.T) {
-	dir, keys := t.TempDir(), newMemKeys()
+	dir, keys := t.TempDir(), testkit.Keyring(t)
 	seed := openTest(t, dir, keys)
 	if _, _, err := seed.Add(account("Seed", "0")); err != nil {
 		t.Fatal(err)
@@ -266,7 +243,7 @@ func TestConcurrentWritersLoseNothing(t *testing.T) {
 }
 
 func TestNextHOTPPersistsCounterFirst(t *testing.T) {
-	dir, keys := t.TempDir(), newMemKeys()
+	dir, keys := t.TempDir(), testkit.Keyring(t)
 	v := openTest(t, dir, keys)
 	added, _, err := v.Add(Account{Key: otp.Key{Type: otp.HOTP, Issuer: "RFC", Name: "4226", Secret: rfcSecret}})
 	if err != nil {
@@ -299,7 +276,7 @@ func TestNextHOTPPersistsCounterFirst(t *testing.T) {
 }
 
 func TestFindEditRemove(t *testing.T) {
-	v := openTest(t, t.TempDir(), newMemKeys())
+	v := openTest(t, t.TempDir(), testkit.Keyring(t))
 	added, _, err := v.Add(account("A", "1"), account("B", "2"))
 	if err != nil {
 		t.Fatal(err)
@@ -342,7 +319,7 @@ func TestLockTimeoutIsReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unlock()
-	v, err := Open(dir, Options{Keys: newMemKeys(), LockTimeout: 100 * time.Millisecond})
+	v, err := Open(dir, Options{Keys: testkit.Keyring(t), LockTimeout: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -352,7 +329,7 @@ func TestLockTimeoutIsReported(t *testing.T) {
 }
 
 func TestReloadReportsChanges(t *testing.T) {
-	dir, keys := t.TempDir(), newMemKeys()
+	dir, keys := t.TempDir(), testkit.Keyring(t)
 	v := openTest(t, dir, keys)
 	if _, _, err := v.Add(account("A", "1")); err != nil {
 		t.Fatal(err)
