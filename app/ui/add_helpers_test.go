@@ -71,7 +71,7 @@ type addHarness struct {
 
 func newAddHarness(t *testing.T, accounts []vault.Account) *addHarness {
 	t.Helper()
-	a := test.NewTempApp(t)
+	a := newTestApp(t)
 	sw := &shownWindow{Window: test.NewWindow(nil)}
 	h := &addHarness{
 		harness: &harness{

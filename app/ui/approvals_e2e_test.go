@@ -115,7 +115,7 @@ func liveUser(t *testing.T, srv *approvertest.Server, email, pw string) *store.U
 // newLiveApprovalsHarness is newApprovalsHarness with a real Approvals.
 func newLiveApprovalsHarness(t *testing.T, svc Approvals, now time.Time) *approvalsHarness {
 	t.Helper()
-	h := &approvalsHarness{app: test.NewTempApp(t), clock: testkit.NewClock(now),
+	h := &approvalsHarness{app: newTestApp(t), clock: testkit.NewClock(now),
 		tray: &fakeTray{}, queue: make(chan func(), 64)}
 	sw := &shownWindow{Window: test.NewWindow(nil)}
 	h.win = sw

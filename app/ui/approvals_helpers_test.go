@@ -247,7 +247,7 @@ func newApprovalsHarness(t *testing.T, svc *fakeApprovals) *approvalsHarness {
 // newApprovalsHarnessWith is newApprovalsHarness with the window's vault.
 func newApprovalsHarnessWith(t *testing.T, svc *fakeApprovals, vault Store) *approvalsHarness {
 	t.Helper()
-	h := &approvalsHarness{app: test.NewTempApp(t), svc: svc, clock: testkit.NewClock(start),
+	h := &approvalsHarness{app: newTestApp(t), svc: svc, clock: testkit.NewClock(start),
 		tray: &fakeTray{}, queue: make(chan func(), 64)}
 	icon, err := assets.IconPNG(64)
 	if err != nil {

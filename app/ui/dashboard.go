@@ -93,7 +93,16 @@ type dashboard struct {
 }
 
 func newDashboard(m *Main) *dashboard {
-	d := &dashboard{m: m, open: m.deps.Dashboards, ui: fyne.Do}
+	return &dashboard{m: m, open: m.deps.Dashboards, ui: fyne.Do}
+}
+
+// build makes the screen's widgets the first time it is asked for them:
+// the six tabs cost more to lay out than the rest of the window, and a
+// person who never opens the Account screen should not pay for them.
+func (d *dashboard) build() {
+	if d.root != nil {
+		return
+	}
 	d.status = &widget.Label{Wrapping: fyne.TextWrapWord}
 	d.picker = widget.NewSelect(nil, d.onPick)
 	d.overview = newOverview(d)
@@ -115,12 +124,14 @@ func newDashboard(m *Main) *dashboard {
 	tabs := container.NewThemeOverride(d.tabs, compactTabs{})
 	d.root = container.NewStack(container.NewBorder(top, nil, nil, nil, tabs), d.layer)
 	d.update()
-	return d
 }
 
 func (d *dashboard) title() string              { return "Account" }
 func (d *dashboard) icon() fyne.Resource        { return shieldIcon }
-func (d *dashboard) content() fyne.CanvasObject { return d.root }
+func (d *dashboard) content() fyne.CanvasObject {
+	d.build()
+	return d.root
+}
 
 func (d *dashboard) shown() {
 	d.visible = true
@@ -130,7 +141,9 @@ func (d *dashboard) shown() {
 
 func (d *dashboard) hidden() {
 	d.visible = false
-	d.household.cancelDrag()
+	if d.household != nil {
+		d.household.cancelDrag()
+	}
 }
 
 // current is the tab on display.
@@ -243,6 +256,9 @@ func (d *dashboard) update() {
 // handle takes in an event of the paired accounts (approvals.go reads
 // them): a change on the server reloads what shows it.
 func (d *dashboard) handle(ev approver.Event) {
+	if d.root == nil {
+		return // not built: it reads everything afresh when first shown
+	}
 	switch ev.Kind {
 	case approver.EventChanged:
 		if ev.Changed != nil && ev.Account.ID == d.account.ID {

@@ -415,7 +415,7 @@ func newDashHarness(t testing.TB, dash *fakeDashboard, accounts ...approver.Acco
 // start opens the window on the Account screen.
 func (h *dashHarness) start(t testing.TB, svc Approvals, dashboards func(string) Dashboard, now time.Time) {
 	t.Helper()
-	h.app = test.NewTempApp(t)
+	h.app = newTestApp(t)
 	h.clock = testkit.NewClock(now)
 	h.queue = make(chan func(), 1024)
 	h.logos = map[string][]byte{}
@@ -432,6 +432,7 @@ func (h *dashHarness) start(t testing.TB, svc Approvals, dashboards func(string)
 	// ones that do not apply, as showing it does.
 	h.main.settings.update()
 	h.d = h.main.dashboard
+	h.d.build()
 	h.d.ui = func(f func()) { h.queue <- f }
 	h.main.approvals.ui = h.d.ui
 	h.d.apps.getLogo = func(_ context.Context, url string) ([]byte, error) {

@@ -120,7 +120,7 @@ type harness struct {
 func newHarness(t *testing.T, accounts []vault.Account) *harness {
 	t.Helper()
 	h := &harness{
-		app:   test.NewTempApp(t),
+		app:   newTestApp(t),
 		store: &fakeStore{accounts: accounts},
 		clock: testkit.NewClock(start),
 	}

@@ -27,7 +27,7 @@ type keysHarness struct {
 
 func newKeysHarness(t *testing.T, svc KeyService) *keysHarness {
 	t.Helper()
-	h := &keysHarness{app: test.NewTempApp(t), queue: make(chan func(), 64)}
+	h := &keysHarness{app: newTestApp(t), queue: make(chan func(), 64)}
 	clock := testkit.NewClock(start)
 	h.win = test.NewWindow(nil)
 	t.Cleanup(func() { h.win.Close() })

@@ -37,7 +37,7 @@ func (w *spyWindow) Show()                      { w.hidden = false; w.Window.Sho
 func newSessionHarness(t *testing.T, accounts []vault.Account, sess Session, passphrase string) (*harness, *spyWindow) {
 	t.Helper()
 	h := &harness{
-		app:   test.NewTempApp(t),
+		app:   newTestApp(t),
 		store: &fakeStore{accounts: accounts},
 		clock: testkit.NewClock(start),
 	}

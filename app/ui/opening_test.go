@@ -20,7 +20,7 @@ func TestShowOpenError(t *testing.T) {
 		{fmt.Errorf("%w: /x/vault.csv1: message authentication failed (the file was left as it is)", vault.ErrUnreadable), "Restore it from a backup"},
 		{vault.ErrKeyMissing, "the key that opens it is not in this keyring"},
 	} {
-		a := test.NewTempApp(t)
+		a := newTestApp(t)
 		w := test.NewTempWindow(t, nil)
 		retried := 0
 		ShowOpenError(a, w, tc.err, func() { retried++ })
@@ -40,7 +40,7 @@ func TestShowOpenError(t *testing.T) {
 }
 
 func TestShowOpening(t *testing.T) {
-	a := test.NewTempApp(t)
+	a := newTestApp(t)
 	w := test.NewTempWindow(t, nil)
 	ShowOpening(a, w)
 	if !strings.Contains(shownText(w.Canvas()), "Opening your accounts") {

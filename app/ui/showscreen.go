@@ -35,6 +35,7 @@ func (m *Main) ShowScreen(name string) error {
 			return nil
 		}
 	}
+	m.dashboard.build()
 	for i, t := range m.dashboard.tabs.Items {
 		if slug(t.Text) == name {
 			m.nav.Select(m.nav.Items[m.screenIndex(m.dashboard)])

@@ -134,6 +134,9 @@ type Main struct {
 	screens []screen
 	current screen
 	nav     *container.AppTabs
+	// holders hold each screen's content in the navigation, empty until the
+	// screen is first shown: a screen nobody opens is never laid out.
+	holders []*fyne.Container
 
 	auth      *authenticator
 	add       *adder
@@ -170,8 +173,10 @@ func NewMain(a fyne.App, w fyne.Window, deps Deps) *Main {
 
 	tabs := make([]*container.TabItem, len(m.screens))
 	for i, s := range m.screens {
-		tabs[i] = container.NewTabItemWithIcon(s.title(), s.icon(), s.content())
+		m.holders = append(m.holders, container.NewStack())
+		tabs[i] = container.NewTabItemWithIcon(s.title(), s.icon(), m.holders[i])
 	}
+	m.holders[0].Add(m.screens[0].content())
 	m.nav = container.NewAppTabs(tabs...)
 	m.nav.SetTabLocation(container.TabLocationLeading)
 	m.nav.OnSelected = func(*container.TabItem) { m.show(m.screens[m.nav.SelectedIndex()]) }
@@ -195,6 +200,9 @@ func (m *Main) show(s screen) {
 	}
 	if m.current != nil {
 		m.current.hidden()
+	}
+	if h := m.holders[m.screenIndex(s)]; len(h.Objects) == 0 {
+		h.Add(s.content())
 	}
 	m.current = s
 	s.shown()
