@@ -126,8 +126,8 @@ func (d *dashboard) build() {
 	d.update()
 }
 
-func (d *dashboard) title() string              { return "Account" }
-func (d *dashboard) icon() fyne.Resource        { return shieldIcon }
+func (d *dashboard) title() string       { return "Account" }
+func (d *dashboard) icon() fyne.Resource { return shieldIcon }
 func (d *dashboard) content() fyne.CanvasObject {
 	d.build()
 	return d.root
