@@ -55,17 +55,22 @@ func seedImages(t testing.TB) map[string][]byte {
 const seedDir = "testdata/fuzz/seeds"
 
 // TestWriteFuzzSeeds rewrites the committed seed images (all but WebP) when
-// QR_WRITE_SEEDS is set.
+// QR_WRITE_SEEDS is set; otherwise it checks they are what seedImages makes.
 func TestWriteFuzzSeeds(t *testing.T) {
-	if os.Getenv("QR_WRITE_SEEDS") == "" {
-		t.Skip("QR_WRITE_SEEDS not set")
-	}
+	write := os.Getenv("QR_WRITE_SEEDS") != ""
 	if err := os.MkdirAll(seedDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	for name, data := range seedImages(t) {
-		if err := os.WriteFile(filepath.Join(seedDir, name), data, 0o644); err != nil {
-			t.Fatal(err)
+		path := filepath.Join(seedDir, name)
+		if write {
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if committed, err := os.ReadFile(path); err != nil || !bytes.Equal(committed, data) {
+			t.Errorf("%s is not what seedImages makes (%v): run QR_WRITE_SEEDS=1 go test ./internal/qr/ -run TestWriteFuzzSeeds", path, err)
 		}
 	}
 }

@@ -1,12 +1,13 @@
 package qr
 
 import (
-	"fmt"
+	"bytes"
 	"image"
 	"image/png"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -154,6 +155,7 @@ func TestDecodeHardCases(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			img := tc.build(t)
+			keepCase(t, tc.name, img)
 			start := time.Now()
 			codes, tried, err := decode(img, frozen)
 			t.Logf("%v×%v in %v, tried %q", img.Bounds().Dx(), img.Bounds().Dy(), time.Since(start), tried)
@@ -167,23 +169,26 @@ func TestDecodeHardCases(t *testing.T) {
 	}
 }
 
-// TestWriteHardCases writes every hard case as a PNG into $QR_CASES_DIR, to
-// compare with other decoders (zbarimg -q --raw FILE).
-func TestWriteHardCases(t *testing.T) {
+// keepCase writes a hard case's image as a PNG into $QR_CASES_DIR when it
+// is set, to compare with other decoders (zbarimg -q --raw FILE).
+func keepCase(t *testing.T, name string, img image.Image) {
+	t.Helper()
 	dir := os.Getenv("QR_CASES_DIR")
 	if dir == "" {
-		t.Skip("QR_CASES_DIR not set")
+		return
 	}
-	for i, tc := range slices.Concat(hardCases(), severalCases()) {
-		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%02d.png", i)))
-		if err != nil {
-			t.Fatal(err)
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	file := strings.Map(func(r rune) rune {
+		if r == '/' || r == ' ' {
+			return '_'
 		}
-		if err := png.Encode(f, tc.build(t)); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
-		t.Logf("%02d.png: %s", i, tc.name)
+		return r
+	}, name) + ".png"
+	if err := os.WriteFile(filepath.Join(dir, file), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 

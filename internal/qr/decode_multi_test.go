@@ -84,7 +84,9 @@ func TestDecodeSeveral(t *testing.T) {
 	for _, tt := range severalCases() {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			codes, _, err := decode(tt.build(t), frozen)
+			img := tt.build(t)
+			keepCase(t, tt.name, img)
+			codes, _, err := decode(img, frozen)
 			if err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
