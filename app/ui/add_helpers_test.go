@@ -165,6 +165,32 @@ func blankImage() image.Image {
 	return img
 }
 
+// noCodeFile is a 400×300 piece of the QR corpus's picture name (one
+// without a code), written under the same name in a temporary folder. The
+// window's handling of "no code found" is the same for any size; the whole
+// pictures, which the decoder searches for seconds under the race detector
+// and may stop searching at its time limit, are internal/qr's to test.
+func noCodeFile(t *testing.T, name string) string {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(readFile(t, filepath.Join("../../testdata/qr", name))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := img.Bounds()
+	x, y := b.Min.X+(b.Dx()-400)/2, b.Min.Y+(b.Dy()-300)/2
+	piece := image.NewRGBA(image.Rect(0, 0, 400, 300))
+	draw.Draw(piece, piece.Rect, img, image.Pt(x, y), draw.Src)
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, piece); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func readFile(t *testing.T, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)

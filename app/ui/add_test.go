@@ -262,7 +262,7 @@ func TestAddFromClipboard(t *testing.T) {
 		{name: "empty", err: capture.ErrClipboardEmpty, wantShown: []string{"The clipboard is empty"}},
 		{name: "no session", err: errors.New("cannot read the clipboard: no graphical session (DISPLAY is unset)"),
 			wantShown: []string{"The clipboard could not be read", "no graphical session (DISPLAY is unset)"}},
-		{name: "image without code", clip: capture.Clip{PNG: readFile(t, "../../testdata/qr/no-code-screenshot.png")},
+		{name: "image without code", clip: capture.Clip{PNG: readFile(t, noCodeFile(t, "no-code-screenshot.png"))},
 			wantShown: []string{"No QR code found", "No QR code was found in the clipboard image (tried: "}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -299,7 +299,7 @@ func TestAddImageProblems(t *testing.T) {
 		file string
 		want []string
 	}{
-		{"../../testdata/qr/no-code-photo.png", []string{"No QR code found",
+		{noCodeFile(t, "no-code-photo.png"), []string{"No QR code found",
 			"No QR code was found in no-code-photo.png (tried: ", "Zoom in", "crop the image", "Paste from clipboard"}},
 		{"../../testdata/qr/other-url.png", []string{"Not an authenticator QR code",
 			"“https://www.example.com/docs/getting-started?utm_source=qr”", "otpauth://"}},
@@ -324,7 +324,7 @@ func TestAddImageProblems(t *testing.T) {
 
 func TestAddNoQRDialog(t *testing.T) {
 	h := newAddHarness(t, nil)
-	h.add.onImageChosen(reader(t, "../../testdata/qr/no-code-screenshot.png"), nil)
+	h.add.onImageChosen(reader(t, noCodeFile(t, "no-code-screenshot.png")), nil)
 	h.wait()
 	test.AssertObjectRendersToMarkup(t, "add/no-qr.xml", h.win.Canvas().Overlays().Top())
 }
