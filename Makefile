@@ -2,7 +2,7 @@
 #   make run    install what is missing, build, start the companion
 #   make test   install what tests need, run every test
 .POSIX:
-.PHONY: all deps deps-qr deps-bench-ui deps-package install-packages build run test test-package package fuzz bench bench-qr bench-ui bench-server bench-approvals bench-dashboard cross corpus lint clean screenshots
+.PHONY: all deps deps-qr deps-bench-ui deps-package install-packages build run test test-package package fuzz bench bench-qr bench-ui bench-server bench-approvals bench-dashboard cross corpus lint clean screenshots chaos
 
 GO       ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 BIN      ?= bin
@@ -188,6 +188,13 @@ bench-approvals: deps
 bench-dashboard: deps
 	GO=$(GO) .ci/bench-dashboard
 
+# Faults on purpose (internal/chaos, build tag chaos): the real server,
+# PostgreSQL and companion code broken in each case, one table row per case
+# (what was done, what the user saw, what was lost); fails when a row lost
+# something. Kept in chaos.md too. See the README's "Faults (make chaos)".
+chaos: deps
+	GO=$(GO) .ci/chaos
+
 # Countersign's QR decoder against zbarimg on testdata/qr, as a table.
 bench-qr: deps deps-qr
 	.ci/bench-qr
@@ -213,4 +220,4 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 
 clean:
-	rm -rf $(BIN) dist bench.out bench-server.out test.json
+	rm -rf $(BIN) dist bench.out bench-server.out test.json chaos.md
