@@ -84,7 +84,7 @@ func DSN(t testing.TB) string {
 	if !mainActive {
 		t.Fatal("pgtest: call pgtest.Main(m) (or pgtest.Run) from TestMain in this package so the PostgreSQL server is stopped after the tests")
 	}
-	startOnce.Do(func() { srv, startErr = start() })
+	startOnce.Do(func() { srv, startErr = start(false) })
 	if startErr != nil {
 		if os.Getenv(EnvRequire) == "1" {
 			t.Fatalf("pgtest: %v", startErr)
@@ -112,28 +112,44 @@ func DSN(t testing.TB) string {
 // database under the code it tests (DSN's server is shared by the whole test
 // binary). Start gives one.
 type Server struct {
-	s *server
+	s     *server
+	bin   string  // the directory of initdb and postgres
+	owner *osUser // who the server runs as
 }
 
 // Start starts a PostgreSQL server for t alone and returns it; it is stopped
-// and its data directory removed when t ends. It skips or fails t as DSN
+// and its data directory removed when t ends. Unlike DSN's, it loses no
+// commit when it crashes (synchronous_commit on), so Crash and Restart
+// behave as a real server's would. It skips or fails t as DSN
 // does when PostgreSQL can't be started. Its one database, postgres, is
 // empty.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s, err := start()
+	s, err := start(true)
+	var bin string
+	var owner *osUser
+	if err == nil {
+		bin, err = findBinDir()
+	}
+	if err == nil {
+		owner, err = serverOwner()
+	}
 	if err != nil {
+		if s != nil {
+			s.stop()
+		}
 		if os.Getenv(EnvRequire) == "1" {
 			t.Fatalf("pgtest: %v", err)
 		}
 		t.Skipf("pgtest: %v (set %s=1 to fail instead of skipping)", err, EnvRequire)
 	}
+	srv := &Server{s: s, bin: bin, owner: owner}
 	t.Cleanup(func() {
-		if err := s.stop(); err != nil {
+		if err := srv.s.stop(); err != nil {
 			t.Logf("pgtest: %v", err)
 		}
 	})
-	return &Server{s: s}
+	return srv
 }
 
 // DSN returns the URL of the server's database.
@@ -147,6 +163,31 @@ func (s *Server) Crash() {
 		s.s.kill()
 	}
 	<-s.s.done
+}
+
+// Restart starts the server again after Crash, on the same data directory
+// and port, as a supervisor would: PostgreSQL recovers from its write-ahead
+// log and the DSN works again. It returns when the server accepts
+// connections.
+func (s *Server) Restart() error {
+	select {
+	case <-s.s.done:
+	default:
+		return errors.New("pgtest: Restart of a server that is running: Crash it first")
+	}
+	var err error
+	for range 50 { // the port may linger for a moment
+		var ns *server
+		if ns, err = launchOn(s.bin, s.s.dir, s.owner, s.s.port, true); err == nil {
+			s.s = ns
+			return nil
+		}
+		if !strings.Contains(err.Error(), "could not bind") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("pgtest: restart: %w", err)
 }
 
 func randomHex(n int) string {
@@ -183,7 +224,10 @@ func (s *server) exec(ctx context.Context, sql string) error {
 
 // start finds the binaries, initialises a data directory and starts the
 // server, retrying with another port if the chosen one was taken meanwhile.
-func start() (*server, error) {
+// A durable server keeps every commit through a crash of its processes
+// (synchronous_commit on); the shared one does not, for speed. Neither
+// flushes to the disk (fsync off): the machine is not expected to crash.
+func start(durable bool) (*server, error) {
 	bin, err := findBinDir()
 	if err != nil {
 		return nil, err
@@ -216,7 +260,7 @@ func start() (*server, error) {
 	}
 
 	for attempt := 0; ; attempt++ {
-		s, err := launch(bin, dir, owner)
+		s, err := launch(bin, dir, owner, durable)
 		if err == nil {
 			return s, nil
 		}
@@ -228,10 +272,19 @@ func start() (*server, error) {
 	}
 }
 
-func launch(bin, dir string, owner *osUser) (*server, error) {
+func launch(bin, dir string, owner *osUser, durable bool) (*server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
+	}
+	return launchOn(bin, dir, owner, port, durable)
+}
+
+// launchOn starts postgres on dir's data directory and port.
+func launchOn(bin, dir string, owner *osUser, port int, durable bool) (*server, error) {
+	syncCommit := "off"
+	if durable {
+		syncCommit = "on"
 	}
 	logPath := filepath.Join(dir, "postgres.log")
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
@@ -245,7 +298,7 @@ func launch(bin, dir string, owner *osUser) (*server, error) {
 		"-p", strconv.Itoa(port),
 		"-k", dir,
 		"-c", "fsync=off",
-		"-c", "synchronous_commit=off",
+		"-c", "synchronous_commit="+syncCommit,
 		"-c", "full_page_writes=off",
 		"-c", "max_connections=200",
 		"-c", "unix_socket_permissions=0700",

@@ -109,3 +109,23 @@ func TestStartAndCrash(t *testing.T) {
 		t.Error("a new connection was accepted after Crash")
 	}
 }
+
+func TestCrashAndRestart(t *testing.T) {
+	pg := pgtest.Start(t)
+	ctx := context.Background()
+	conn := connect(t, pg.DSN())
+	if _, err := conn.Exec(ctx, "CREATE TABLE kept (v int); INSERT INTO kept VALUES (7)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := pg.Restart(); err == nil {
+		t.Error("Restart of a running server: no error")
+	}
+	pg.Crash()
+	if err := pg.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	var v int
+	if err := connect(t, pg.DSN()).QueryRow(ctx, "SELECT v FROM kept").Scan(&v); err != nil || v != 7 {
+		t.Fatalf("after the restart: got %d, %v; want the row written before the crash, 7", v, err)
+	}
+}
