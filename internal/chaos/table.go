@@ -22,6 +22,10 @@ import (
 // Nothing is what a case that lost nothing writes in Row.Lost.
 const Nothing = "nothing"
 
+// NotRun is the Lost of a case that cannot run here (Skip): no loss, and
+// its row says why.
+const NotRun = "— (not run)"
+
 // Row is one case's line in the table.
 type Row struct {
 	Case string // "1. server SIGKILLed (SQLite)"
@@ -42,10 +46,10 @@ func Record(t testing.TB, r Row) {
 	if r.Lost == "" {
 		r.Lost = "not said: the case did not finish"
 	}
-	if t.Failed() && r.Lost == Nothing {
+	if t.Failed() && (r.Lost == Nothing || r.Lost == NotRun) {
 		r.Lost = "unknown: the case failed (see its log)"
 	}
-	if r.Lost != Nothing {
+	if r.Lost != Nothing && r.Lost != NotRun {
 		t.Errorf("%s lost %s", r.Case, r.Lost)
 	}
 	mu.Lock()
@@ -59,6 +63,14 @@ func Begin(t *testing.T, name string) *Row {
 	r := &Row{Case: name}
 	t.Cleanup(func() { Record(t, *r) })
 	return r
+}
+
+// Skip ends a case that cannot run on this machine: its row says why
+// (in Saw) and counts as no loss; t is skipped.
+func Skip(t *testing.T, r *Row, why string) {
+	t.Helper()
+	r.Saw, r.Lost = "could not run here: "+why, NotRun
+	t.Skip(why)
 }
 
 // Print writes the table as Markdown, in the order the rows were recorded.
@@ -77,7 +89,7 @@ func lossless() bool {
 	mu.Lock()
 	defer mu.Unlock()
 	for _, r := range rows {
-		if r.Lost != Nothing {
+		if r.Lost != Nothing && r.Lost != NotRun {
 			return false
 		}
 	}
