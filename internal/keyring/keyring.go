@@ -151,6 +151,7 @@ func classify(op string, err error) error {
 	}
 	msg := err.Error()
 	var why string
+	todo := advice()
 	switch {
 	case strings.Contains(msg, "DBUS_SESSION_BUS_ADDRESS"), strings.Contains(msg, "dbus-launch"),
 		strings.Contains(msg, "no such file or directory"), strings.Contains(msg, "connection refused"):
@@ -159,12 +160,24 @@ func classify(op string, err error) error {
 		why = "no Secret Service provider is running"
 	case strings.Contains(msg, "failed to unlock"), strings.Contains(msg, "IsLocked"), strings.Contains(msg, "dismissed"):
 		why = "the keyring is locked and was not unlocked"
+		todo = unlockAdvice()
 	case strings.Contains(msg, "AccessDenied"), strings.Contains(msg, "denied"):
 		why = "access to the keyring was denied"
 	default:
 		why = "keyring " + op + " failed (" + msg + ")"
 	}
-	return fmt.Errorf("%w: %s; %s", ErrUnavailable, why, advice())
+	return fmt.Errorf("%w: %s; %s", ErrUnavailable, why, todo)
+}
+
+// unlockAdvice says how to unlock a keyring that is there but locked.
+func unlockAdvice() string {
+	switch runtime.GOOS {
+	case "darwin":
+		return "unlock the login keychain in Keychain Access, then try again"
+	case "windows":
+		return advice()
+	}
+	return "unlock it (GNOME: Passwords and Keys; KDE: KWallet Manager; KeePassXC: open its database), or sign out and in again, then try again"
 }
 
 func advice() string {

@@ -35,18 +35,23 @@ func TestRealSecretService(t *testing.T) {
 
 func TestClassify(t *testing.T) {
 	for _, tc := range []struct {
-		in   string
-		want string
+		in      string
+		want    string
+		wantNot string // advice that does not fit
 	}{
-		{"dial unix /run/user/0/bus: connect: no such file or directory", "no D-Bus session bus"},
-		{"The name org.freedesktop.secrets was not provided by any .service files", "no Secret Service provider"},
-		{"failed to unlock correct collection '/org/freedesktop/secrets/aliases/default'", "locked"},
-		{"org.freedesktop.DBus.Error.AccessDenied: nope", "denied"},
+		{"dial unix /run/user/0/bus: connect: no such file or directory", "no D-Bus session bus", ""},
+		{"The name org.freedesktop.secrets was not provided by any .service files", "no Secret Service provider", ""},
+		// A locked keyring is installed and running: it wants unlocking, not installing.
+		{"failed to unlock correct collection '/org/freedesktop/secrets/aliases/default'", "locked and was not unlocked; unlock it", "install"},
+		{"org.freedesktop.DBus.Error.AccessDenied: nope", "denied", ""},
 	} {
 		t.Run(tc.want, func(t *testing.T) {
 			err := classify("read", errors.New(tc.in))
 			if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("got %v, want ErrUnavailable saying %q", err, tc.want)
+			}
+			if tc.wantNot != "" && err != nil && strings.Contains(err.Error(), tc.wantNot) {
+				t.Errorf("got %v, which should not say %q", err, tc.wantNot)
 			}
 		})
 	}
