@@ -38,6 +38,7 @@ type approvalSite struct {
 	srv   *server.Server
 	db    store.Store
 	clock *testkit.Clock // the real time, plus what the test adds
+	away  *outage        // makes the server unreachable on demand
 }
 
 // newApprovalSite starts a server on its own SQLite store and opens a tab
@@ -76,7 +77,9 @@ func newInstance(t *testing.T, dsn string, browser context.Context) *approvalSit
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	hs := httptest.NewUnstartedServer(nullOrigins(t, srv.Handler()))
+	away := &outage{}
+	hs := httptest.NewUnstartedServer(away.wrap(nullOrigins(t, srv.Handler())))
+	away.hs = hs
 	hs.Listener.Close()
 	hs.Listener = ln
 	hs.Config.RegisterOnShutdown(srv.EndStreams)
@@ -91,7 +94,7 @@ func newInstance(t *testing.T, dsn string, browser context.Context) *approvalSit
 	}
 	return &approvalSite{
 		site: &site{t: t, base: base, outbox: outbox, tab: tab},
-		srv:  srv, db: db, clock: clk,
+		srv:  srv, db: db, clock: clk, away: away,
 	}
 }
 

@@ -13,6 +13,12 @@
     expired: 'The request expired.'
   };
   var lost = 'Lost contact with the server; press the button after approving.';
+  var retrying = 'Lost contact with the server; trying again… (or press the button after approving)';
+  // The page keeps reconnecting, 1 s, 2 s, 4 s and then every 5 s apart,
+  // for longer than a request lives; a restarted server (systemd waits 5 s)
+  // is found again by itself.
+  var maxDelay = 5000;
+  var giveUpAfter = 3 * 60 * 1000;
 
   // show puts text in the status line, with a link for a new request when
   // asked.
@@ -46,10 +52,19 @@
   }
 
   function follow(status, form) {
-    var retried = false;
+    var waiting = status.textContent;
     var done = false;
+    var delay = 1000;
+    var lostAt = 0; // when contact was lost; 0 while in contact
     function connect() {
       var source = new EventSource('/signin/approval/stream');
+      source.onopen = function () {
+        if (lostAt) {
+          lostAt = 0;
+          delay = 1000;
+          show(status, waiting, false);
+        }
+      };
       source.addEventListener('decided', function (ev) {
         done = true;
         source.close();
@@ -66,12 +81,17 @@
         if (done) {
           return;
         }
-        if (!retried) {
-          retried = true;
-          window.setTimeout(connect, 1000);
+        var now = Date.now();
+        if (!lostAt) {
+          lostAt = now;
+        }
+        if (now - lostAt > giveUpAfter) {
+          show(status, lost, false);
           return;
         }
-        show(status, lost, false);
+        show(status, retrying, false);
+        window.setTimeout(connect, delay);
+        delay = Math.min(2 * delay, maxDelay);
       };
     }
     connect();
