@@ -28,6 +28,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/crypto/chacha20poly1305"
@@ -531,7 +532,7 @@ func (v *Vault) write(accounts []Account) error {
 		return err
 	}
 	if err := atomicfile.WriteFile(v.path, sealed, 0o600); err != nil {
-		return fmt.Errorf("write vault: %w", err)
+		return writeError(v.dir, err)
 	}
 	st, err := stat(v.path)
 	if err != nil {
@@ -539,6 +540,29 @@ func (v *Vault) write(accounts []Account) error {
 	}
 	v.seen = st
 	return nil
+}
+
+// writeError words a write the file system refused: what to do about a full
+// disk, a read-only file system or a directory without permission, naming
+// the vault's directory (not the temporary file that could not be written).
+// atomicfile leaves the old file in place, so the vault was not changed.
+func writeError(dir string, err error) error {
+	var why string
+	switch {
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		why = "no space left on the disk holding " + dir + ": free some space and try again"
+	case errors.Is(err, syscall.EROFS):
+		why = dir + " is on a read-only file system: make it writable or move the vault (COUNTERSIGN_HOME)"
+	case errors.Is(err, fs.ErrPermission):
+		why = "no permission to write in " + dir
+	default:
+		return fmt.Errorf("write vault: %w", err)
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return fmt.Errorf("write vault: %s; the vault was not changed (%w)", why, errno)
+	}
+	return fmt.Errorf("write vault: %s; the vault was not changed (%w)", why, fs.ErrPermission)
 }
 
 // contents is the plaintext inside the sealed file.

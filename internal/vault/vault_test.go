@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -346,5 +349,35 @@ func TestReloadReportsChanges(t *testing.T) {
 	}
 	if n := len(v.Accounts()); n != 2 {
 		t.Errorf("got %d accounts after Reload, want 2", n)
+	}
+}
+
+// TestWriteErrorsSayWhatToDo: a write that the file system refuses says so
+// in words, names the vault's directory rather than the temporary file, and
+// says the vault was not changed (make chaos fills and remounts the real
+// thing).
+func TestWriteErrorsSayWhatToDo(t *testing.T) {
+	dir := filepath.Join("home", "sam", ".local", "share", "countersign")
+	tmp := filepath.Join(dir, ".vault.csv1.tmp-123")
+	for _, tc := range []struct {
+		errno error
+		want  string
+	}{
+		{syscall.ENOSPC, "no space left on the disk holding " + dir + ": free some space and try again"},
+		{syscall.EDQUOT, "no space left on the disk holding " + dir + ": free some space and try again"},
+		{syscall.EROFS, dir + " is on a read-only file system"},
+		{fs.ErrPermission, "no permission to write in " + dir},
+	} {
+		t.Run(tc.errno.Error(), func(t *testing.T) {
+			err := writeError(dir, &fs.PathError{Op: "write", Path: tmp, Err: tc.errno})
+			if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "the vault was not changed") ||
+				strings.Contains(err.Error(), tmp) || !errors.Is(err, tc.errno) {
+				t.Errorf("got %q, want it to say %q and that the vault was not changed, without the temporary file, wrapping %v", err, tc.want, tc.errno)
+			}
+		})
+	}
+	other := &fs.PathError{Op: "write", Path: tmp, Err: syscall.EIO}
+	if err := writeError(dir, other); !errors.Is(err, syscall.EIO) || !strings.Contains(err.Error(), "write vault") {
+		t.Errorf("another error: got %q, want it wrapped as it is", err)
 	}
 }
