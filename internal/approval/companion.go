@@ -223,13 +223,27 @@ func orUnknown(s, unknown string) string {
 // streamPage is how many events a stream reads at once.
 const streamPage = 16
 
-// Stream follows the device's account's events: first those after
+// Feed is one device's following of its account's events (Follow): the
+// events to send now, then a wake-up whenever there may be more. It has no
+// goroutine of its own: its owner waits on Wake and calls Next, so that an
+// open approvals stream costs the server nothing but the goroutine serving
+// its connection. A Feed is not safe for concurrent use.
+type Feed struct {
+	s     *Service
+	sub   *sub
+	st    *stream
+	first []api.StreamEvent // read by Follow
+	taken bool              // Next has returned first
+	done  bool
+}
+
+// Follow follows the device's account's events: first those after
 // lastEventID that still matter (requests still pending, resolutions of the
 // last two minutes), then every pending request not replayed (with the id of
 // the last event read), then new events as they happen. An "unpaired" event
-// for this device is the last: the channel closes after it, and when ctx
-// ends. ErrRevoked if the device is not paired.
-func (s *Service) Stream(ctx context.Context, a *store.Approver, lastEventID int64) (<-chan api.StreamEvent, error) {
+// for this device is the last: Done is true after it. ErrRevoked if the
+// device is not paired. Close the feed when done with it.
+func (s *Service) Follow(ctx context.Context, a *store.Approver, lastEventID int64) (*Feed, error) {
 	if _, err := s.paired(ctx, a.ID); err != nil {
 		return nil, err
 	}
@@ -240,47 +254,75 @@ func (s *Service) Stream(ctx context.Context, a *store.Approver, lastEventID int
 		s.broker.unsubscribe(sb)
 		return nil, err
 	}
+	return &Feed{s: s, sub: sb, st: st, first: first, done: done}, nil
+}
+
+// Next returns the events not taken yet: at first those Follow read, then
+// those the account's new events bring (often none). After an error the
+// events before it are returned with it, and a later call reads on from
+// there.
+func (f *Feed) Next(ctx context.Context) ([]api.StreamEvent, error) {
+	if !f.taken {
+		evs := f.first
+		f.first, f.taken = nil, true
+		return evs, nil
+	}
+	if f.done {
+		return nil, nil
+	}
+	evs, done, err := f.st.replay(ctx, false)
+	f.done = done
+	return evs, err
+}
+
+// Wake receives when the account's events may have changed: call Next.
+func (f *Feed) Wake() <-chan struct{} { return f.sub.wake }
+
+// Ended is closed when the service closes: no more events will come.
+func (f *Feed) Ended() <-chan struct{} { return f.s.ctx.Done() }
+
+// Done says the feed has returned its last event, this device's "unpaired".
+func (f *Feed) Done() bool { return f.done && f.taken }
+
+// Close stops the wake-ups. It may be called more than once.
+func (f *Feed) Close() { f.s.broker.unsubscribe(f.sub) }
+
+// Stream is Follow as a channel, which a goroutine of its own fills: the
+// channel closes after this device's "unpaired" event, when ctx ends and
+// when the service closes.
+func (s *Service) Stream(ctx context.Context, a *store.Approver, lastEventID int64) (<-chan api.StreamEvent, error) {
+	f, err := s.Follow(ctx, a, lastEventID)
+	if err != nil {
+		return nil, err
+	}
 	ch := make(chan api.StreamEvent, 1)
 	go func() {
 		defer close(ch)
-		defer s.broker.unsubscribe(sb)
-		send := func(e api.StreamEvent) bool {
-			select {
-			case ch <- e:
-				return true
-			case <-ctx.Done():
-				return false
-			case <-s.ctx.Done():
-				return false
-			}
-		}
-		for _, e := range first {
-			if !send(e) {
-				return
-			}
-		}
-		first = nil
-		for !done {
-			select {
-			case <-sb.wake:
-			case <-ctx.Done():
-				return
-			case <-s.ctx.Done():
-				return
-			}
-			evs, end, err := st.replay(ctx, false)
-			if err != nil {
-				if ctx.Err() == nil {
-					s.log.Warn("approval: read events for a stream", "device", a.ID, "err", err)
-				}
-				// Try again on the next wake; the cursor did not move.
+		defer f.Close()
+		for {
+			evs, err := f.Next(ctx)
+			if err != nil && ctx.Err() == nil {
+				s.log.Warn("approval: read events for a stream", "device", a.ID, "err", err)
 			}
 			for _, e := range evs {
-				if !send(e) {
+				select {
+				case ch <- e:
+				case <-ctx.Done():
+					return
+				case <-f.Ended():
 					return
 				}
 			}
-			done = end
+			if f.Done() {
+				return
+			}
+			select {
+			case <-f.Wake():
+			case <-ctx.Done():
+				return
+			case <-f.Ended():
+				return
+			}
 		}
 	}()
 	return ch, nil

@@ -26,6 +26,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/countersign/countersign/internal/approval"
@@ -140,8 +141,9 @@ type handler struct {
 	mux       *http.ServeMux
 	// paths knows every route's path whatever the method, to tell a
 	// wrong method (405) from an unknown path (404).
-	paths *http.ServeMux
-	allow map[string]string // pattern → Allow header
+	paths   *http.ServeMux
+	allow   map[string]string // pattern → Allow header
+	streams atomic.Int64      // approval streams open, for tests
 }
 
 // New returns the API handler. It serves full paths under /api/v1/; mount

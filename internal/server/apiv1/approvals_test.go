@@ -447,6 +447,7 @@ type sseEvent struct {
 // then closes.
 type sse struct {
 	header http.Header
+	proto  int // the response's HTTP major version
 	events chan sseEvent
 }
 
@@ -454,6 +455,12 @@ type sse struct {
 // token; lastID, when not "", goes in the Last-Event-ID header. The stream
 // is closed when the test ends.
 func openStream(t *testing.T, base, path, token, lastID string) *sse {
+	t.Helper()
+	return openStreamWith(t, http.DefaultClient, base, path, token, lastID)
+}
+
+// openStreamWith is openStream through client.
+func openStreamWith(t *testing.T, client *http.Client, base, path, token, lastID string) *sse {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -465,7 +472,7 @@ func openStream(t *testing.T, base, path, token, lastID string) *sse {
 	if lastID != "" {
 		r.Header.Set("Last-Event-ID", lastID)
 	}
-	resp, err := http.DefaultClient.Do(r)
+	resp, err := client.Do(r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -475,7 +482,7 @@ func openStream(t *testing.T, base, path, token, lastID string) *sse {
 		json.NewDecoder(resp.Body).Decode(&e)
 		t.Fatalf("stream: status %d: %+v", resp.StatusCode, e)
 	}
-	s := &sse{header: resp.Header, events: make(chan sseEvent, 100)}
+	s := &sse{header: resp.Header, proto: resp.ProtoMajor, events: make(chan sseEvent, 100)}
 	go func() {
 		defer close(s.events)
 		defer resp.Body.Close()
