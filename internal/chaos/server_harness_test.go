@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -445,6 +446,21 @@ func (d *desk) waitOffline(limit time.Duration) bool {
 	return ok
 }
 
+// returns reports, once the desktop is connected again on a stream opened
+// after since, how long after since that was (-1 when not within a minute).
+func (d *desk) returns(since time.Time) <-chan time.Duration {
+	c := make(chan time.Duration, 1)
+	go func() {
+		_, ok := waitFor(time.Minute, func() bool { return d.rec.streamsSince(since) > 0 && d.online() })
+		if !ok {
+			c <- -1
+			return
+		}
+		c <- time.Since(since)
+	}()
+	return c
+}
+
 // requestFrom waits for a pending request of a sign-in from ip.
 func (d *desk) requestFrom(ip string, limit time.Duration) (*approver.Request, error) {
 	var got *approver.Request
@@ -775,6 +791,7 @@ func newBalancer(t *testing.T) *balancer {
 		},
 		Transport:     b,
 		FlushInterval: -1,
+		ErrorLog:      log.New(io.Discard, "", 0), // a stream cut by a kill is expected here
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			http.Error(w, "no instance answers", http.StatusBadGateway)
 		},
@@ -837,4 +854,13 @@ func (b *balancer) RoundTrip(req *http.Request) (*http.Response, error) {
 		return res, err
 	}
 	return nil, lastErr
+}
+
+// apiCode is the "code" of an API error answer, or the answer itself.
+func apiCode(body string) string {
+	var e struct{ Code string }
+	if json.Unmarshal([]byte(body), &e) == nil && e.Code != "" {
+		return e.Code
+	}
+	return body
 }

@@ -4,6 +4,5 @@ package chaos
 
 import "testing"
 
-func twoInstances(t *testing.T)    { t.Skip("todo") }
 func postgresRestart(t *testing.T) { t.Skip("todo") }
 func diskFull(t *testing.T)        { t.Skip("todo") }
