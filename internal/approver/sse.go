@@ -31,6 +31,7 @@ type sseReader struct {
 	lastID string
 	first  bool // before the first line: a byte order mark is dropped
 	line   []byte
+	onLine func() // when not nil, called at the end of every whole line
 }
 
 func newSSEReader(r io.Reader, max int) *sseReader {
@@ -103,17 +104,25 @@ func (p *sseReader) readLine() ([]byte, error) {
 		}
 		switch b {
 		case '\n':
+			p.lineDone()
 			return p.trimBOM(), nil
 		case '\r':
 			if next, err := p.r.Peek(1); err == nil && next[0] == '\n' {
 				_, _ = p.r.ReadByte()
 			}
+			p.lineDone()
 			return p.trimBOM(), nil
 		}
 		if len(p.line) >= p.max {
 			return nil, errSSELineTooLong
 		}
 		p.line = append(p.line, b)
+	}
+}
+
+func (p *sseReader) lineDone() {
+	if p.onLine != nil {
+		p.onLine()
 	}
 }
 

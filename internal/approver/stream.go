@@ -8,9 +8,13 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/countersign/countersign/internal/api"
 )
@@ -207,23 +211,32 @@ func (m *Manager) readStream(ctx context.Context, cancel context.CancelFunc, a *
 		return err
 	}
 	// A watchdog drops a stream that stays silent through several pings.
-	var got, idle atomic.Bool
+	// Only whole lines count: a server that trickles a byte now and then
+	// (slowloris) is as silent as one that sends nothing.
+	var got, partial, idle atomic.Bool
 	watchdog := time.AfterFunc(m.idleTimeout, func() { idle.Store(true); cancel() })
 	defer watchdog.Stop()
 	r := newSSEReader(readFunc(func(p []byte) (int, error) {
 		n, err := body.Read(p)
 		if n > 0 {
 			got.Store(true)
-			watchdog.Reset(m.idleTimeout)
+			partial.Store(true)
 		}
 		return n, err
 	}), maxSSELine)
+	r.onLine = func() {
+		partial.Store(false)
+		watchdog.Reset(m.idleTimeout)
+	}
 	for {
 		ev, err := r.Next()
 		if err != nil {
 			if idle.Load() {
-				if !got.Load() {
+				switch {
+				case !got.Load():
 					return fmt.Errorf("%w: nothing came for %v", errStreamBuffered, m.idleTimeout)
+				case partial.Load():
+					return fmt.Errorf("the stream of %s sent no whole line for %v", a.Server, m.idleTimeout)
 				}
 				return fmt.Errorf("the stream of %s went silent", a.Server)
 			}
@@ -385,6 +398,64 @@ func (m *Manager) markSeq(a *account, seq int64) {
 	}
 }
 
+// What a request may carry: the contract's three different two-digit
+// numbers, an id and a nonce of the sizes servers make, words short enough
+// for the prompt.
+const (
+	maxRequestID = 128 // bytes of an id or a nonce
+	maxText      = 200 // characters of the browser, system, address, place or app
+)
+
+// checkApproval refuses a request the prompt could not show as the
+// contract says, or that no countersign-server would send.
+func checkApproval(ap api.Approval) error {
+	if !plainToken(ap.ID) {
+		return fmt.Errorf("its id (%d bytes) is not 1–%d letters, digits, '-', '_' or '.'", len(ap.ID), maxRequestID)
+	}
+	if !plainToken(strings.ReplaceAll(ap.Nonce, "=", "")) {
+		return fmt.Errorf("request %s: its nonce (%d bytes) is not 1–%d base64 characters", ap.ID, len(ap.Nonce), maxRequestID)
+	}
+	if len(ap.Numbers) != 3 {
+		return fmt.Errorf("request %s: %d numbers to pick from, want 3", ap.ID, len(ap.Numbers))
+	}
+	for i, n := range ap.Numbers {
+		if n < 10 || n > 99 || slices.Contains(ap.Numbers[:i], n) {
+			return fmt.Errorf("request %s: numbers %v are not three different two-digit numbers", ap.ID, ap.Numbers)
+		}
+	}
+	return nil
+}
+
+// plainToken reports whether s is 1–maxRequestID letters, digits, '-', '_'
+// or '.': what server ids and base64url nonces are made of (ids go into URL
+// paths).
+func plainToken(s string) bool {
+	if s == "" || len(s) > maxRequestID {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// cleanText makes a word from the server fit for the prompt: control
+// characters become spaces, and it is cut to maxText characters.
+func cleanText(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	if utf8.RuneCountInString(s) > maxText {
+		s = string([]rune(s)[:maxText-1]) + "…"
+	}
+	return s
+}
+
 // Request lifetimes the companion assumes when the server's times make no sense.
 const (
 	defaultLifetime = 2 * time.Minute
@@ -398,6 +469,11 @@ const (
 // server's: its times are then moved to this clock, so that it is shown
 // for its lifetime and the server's "resolved" event ends it.
 func (m *Manager) add(a *account, ap api.Approval) {
+	if err := checkApproval(ap); err != nil {
+		m.log.Warn("approver: a request that cannot be shown", "server", a.Server, "err", err)
+		return
+	}
+	ap.Browser, ap.OS, ap.IP, ap.Place, ap.App = cleanText(ap.Browser), cleanText(ap.OS), cleanText(ap.IP), cleanText(ap.Place), cleanText(ap.App)
 	now := m.now()
 	lifetime := ap.ExpiresAt.Sub(ap.CreatedAt)
 	if lifetime <= 0 || lifetime > maxLifetime {
