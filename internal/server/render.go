@@ -40,6 +40,10 @@ var (
 
 func badRequest(msg string) error { return &userError{http.StatusBadRequest, msg} }
 
+// msgUnavailable is what people are told when the database is out of
+// service (store.Outage): its disk is full, or it cannot be reached.
+const msgUnavailable = "Nothing can be saved or looked up right now. Please try again in a few minutes."
+
 // fail renders every error the same way: a typed error becomes its status and
 // message, anything else is logged and shown as a plain "something went
 // wrong". JSON routes get {"error": "…"}.
@@ -55,6 +59,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status, msg = http.StatusRequestEntityTooLarge, "The form was too large."
 	case errors.Is(err, store.ErrNotFound):
 		status, msg = http.StatusNotFound, errNotFound.msg
+	case store.Outage(err) != nil:
+		// A full disk or a database out of reach passes: say when to come
+		// back; the cause goes to the log.
+		status, msg = http.StatusServiceUnavailable, msgUnavailable
+		w.Header().Set("Retry-After", "30")
+		s.log.Error("request failed: the database is out of service", "request_id", st.id, "route", st.route, "err", err)
 	default:
 		s.log.Error("request failed", "request_id", st.id, "route", st.route, "err", err)
 	}
@@ -81,6 +91,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		title = "That did not work"
 	case http.StatusGone:
 		title = "This link no longer works"
+	case http.StatusServiceUnavailable:
+		title = "Countersign is unavailable for a moment"
 	}
 	s.render(w, r, status, "error", &view{Title: title, Error: msg, D: st.id})
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"io/fs"
 	"net/http"
 	"time"
@@ -120,7 +121,9 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
-// readyz answers 200 when the database answers.
+// readyz answers 200 when the database answers and can write: a full disk
+// makes it 503 "database cannot write: disk full", until there is room
+// again.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
@@ -132,7 +135,37 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte("database unavailable\n"))
 		return
 	}
+	if err := s.checkWrite(ctx); err != nil {
+		s.log.Error("not ready: the database cannot write", "request_id", stateOf(r).id, "err", err)
+		msg := "database cannot write\n"
+		if errors.Is(store.Outage(err), store.ErrStorageFull) {
+			msg = "database cannot write: disk full\n"
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(msg))
+		return
+	}
 	_, _ = w.Write([]byte("ready\n"))
+}
+
+// writeCheckEvery bounds /readyz's writes: however often it is asked, the
+// database is written to at most once in this time.
+const writeCheckEvery = time.Second
+
+// checkWrite has the store write a row, or says what the last try, less
+// than writeCheckEvery ago, found.
+func (s *Server) checkWrite(ctx context.Context) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	now := s.now()
+	if since := now.Sub(s.writeAt); !s.writeAt.IsZero() && since >= 0 && since < writeCheckEvery {
+		return s.writeErr
+	}
+	err := s.store.CheckWrite(ctx)
+	if ctx.Err() == nil { // a caller who left tells nothing of the database
+		s.writeErr, s.writeAt = err, now
+	}
+	return err
 }
 
 // home sends people where they belong.

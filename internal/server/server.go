@@ -126,6 +126,10 @@ type Server struct {
 	dummyHash string // verified against for unknown logins so timing matches
 	ghosts    ghostLocks
 
+	writeMu  sync.Mutex
+	writeAt  time.Time // when /readyz last checked that the database writes
+	writeErr error     // what that check found
+
 	purgeMu   sync.Mutex
 	lastPurge time.Time // expired rows are deleted at most once per purgeEvery
 	closed    bool      // set by Close: no purge starts after it

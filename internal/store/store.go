@@ -648,6 +648,10 @@ type Store interface {
 	// than a day.
 	Purge(ctx context.Context, now time.Time) error
 	Ping(ctx context.Context) error
+	// CheckWrite writes and commits a row of its own: the database can
+	// write (a full disk makes it fail with ErrStorageFull in the chain,
+	// as Outage tells).
+	CheckWrite(ctx context.Context) error
 	Close() error
 }
 

@@ -147,8 +147,14 @@ func sentence(s string) string {
 	return s + "."
 }
 
-// fail renders err: an *apiError as it says, anything else as a 500 whose
-// detail goes to the log only.
+// What a database out of service (store.Outage) is answered with.
+const (
+	msgUnavailable = "The server cannot save or look anything up right now; try again in a few minutes."
+	retryAfter     = "30" // seconds
+)
+
+// fail renders err: an *apiError as it says, a database out of service as
+// a 503, anything else as a 500 whose detail goes to the log only.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var e *apiError
 	if !errors.As(err, &e) {
@@ -158,6 +164,12 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 			return
 		case errors.Is(err, store.ErrNotFound):
 			e = errNotFound("Not found.")
+		case store.Outage(err) != nil:
+			// A full disk or a database out of reach passes: say so, and when
+			// to come back; the cause goes to the log.
+			h.log.Error("api: the database is out of service", "method", r.Method, "path", r.URL.Path, "err", err)
+			w.Header().Set("Retry-After", retryAfter)
+			e = &apiError{status: http.StatusServiceUnavailable, code: api.CodeUnavailable, msg: msgUnavailable}
 		default:
 			h.log.Error("api: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 			e = &apiError{status: http.StatusInternalServerError, code: api.CodeInternal, msg: "Something went wrong on the server. Please try again later."}
