@@ -12,6 +12,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -551,11 +553,12 @@ var (
 )
 
 func newBrowser(t *testing.T, base, ip, prefer string) *browser {
-	t.Helper()
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	return newBrowserFor(base, ip, prefer)
+}
+
+// newBrowserFor is newBrowser for goroutines other than the test's.
+func newBrowserFor(base, ip, prefer string) *browser {
+	jar, _ := cookiejar.New(nil) // never fails without options
 	b := &browser{base: base, ip: ip, prefer: prefer}
 	b.http = &http.Client{Jar: jar, Timeout: 30 * time.Second,
 		Transport:     &headers{base: http.DefaultTransport, b: b},
@@ -861,6 +864,58 @@ func apiCode(body string) string {
 	var e struct{ Code string }
 	if json.Unmarshal([]byte(body), &e) == nil && e.Code != "" {
 		return e.Code
+	}
+	return body
+}
+
+// apiToken issues login an API token ("cs_…") with scopes, as the Login &
+// security page does.
+func apiToken(t *testing.T, dsn, login string, scopes ...string) string {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatalf("open %s: %v", dsn, err)
+	}
+	defer db.Close()
+	u, err := db.UserByLogin(ctx, login)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := make([]byte, 32)
+	rand.Read(raw)
+	tok := "cs_" + base64.RawURLEncoding.EncodeToString(raw)
+	sum := sha256.Sum256([]byte(tok))
+	if err := db.AddAPIToken(ctx, &store.APIToken{UserID: u.ID, Name: "chaos", Hash: sum[:], Scopes: scopes, CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// apiCall sends one API v1 request with a bearer token and a JSON body.
+func apiCall(method, u, token, body string) (int, string, error) {
+	req, err := http.NewRequest(method, u, strings.NewReader(body))
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, strings.TrimSpace(string(b)), nil
+}
+
+// apiMessage is the "error" sentence of an API error answer, or the answer.
+func apiMessage(body string) string {
+	var e struct{ Error string }
+	if json.Unmarshal([]byte(body), &e) == nil && e.Error != "" {
+		return e.Error
 	}
 	return body
 }
