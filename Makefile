@@ -2,7 +2,7 @@
 #   make run    install what is missing, build, start the companion
 #   make test   install what tests need, run every test
 .POSIX:
-.PHONY: all deps deps-qr deps-bench-ui deps-package install-packages build run test test-package package fuzz bench bench-qr bench-ui bench-server bench-approvals bench-dashboard cross corpus lint clean screenshots chaos
+.PHONY: all deps deps-qr deps-bench-ui deps-package install-packages build run test test-package package fuzz bench bench-qr bench-ui bench-server bench-approvals bench-dashboard soak cross corpus lint clean screenshots chaos
 
 GO       ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 BIN      ?= bin
@@ -182,6 +182,13 @@ bench-server: deps
 bench-approvals: deps
 	$(GO) test -run '^$$' -bench Approvals -benchtime 1000x ./internal/server/bench
 
+# countersign-server under load on loopback, bounded: 10,000 approval
+# streams on one instance (SQLite) and on two (PostgreSQL), then 10 minutes
+# of sign-ins, approvals, API reads and OAuth refreshes on each, as tables
+# (.ci/soak; SOAK_DURATION=1m SOAK_STREAMS=1000 for a quick check).
+soak: deps
+	GO=$(GO) .ci/soak
+
 # The Account screen with 200 devices, 100 apps and 5,000 events: each tab's
 # first frame, from a fake and from a real countersign-server in-process, and
 # scrolling its lists, as a table (BENCHTIME=50x by default).
@@ -220,4 +227,4 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 
 clean:
-	rm -rf $(BIN) dist bench.out bench-server.out test.json chaos.md
+	rm -rf $(BIN) dist bench.out bench-server.out soak.out test.json chaos.md

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/approval"
+	"github.com/countersign/countersign/internal/store/pgtest"
 )
 
 // companion is one paired desktop holding its approvals stream open.
@@ -30,6 +32,7 @@ type companion struct {
 	deviceID string
 	priv     ed25519.PrivateKey
 	token    string
+	tokenAt  time.Time // device tokens live 10 minutes
 	events   chan api.Approval
 	cancel   context.CancelFunc
 }
@@ -59,47 +62,76 @@ func postJSON(c *http.Client, url, token string, in, out any) error {
 }
 
 // pairCompanions pairs one companion with each of n fresh two-step accounts
-// through the real API and opens its stream.
+// through the real API (four at a time) and opens its stream.
 func (e *env) pairCompanions(b *testing.B, svc *approval.Service, n int) []*companion {
 	b.Helper()
-	ctx := context.Background()
-	users := e.users(b, n, true)
-	c := &http.Client{}
 	out := make([]*companion, n)
-	for i, u := range users {
-		user, err := e.store.UserByLogin(ctx, u.email)
-		if err != nil {
-			b.Fatal(err)
-		}
-		_, uri, _, err := svc.NewPairingCode(ctx, user.ID)
-		if err != nil {
-			b.Fatal(err)
-		}
-		_, code, err := api.ParsePairURI(uri)
-		if err != nil {
-			b.Fatal(err)
-		}
-		pub, priv, _ := ed25519.GenerateKey(nil)
-		// Redeemed through the service, not POST /api/v1/pairings, whose
-		// per-address limit (10 a minute) a thousand pairings from one
-		// address would hit.
-		res, err := svc.Redeem(ctx, api.Pairing{Code: code, PublicKey: b64.EncodeToString(pub), Name: fmt.Sprintf("Desk %d", i), Platform: "linux"},
-			fmt.Sprintf("10.9.%d.%d", i>>8, i&255), "bench")
-		if err != nil {
-			b.Fatal(err)
-		}
-		var ch api.AuthChallenge
-		if err := postJSON(c, e.url+"/api/v1/auth/challenge", "", api.AuthChallengeRequest{DeviceID: res.DeviceID}, &ch); err != nil {
-			b.Fatal(err)
-		}
-		sig := ed25519.Sign(priv, api.AuthMessage(res.DeviceID, ch.Challenge))
-		var tok api.AuthToken
-		if err := postJSON(c, e.url+"/api/v1/auth/token", "", api.AuthTokenRequest{DeviceID: res.DeviceID, Challenge: ch.Challenge, Signature: b64.EncodeToString(sig)}, &tok); err != nil {
-			b.Fatal(err)
-		}
-		out[i] = &companion{userID: user.ID, deviceID: res.DeviceID, priv: priv, token: tok.Token, events: make(chan api.Approval, 4)}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Go(func() {
+			c := &http.Client{}
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				cp, err := e.pairCompanion(b, c, svc, i)
+				if err != nil {
+					errs <- err
+					next.Store(int64(n)) // the others stop too
+					return
+				}
+				out[i] = cp
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		b.Fatal(err)
 	}
 	return out
+}
+
+func (e *env) pairCompanion(b *testing.B, c *http.Client, svc *approval.Service, i int) (*companion, error) {
+	ctx := context.Background()
+	u := e.users(b, 1, true)[0]
+	user, err := e.store.UserByLogin(ctx, u.email)
+	if err != nil {
+		return nil, err
+	}
+	_, uri, _, err := svc.NewPairingCode(ctx, user.ID)
+	if err != nil {
+		return nil, err
+	}
+	_, code, err := api.ParsePairURI(uri)
+	if err != nil {
+		return nil, err
+	}
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	// Redeemed through the service, not POST /api/v1/pairings, whose
+	// per-address limit (10 a minute) a thousand pairings from one
+	// address would hit.
+	res, err := svc.Redeem(ctx, api.Pairing{Code: code, PublicKey: b64.EncodeToString(pub), Name: fmt.Sprintf("Desk %d", i), Platform: "linux"},
+		fmt.Sprintf("10.9.%d.%d", i>>8&255, i&255), "bench")
+	if err != nil {
+		return nil, err
+	}
+	cp := &companion{userID: user.ID, deviceID: res.DeviceID, priv: priv, events: make(chan api.Approval, 4)}
+	return cp, cp.signIn(c, e.url)
+}
+
+// signIn gets the companion a fresh device token by signing a challenge.
+func (cp *companion) signIn(c *http.Client, base string) error {
+	var ch api.AuthChallenge
+	if err := postJSON(c, base+"/api/v1/auth/challenge", "", api.AuthChallengeRequest{DeviceID: cp.deviceID}, &ch); err != nil {
+		return err
+	}
+	sig := ed25519.Sign(cp.priv, api.AuthMessage(cp.deviceID, ch.Challenge))
+	var tok api.AuthToken
+	if err := postJSON(c, base+"/api/v1/auth/token", "", api.AuthTokenRequest{DeviceID: cp.deviceID, Challenge: ch.Challenge, Signature: b64.EncodeToString(sig)}, &tok); err != nil {
+		return err
+	}
+	cp.token, cp.tokenAt = tok.Token, time.Now()
+	return nil
 }
 
 // open starts the companion's stream and returns once it is connected.
@@ -265,41 +297,187 @@ func BenchmarkApprovals(b *testing.B) {
 
 var seqN atomic.Int64
 
-// farmEnv names the file of a stream farm: this test binary, started again by
-// BenchmarkApprovals, opens an approvals stream for every token in the file
-// (first line: the server's URL), says "ready" and holds them until its
-// standard input closes.
-const farmEnv = "COUNTERSIGN_BENCH_STREAM_FARM"
+// farmEnv names the file of a stream farm: this test binary, started again
+// by startFarm, opens an approvals stream for every token in the file (a
+// line with a URL names the server of the tokens after it), says "ready"
+// and the number of files it holds open, and holds the streams until its
+// standard input closes. With farmReportEnv=1 it also prints
+// "delivered ID UNIXNANO" for every approval event it receives.
+const (
+	farmEnv       = "COUNTERSIGN_BENCH_STREAM_FARM"
+	farmReportEnv = "COUNTERSIGN_BENCH_STREAM_FARM_REPORT"
+)
 
 func TestMain(m *testing.M) {
 	if spec := os.Getenv(farmEnv); spec != "" {
-		os.Exit(streamFarm(spec))
+		os.Exit(streamFarm(spec, os.Getenv(farmReportEnv) == "1"))
 	}
-	os.Exit(m.Run())
+	os.Exit(pgtest.Run(m))
 }
 
-func streamFarm(spec string) int {
+func streamFarm(spec string, report bool) int {
 	b, err := os.ReadFile(spec)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	lines := strings.Fields(string(b))
-	base, tokens := lines[0], lines[1:]
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: len(tokens)}}
-	for _, tok := range tokens {
-		req, _ := http.NewRequest("GET", base+"/api/v1/approvals/stream", nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := client.Do(req)
-		if err != nil || resp.StatusCode != 200 {
-			fmt.Fprintln(os.Stderr, "stream:", err)
-			return 1
+	type stream struct{ base, token string }
+	var streams []stream
+	base := ""
+	for _, l := range strings.Fields(string(b)) {
+		if strings.HasPrefix(l, "http") {
+			base = l
+			continue
 		}
-		go io.Copy(io.Discard, resp.Body)
+		streams = append(streams, stream{base, l})
 	}
-	fmt.Println("ready")
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: len(streams)}}
+	reports := make(chan string, 1024)
+	out := bufio.NewWriter(os.Stdout)
+	var outMu sync.Mutex
+	go func() {
+		for l := range reports {
+			outMu.Lock()
+			out.WriteString(l)
+			if len(reports) == 0 {
+				out.Flush()
+			}
+			outMu.Unlock()
+		}
+	}()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var failed atomic.Bool
+	for range 8 { // connects eight at a time
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < len(streams) && !failed.Load(); i = int(next.Add(1)) - 1 {
+				req, _ := http.NewRequest("GET", streams[i].base+"/api/v1/approvals/stream", nil)
+				req.Header.Set("Authorization", "Bearer "+streams[i].token)
+				resp, err := client.Do(req)
+				if err != nil || resp.StatusCode != 200 {
+					fmt.Fprintln(os.Stderr, "stream:", err, resp)
+					failed.Store(true)
+					return
+				}
+				if !report {
+					go io.Copy(io.Discard, resp.Body)
+					continue
+				}
+				go readApprovals(resp.Body, func(id string) {
+					reports <- "delivered " + id + " " + strconv.FormatInt(time.Now().UnixNano(), 10) + "\n"
+				})
+			}
+		})
+	}
+	wg.Wait()
+	if failed.Load() {
+		return 1
+	}
+	outMu.Lock()
+	fmt.Fprintln(out, "ready", openFiles())
+	out.Flush()
+	outMu.Unlock()
 	io.Copy(io.Discard, os.Stdin)
 	return 0
+}
+
+// readApprovals reads an approvals stream and calls got with the id of
+// every approval event.
+func readApprovals(body io.ReadCloser, got func(id string)) {
+	defer body.Close()
+	r := bufio.NewReaderSize(body, 1024)
+	var event string
+	var data []byte
+	for {
+		line, err := r.ReadSlice('\n')
+		if err != nil {
+			return
+		}
+		switch s := strings.TrimRight(string(line), "\r\n"); {
+		case strings.HasPrefix(s, "event:"):
+			event = strings.TrimSpace(s[6:])
+		case strings.HasPrefix(s, "data:"):
+			data = append(data, strings.TrimSpace(s[5:])...)
+		case s == "":
+			if event == api.EventApproval {
+				var a struct{ ID string }
+				if json.Unmarshal(data, &a) == nil {
+					got(a.ID)
+				}
+			}
+			event, data = "", data[:0]
+		}
+	}
+}
+
+// openFiles is how many files this process holds open.
+func openFiles() int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	return len(ents)
+}
+
+// farm is a running stream farm.
+type farm struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	out   *bufio.Reader // after "ready": the farm's reports
+	fds   int           // files the farm held open when ready
+}
+
+// startFarm starts a stream farm holding a stream for each companion, on
+// the server bases[i%len(bases)] for the i-th, and returns once every
+// stream is open. Stop it with stop.
+func startFarm(b *testing.B, cps []*companion, bases []string, report bool) *farm {
+	b.Helper()
+	spec := filepathJoin(b.TempDir(), "farm")
+	var sb strings.Builder
+	last := ""
+	for i, cp := range cps {
+		if base := bases[i%len(bases)]; base != last {
+			sb.WriteString(base + "\n")
+			last = base
+		}
+		sb.WriteString(cp.token + "\n")
+	}
+	if err := os.WriteFile(spec, []byte(sb.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), farmEnv+"="+spec)
+	if report {
+		cmd.Env = append(cmd.Env, farmReportEnv+"=1")
+	}
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	f := &farm{cmd: cmd, stdin: stdin, out: bufio.NewReaderSize(stdout, 64<<10)}
+	line, err := f.out.ReadString('\n')
+	if _, perr := fmt.Sscanf(line, "ready %d", &f.fds); err != nil || perr != nil {
+		f.stop()
+		b.Fatalf("stream farm: %q, %v", line, err)
+	}
+	return f
+}
+
+// stop closes the farm's streams and waits for it to exit.
+func (f *farm) stop() {
+	f.stdin.Close()
+	f.cmd.Wait()
+}
+
+// memory is what this process holds: heap in use and goroutine stacks
+// after a collection, and its goroutines.
+func memory() (heapAndStacks uint64, goroutines int) {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse + m.StackInuse, runtime.NumGoroutine()
 }
 
 // serverMemoryPerStream opens one more stream per companion from a child
@@ -307,39 +485,11 @@ func streamFarm(spec string) int {
 // per stream, and its goroutines per stream.
 func serverMemoryPerStream(b *testing.B, base string, cps []*companion) (bytesPer, goroutinesPer float64) {
 	b.Helper()
-	spec := filepathJoin(b.TempDir(), "farm")
-	var sb strings.Builder
-	sb.WriteString(base + "\n")
-	for _, cp := range cps {
-		sb.WriteString(cp.token + "\n")
-	}
-	if err := os.WriteFile(spec, []byte(sb.String()), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	g0 := runtime.NumGoroutine()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), farmEnv+"="+spec)
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		stdin.Close()
-		cmd.Wait()
-	}()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || strings.TrimSpace(line) != "ready" {
-		b.Fatalf("stream farm: %q, %v", line, err)
-	}
+	mem0, g0 := memory()
+	f := startFarm(b, cps, []string{base}, false)
+	defer f.stop()
 	time.Sleep(500 * time.Millisecond) // every stream past its replay
-	runtime.GC()
-	runtime.ReadMemStats(&after)
+	mem1, g1 := memory()
 	n := float64(len(cps))
-	grown := float64(after.HeapInuse+after.StackInuse) - float64(before.HeapInuse+before.StackInuse)
-	return grown / n, float64(runtime.NumGoroutine()-g0) / n
+	return (float64(mem1) - float64(mem0)) / n, float64(g1-g0) / n
 }

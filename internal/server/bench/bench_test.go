@@ -42,14 +42,44 @@ type env struct {
 	srv   *server.Server
 	url   string
 	store *store.DB
+	dbURL string
 	hash  string // one Argon2id hash (OWASP parameters) shared by every user
 }
 
+// newEnv starts countersign-server in-process on loopback over a fresh
+// SQLite database.
 func newEnv(b *testing.B) *env {
+	b.Helper()
+	return newEnvOn(b, "sqlite://"+filepath.Join(b.TempDir(), "bench.db"))
+}
+
+// newEnvOn starts countersign-server in-process on loopback over the
+// database at dbURL (sqlite:// or postgres://).
+func newEnvOn(b *testing.B, dbURL string) *env {
+	b.Helper()
+	hash, err := password.Hash(benchPassword, password.OWASP, rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := &env{dbURL: dbURL, hash: hash}
+	e.start(b)
+	return e
+}
+
+// instance starts another server on e's database with connections of its
+// own, as a second process behind a load balancer would run.
+func (e *env) instance(b *testing.B) *env {
+	b.Helper()
+	o := &env{dbURL: e.dbURL, hash: e.hash}
+	o.start(b)
+	return o
+}
+
+func (e *env) start(b *testing.B) {
 	b.Helper()
 	ctx := context.Background()
 	dir := b.TempDir()
-	db, err := store.Open(ctx, "sqlite://"+filepath.Join(dir, "bench.db"))
+	db, err := store.Open(ctx, e.dbURL)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -73,11 +103,7 @@ func newEnv(b *testing.B) *env {
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
 	b.Cleanup(ts.Close)
-	hash, err := password.Hash(benchPassword, password.OWASP, rand.Reader)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return &env{srv: srv, url: ts.URL, store: db, hash: hash}
+	e.srv, e.url, e.store = srv, ts.URL, db
 }
 
 var userSeq atomic.Int64
@@ -337,24 +363,7 @@ func BenchmarkSignIn(b *testing.B) {
 // with a bearer token, from concurrent clients.
 func BenchmarkDevicesList(b *testing.B) {
 	e := newEnv(b)
-	ctx := context.Background()
-	u := e.users(b, 1, false)[0]
-	user, err := e.store.UserByLogin(ctx, u.email)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for i := range 200 {
-		d := &store.Device{UserID: user.ID, Name: fmt.Sprintf("Browser %d", i), Kind: "browser", Browser: "Firefox 133", OS: "Linux",
-			IP: "192.0.2.7", UserAgent: "Mozilla/5.0", TokenHash: []byte(fmt.Sprintf("%032d", i)),
-			CreatedAt: time.Now(), LastSeenAt: time.Now(), TrustedUntil: time.Now().Add(24 * time.Hour)}
-		if err := e.store.AddDevice(ctx, d); err != nil {
-			b.Fatal(err)
-		}
-	}
-	token := "cs_bench-token-" + fmt.Sprint(time.Now().UnixNano())
-	if err := e.store.AddAPIToken(ctx, &store.APIToken{UserID: user.ID, Name: "bench", Hash: sha256Sum(token), Scopes: []string{"read"}, CreatedAt: time.Now()}); err != nil {
-		b.Fatal(err)
-	}
+	token := e.readAccount(b, 200)
 	b.SetParallelism(clients)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -376,4 +385,29 @@ func BenchmarkDevicesList(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "reads/s")
+}
+
+// readAccount makes an account with n trusted browsers ("Browser 0" …) and
+// returns an API token of it that may read.
+func (e *env) readAccount(b *testing.B, n int) (token string) {
+	b.Helper()
+	ctx := context.Background()
+	u := e.users(b, 1, false)[0]
+	user, err := e.store.UserByLogin(ctx, u.email)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range n {
+		d := &store.Device{UserID: user.ID, Name: fmt.Sprintf("Browser %d", i), Kind: "browser", Browser: "Firefox 133", OS: "Linux",
+			IP: "192.0.2.7", UserAgent: "Mozilla/5.0", TokenHash: []byte(fmt.Sprintf("%s-%032d", user.ID, i)),
+			CreatedAt: time.Now(), LastSeenAt: time.Now(), TrustedUntil: time.Now().Add(24 * time.Hour)}
+		if err := e.store.AddDevice(ctx, d); err != nil {
+			b.Fatal(err)
+		}
+	}
+	token = "cs_bench-token-" + fmt.Sprint(time.Now().UnixNano())
+	if err := e.store.AddAPIToken(ctx, &store.APIToken{UserID: user.ID, Name: "bench", Hash: sha256Sum(token), Scopes: []string{"read"}, CreatedAt: time.Now()}); err != nil {
+		b.Fatal(err)
+	}
+	return token
 }

@@ -29,7 +29,12 @@ type oauthEnv struct {
 
 func newOAuthEnv(b *testing.B) *oauthEnv {
 	b.Helper()
-	e := newEnv(b)
+	return newOAuthEnvOn(b, newEnv(b))
+}
+
+// newOAuthEnvOn is newOAuthEnv on the server of e.
+func newOAuthEnvOn(b *testing.B, e *env) *oauthEnv {
+	b.Helper()
 	ctx := context.Background()
 	u := e.users(b, 1, false)[0]
 	user, err := e.store.UserByLogin(ctx, u.email)
