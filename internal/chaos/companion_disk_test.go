@@ -73,7 +73,7 @@ func fill(t *testing.T, dir string) string {
 // be read; once there is room again, writing works.
 func TestCompanionVaultDiskFull(t *testing.T) {
 	needKeyringSession(t)
-	row := Begin(t, "companion: vault's disk full, then read-only")
+	row := Begin(t, "C3. companion: vault's disk full, then read-only")
 	row.Done = "vault of 12 accounts on a 256 KiB tmpfs; the tmpfs filled up; add, edit, remove and a HOTP code, in-process and with the countersign CLI; room made again; then the tmpfs remounted read-only and the same again"
 
 	home, err := mountTmpfs(t, "256k")

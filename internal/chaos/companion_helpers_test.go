@@ -182,6 +182,7 @@ type desktop struct {
 
 	mu     sync.Mutex
 	events []approver.Event
+	times  []time.Time // when each event came
 	stop   context.CancelFunc
 	done   chan struct{}
 }
@@ -224,6 +225,7 @@ func (d *desktop) run() {
 			case e := <-d.Events():
 				d.mu.Lock()
 				d.events = append(d.events, e)
+				d.times = append(d.times, time.Now())
 				d.mu.Unlock()
 			case <-ctx.Done():
 				return
@@ -260,19 +262,26 @@ func (d *desktop) mark() int {
 
 // event waits up to within for an event after mark that ok accepts.
 func (d *desktop) event(mark int, within time.Duration, what string, ok func(approver.Event) bool) (approver.Event, bool) {
+	e, _, found := d.eventAt(mark, within, what, ok)
+	return e, found
+}
+
+// eventAt is event, with when it came.
+func (d *desktop) eventAt(mark int, within time.Duration, what string, ok func(approver.Event) bool) (approver.Event, time.Time, bool) {
 	deadline := time.Now().Add(within)
 	for {
 		d.mu.Lock()
-		for _, e := range d.events[min(mark, len(d.events)):] {
-			if ok(e) {
+		for i := min(mark, len(d.events)); i < len(d.events); i++ {
+			if e := d.events[i]; ok(e) {
+				at := d.times[i]
 				d.mu.Unlock()
-				return e, true
+				return e, at, true
 			}
 		}
 		d.mu.Unlock()
 		if time.Now().After(deadline) {
 			d.t.Errorf("%s: no %s within %v", d.name, what, within)
-			return approver.Event{}, false
+			return approver.Event{}, time.Time{}, false
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

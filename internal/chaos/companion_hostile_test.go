@@ -254,7 +254,8 @@ func (c *countingWriter) flush() { c.w.(http.Flusher).Flush() }
 // and its signed approval is accepted.
 func TestCompanionHostileServer(t *testing.T) {
 	needKeyringSession(t)
-	row := Begin(t, "companion: malformed and hostile server answers")
+	t.Parallel()
+	row := Begin(t, "C5. companion: malformed and hostile server answers")
 	row.Done = "an in-process server paired with 8 desktops answers each one's first stream with: an event cut mid-JSON (connection aborted), a 64 MiB line, a 2 MiB event in 1 KiB lines, invalid JSON, malformed number lists, resolutions and removals for ids never sent, a decision refused as badly signed, a byte every 10 s; then a good request"
 	h := newHostile(t)
 	var saw, lost []string
@@ -358,8 +359,8 @@ func TestCompanionHostileServer(t *testing.T) {
 		sent, done = h.sent["64 MiB line"]
 		return done
 	})
-	note(fmt.Sprintf("the 64 MiB line was read up to the 1 MiB limit: the server got %.1f MiB out before the desktop hung up, the desktop allocated %.1f MiB in all meanwhile", float64(sent)/(1<<20), float64(allocated)/(1<<20)))
-	if allocated > 32<<20 {
+	note(fmt.Sprintf("the 64 MiB line was read up to the 1 MiB limit: the server got %.1f MiB out before the desktop hung up; the whole test process allocated %.1f MiB meanwhile (a line held whole would be 64 MiB and more)", float64(sent)/(1<<20), float64(allocated)/(1<<20)))
+	if allocated > 48<<20 {
 		t.Errorf("%d MiB allocated while a 64 MiB line came", allocated>>20)
 		loss(fmt.Sprintf("memory: %d MiB allocated for a 64 MiB line", allocated>>20))
 	}
