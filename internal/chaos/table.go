@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -73,13 +74,16 @@ func Skip(t *testing.T, r *Row, why string) {
 	t.Skip(why)
 }
 
-// Print writes the table as Markdown, in the order the rows were recorded.
+// Print writes the table as Markdown, the rows in the order of their
+// cases' names ("1.", "1b.", "2." … "C1." …), however the cases ran.
 func Print(w io.Writer) {
 	mu.Lock()
 	defer mu.Unlock()
+	sorted := slices.Clone(rows)
+	slices.SortStableFunc(sorted, func(a, b Row) int { return strings.Compare(a.Case, b.Case) })
 	fmt.Fprintln(w, "| case | what was done | what the user saw | what was lost |")
 	fmt.Fprintln(w, "|---|---|---|---|")
-	for _, r := range rows {
+	for _, r := range sorted {
 		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", cell(r.Case), cell(r.Done), cell(r.Saw), cell(r.Lost))
 	}
 }
