@@ -93,9 +93,12 @@ func unwrapURLError(err error) error {
 
 // decodeAnswer turns a 2xx answer into out and anything else into an *APIError.
 func decodeAnswer(resp *http.Response, out any) error {
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
 	if err != nil {
 		return fmt.Errorf("reading the answer of %s: %w", resp.Request.URL.Host, err)
+	}
+	if len(b) > maxAnswer {
+		return fmt.Errorf("%s answered with more than %d MiB, which is not what countersign-server sends", resp.Request.URL.Host, maxAnswer>>20)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return apiError(resp.StatusCode, b)

@@ -167,3 +167,26 @@ func (l *lockedBuilder) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// TestHugeAnswerIsRefused: an API answer past maxAnswer is refused saying
+// so, not read on, and not mistaken for bad JSON.
+func TestHugeAnswerIsRefused(t *testing.T) {
+	huge := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"approvals":[`)
+		item := strings.Repeat(`{"id":"x"},`, 1000)
+		for range (maxAnswer + 1<<20) / len(item) {
+			if _, err := fmt.Fprint(w, item); err != nil {
+				return
+			}
+		}
+		fmt.Fprint(w, `{}]}`)
+	}))
+	t.Cleanup(huge.Close)
+	c := newCompanion(t, nil)
+	var list api.ApprovalList
+	err := c.call(context.Background(), huge.URL, "", http.MethodGet, "/api/v1/approvals", nil, &list)
+	if err == nil || !strings.Contains(err.Error(), "more than 4 MiB") {
+		t.Errorf("a 5 MiB answer: %v, want it refused as more than 4 MiB", err)
+	}
+}
