@@ -91,6 +91,27 @@ func (h *hostile) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(http.StatusOK, api.AuthToken{Token: api.DeviceTokenPrefix + d.id, ExpiresAt: time.Now().Add(10 * time.Minute)})
 	case r.URL.Path == "/api/v1/approvals":
+		d := device()
+		h.mu.Lock()
+		huge := d != nil && d.attack == "64 MiB answer" && d.streams == 1
+		h.mu.Unlock()
+		if huge {
+			// A list of 64 MiB that never ends: read up to the 4 MiB
+			// an answer may have.
+			w.Header().Set("Content-Type", "application/json")
+			cw := &countingWriter{w: w}
+			io.WriteString(cw, `{"approvals":[`)
+			item, _ := json.Marshal(goodApproval("listed"))
+			for cw.n < 64<<20 {
+				if _, err := cw.Write(append(item, ',')); err != nil {
+					break
+				}
+			}
+			h.mu.Lock()
+			h.sent[d.attack] = cw.n
+			h.mu.Unlock()
+			return
+		}
 		writeJSON(http.StatusOK, api.ApprovalList{Approvals: []api.Approval{}})
 	case r.URL.Path == "/api/v1/approvals/stream":
 		d := device()
@@ -105,7 +126,7 @@ func (h *hostile) serve(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		w.WriteHeader(http.StatusOK)
 		cw := &countingWriter{w: w}
-		if first {
+		if first && d.attack != "64 MiB answer" {
 			h.attack(cw, r, d)
 			h.mu.Lock()
 			h.sent[d.attack] = cw.n
@@ -256,7 +277,7 @@ func TestCompanionHostileServer(t *testing.T) {
 	needKeyringSession(t)
 	t.Parallel()
 	row := Begin(t, "C5. companion: malformed and hostile server answers")
-	row.Done = "an in-process server paired with 8 desktops answers each one's first stream with: an event cut mid-JSON (connection aborted), a 64 MiB line, a 2 MiB event in 1 KiB lines, invalid JSON, malformed number lists, resolutions and removals for ids never sent, a decision refused as badly signed, a byte every 10 s; then a good request"
+	row.Done = "an in-process server paired with 9 desktops answers each one's first stream with: an event cut mid-JSON (connection aborted), a 64 MiB line, a 64 MiB list of requests, a 2 MiB event in 1 KiB lines, invalid JSON, malformed number lists, resolutions and removals for ids never sent, a decision refused as badly signed, a byte every 10 s; then a good request"
 	h := newHostile(t)
 	var saw, lost []string
 	var sawMu sync.Mutex
@@ -364,6 +385,9 @@ func TestCompanionHostileServer(t *testing.T) {
 		t.Errorf("%d MiB allocated while a 64 MiB line came", allocated>>20)
 		loss(fmt.Sprintf("memory: %d MiB allocated for a 64 MiB line", allocated>>20))
 	}
+	run("64 MiB answer", 10*time.Second, func(d *desktop) string {
+		return connError(d, 20*time.Second, "more than 4 MiB")
+	})
 	run("2 MiB event in 1 KiB lines", 10*time.Second, func(d *desktop) string {
 		return connError(d, 10*time.Second, "line or event too long")
 	})
