@@ -206,7 +206,7 @@ func popUpMenu(c fyne.Canvas) *widget.PopUpMenu {
 	if top == nil {
 		return nil
 	}
-	for _, o := range test.LaidOutObjects(top) {
+	for _, o := range laidOut(top) {
 		if m, ok := o.(*widget.PopUpMenu); ok {
 			return m
 		}

@@ -75,7 +75,7 @@ func TestEmptyVaultOffersAdd(t *testing.T) {
 		t.Fatal("the empty vault does not offer the ways to add accounts")
 	}
 	var buttons []*widget.Button
-	for _, o := range test.LaidOutObjects(h.auth.emptyAdd) {
+	for _, o := range laidOut(h.auth.emptyAdd) {
 		if b, ok := o.(*widget.Button); ok {
 			buttons = append(buttons, b)
 		}

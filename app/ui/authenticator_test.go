@@ -418,7 +418,7 @@ func TestShowQR(t *testing.T) {
 		t.Error("the QR dialog does not warn that it shows the secret")
 	}
 	var img *canvas.Image
-	for _, o := range test.LaidOutObjects(h.win.Canvas().Overlays().Top()) {
+	for _, o := range laidOut(h.win.Canvas().Overlays().Top()) {
 		if i, ok := o.(*canvas.Image); ok && i.Resource != nil && i.Resource.Name() == "account-qr.png" {
 			img = i
 		}

@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -462,7 +461,7 @@ func TestDashboardEndToEndActivity(t *testing.T) {
 	}
 	// It stands out: the error icon, the title in the error colour.
 	var failed *eventRow
-	for _, o := range test.LaidOutObjects(l.h.d.activity.list) {
+	for _, o := range laidOut(l.h.d.activity.list) {
 		if r, ok := o.(*eventRow); ok && r.title.Text == "Sign-in failed" {
 			failed = r
 			break

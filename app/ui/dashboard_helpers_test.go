@@ -503,7 +503,7 @@ func (h *dashHarness) tap(t testing.TB, label string) {
 // tapRow taps the button labelled label in the list row that shows text.
 func (h *dashHarness) tapRow(t *testing.T, text, label string) {
 	t.Helper()
-	for _, o := range test.LaidOutObjects(h.win.Canvas().Content()) {
+	for _, o := range laidOut(h.win.Canvas().Content()) {
 		var content fyne.CanvasObject
 		switch r := o.(type) {
 		case *deviceRow:
@@ -518,7 +518,7 @@ func (h *dashHarness) tapRow(t *testing.T, text, label string) {
 		if !strings.Contains(shownTextOf(content), text) {
 			continue
 		}
-		for _, c := range test.LaidOutObjects(content) {
+		for _, c := range laidOut(content) {
 			if b, ok := c.(*widget.Button); ok && b.Text == label && b.Visible() {
 				test.Tap(b)
 				h.settle(t)
@@ -532,7 +532,7 @@ func (h *dashHarness) tapRow(t *testing.T, text, label string) {
 // shownTextOf is the labels' text under o.
 func shownTextOf(o fyne.CanvasObject) string {
 	var b strings.Builder
-	for _, c := range test.LaidOutObjects(o) {
+	for _, c := range laidOut(o) {
 		if l, ok := c.(*widget.Label); ok && l.Visible() {
 			b.WriteString(l.Text + "\n")
 		}

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/countersign/countersign/internal/api"
@@ -81,7 +80,7 @@ func TestDashboardAccountPicker(t *testing.T) {
 // entryIn is the entry of the dialog on top.
 func entryIn(t *testing.T, c fyne.Canvas) *widget.Entry {
 	t.Helper()
-	for _, o := range test.LaidOutObjects(c.Overlays().Top()) {
+	for _, o := range laidOut(c.Overlays().Top()) {
 		if e, ok := o.(*widget.Entry); ok {
 			return e
 		}
@@ -197,7 +196,7 @@ func TestAppLogos(t *testing.T) {
 	h.logos["https://broken.example/logo.png"] = []byte("<html>not an image</html>")
 	h.tab(t, "Apps")
 	got := map[string]fyne.Resource{}
-	for _, o := range test.LaidOutObjects(h.d.apps.list) {
+	for _, o := range laidOut(h.d.apps.list) {
 		if r, ok := o.(*appRow); ok {
 			got[r.name.Text] = r.logo.Resource
 		}
@@ -263,7 +262,7 @@ func TestActivityFilterAndPaging(t *testing.T) {
 	}
 	// Failures stand out.
 	var failed, ok int
-	for _, o := range test.LaidOutObjects(h.d.activity.list) {
+	for _, o := range laidOut(h.d.activity.list) {
 		if r, isRow := o.(*eventRow); isRow && r.title.Text != "" {
 			switch {
 			case r.title.Text == "Sign-in failed" && r.title.Importance == widget.DangerImportance:

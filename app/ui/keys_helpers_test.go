@@ -71,7 +71,7 @@ func (h *keysHarness) tap(t *testing.T, label string) {
 	c := h.win.Canvas()
 	roots := append(c.Overlays().List(), c.Content())
 	for i := len(roots) - 1; i >= 0; i-- { // the top dialog first
-		for _, o := range test.LaidOutObjects(roots[i]) {
+		for _, o := range laidOut(roots[i]) {
 			if b, ok := o.(*widget.Button); ok && b.Text == label && b.Visible() && !b.Disabled() {
 				test.Tap(b)
 				return
