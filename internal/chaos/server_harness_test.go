@@ -690,10 +690,10 @@ func (b *browser) signedIn() bool {
 
 // following is what the waiting page's script saw of its stream.
 type following struct {
-	status  string        // the "decided" event's status, "" when none came
-	drops   int           // times the stream broke and was opened again
-	refused []string      // answers other than a stream, while reconnecting
-	at      time.Time     // when the decision came
+	status  string    // the "decided" event's status, "" when none came
+	drops   int       // times the stream broke and was opened again
+	refused []string  // answers other than a stream, while reconnecting
+	at      time.Time // when the decision came
 }
 
 // follow does what static/approval.js does on the waiting page: it follows

@@ -86,8 +86,8 @@ func serverKilled(t *testing.T) {
 	if !ok1 || !d2.online() {
 		t.Fatalf("the desktops did not reconnect within 60 s of the restart: %+v, %+v", d1.m.Accounts(), d2.m.Accounts())
 	}
-	row.Done = fmt.Sprintf("SIGKILL while 2 desktops streamed and 3 sign-ins waited (1 approved but not finished, 2 pending); restarted on the same file %v later (systemd's RestartSec), up in %.1f s",
-		restartAfter, took.Seconds())
+	row.Done = fmt.Sprintf("SIGKILL while 2 desktops streamed and 3 sign-ins waited (1 approved but not finished, 2 pending); restarted on the same file %.0f s later (systemd's RestartSec), up in %.1f s",
+		restartAfter.Seconds(), took.Seconds())
 
 	// The pending two are still on both desktops, and answerable.
 	for _, d := range []*desk{d1, d2} {
