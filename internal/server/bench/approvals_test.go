@@ -480,16 +480,27 @@ func memory() (heapAndStacks uint64, goroutines int) {
 	return m.HeapInuse + m.StackInuse, runtime.NumGoroutine()
 }
 
+// settledMemory is heap in use and goroutine stacks once idle stacks have
+// shrunk: a collection halves a stack that uses under a quarter of it, so
+// a running server's own collections bring a stream's stacks down after
+// its burst of work. This collects five times and measures after the last.
+func settledMemory() (heapAndStacks uint64, goroutines int) {
+	for range 4 {
+		runtime.GC()
+	}
+	return memory()
+}
+
 // serverMemoryPerStream opens one more stream per companion from a child
 // process and returns the heap and stack this process (the server) grew by,
 // per stream, and its goroutines per stream.
 func serverMemoryPerStream(b *testing.B, base string, cps []*companion) (bytesPer, goroutinesPer float64) {
 	b.Helper()
-	mem0, g0 := memory()
+	mem0, g0 := settledMemory()
 	f := startFarm(b, cps, []string{base}, false)
 	defer f.stop()
 	time.Sleep(500 * time.Millisecond) // every stream past its replay
-	mem1, g1 := memory()
+	mem1, g1 := settledMemory()
 	n := float64(len(cps))
 	return (float64(mem1) - float64(mem0)) / n, float64(g1-g0) / n
 }

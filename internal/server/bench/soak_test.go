@@ -97,20 +97,14 @@ func setupName(insts []*env) string {
 	return fmt.Sprintf("%s, %d instances", name, len(insts))
 }
 
-// settledMemory is heap in use and goroutine stacks once idle stacks have
-// shrunk: a collection halves a stack that uses under a quarter of it, so
-// a server's own collections bring a stream's stacks down after its burst
-// of work; this collects until the figure stops falling (at most 5 times).
-func settledMemory() (heapAndStacks uint64, goroutines int) {
-	heapAndStacks, goroutines = memory()
-	for range 4 {
-		m, g := memory()
-		if m >= heapAndStacks {
-			break
-		}
-		heapAndStacks, goroutines = m, g
+// loadAverage is the machine's load averages over 1, 5 and 15 minutes
+// (other work on a shared machine shows there).
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
 	}
-	return heapAndStacks, goroutines
+	return "?"
 }
 
 // rss is this process's resident memory.
@@ -184,8 +178,8 @@ func BenchmarkSoakStreams(b *testing.B) {
 		b.Run(db.name, func(b *testing.B) { soakStreams(b, db.instances(b), n, rate, traffic) })
 	}
 	fmt.Printf("\nsoak: %d approver streams\n\n", n)
-	fmt.Println("| setup | server memory per stream (heap + stacks) | RSS per stream | goroutines per stream | open files, server / farm | approvals | deliver p50 / p99 | decide p50 / p99 | errors |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| setup | server memory per stream (heap + stacks) | RSS per stream | goroutines per stream | open files, server / farm | approvals | deliver p50 / p99 | decide p50 / p99 | errors | machine load |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range streamRows {
 		fmt.Println(r)
 	}
@@ -358,7 +352,7 @@ func soakStreams(b *testing.B, insts []*env, n, rate int, traffic time.Duration)
 	mu.Unlock()
 	close(toDecide)
 	decisions.Wait()
-	gAfter := runtime.NumGoroutine()
+	gAfter, load := runtime.NumGoroutine(), loadAverage()
 	f.stop()
 	<-reports
 
@@ -370,10 +364,10 @@ func soakStreams(b *testing.B, insts []*env, n, rate int, traffic time.Duration)
 		}
 	}
 	b.Logf("goroutines: %d before the streams, %d with them, %d after the approvals", g0, g1, gAfter)
-	row := fmt.Sprintf("| %s | %s | %s | %.2f | %d / %d | %d at %.0f/s | %.1f / %.1f ms | %.1f / %.1f ms | %d |",
+	row := fmt.Sprintf("| %s | %s | %s | %.2f | %d / %d | %d at %.0f/s | %.1f / %.1f ms | %.1f / %.1f ms | %d | %s |",
 		setupName(insts), kib(perStream), kib(rssPer), goroutinesPer, fd1-fd0, f.fds,
 		made, float64(made)/elapsed.Seconds(),
-		ms(pct(delivered, 50)), ms(pct(delivered, 99)), ms(pct(decided, 50)), ms(pct(decided, 99)), len(errs))
+		ms(pct(delivered, 50)), ms(pct(delivered, 99)), ms(pct(decided, 50)), ms(pct(decided, 99)), len(errs), load)
 	streamRows = append(streamRows, row)
 	b.ReportMetric(perStream/1024, "server-KiB/stream")
 	b.ReportMetric(goroutinesPer, "goroutines/stream")
@@ -457,6 +451,7 @@ type sample struct {
 	rss        uint64
 	goroutines int
 	files      int
+	load       string // the machine's load averages
 }
 
 var soakMetrics = []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/stacks:bytes"}}
@@ -464,7 +459,7 @@ var soakMetrics = []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memor
 func takeSample(at time.Duration) sample {
 	metrics.Read(soakMetrics)
 	return sample{at: at, heap: soakMetrics[0].Value.Uint64() + soakMetrics[1].Value.Uint64(),
-		rss: rss(), goroutines: runtime.NumGoroutine(), files: openFiles()}
+		rss: rss(), goroutines: runtime.NumGoroutine(), files: openFiles(), load: loadAverage()}
 }
 
 // slope is the least-squares slope of ys over xs (minutes).
@@ -693,6 +688,7 @@ func soakMixed(b *testing.B, insts []*env, d time.Duration) {
 		fmt.Fprintf(&sb, "| RSS | %s | %s | %s | %+.2f MiB/min |\n", mib(first.rss), mib(mid.rss), mib(last.rss), slope(xs, series["rss"]))
 		fmt.Fprintf(&sb, "| goroutines | %d | %d | %d | %+.1f /min |\n", first.goroutines, mid.goroutines, last.goroutines, slope(xs, series["goroutines"]))
 		fmt.Fprintf(&sb, "| open files | %d | %d | %d | %+.1f /min |\n", first.files, mid.files, last.files, slope(xs, series["files"]))
+		fmt.Fprintf(&sb, "| machine load (1, 5, 15 min) | %s | %s | %s | |\n", first.load, mid.load, last.load)
 	}
 	mixedTables = append(mixedTables, sb.String())
 }
