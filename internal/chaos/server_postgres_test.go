@@ -82,7 +82,7 @@ func postgresRestart(t *testing.T) {
 	}
 	// Every account, so every desktop's stream, must carry an approval
 	// after the restart.
-	flowing := tr.waitOK(crashed, accounts+2, 90*time.Second)
+	_, flowing := waitFor(90*time.Second, func() bool { _, covered := tr.after(crashed); return len(covered) == accounts })
 	tr.halt()
 	if !flowing {
 		t.Errorf("approvals did not flow again within 90 s of the restart: %s", tr.summary())

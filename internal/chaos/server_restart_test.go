@@ -202,7 +202,7 @@ func beginDownPastExpiry(t *testing.T) *downPastExpiry {
 		t.Fatal(err)
 	}
 	c.follows = make(chan following, 1)
-	go func() { c.follows <- c.b.follow(c.req.ExpiresAt.Sub(time.Now()) + 30*time.Second) }()
+	go func() { c.follows <- c.b.follow(time.Until(c.req.ExpiresAt) + 30*time.Second) }()
 	time.Sleep(300 * time.Millisecond)
 	c.srv.kill()
 	c.killed = time.Now()
