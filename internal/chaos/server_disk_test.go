@@ -189,6 +189,18 @@ func diskFull(t *testing.T) {
 		t.Errorf("on the full disk: /readyz %d %q, /healthz %d; want 503 saying disk full, and 200", rst, rbody, hst)
 	}
 	icFull := integrity(t, path)
+	// A crash on the full disk, and the start that follows (systemd's).
+	srv.kill()
+	srv.start()
+	rst2, rbody2, _ := get(srv.base + "/readyz")
+	p2, err := newBrowser(t, srv.public, "198.51.100.54", "").post("/signin", "/signin", map[string][]string{"login": {login}, "password": {chaosPassword}})
+	if err != nil && p2.status == 0 {
+		t.Fatal(err)
+	}
+	if rst2 != http.StatusServiceUnavailable || p2.status != http.StatusServiceUnavailable {
+		t.Errorf("started again on the full disk: /readyz %d %q, a sign-in %v; want 503s", rst2, rbody2, p2)
+	}
+
 
 	// Room again: everything works without a restart.
 	if err := os.Remove(filler); err != nil {
@@ -236,8 +248,8 @@ func diskFull(t *testing.T) {
 	for _, a := range got {
 		saw = append(saw, a.String())
 	}
-	row.Done = fmt.Sprintf("countersign-server's database and outbox on %s, filled to the last byte while a browser was signed in and a sign-in waited on the desktop; then the file removed", disk.kind)
-	row.Saw = strings.Join(saw, "; ") + fmt.Sprintf("; the signed-in browser still read its pages; /readyz %d %q, /healthz %d; integrity_check %s while full, %s after; once the file was removed, /readyz 200 within %.1f s, the waiting sign-in approved and finished, a new one and the API write worked, no restart; %d sign-ins logged",
+	row.Done = fmt.Sprintf("countersign-server's database and outbox on %s, filled to the last byte while a browser was signed in and a sign-in waited on the desktop; the server SIGKILLed and started again on the full disk; then the filler removed", disk.kind)
+	row.Saw = strings.Join(saw, "; ") + fmt.Sprintf("; the signed-in browser still read its pages; /readyz %d %q, /healthz %d; integrity_check %s while full, %s after; started again on the full disk it came up and answered the same 503s; once the file was removed, /readyz 200 within %.1f s, the waiting sign-in approved and finished, a new one and the API write worked, without another restart; %d sign-ins logged",
 		rst, strings.TrimSpace(rbody), hst, icFull, icAfter, readyAgain.Seconds(), n)
 	if !t.Failed() {
 		row.Lost = Nothing
