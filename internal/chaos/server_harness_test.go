@@ -120,7 +120,15 @@ func newServer(t *testing.T, name, db, public string) *serverProc {
 	}
 	p.args = []string{"--addr", p.addr, "--db", db, "--public-url", p.public,
 		"--outbox", filepath.Join(t.TempDir(), "outbox"), "--trust-proxy", "--log-level", "warn"}
-	t.Cleanup(p.stop)
+	t.Cleanup(func() {
+		p.stop()
+		switch {
+		case p.panicked():
+			t.Errorf("countersign-server %s panicked:\n%s", p.name, p.logText())
+		case t.Failed():
+			t.Logf("countersign-server %s's log:\n%s", p.name, p.logText())
+		}
+	})
 	return p
 }
 

@@ -60,7 +60,12 @@ func postgresRestart(t *testing.T) {
 
 	crashed := time.Now()
 	pg.Crash()
-	time.Sleep(3 * time.Second)
+	time.Sleep(time.Second)
+	downStatus, downBody, _ := get(a.base + "/readyz")
+	if downStatus != http.StatusServiceUnavailable {
+		t.Errorf("/readyz with PostgreSQL down: %d %q", downStatus, downBody)
+	}
+	time.Sleep(2 * time.Second)
 	if err := pg.Restart(); err != nil {
 		tr.halt()
 		t.Fatal(err)
@@ -104,8 +109,8 @@ func postgresRestart(t *testing.T) {
 		}
 	}
 	row.Done = fmt.Sprintf("sign-ins from 2 browsers at a time on A, approved by 6 desktops on B (every request and decision crossing instances by LISTEN/NOTIFY); PostgreSQL stopped -m immediate and started again %.1f s later", up.Sub(crashed).Seconds())
-	row.Saw = fmt.Sprintf("%d sign-ins completed before, %d during or after; during the outage %s; approvals flowed again %.1f s after PostgreSQL was back (%.1f s after the crash), on all %d desktops' streams (%d reconnections); the sign-in waiting at the crash was approved after it (%s) and its page signed in %.1f s after PostgreSQL was back; both servers stayed up, no panic, /readyz 200",
-		tr.okBefore(crashed), tr.okAfter(crashed), tr.failures(), first.Sub(up).Seconds(), first.Sub(crashed).Seconds(), len(covered), reconnects,
+	row.Saw = fmt.Sprintf("%d sign-ins completed before, %d during or after; during the outage %s; approvals flowed again %.1f s after PostgreSQL was back (%.1f s after the crash), on all %d desktops' streams (%d reconnections); /readyz said %d %q while it was down; the sign-in waiting at the crash was approved after it (%s) and its page signed in %.1f s after PostgreSQL was back; both servers stayed up, no panic, /readyz 200",
+		tr.okBefore(crashed), tr.okAfter(crashed), tr.failures(), first.Sub(up).Seconds(), first.Sub(crashed).Seconds(), len(covered), reconnects, downStatus, strings.TrimSpace(downBody),
 		triedFirst(caughtErrs), cf.at.Sub(up).Seconds())
 	if !t.Failed() {
 		row.Lost = Nothing
