@@ -26,6 +26,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/metrics"
 	"slices"
@@ -33,6 +34,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -451,15 +453,123 @@ type sample struct {
 	rss        uint64
 	goroutines int
 	files      int
-	load       string // the machine's load averages
+	load       string        // the machine's load averages
+	cpu        time.Duration // CPU time so far of this process and its children (PostgreSQL)
+	busy, all  uint64        // the machine's busy and total CPU time so far (jiffies)
 }
 
 var soakMetrics = []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/stacks:bytes"}}
 
 func takeSample(at time.Duration) sample {
 	metrics.Read(soakMetrics)
-	return sample{at: at, heap: soakMetrics[0].Value.Uint64() + soakMetrics[1].Value.Uint64(),
+	s := sample{at: at, heap: soakMetrics[0].Value.Uint64() + soakMetrics[1].Value.Uint64(),
 		rss: rss(), goroutines: runtime.NumGoroutine(), files: openFiles(), load: loadAverage()}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		s.cpu = time.Duration(ru.Utime.Nano()+ru.Stime.Nano()) + descendantsCPU()
+	}
+	s.busy, s.all = machineCPU()
+	return s
+}
+
+// descendantsCPU is the CPU time of this process's children and theirs
+// (the PostgreSQL server and its backends), with their reaped children.
+func descendantsCPU() time.Duration {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	type proc struct {
+		ppid  int
+		ticks uint64
+	}
+	procs := map[int]proc{}
+	for _, p := range stats {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		i := strings.LastIndexByte(string(b), ')')
+		pid, _ := strconv.Atoi(strings.Fields(string(b[:i]))[0])
+		f := strings.Fields(string(b[i+1:])) // state ppid … utime stime cutime cstime
+		if len(f) < 15 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		var ticks uint64
+		for _, v := range f[11:15] {
+			n, _ := strconv.ParseUint(v, 10, 64)
+			ticks += n
+		}
+		procs[pid] = proc{ppid, ticks}
+	}
+	self := os.Getpid()
+	var ticks uint64
+	for _, p := range procs {
+		for q := p.ppid; q > 1; q = procs[q].ppid {
+			if q == self {
+				ticks += p.ticks
+				break
+			}
+			if _, ok := procs[q]; !ok {
+				break
+			}
+		}
+	}
+	return time.Duration(ticks) * time.Second / 100 // USER_HZ
+}
+
+// machineCPU reads the machine's busy and total CPU time (/proc/stat).
+func machineCPU() (busy, all uint64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal …
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseUint(v, 10, 64)
+		all += n
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return busy, all
+}
+
+// cpuShare is how much of the machine's CPU this process and the whole
+// machine used between two samples, in percent of all cores.
+func cpuShare(a, b sample) (self, machine float64) {
+	wall := (b.at - a.at).Seconds() * float64(runtime.NumCPU())
+	if wall > 0 {
+		self = 100 * (b.cpu - a.cpu).Seconds() / wall
+	}
+	if b.all > a.all {
+		machine = 100 * float64(b.busy-a.busy) / float64(b.all-a.all)
+	}
+	return self, machine
+}
+
+// goroutineGroups counts this process's goroutines by the function each
+// started in.
+func goroutineGroups() map[string]int {
+	buf := make([]byte, 64<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	out := map[string]int{}
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		lines := strings.Split(strings.TrimSpace(g), "\n")
+		fn := ""
+		for _, l := range lines[1:] {
+			if strings.HasPrefix(l, "created by ") {
+				break
+			}
+			if !strings.HasPrefix(l, "\t") {
+				fn = l
+				if i := strings.LastIndex(fn, "("); i > 0 {
+					fn = fn[:i]
+				}
+			}
+		}
+		out[fn]++
+	}
+	return out
 }
 
 // slope is the least-squares slope of ys over xs (minutes).
@@ -610,13 +720,31 @@ func soakMixed(b *testing.B, insts []*env, d time.Duration) {
 	for _, l := range loads {
 		runners.Go(func() { l.run(ctx, start, deadline, &wg) })
 	}
+	zero := takeSample(0)
 	var samples []sample
+	var groups0 map[string]int
 	for at := 30 * time.Second; at <= d; at += 30 * time.Second {
 		time.Sleep(time.Until(start.Add(at)))
 		samples = append(samples, takeSample(at))
+		if groups0 == nil {
+			groups0 = goroutineGroups()
+		}
 	}
+	groups1 := goroutineGroups()
 	runners.Wait()
 	wg.Wait()
+	// Where the goroutines came and went between the first sample and the
+	// last (in soak.out).
+	for fn, n := range groups1 {
+		if n != groups0[fn] {
+			b.Logf("goroutines started in %s: %d at 30 s, %d at the end", fn, groups0[fn], n)
+		}
+	}
+	for fn, n := range groups0 {
+		if _, ok := groups1[fn]; !ok {
+			b.Logf("goroutines started in %s: %d at 30 s, none at the end", fn, n)
+		}
+	}
 
 	var sb strings.Builder
 	setup := setupName(insts)
@@ -648,11 +776,11 @@ func soakMixed(b *testing.B, insts []*env, d time.Duration) {
 			b.Errorf("%s: %d requests not made: %d were running already", l.name, l.late, maxInFlight)
 		}
 	}
-	fmt.Fprintf(&sb, "\n%s: p99 by minute (ms)\n\n| minute |", setup)
+	fmt.Fprintf(&sb, "\n%s: p99 by minute (ms), and the CPU the soak (this process, PostgreSQL) and the whole machine used (%% of %d cores)\n\n| minute |", setup, runtime.NumCPU())
 	for _, l := range loads {
 		sb.WriteString(" " + l.name + " |")
 	}
-	sb.WriteString("\n|---|" + strings.Repeat("---|", len(loads)) + "\n")
+	sb.WriteString(" CPU, soak | CPU, machine |\n|---|" + strings.Repeat("---|", len(loads)+2) + "\n")
 	for m := range minutes {
 		fmt.Fprintf(&sb, "| %d |", m+1)
 		for _, l := range loads {
@@ -662,7 +790,17 @@ func soakMixed(b *testing.B, insts []*env, d time.Duration) {
 				sb.WriteString(" – |")
 			}
 		}
-		sb.WriteString("\n")
+		// samples[k] is at 30 s × (k+1): minute m ends at 2m+1.
+		if end := 2*m + 1; end < len(samples) {
+			from := zero
+			if m > 0 {
+				from = samples[end-2]
+			}
+			self, machine := cpuShare(from, samples[end])
+			fmt.Fprintf(&sb, " %.0f%% | %.0f%% |\n", self, machine)
+		} else {
+			sb.WriteString(" – | – |\n")
+		}
 	}
 
 	// Memory and goroutines: first, middle and last samples, and the slope
