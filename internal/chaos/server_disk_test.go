@@ -201,7 +201,6 @@ func diskFull(t *testing.T) {
 		t.Errorf("started again on the full disk: /readyz %d %q, a sign-in %v; want 503s", rst2, rbody2, p2)
 	}
 
-
 	// Room again: everything works without a restart.
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)

@@ -151,7 +151,7 @@ func classify(op string, err error) error {
 	}
 	msg := err.Error()
 	var why string
-	todo := advice()
+	remedy := advice()
 	switch {
 	case strings.Contains(msg, "DBUS_SESSION_BUS_ADDRESS"), strings.Contains(msg, "dbus-launch"),
 		strings.Contains(msg, "no such file or directory"), strings.Contains(msg, "connection refused"):
@@ -160,13 +160,13 @@ func classify(op string, err error) error {
 		why = "no Secret Service provider is running"
 	case strings.Contains(msg, "failed to unlock"), strings.Contains(msg, "IsLocked"), strings.Contains(msg, "dismissed"):
 		why = "the keyring is locked and was not unlocked"
-		todo = unlockAdvice()
+		remedy = unlockAdvice()
 	case strings.Contains(msg, "AccessDenied"), strings.Contains(msg, "denied"):
 		why = "access to the keyring was denied"
 	default:
 		why = "keyring " + op + " failed (" + msg + ")"
 	}
-	return fmt.Errorf("%w: %s; %s", ErrUnavailable, why, todo)
+	return fmt.Errorf("%w: %s; %s", ErrUnavailable, why, remedy)
 }
 
 // unlockAdvice says how to unlock a keyring that is there but locked.

@@ -352,11 +352,11 @@ func TestReloadReportsChanges(t *testing.T) {
 	}
 }
 
-// TestWriteErrorsSayWhatToDo: a write that the file system refuses says so
+// TestWriteErrorsNameTheRemedy: a write that the file system refuses says so
 // in words, names the vault's directory rather than the temporary file, and
 // says the vault was not changed (make chaos fills and remounts the real
 // thing).
-func TestWriteErrorsSayWhatToDo(t *testing.T) {
+func TestWriteErrorsNameTheRemedy(t *testing.T) {
 	dir := filepath.Join("home", "sam", ".local", "share", "countersign")
 	tmp := filepath.Join(dir, ".vault.csv1.tmp-123")
 	for _, tc := range []struct {
