@@ -150,9 +150,12 @@ type StreamEvent struct {
 	Data  json.RawMessage `json:"data"`
 }
 
-// PollResult is the answer to GET approvals/poll.
+// PollResult is the answer to GET approvals/poll. Cursor is the id of the
+// last event the server read for it, kept or filtered out: the after of the
+// next poll.
 type PollResult struct {
 	Events []StreamEvent `json:"events"`
+	Cursor int64         `json:"cursor"`
 }
 
 // Decision is the body of POST approvals/{id}/decision. Signature is the

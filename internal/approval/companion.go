@@ -330,10 +330,13 @@ func (s *Service) Stream(ctx context.Context, a *store.Approver, lastEventID int
 
 // Poll returns the device's account's events after after (filtered as
 // Stream filters its replay), waiting up to timeout for one when there are
-// none yet. ErrRevoked if the device is not paired.
-func (s *Service) Poll(ctx context.Context, a *store.Approver, after int64, timeout time.Duration) ([]api.StreamEvent, error) {
+// none yet, and the last event id it read, kept or not: the after of the
+// next poll, so events it filtered out are not read again and a fresh
+// poll (after 0) gives the point from which changes count. ErrRevoked if
+// the device is not paired.
+func (s *Service) Poll(ctx context.Context, a *store.Approver, after int64, timeout time.Duration) ([]api.StreamEvent, int64, error) {
 	if _, err := s.paired(ctx, a.ID); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	sb := s.broker.subscribe(a.UserID)
 	defer s.broker.unsubscribe(sb)
@@ -343,16 +346,16 @@ func (s *Service) Poll(ctx context.Context, a *store.Approver, after int64, time
 	for {
 		evs, _, err := st.replay(ctx, false)
 		if err != nil || len(evs) > 0 {
-			return evs, err
+			return evs, st.cursor, err
 		}
 		select {
 		case <-sb.wake:
 		case <-t.C:
-			return []api.StreamEvent{}, nil
+			return []api.StreamEvent{}, st.cursor, nil
 		case <-ctx.Done():
-			return []api.StreamEvent{}, nil
+			return []api.StreamEvent{}, st.cursor, nil
 		case <-s.ctx.Done():
-			return []api.StreamEvent{}, nil
+			return []api.StreamEvent{}, st.cursor, nil
 		}
 	}
 }

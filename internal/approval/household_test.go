@@ -122,7 +122,7 @@ func TestReplayOfDashboardEvents(t *testing.T) {
 		// a fresh poll gets none.
 		poll := func(d *device, after int64) []string {
 			t.Helper()
-			evs, err := e.svc.Poll(ctx, d.Approver, after, time.Millisecond)
+			evs, _, err := e.svc.Poll(ctx, d.Approver, after, time.Millisecond)
 			must(t, "Poll", err)
 			var got []string
 			for _, ev := range evs {

@@ -180,7 +180,7 @@ func TestUnpairedEndsStream(t *testing.T) {
 		}
 		_, err := e.svc.Stream(ctx, sam.Approver, 0)
 		wantErr(t, "Stream(removed)", err, ErrRevoked)
-		_, err = e.svc.Poll(ctx, sam.Approver, 0, time.Second)
+		_, _, err = e.svc.Poll(ctx, sam.Approver, 0, time.Second)
 		wantErr(t, "Poll(removed)", err, ErrRevoked)
 	})
 }
@@ -210,9 +210,19 @@ func TestPoll(t *testing.T) {
 	forEach(t, func(t *testing.T, e *env) {
 		sam := e.pair(t, e.ada, "Sam's laptop")
 		start := time.Now()
-		evs, err := e.svc.Poll(ctx, sam.Approver, 0, 100*time.Millisecond)
+		evs, cur, err := e.svc.Poll(ctx, sam.Approver, 0, 100*time.Millisecond)
 		if err != nil || len(evs) != 0 || evs == nil {
 			t.Errorf("Poll with nothing = %v, %v; want an empty list", evs, err)
+		}
+		// A fresh poll reads past events it does not keep (the "changed"
+		// of the pairing); its cursor says so.
+		if cur == 0 {
+			t.Error("a fresh Poll past a filtered event gave cursor 0; the next poll would read it again")
+		}
+		// A change after that cursor is not fresh any more: it comes.
+		e.svc.Changed(ctx, e.ada.ID, api.ChangedHousehold)
+		if evs, cur2, err := e.svc.Poll(ctx, sam.Approver, cur, time.Millisecond); err != nil || len(evs) != 1 || evs[0].Event != api.EventChanged || cur2 != evs[0].ID {
+			t.Errorf("Poll after the fresh cursor = %+v, %d, %v; want the change and its id", evs, cur2, err)
 		}
 		if d := time.Since(start); d < 90*time.Millisecond {
 			t.Errorf("Poll returned after %v, want it to wait the timeout", d)
@@ -224,7 +234,7 @@ func TestPoll(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 			made <- e.request(t, e.ada)
 		}()
-		evs, err = e.svc.Poll(ctx, sam.Approver, 0, 5*time.Second)
+		evs, _, err = e.svc.Poll(ctx, sam.Approver, 0, 5*time.Second)
 		r := <-made
 		if err != nil || len(evs) != 1 || approvalID(t, evs[0]) != r.ID {
 			t.Fatalf("Poll = %+v, %v", evs, err)
@@ -232,7 +242,7 @@ func TestPoll(t *testing.T) {
 		// At once when there is something after the cursor.
 		e.svc.Decide(ctx, sam.Approver, r.ID, sam.decision(r, "deny", 0))
 		r2 := e.request(t, e.ada)
-		evs, err = e.svc.Poll(ctx, sam.Approver, evs[0].ID, 5*time.Second)
+		evs, _, err = e.svc.Poll(ctx, sam.Approver, evs[0].ID, 5*time.Second)
 		if err != nil || len(evs) != 2 || resolved(t, evs[0]).ID != r.ID || approvalID(t, evs[1]) != r2.ID {
 			t.Errorf("Poll after the first = %+v, %v", evs, err)
 		}
@@ -244,7 +254,7 @@ func TestPoll(t *testing.T) {
 		// A poll whose client goes away returns nothing.
 		c, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 		defer cancel()
-		if evs, err := e.svc.Poll(c, sam.Approver, evs[1].ID, 5*time.Second); err != nil || len(evs) != 0 {
+		if evs, _, err := e.svc.Poll(c, sam.Approver, evs[1].ID, 5*time.Second); err != nil || len(evs) != 0 {
 			t.Errorf("cancelled Poll = %v, %v", evs, err)
 		}
 	})

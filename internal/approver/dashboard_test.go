@@ -416,12 +416,16 @@ func TestHouseholdEvents(t *testing.T) {
 	}
 }
 
-// TestChangedByPoll: the long-poll fallback passes dashboard events on too.
+// TestChangedByPoll: the long-poll fallback passes dashboard events on too,
+// also a change made right after the account went online, before the first
+// long poll reached the server (every poll is held 300 ms here; a fresh poll
+// would skip it, and the window had reloaded before it).
 func TestChangedByPoll(t *testing.T) {
 	srv := approvertest.Start(t)
 	ada := srv.User("ada@example.com", "Ada")
 	owner := srv.APIToken(ada, api.ScopeRead, api.ScopeWrite)
 	c := newCompanion(t, srv)
+	c.rec.delay = map[string]time.Duration{"/api/v1/approvals/poll": 300 * time.Millisecond}
 	c.forcePoll, c.pollTimeout = true, 2
 	_, uri := srv.PairingCode(ada)
 	a := c.pair(srv, uri, "desk")

@@ -15,15 +15,20 @@ import (
 
 // recorder counts and keeps the requests a Manager sends.
 type recorder struct {
-	mu   sync.Mutex
-	reqs []*http.Request
-	next http.RoundTripper
+	mu    sync.Mutex
+	reqs  []*http.Request
+	next  http.RoundTripper
+	delay map[string]time.Duration // path → how long its requests are held before they go
 }
 
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.mu.Lock()
 	r.reqs = append(r.reqs, req.Clone(context.Background()))
+	d := r.delay[req.URL.Path]
 	r.mu.Unlock()
+	if d > 0 {
+		time.Sleep(d)
+	}
 	return r.next.RoundTrip(req)
 }
 

@@ -283,26 +283,43 @@ func (m *Manager) poll(ctx context.Context, a *account, up *time.Duration) error
 	}
 	start := time.Now()
 	defer func() { *up = time.Since(start) }()
+	// A first poll that does not wait gives the point from which changes
+	// count; only then is the account online (and the window reloads), so a
+	// change made between the reload and the first long poll is not lost.
+	if err := m.pollOnce(ctx, a, 0); err != nil {
+		return err
+	}
 	m.setOnline(a, true, nil)
 	for time.Since(start) < pollSpell || m.forcePoll {
-		m.mu.Lock()
-		after := a.lastSeq
-		m.mu.Unlock()
-		var res api.PollResult
-		path := "/api/v1/approvals/poll?after=" + strconv.FormatInt(after, 10) + "&timeout=" + strconv.Itoa(m.pollTimeout)
-		pctx, cancel := context.WithTimeout(ctx, time.Duration(m.pollTimeout)*time.Second+requestTimeout)
-		err := m.authedLong(pctx, a, path, &res)
-		cancel()
-		if err != nil {
+		if err := m.pollOnce(ctx, a, m.pollTimeout); err != nil {
 			return err
-		}
-		for _, ev := range res.Events {
-			if err := m.handle(a, ev); err != nil {
-				return err
-			}
 		}
 	}
 	return errTryStream
+}
+
+// pollOnce asks for the events after the last one seen, waiting up to wait
+// seconds, handles them and moves the mark to the server's cursor (past the
+// events it filtered out).
+func (m *Manager) pollOnce(ctx context.Context, a *account, wait int) error {
+	m.mu.Lock()
+	after := a.lastSeq
+	m.mu.Unlock()
+	var res api.PollResult
+	path := "/api/v1/approvals/poll?after=" + strconv.FormatInt(after, 10) + "&timeout=" + strconv.Itoa(wait)
+	pctx, cancel := context.WithTimeout(ctx, time.Duration(wait)*time.Second+requestTimeout)
+	err := m.authedLong(pctx, a, path, &res)
+	cancel()
+	if err != nil {
+		return err
+	}
+	for _, ev := range res.Events {
+		if err := m.handle(a, ev); err != nil {
+			return err
+		}
+	}
+	m.markSeq(a, res.Cursor)
+	return nil
 }
 
 // authedLong is authed for a long poll: no requestTimeout, ctx bounds it.

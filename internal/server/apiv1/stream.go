@@ -268,13 +268,13 @@ func (h *handler) pollApprovals(w http.ResponseWriter, r *http.Request, c *calle
 	}
 	ctx, cancel := h.untilClosing(r.Context())
 	defer cancel()
-	events, err := h.approvals.Poll(ctx, c.device, after, wait)
+	events, cursor, err := h.approvals.Poll(ctx, c.device, after, wait)
 	if err != nil {
 		return approvalError(err)
 	}
 	if events == nil {
 		events = []api.StreamEvent{}
 	}
-	writeJSON(w, http.StatusOK, api.PollResult{Events: events})
+	writeJSON(w, http.StatusOK, api.PollResult{Events: events, Cursor: max(cursor, after)})
 	return nil
 }
