@@ -181,7 +181,15 @@ func (s *approvals) handle(ev approver.Event) {
 // onRequest brings up a new request: its prompt, a notification, the
 // tray's mark.
 func (s *approvals) onRequest(r approver.Request) {
-	if _, open := s.prompts[r.ID]; open || s.isPending(r.ID) || !r.ExpiresAt.After(s.m.deps.Now()) {
+	if i := slices.IndexFunc(s.pending, func(q approver.Request) bool { return q.ID == r.ID }); i >= 0 {
+		// Sent again: the desktop's clock was set and its times moved.
+		s.pending[i].CreatedAt, s.pending[i].ExpiresAt = r.CreatedAt, r.ExpiresAt
+		if p, open := s.prompts[r.ID]; open {
+			p.moved(r)
+		}
+		return
+	}
+	if _, open := s.prompts[r.ID]; open || !r.ExpiresAt.After(s.m.deps.Now()) {
 		return
 	}
 	s.pending = append(s.pending, r)

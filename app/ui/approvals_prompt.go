@@ -66,7 +66,13 @@ type prompt struct {
 	cancelTick  func() bool
 	cancelClose func() bool
 	closed      bool
+	overdue     int // ticks at 0:00 without the approver's word
 }
+
+// overdueTicks is how many seconds a prompt at 0:00 waits for the approver,
+// which expires requests once a second and moves them when the desktop's
+// clock is set, before it closes itself as expired.
+const overdueTicks = 3
 
 func newPrompt(s *approvals, r approver.Request) *prompt {
 	p := &prompt{s: s, req: r}
@@ -178,6 +184,19 @@ func (p *prompt) onCloseWindow() {
 	p.win.Hide()
 }
 
+// moved takes the request's new times, sent when the desktop's clock was
+// set while it waited.
+func (p *prompt) moved(r approver.Request) {
+	p.req.CreatedAt, p.req.ExpiresAt = r.CreatedAt, r.ExpiresAt
+	if p.state == promptDone {
+		return
+	}
+	if p.cancelTick != nil {
+		p.cancelTick()
+	}
+	p.tick()
+}
+
 // tick shows how long ago the request came and how long it has left, once
 // a second, and expires it when its time is up.
 func (p *prompt) tick() {
@@ -189,12 +208,19 @@ func (p *prompt) tick() {
 	p.when.SetText(ago(now.Sub(p.req.CreatedAt)))
 	left := p.req.ExpiresAt.Sub(now)
 	if left <= 0 {
-		if p.state == promptOpen {
+		// The approver's "expired" ends it; the clock having been set, its
+		// new times may come instead.
+		if p.state == promptOpen && p.overdue < overdueTicks {
+			p.overdue++
+			p.countdown.SetText("in " + clockTime(0))
+			p.cancelTick = p.s.m.deps.After(time.Second, p.tick)
+		} else if p.state == promptOpen {
 			p.finish("Expired", widget.WarningImportance)
 			p.s.forget(p.req.ID)
 		}
 		return
 	}
+	p.overdue = 0
 	p.countdown.SetText("in " + clockTime(left))
 	wait := left % time.Second
 	if wait == 0 {

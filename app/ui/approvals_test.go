@@ -343,11 +343,44 @@ func TestPromptDecidedErrorAndExpiry(t *testing.T) {
 		t.Errorf("after another device came first, the prompt shows:\n%s", promptText(p))
 	}
 
-	// A request nobody answers expires at its time.
+	// A request nobody answers: at its time the prompt waits a few seconds
+	// for the approver's word, then closes itself as expired.
 	p2 := h.arrive(t, request("req-2"))
 	h.clock.Advance(2 * time.Minute)
-	if !strings.Contains(promptText(p2), "Expired") || p2.state != promptDone {
+	if !strings.Contains(promptText(p2), "in 0:00") || p2.state != promptOpen {
 		t.Errorf("at its expiry the prompt shows:\n%s", promptText(p2))
+	}
+	h.clock.Advance(overdueTicks * time.Second)
+	if !strings.Contains(promptText(p2), "Expired") || p2.state != promptDone {
+		t.Errorf("%d s after its expiry without the approver's word the prompt shows:\n%s", overdueTicks, promptText(p2))
+	}
+}
+
+// TestPromptFollowsClockStep: the desktop's clock set while a request
+// waits; the approver sends the request again with moved times and the
+// prompt follows it, neither closing a live request nor counting too long.
+func TestPromptFollowsClockStep(t *testing.T) {
+	h := newApprovalsHarness(t, newFakeApprovals(adaAccount))
+	r := request("req-1")
+	p := h.arrive(t, r)
+	h.clock.Advance(30 * time.Second)
+	for _, step := range []time.Duration{20 * time.Minute, -30 * time.Minute} {
+		h.clock.Step(step)
+		h.clock.Advance(time.Second) // the prompt ticks before the approver has looked
+		r.CreatedAt, r.ExpiresAt = r.CreatedAt.Add(step), r.ExpiresAt.Add(step)
+		h.send(t, approver.Event{Kind: approver.EventRequest, Account: r.Account, Request: &r})
+		left := r.ExpiresAt.Sub(h.clock.Now())
+		if want := "in " + clockTime(left); p.state != promptOpen || !strings.Contains(promptText(p), want) || left < 80*time.Second {
+			t.Errorf("clock set %v, the request moved: want %q, the prompt shows\n%s", step, want, promptText(p))
+		}
+		h.clock.Advance(time.Second)
+	}
+	if len(h.s.pending) != 1 || !h.s.pending[0].ExpiresAt.Equal(r.ExpiresAt) || len(h.windows) != 1 {
+		t.Errorf("after the steps: %d waiting (expiring %v, want %v), %d prompts; want the one moved", len(h.s.pending), h.s.pending[0].ExpiresAt, r.ExpiresAt, len(h.windows))
+	}
+	h.clock.Advance(r.ExpiresAt.Sub(h.clock.Now()) - time.Second)
+	if p.state != promptOpen {
+		t.Error("the prompt closed before its moved expiry")
 	}
 }
 

@@ -62,7 +62,8 @@ type Account struct {
 
 // Request is a sign-in waiting for this desktop's decision. Its CreatedAt
 // and ExpiresAt are in this desktop's clock (Options.Now): when that differs
-// from the server's by more than a few seconds they are moved.
+// from the server's by more than a few seconds they are moved, and when the
+// clock is set while it waits they move with it (EventRequest again).
 type Request struct {
 	Account Account
 	api.Approval
@@ -73,7 +74,7 @@ type EventKind int
 
 // Kinds of events.
 const (
-	EventRequest    EventKind = iota // a new request (Event.Request)
+	EventRequest    EventKind = iota // a new request (Event.Request), or new times of one already sent after the desktop's clock was set
 	EventResolved                    // a request stopped pending (Event.Resolved)
 	EventUnpaired                    // the server removed this device (Event.Account)
 	EventConnection                  // Event.Account.Online or LastError changed, or another process paired or unpaired it: read Accounts again
@@ -147,6 +148,12 @@ type Options struct {
 	Keyring Secrets      // keyring.New(KeyringService) in production
 	HTTP    *http.Client // nil: a client with sane timeouts (no overall timeout for streams)
 	Now     func() time.Time
+	// Elapsed is the time run since a fixed point, sleep included, which
+	// setting the clock does not move; the wall clock moving more or less
+	// than it is a clock step, and requests' times move with it. nil: the
+	// system's (CLOCK_BOOTTIME on Linux) with the system clock, Now's own
+	// run (no step ever seen) with an injected Now.
+	Elapsed func() time.Duration
 	Rand    io.Reader
 	Keys    KeyToucher // nil: FIDOToucher (libfido2, first key present)
 	Log     *slog.Logger
@@ -191,10 +198,15 @@ type Manager struct {
 	secrets Secrets
 	http    *http.Client
 	now     func() time.Time
+	elapsed func() time.Duration
 	rand    io.Reader
 	keys    KeyToucher
 	log     *slog.Logger
 	events  chan Event
+
+	stepMu   sync.Mutex
+	stepWall time.Time     // the wall clock at the last look for a step
+	stepRun  time.Duration // elapsed then
 
 	jitterMu sync.Mutex
 	jitter   *mrand.Rand
@@ -240,7 +252,7 @@ func Open(opts Options) (*Manager, error) {
 		return nil, errors.New("approver: no keyring")
 	}
 	m := &Manager{
-		dir: opts.Dir, secrets: opts.Keyring, http: opts.HTTP, now: opts.Now, rand: opts.Rand,
+		dir: opts.Dir, secrets: opts.Keyring, http: opts.HTTP, now: opts.Now, elapsed: opts.Elapsed, rand: opts.Rand,
 		keys: opts.Keys, log: opts.Log, events: make(chan Event, 1024),
 		idleTimeout: 45 * time.Second, pollTimeout: 25, backoffBase: backoffBase,
 		accounts: map[string]*account{}, forgotten: map[string]bool{}, pending: map[string]*Request{},
@@ -248,9 +260,18 @@ func Open(opts Options) (*Manager, error) {
 	if m.http == nil {
 		m.http = defaultClient()
 	}
+	switch {
+	case m.elapsed != nil:
+	case m.now == nil:
+		m.elapsed = systemElapsed
+	default:
+		t0 := m.now()
+		m.elapsed = func() time.Duration { return m.now().Sub(t0) }
+	}
 	if m.now == nil {
 		m.now = time.Now
 	}
+	m.stepWall, m.stepRun = m.now(), m.elapsed()
 	if m.rand == nil {
 		m.rand = rand.Reader
 	}
@@ -354,12 +375,51 @@ func (m *Manager) Pending() []Request {
 
 func pendingKey(accountID, requestID string) string { return accountID + "/" + requestID }
 
+// stepSlack is how far the wall clock may drift from the elapsed time
+// between two looks before it counts as set.
+const stepSlack = 2 * time.Second
+
+// clockStep is how far the wall clock was set since the last look (0 when
+// it ran with the elapsed time, within stepSlack). A suspend is no step:
+// both run on through it.
+func (m *Manager) clockStep(now time.Time) time.Duration {
+	run := m.elapsed()
+	m.stepMu.Lock()
+	defer m.stepMu.Unlock()
+	step := now.Sub(m.stepWall) - (run - m.stepRun)
+	m.stepWall, m.stepRun = now, run
+	if step > -stepSlack && step < stepSlack {
+		return 0
+	}
+	return step
+}
+
 // expire drops the pending requests whose expiry passed, with a local
-// "expired" resolution each.
+// "expired" resolution each. When the desktop's clock was set since the
+// last look, the requests' times (and how long their ids are remembered)
+// move with it first, so that a step neither closes a live request nor
+// keeps a dead one, and they are sent again with the new times.
 func (m *Manager) expire() {
 	now := m.now()
+	step := m.clockStep(now)
 	m.mu.Lock()
-	var gone []Event
+	var gone, moved []Event
+	if step != 0 {
+		m.log.Info("approver: the desktop's clock was set; waiting requests keep their time left", "by", step.Round(time.Second).String())
+		for _, r := range m.pending {
+			r.CreatedAt, r.ExpiresAt = r.CreatedAt.Add(step), r.ExpiresAt.Add(step)
+			rc := *r
+			if a := m.accounts[r.Account.ID]; a != nil {
+				rc.Account = a.Account
+			}
+			moved = append(moved, Event{Kind: EventRequest, Account: rc.Account, Request: &rc})
+		}
+		for _, a := range m.accounts {
+			for id, until := range a.seen {
+				a.seen[id] = until.Add(step)
+			}
+		}
+	}
 	for k, r := range m.pending {
 		if !now.Before(r.ExpiresAt) {
 			delete(m.pending, k)
@@ -379,7 +439,7 @@ func (m *Manager) expire() {
 		}
 	}
 	m.mu.Unlock()
-	for _, e := range gone {
+	for _, e := range append(moved, gone...) {
 		m.emit(e)
 	}
 }

@@ -686,6 +686,54 @@ func TestTwoProcessesShareTheFile(t *testing.T) {
 	}
 }
 
+// TestClockStep: the desktop's clock set forward or back while a request
+// waits moves the request with it and sends it again, so it neither closes
+// early nor lingers; elapsed time (a suspend included) still expires it.
+func TestClockStep(t *testing.T) {
+	srv := approvertest.Start(t)
+	ada := srv.User("ada@example.com", "Ada")
+	clock := testkit.NewClock(srv.Clock.Now())
+	c := newCompanion(t, srv, func(o *Options) { o.Now, o.Elapsed = clock.Now, clock.Elapsed })
+	_, uri := srv.PairingCode(ada)
+	a := c.pair(srv, uri, "desk")
+	r := srv.SignIn(ada)
+	if _, err := c.Fetch(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c.wait(EventRequest, nil)
+	exp := c.Pending()[0].ExpiresAt
+	for _, step := range []time.Duration{20 * time.Minute, -30 * time.Minute, 10*time.Minute + 3*time.Second} {
+		clock.Step(step)
+		p := c.Pending()
+		if len(p) != 1 || p[0].ID != r.ID || !p[0].ExpiresAt.Equal(exp.Add(step)) {
+			t.Fatalf("after the clock was set %v: Pending() = %+v, want the request expiring at %v", step, p, exp.Add(step))
+		}
+		exp = p[0].ExpiresAt
+		if e := c.wait(EventRequest, nil); e.Request.ID != r.ID || !e.Request.ExpiresAt.Equal(exp) {
+			t.Errorf("after the clock was set %v: sent again as %+v, want its new expiry %v", step, e.Request, exp)
+		}
+	}
+	// A drift within the slack is no step.
+	clock.Step(time.Second)
+	if p := c.Pending(); len(p) != 1 || !p[0].ExpiresAt.Equal(exp) {
+		t.Errorf("a 1 s drift moved the request: %+v", p)
+	}
+	status, err := c.Decide(context.Background(), a.ID, r.ID, Approve, r.Number)
+	if err != nil || status != api.StatusApproved {
+		t.Errorf("deciding after the steps: %q, %v", status, err)
+	}
+
+	// Time run (as over a suspend) is no step: the request expires.
+	r2 := srv.SignIn(ada)
+	if _, err := c.Fetch(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2*time.Minute + time.Second)
+	if p := c.Pending(); len(p) != 0 {
+		t.Errorf("after 2 min had run the request %s is still pending: %+v", r2.ID, p)
+	}
+}
+
 func TestClockSkew(t *testing.T) {
 	// A desktop whose clock is off still shows requests for their lifetime.
 	srv := approvertest.Start(t)

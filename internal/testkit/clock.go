@@ -16,6 +16,8 @@ type Clock struct {
 	now     time.Time // the time, less the real time run since start on a running clock
 	running bool
 	start   time.Time // when a running clock was made (real time)
+	origin  time.Time // where the clock started
+	stepped time.Duration
 	timers  []*timer
 }
 
@@ -26,7 +28,7 @@ type timer struct {
 }
 
 // NewClock returns a Clock stopped at start.
-func NewClock(start time.Time) *Clock { return &Clock{now: start} }
+func NewClock(start time.Time) *Clock { return &Clock{now: start, origin: start} }
 
 // NewRunningClock returns a Clock that runs with the real time, plus what
 // Advance and Set add: for tests whose other side (a browser, a token
@@ -34,7 +36,7 @@ func NewClock(start time.Time) *Clock { return &Clock{now: start} }
 // Set.
 func NewRunningClock() *Clock {
 	now := time.Now()
-	return &Clock{now: now, running: true, start: now}
+	return &Clock{now: now, running: true, start: now, origin: now}
 }
 
 // Now returns the clock's time.
@@ -48,6 +50,28 @@ func (c *Clock) Now() time.Time {
 // timers due by then.
 func (c *Clock) Advance(d time.Duration) {
 	c.move(func(now time.Time) time.Time { return now.Add(d) })
+}
+
+// Step sets the clock d on (back, when d is negative) as a person or NTP
+// sets a system clock: Now moves, Elapsed does not, and no timer runs: as
+// Go's timers, they count elapsed time and keep the time they had left.
+func (c *Clock) Step(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stepped += d
+	c.now = c.now.Add(d)
+	for _, t := range c.timers {
+		t.at = t.at.Add(d)
+	}
+}
+
+// Elapsed is the time the clock has run since it was made, Advance and Set
+// included, Step not: the system's elapsed time (sleep included) beside
+// Now's wall clock.
+func (c *Clock) Elapsed() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now.Add(c.ran(time.Now())).Sub(c.origin) - c.stepped
 }
 
 // Set moves the clock to t, running the timers due by then.

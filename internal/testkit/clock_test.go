@@ -81,6 +81,33 @@ func TestTimerMayMoveTheClock(t *testing.T) {
 	}
 }
 
+func TestStepMovesNowNotElapsedNorTimers(t *testing.T) {
+	start := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	c := NewClock(start)
+	ran := 0
+	c.After(time.Minute, func() { ran++ })
+	c.Advance(10 * time.Second)
+	c.Step(20 * time.Minute)
+	if ran != 0 {
+		t.Error("a step forward ran a timer; timers count elapsed time")
+	}
+	if got := c.Now(); !got.Equal(start.Add(20*time.Minute + 10*time.Second)) {
+		t.Errorf("Now after the step = %v", got)
+	}
+	if got := c.Elapsed(); got != 10*time.Second {
+		t.Errorf("Elapsed after the step = %v, want 10s", got)
+	}
+	c.Step(-30 * time.Minute)
+	c.Advance(49 * time.Second)
+	if ran != 0 {
+		t.Error("the timer ran before its minute had elapsed")
+	}
+	c.Advance(time.Second)
+	if ran != 1 || c.Elapsed() != time.Minute {
+		t.Errorf("after a minute elapsed: ran %d, Elapsed %v", ran, c.Elapsed())
+	}
+}
+
 func TestRunningClockFollowsRealTime(t *testing.T) {
 	c := NewRunningClock()
 	before := time.Now()
