@@ -56,7 +56,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &ue):
 		status, msg = ue.status, ue.msg
 	case errors.As(err, &mbe):
-		status, msg = http.StatusRequestEntityTooLarge, "The form was too large."
+		status, msg = http.StatusRequestEntityTooLarge, "The form was too large: shorten what you entered and send it again."
 	case errors.Is(err, store.ErrNotFound):
 		status, msg = http.StatusNotFound, errNotFound.msg
 	case store.Outage(err) != nil:
@@ -87,6 +87,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		title = "The form expired"
 	case http.StatusTooManyRequests:
 		title = "Too many attempts"
+	case http.StatusRequestEntityTooLarge:
+		title = "The form was too large"
 	case http.StatusBadRequest:
 		title = "That did not work"
 	case http.StatusGone:

@@ -182,6 +182,13 @@ func (s *Server) checkCSRF(r *http.Request, st *reqState) error {
 	}
 	got := r.Header.Get("X-CSRF-Token")
 	if got == "" && !st.json {
+		// A form cut off at maxFormBytes has lost its token with the rest:
+		// say it was too large, not that it expired.
+		for _, parse := range []func() error{r.ParseForm, func() error { return r.ParseMultipartForm(maxFormBytes) }} {
+			if tooBig := (*http.MaxBytesError)(nil); errors.As(parse(), &tooBig) {
+				return tooBig
+			}
+		}
 		got = r.PostFormValue("csrf")
 	}
 	if got == "" {
