@@ -34,6 +34,7 @@ type config struct {
 	dataDir                string
 	outboxFromFlagOrEnv    bool
 	publicURLFromFlagOrEnv bool
+	warnings               []string // said in the log at start: allowed, but probably not meant
 }
 
 // option ties a flag to its environment variable.
@@ -178,6 +179,12 @@ func (c *config) complete(getenv func(string) string) error {
 		return fmt.Errorf("--public-url %q: want an origin like https://signin.example.com (scheme, host, optional port, no path)", c.publicURL)
 	}
 	c.publicURL = u.Scheme + "://" + u.Host
+	if net.ParseIP(u.Hostname()) != nil {
+		// The relying party id is the public URL's host, and browsers
+		// refuse an IP address there (WebAuthn §5.1.3 wants a domain).
+		c.warnings = append(c.warnings, fmt.Sprintf("--public-url %s is an IP address: browsers refuse an IP address as the WebAuthn relying party, "+
+			"so security keys and passkeys cannot be registered or used; give a host name instead (localhost on this machine)", c.publicURL))
+	}
 	switch c.logFormat {
 	case "text", "json":
 	default:

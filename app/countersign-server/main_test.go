@@ -82,6 +82,56 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
+// TestPublicURLOnIPWarns: browsers refuse an IP address as the WebAuthn
+// relying party id, so a --public-url on one is said at start.
+func TestPublicURLOnIPWarns(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		warn bool
+	}{
+		{[]string{"--public-url", "https://192.0.2.7"}, true},
+		{[]string{"--public-url", "http://[2001:db8::7]:8080"}, true},
+		{[]string{"--addr", "192.0.2.7:8080"}, true}, // the default public URL is then on the IP
+		{[]string{"--public-url", "https://signin.example.com"}, false},
+		{[]string{"--addr", "127.0.0.1:8080"}, false}, // localhost
+		{[]string{"--addr", "0.0.0.0:8080"}, false},   // localhost
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			c, err := parseConfig(tc.args, env(map[string]string{"HOME": t.TempDir()}), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			warned := strings.Contains(strings.Join(c.warnings, "\n"), "security keys")
+			if warned != tc.warn {
+				t.Errorf("public URL %s: warnings %q, want a warning about security keys: %v", c.publicURL, c.warnings, tc.warn)
+			}
+		})
+	}
+	// And the server says so in its log at start, before it listens.
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	args := []string{"--addr", "127.0.0.1:0", "--public-url", "http://192.0.2.7:8080", "--db", "sqlite://" + filepath.Join(dir, "cs.db")}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, args, env(map[string]string{"HOME": dir}), io.Discard, pw)
+		pw.Close()
+	}()
+	var log strings.Builder
+	for lines := bufio.NewScanner(pr); !strings.Contains(log.String(), "listening") && lines.Scan(); {
+		log.WriteString(lines.Text() + "\n")
+	}
+	go io.Copy(io.Discard, pr)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`level=WARN.*security keys`).MatchString(log.String()) {
+		t.Errorf("start with --public-url on an IP address logged no warning:\n%s", log.String())
+	}
+}
+
 func TestHelpDocumentsEveryOption(t *testing.T) {
 	var out strings.Builder
 	_, err := parseConfig([]string{"--help"}, env(nil), &out)
