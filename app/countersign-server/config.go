@@ -22,6 +22,7 @@ var errUsage = errors.New("usage")
 // flag, else from its environment variable, else from the default.
 type config struct {
 	addr, db, publicURL    string
+	metricsAddr            string
 	tlsCert, tlsKey        string
 	dev, trustProxy        bool
 	outbox, geoip          string
@@ -45,10 +46,17 @@ type option struct {
 	def              string
 }
 
+// defaultMetricsAddr keeps the metrics on this machine: what they tell
+// (sign-in failures by the minute, routes, process figures) is for the
+// operator, not for everyone who reaches --addr.
+const defaultMetricsAddr = "127.0.0.1:9181"
+
 func options(c *config) []option {
 	return []option{
 		{name: "addr", env: "COUNTERSIGN_ADDR", str: &c.addr, def: "127.0.0.1:8080",
 			usage: "`host:port` to listen on"},
+		{name: "metrics-addr", env: "COUNTERSIGN_METRICS_ADDR", str: &c.metricsAddr, def: defaultMetricsAddr,
+			usage: "`host:port` serving Prometheus metrics at /metrics, apart from --addr; empty or off turns them off"},
 		{name: "db", env: "COUNTERSIGN_DB", str: &c.db,
 			usage: "database `URL`: sqlite:///path/file.db or postgres://user@host/db (default: SQLite under $XDG_DATA_HOME/countersign-server)"},
 		{name: "public-url", env: "COUNTERSIGN_PUBLIC_URL", str: &c.publicURL,
@@ -152,6 +160,14 @@ func (c *config) complete(getenv func(string) string) error {
 	host, port, err := net.SplitHostPort(c.addr)
 	if err != nil {
 		return fmt.Errorf("--addr %q: want host:port, e.g. 127.0.0.1:8080", c.addr)
+	}
+	if c.metricsAddr == "off" {
+		c.metricsAddr = "" // an empty variable means the default: off says none
+	}
+	if c.metricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.metricsAddr); err != nil {
+			return fmt.Errorf("--metrics-addr %q: want host:port, e.g. %s, or off for no metrics", c.metricsAddr, defaultMetricsAddr)
+		}
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return errors.New("--tls-cert and --tls-key go together: give both or neither")

@@ -50,6 +50,22 @@ func TestConfigPrecedence(t *testing.T) {
 	if c.smtpPassword != "from-env" {
 		t.Errorf("SMTP password from COUNTERSIGN_SMTP_PASSWORD not taken")
 	}
+	if c.metricsAddr != defaultMetricsAddr || !strings.HasPrefix(c.metricsAddr, "127.0.0.1:") {
+		t.Errorf("metrics address = %q, want the loopback default %s", c.metricsAddr, defaultMetricsAddr)
+	}
+	for _, off := range []struct {
+		args    []string
+		envAddr string // COUNTERSIGN_METRICS_ADDR
+	}{
+		{[]string{"--metrics-addr", ""}, ""},
+		{[]string{"--metrics-addr", "off"}, ""},
+		{nil, "off"},
+	} {
+		getenv := env(map[string]string{"HOME": dir, "COUNTERSIGN_METRICS_ADDR": off.envAddr})
+		if c, err := parseConfig(off.args, getenv, io.Discard); err != nil || c.metricsAddr != "" {
+			t.Errorf("%q, COUNTERSIGN_METRICS_ADDR=%q: metrics address %q (%v), want none", off.args, off.envAddr, c.metricsAddr, err)
+		}
+	}
 }
 
 func TestConfigErrors(t *testing.T) {
@@ -58,6 +74,7 @@ func TestConfigErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"--addr", "nope"}, "want host:port"},
+		{[]string{"--metrics-addr", "9181"}, "--metrics-addr \"9181\": want host:port"},
 		{[]string{"--tls-cert", "c.pem"}, "give both or neither"},
 		{[]string{"--public-url", "ftp://x"}, "want an origin"},
 		{[]string{"--public-url", "https://x.example/path"}, "no path"},
@@ -112,7 +129,7 @@ func TestPublicURLOnIPWarns(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pr, pw := io.Pipe()
-	args := []string{"--addr", "127.0.0.1:0", "--public-url", "http://192.0.2.7:8080", "--db", "sqlite://" + filepath.Join(dir, "cs.db")}
+	args := []string{"--addr", "127.0.0.1:0", "--metrics-addr", "off", "--public-url", "http://192.0.2.7:8080", "--db", "sqlite://" + filepath.Join(dir, "cs.db")}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, args, env(map[string]string{"HOME": dir}), io.Discard, pw)
@@ -153,24 +170,33 @@ func TestServeAndShutdown(t *testing.T) {
 	pr, pw := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	args := []string{"--addr", "127.0.0.1:0", "--dev", "--db", "sqlite://" + filepath.Join(dir, "cs.db")}
+	args := []string{"--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--dev", "--db", "sqlite://" + filepath.Join(dir, "cs.db")}
 	go func() {
 		done <- run(ctx, args, env(map[string]string{"HOME": dir}), io.Discard, pw)
 		pw.Close()
 	}()
 	addrRE := regexp.MustCompile(`listening"? addr=(127\.0\.0\.1:\d+)`)
+	metricsRE := regexp.MustCompile(`metrics_addr=(127\.0\.0\.1:\d+)`)
 	lines := bufio.NewScanner(pr)
-	var addr string
+	var addr, metricsAddr string
 	var log strings.Builder
 	for addr == "" && lines.Scan() {
 		log.WriteString(lines.Text() + "\n")
 		if m := addrRE.FindStringSubmatch(lines.Text()); m != nil {
 			addr = m[1]
+			if m := metricsRE.FindStringSubmatch(lines.Text()); m != nil {
+				metricsAddr = m[1]
+			}
 		}
 	}
 	go io.Copy(io.Discard, pr)
 	if addr == "" {
 		t.Fatalf("the server never said where it listens; log:\n%s", log.String())
+	}
+	if metricsAddr == "" {
+		cancel()
+		<-done
+		t.Fatalf("the server did not say where it serves its metrics (--metrics-addr 127.0.0.1:0); log:\n%s", log.String())
 	}
 	if !strings.Contains(log.String(), "seeded the demo account") {
 		t.Errorf("--dev on an empty database did not seed the demo account; log:\n%s", log.String())
@@ -183,6 +209,21 @@ func TestServeAndShutdown(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			t.Errorf("GET %s = %d, want 200", path, resp.StatusCode)
+		}
+	}
+	// The metrics are on --metrics-addr only, not where everyone reaches.
+	for _, tc := range []struct {
+		addr string
+		want int
+	}{{addr, http.StatusNotFound}, {metricsAddr, http.StatusOK}} {
+		resp, err := http.Get("http://" + tc.addr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.want || (tc.want == http.StatusOK) != strings.Contains(string(body), `countersign_http_requests_total{code="200",method="GET",route="/healthz"}`) {
+			t.Errorf("GET http://%s/metrics = %d, want %d (metrics only on --metrics-addr %s)", tc.addr, resp.StatusCode, tc.want, metricsAddr)
 		}
 	}
 	cancel()

@@ -35,6 +35,13 @@ func serve(ctx context.Context, cfg *config, stderr io.Writer) error {
 	if cfg.dev && !isLoopback(ln.Addr()) {
 		return fmt.Errorf("--dev seeds an account with a published password: listen on a loopback address (e.g. --addr 127.0.0.1:8080), not %s", ln.Addr())
 	}
+	var metricsLn net.Listener
+	if cfg.metricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.metricsAddr); err != nil {
+			return fmt.Errorf("listen on --metrics-addr %s: %w; choose another host:port, or --metrics-addr off", cfg.metricsAddr, err)
+		}
+		defer metricsLn.Close()
+	}
 
 	db, err := store.Open(ctx, cfg.db)
 	if err != nil {
@@ -112,24 +119,46 @@ func serve(ctx context.Context, cfg *config, stderr io.Writer) error {
 		ln = tls.NewListener(ln, hs.TLSConfig)
 	}
 
-	errc := make(chan error, 1)
+	servers := []*http.Server{hs}
+	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
+	metricsAt := "off"
+	if metricsLn != nil {
+		ms := &http.Server{
+			Handler:           srv.MetricsHandler(),
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      60 * time.Second,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          hs.ErrorLog,
+		}
+		servers = append(servers, ms)
+		go func() { errc <- ms.Serve(metricsLn) }()
+		metricsAt = metricsLn.Addr().String()
+	}
 	log.Info("countersign-server listening", "addr", ln.Addr().String(), "public_url", cfg.publicURL,
-		"db", redactDB(cfg.db), "dev", cfg.dev, "version", version)
+		"metrics_addr", metricsAt, "db", redactDB(cfg.db), "dev", cfg.dev, "version", version)
 
 	select {
 	case err := <-errc:
+		for _, s := range servers {
+			s.Close()
+		}
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if err := hs.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shut down: %w", err)
+	for _, s := range servers {
+		if err := s.Shutdown(shutdownCtx); err != nil {
+			return fmt.Errorf("shut down: %w", err)
+		}
 	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	for range servers {
+		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
 	}
 	log.Info("stopped")
 	return nil

@@ -33,7 +33,7 @@ func TestSIGTERMWithDatabaseGone(t *testing.T) {
 		t.Skip("starts a PostgreSQL server of its own")
 	}
 	pg := pgtest.Start(t)
-	cmd := exec.Command(os.Args[0], "--addr", "127.0.0.1:0", "--db", pg.DSN())
+	cmd := exec.Command(os.Args[0], "--addr", "127.0.0.1:0", "--metrics-addr", "off", "--db", pg.DSN())
 	cmd.Env = append(os.Environ(), envRunMain+"=1", "HOME="+t.TempDir(), "XDG_DATA_HOME=")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -225,7 +225,7 @@ func startDevServer(t *testing.T) (base, db string) {
 	dir := t.TempDir()
 	db = "sqlite://" + filepath.Join(dir, "countersign.db")
 	base = fmt.Sprintf("http://localhost:%d", port)
-	cmd := exec.Command(serverBinary(t), "--dev", "--addr", fmt.Sprintf("127.0.0.1:%d", port), "--db", db,
+	cmd := exec.Command(serverBinary(t), "--dev", "--addr", fmt.Sprintf("127.0.0.1:%d", port), "--metrics-addr", "off", "--db", db,
 		"--outbox", filepath.Join(dir, "outbox"))
 	cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+dir)
 	var stderr bytes.Buffer

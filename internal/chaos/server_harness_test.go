@@ -118,7 +118,7 @@ func newServer(t *testing.T, name, db, public string) *serverProc {
 	if p.public == "" {
 		p.public = "http://localhost:" + strconv.Itoa(port)
 	}
-	p.args = []string{"--addr", p.addr, "--db", db, "--public-url", p.public,
+	p.args = []string{"--addr", p.addr, "--metrics-addr", "off", "--db", db, "--public-url", p.public,
 		"--outbox", filepath.Join(t.TempDir(), "outbox"), "--trust-proxy", "--log-level", "warn"}
 	t.Cleanup(func() {
 		p.stop()

@@ -2,11 +2,13 @@ package server
 
 import (
 	"errors"
+	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // metrics are the server's Prometheus series.
@@ -17,7 +19,7 @@ type metrics struct {
 }
 
 // setupMetrics registers the series with reg (a private registry when nil)
-// and keeps the Gatherer /metrics serves.
+// and keeps the Gatherer MetricsHandler serves.
 func (s *Server) setupMetrics(reg prometheus.Registerer) error {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
@@ -60,6 +62,16 @@ func (s *Server) setupMetrics(reg prometheus.Registerer) error {
 	}
 	s.metrics = m
 	return nil
+}
+
+// MetricsHandler serves the Prometheus metrics at GET /metrics. It is not
+// part of Handler: request counts by route, sign-in outcomes and process
+// figures are for the operator, so the caller serves them on a listener of
+// their own (countersign-server's --metrics-addr, loopback by default).
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))
+	return mux
 }
 
 func (m *metrics) observe(route, method string, status int, d time.Duration) {

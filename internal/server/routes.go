@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/countersign/countersign/internal/store"
 )
 
@@ -102,7 +100,6 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/api/v1/", s.named("/api/v1/", s.api))
 	mux.Handle("GET /healthz", s.named("/healthz", http.HandlerFunc(s.healthz)))
 	mux.Handle("GET /readyz", s.named("/readyz", http.HandlerFunc(s.readyz)))
-	mux.Handle("GET /metrics", s.named("/metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{})))
 
 	return s.outer(mux)
 }

@@ -306,8 +306,9 @@ func (s *Server) maybePurge() {
 	}()
 }
 
-// Handler serves everything: pages, the OAuth and OpenID Connect endpoints,
-// /static/, /api/v1/, /healthz, /readyz and /metrics.
+// Handler serves everything people and apps reach: pages, the OAuth and
+// OpenID Connect endpoints, /static/, /api/v1/, /healthz and /readyz. The
+// metrics are MetricsHandler's.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // SeedDemo creates the demo account on a database without users: DemoEmail

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -297,7 +298,13 @@ func TestHealthAndMetrics(t *testing.T) {
 		t.Errorf("readyz %d", r.status)
 	}
 	c.signin("nobody@example.com", "wrong password entirely")
-	r := c.get("/metrics")
+	// The metrics are the operator's, not on the public handler.
+	if r := c.get("/metrics"); r.status != http.StatusNotFound || strings.Contains(r.body, "countersign_") {
+		t.Errorf("GET /metrics on the public handler = %d, want 404 without metrics", r.status)
+	}
+	rec := httptest.NewRecorder()
+	e.srv.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	r := &resp{status: rec.Code, body: rec.Body.String()}
 	mustContain(t, r.body,
 		`countersign_http_requests_total{code="200",method="GET",route="/signin"} 1`,
 		`countersign_signin_attempts_total{outcome="failure"} 1`,
