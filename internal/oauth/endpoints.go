@@ -323,53 +323,86 @@ func (p *Provider) Introspect(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// EndSession is the end-session endpoint (GET /oauth/end-session): the
-// caller signs the browser out first. With post_logout_redirect_uri it
-// redirects there (with state) when id_token_hint is a valid ID token of
-// ours and the URI is registered for the token's client.
-func (p *Provider) EndSession(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	q := r.URL.Query()
+// EndSessionRequest is a checked end-session request (OpenID Connect
+// RP-Initiated Logout).
+type EndSessionRequest struct {
+	Subject  string // whom the id_token_hint names; "" without a hint
+	ClientID string // the app the hint was issued to; "" without a hint
+	Redirect string // where to send the browser afterwards (with state); "" for nowhere
+}
+
+// EndSessionError is a refused end-session request; its message is for
+// people.
+type EndSessionError struct{ Msg string }
+
+func (e *EndSessionError) Error() string { return e.Msg }
+
+// ParseEndSession checks an end-session request's parameters before
+// anything is done: an id_token_hint must be a valid ID token of ours (an
+// expired one is fine) for client_id when given, and a
+// post_logout_redirect_uri needs a hint and must be registered for its
+// client. The caller decides whether to sign the browser out: at once for a
+// hint naming the person signed in, else after asking them.
+func (p *Provider) ParseEndSession(ctx context.Context, q url.Values) (*EndSessionRequest, error) {
+	es := &EndSessionRequest{}
 	hint, post := q.Get("id_token_hint"), q.Get("post_logout_redirect_uri")
 	clientID := q.Get("client_id")
 	if hint != "" {
 		t, err := p.parseIDToken(ctx, hint)
 		if err != nil {
-			http.Error(w, "The id_token_hint is not a valid ID token.", http.StatusBadRequest)
-			return
+			return nil, &EndSessionError{"The id_token_hint is not a valid ID token."}
 		}
 		aud := audience(t.Claims["aud"])
 		if len(aud) == 0 || (clientID != "" && !slices.Contains(aud, clientID)) {
-			http.Error(w, "The id_token_hint is not for this client.", http.StatusBadRequest)
-			return
+			return nil, &EndSessionError{"The id_token_hint is not for this client."}
 		}
-		clientID = aud[0]
+		es.Subject, _ = t.Claims["sub"].(string)
+		es.ClientID = aud[0]
 	}
 	if post == "" {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Write([]byte("You are signed out.\n"))
-		return
+		return es, nil
 	}
 	if hint == "" {
-		http.Error(w, "A post_logout_redirect_uri needs an id_token_hint.", http.StatusBadRequest)
-		return
+		return nil, &EndSessionError{"A post_logout_redirect_uri needs an id_token_hint."}
 	}
-	c, err := p.Client(ctx, clientID)
+	c, err := p.Client(ctx, es.ClientID)
 	if err != nil || !slices.Contains(c.RedirectURIs, post) {
-		http.Error(w, "The post_logout_redirect_uri is not registered for this app.", http.StatusBadRequest)
-		return
+		return nil, &EndSessionError{"The post_logout_redirect_uri is not registered for this app."}
 	}
 	u, err := url.Parse(post)
 	if err != nil {
-		http.Error(w, "The post_logout_redirect_uri is not valid.", http.StatusBadRequest)
-		return
+		return nil, &EndSessionError{"The post_logout_redirect_uri is not valid."}
 	}
 	if state := q.Get("state"); state != "" {
 		v := u.Query()
 		v.Set("state", state)
 		u.RawQuery = v.Encode()
 	}
-	http.Redirect(w, r, u.String(), http.StatusSeeOther)
+	es.Redirect = u.String()
+	return es, nil
+}
+
+// FinishEndSession answers a checked end-session request once the caller
+// has signed the browser out: back to the app, or a word that it is done.
+func (p *Provider) FinishEndSession(w http.ResponseWriter, r *http.Request, es *EndSessionRequest) {
+	if es.Redirect == "" {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("You are signed out.\n"))
+		return
+	}
+	http.Redirect(w, r, es.Redirect, http.StatusSeeOther)
+}
+
+// EndSession is the end-session endpoint (GET /oauth/end-session) for a
+// caller without sessions of its own: ParseEndSession, then
+// FinishEndSession.
+func (p *Provider) EndSession(w http.ResponseWriter, r *http.Request) {
+	es, err := p.ParseEndSession(r.Context(), r.URL.Query())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	p.FinishEndSession(w, r, es)
 }
 
 // audience reads an "aud" claim, a string or a list.

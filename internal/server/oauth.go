@@ -7,6 +7,7 @@ package server
 // clients, codes, tokens, grants — is package oauth's.
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"encoding/base64"
@@ -200,11 +201,55 @@ func (s *Server) openConsent(st *reqState, sealed string) (string, bool) {
 	return string(query), true
 }
 
-// oauthEndSession is GET /oauth/end-session: the browser is signed out,
-// then the provider sends it back to the app (or shows that it is signed
-// out).
+// endSessionData is the page asking whether to sign out.
+type endSessionData struct {
+	App     string // the app whose ID token came as the hint, "" without one
+	Login   string // who is signed in
+	Request string // the end-session query, posted back as it came
+}
+
+// oauthEndSession is /oauth/end-session (OpenID Connect RP-Initiated
+// Logout). The request is checked first: a bad one is refused and signs no
+// one out. A valid id_token_hint naming the person signed in signs the
+// browser out at once; anything else (no hint, or someone else's) would
+// let any site's link sign people out, so a page asks first and its form,
+// with its CSRF token, posts the request back here. Then the provider sends
+// the browser back to the app, or says it is signed out.
 func (s *Server) oauthEndSession(w http.ResponseWriter, r *http.Request, st *reqState) error {
 	ctx := r.Context()
+	w.Header().Set("Cache-Control", "no-store")
+	query := r.URL.RawQuery
+	if r.Method == http.MethodPost {
+		query = r.PostFormValue("request")
+	}
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return badRequest("This sign-out request is not valid. Go back to the app and sign out there again.")
+	}
+	es, err := s.oauth.ParseEndSession(ctx, q)
+	if ee := (*oauth.EndSessionError)(nil); errors.As(err, &ee) {
+		return badRequest(ee.Msg)
+	} else if err != nil {
+		return fmt.Errorf("end session: %w", err)
+	}
+	if st.sess != nil && r.Method != http.MethodPost && es.Subject != st.sess.UserID {
+		d := &endSessionData{Request: query}
+		if st.user != nil && st.sess.Stage == store.StageFull {
+			d.Login = cmp.Or(st.user.Email, st.user.Phone)
+		}
+		if es.ClientID != "" {
+			if c, err := s.oauth.Client(ctx, es.ClientID); err == nil {
+				d.App = c.Name
+			}
+		}
+		var back []string
+		if u, err := url.Parse(es.Redirect); err == nil && es.Redirect != "" && !strings.ContainsAny(u.Host, " ;,'\"") {
+			back = []string{u.Scheme + "://" + u.Host}
+		}
+		s.widenCSP(w, false, back)
+		s.render(w, r, http.StatusOK, "endsession", &view{Title: "Sign out?", D: d})
+		return nil
+	}
 	if st.sess != nil && st.sess.Stage == store.StageFull {
 		if err := s.activity(ctx, r, st, st.user.ID, store.ActSignOut, true, "Signed out by an app"); err != nil {
 			return err
@@ -213,8 +258,7 @@ func (s *Server) oauthEndSession(w http.ResponseWriter, r *http.Request, st *req
 	if err := s.endSession(ctx, w, st); err != nil {
 		return err
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	s.oauth.EndSession(w, r)
+	s.oauth.FinishEndSession(w, r, es)
 	return nil
 }
 

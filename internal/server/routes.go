@@ -79,6 +79,7 @@ func (s *Server) routes() http.Handler {
 	s.page(mux, "GET /oauth/authorize", anyone, s.authorize)
 	s.page(mux, "POST /oauth/consent", full, s.consent)
 	s.page(mux, "GET /oauth/end-session", anyone, s.oauthEndSession)
+	s.page(mux, "POST /oauth/end-session", anyone, s.oauthEndSession)
 	s.page(mux, "GET /developer/apps", full, s.appsPage)
 	s.page(mux, "POST /developer/apps", full, s.appCreate)
 	s.page(mux, "POST /developer/apps/{id}/rotate", full, s.appRotate)
