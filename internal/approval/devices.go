@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/countersign/countersign/internal/api"
+	"github.com/countersign/countersign/internal/names"
 	"github.com/countersign/countersign/internal/store"
 )
 
@@ -64,13 +64,12 @@ func (s *Service) NewMemberPairingCode(ctx context.Context, userID, memberID str
 	return api.GroupPairCode(string(raw)), api.PairURI(s.public, string(raw)), expires, nil
 }
 
-// CleanName trims an approver's name and checks it: 1 to MaxNameLen
-// characters, no control characters.
+// CleanName trims an approver's name and checks it by the names rule, up
+// to MaxNameLen characters.
 func CleanName(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || utf8.RuneCountInString(name) > MaxNameLen || !utf8.ValidString(name) ||
-		strings.ContainsFunc(name, unicode.IsControl) {
-		return "", fmt.Errorf("%w: a device name must be 1 to %d characters, without control characters", ErrInvalid, MaxNameLen)
+	name, err := names.Check(name, MaxNameLen)
+	if err != nil {
+		return "", fmt.Errorf("%w: a device name must be 1 to %d characters, %s", ErrInvalid, MaxNameLen, names.Rule)
 	}
 	return name, nil
 }

@@ -21,14 +21,12 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/approval"
+	"github.com/countersign/countersign/internal/names"
 	"github.com/countersign/countersign/internal/otp"
 	"github.com/countersign/countersign/internal/sealed"
 	"github.com/countersign/countersign/internal/store"
@@ -48,7 +46,7 @@ var (
 	ErrNoDesktop       = errors.New("the member has no paired desktop to share with: invite their desktop first")
 	ErrOwner           = errors.New("the account's owner cannot be removed from the household")
 	// ErrInvalidName is also an approval.ErrInvalid.
-	ErrInvalidName = fmt.Errorf("%w: a member's name must be 1 to %d characters, without control characters", approval.ErrInvalid, MaxNameLen)
+	ErrInvalidName = fmt.Errorf("%w: a member's name must be 1 to %d characters, %s", approval.ErrInvalid, MaxNameLen, names.Rule)
 )
 
 // Options is what New needs. Store and Approvals are required.
@@ -94,12 +92,11 @@ func New(o Options) (*Service, error) {
 	return s, nil
 }
 
-// CleanName trims a member's name and checks it: 1 to MaxNameLen
-// characters, no control characters (ErrInvalidName).
+// CleanName trims a member's name and checks it by the names rule, up to
+// MaxNameLen characters (ErrInvalidName).
 func CleanName(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || !utf8.ValidString(name) || utf8.RuneCountInString(name) > MaxNameLen ||
-		strings.ContainsFunc(name, unicode.IsControl) {
+	name, err := names.Check(name, MaxNameLen)
+	if err != nil {
 		return "", ErrInvalidName
 	}
 	return name, nil

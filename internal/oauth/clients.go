@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/countersign/countersign/internal/names"
 	"github.com/countersign/countersign/internal/store"
 )
 
@@ -43,9 +44,9 @@ const (
 // RegisterClient registers an app owned by ownerID. A confidential app gets
 // a secret, shown once; a public one gets "".
 func (p *Provider) RegisterClient(ctx context.Context, ownerID string, c NewClient) (*store.OAuthClient, string, error) {
-	name := strings.TrimSpace(c.Name)
-	if name == "" || len(name) > maxNameLen {
-		return nil, "", invalid("give the app a name of at most %d characters", maxNameLen)
+	name, err := names.Check(c.Name, maxNameLen)
+	if err != nil {
+		return nil, "", invalid("give the app a name of 1 to %d characters, %s", maxNameLen, names.Rule)
 	}
 	for _, f := range []struct{ what, u string }{{"logo URL", c.LogoURL}, {"homepage", c.Homepage}, {"privacy policy URL", c.PrivacyURL}} {
 		if err := checkPageURL(f.what, f.u); err != nil {

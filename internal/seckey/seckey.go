@@ -19,13 +19,12 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/protocol/webauthncose"
 	"github.com/go-webauthn/webauthn/webauthn"
 
+	"github.com/countersign/countersign/internal/names"
 	"github.com/countersign/countersign/internal/store"
 )
 
@@ -43,7 +42,7 @@ var (
 	// account or another).
 	ErrRegistered = errors.New("this security key is already registered")
 	// ErrName means the name given to a key is unusable.
-	ErrName = fmt.Errorf("a security key's name must be 1 to %d characters, without control characters", MaxNameLen)
+	ErrName = fmt.Errorf("a security key's name must be 1 to %d characters, %s", MaxNameLen, names.Rule)
 )
 
 // MaxNameLen is the longest name a key may have, in characters.
@@ -291,17 +290,12 @@ func (s *Service) FinishLogin(ctx context.Context, u *store.User, challengeID st
 
 // CleanName trims a key's name and checks it; "" becomes DefaultName.
 func CleanName(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" {
+	name, err := names.Check(name, MaxNameLen)
+	switch {
+	case errors.Is(err, names.ErrEmpty):
 		return DefaultName, nil
-	}
-	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > MaxNameLen {
+	case err != nil:
 		return "", ErrName
-	}
-	for _, r := range name {
-		if unicode.IsControl(r) {
-			return "", ErrName
-		}
 	}
 	return name, nil
 }

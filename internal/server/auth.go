@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/countersign/countersign/internal/api"
+	"github.com/countersign/countersign/internal/names"
 	"github.com/countersign/countersign/internal/password"
 	"github.com/countersign/countersign/internal/ratelimit"
 	"github.com/countersign/countersign/internal/store"
@@ -95,11 +96,14 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request, st *reqState) er
 		return show(http.StatusTooManyRequests, msgTooFast)
 	}
 	email, phone, ok := normalizeLogin(f.Login)
+	_, nameErr := names.Check(f.Name, 100)
 	switch {
 	case f.Name == "":
 		return show(http.StatusBadRequest, "Enter your name.")
-	case len(f.Name) > 100:
+	case errors.Is(nameErr, names.ErrTooLong):
 		return show(http.StatusBadRequest, "Your name can be at most 100 characters.")
+	case nameErr != nil:
+		return show(http.StatusBadRequest, "Enter your name "+names.Rule+".")
 	case !ok:
 		return show(http.StatusBadRequest, "Enter an email address, or a mobile number with its country code (like +1 206 555 0100).")
 	case pw != confirm:

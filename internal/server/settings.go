@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/countersign/countersign/internal/names"
 	"github.com/countersign/countersign/internal/seckey"
 	"github.com/countersign/countersign/internal/store"
 )
@@ -400,9 +401,9 @@ func (s *Server) deviceRename(w http.ResponseWriter, r *http.Request, st *reqSta
 	if err != nil {
 		return err
 	}
-	name := strings.TrimSpace(r.PostFormValue("name"))
-	if name == "" || len(name) > 64 || strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f }) {
-		return s.showSecurity(w, r, st, http.StatusBadRequest, "Give the browser a name of 1 to 64 characters.", func(*securityData) {})
+	name, err := names.Check(r.PostFormValue("name"), 64)
+	if err != nil {
+		return s.showSecurity(w, r, st, http.StatusBadRequest, "Give the browser a name of 1 to 64 characters, "+names.Rule+".", func(*securityData) {})
 	}
 	old := d.Name
 	d.Name = name
@@ -497,9 +498,9 @@ func (s *Server) sessionsRevokeOthers(w http.ResponseWriter, r *http.Request, st
 
 func (s *Server) apiTokenCreate(w http.ResponseWriter, r *http.Request, st *reqState) error {
 	ctx := r.Context()
-	name := strings.TrimSpace(r.PostFormValue("name"))
-	if name == "" || len(name) > 64 || strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f }) {
-		return s.showSecurity(w, r, st, http.StatusBadRequest, "Give the token a name of 1 to 64 characters.", func(*securityData) {})
+	name, err := names.Check(r.PostFormValue("name"), 64)
+	if err != nil {
+		return s.showSecurity(w, r, st, http.StatusBadRequest, "Give the token a name of 1 to 64 characters, "+names.Rule+".", func(*securityData) {})
 	}
 	scopes := []string{"read"}
 	switch r.PostFormValue("scope") {

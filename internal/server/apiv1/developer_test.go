@@ -159,7 +159,7 @@ func TestDeveloperAppsRefusals(t *testing.T) {
 		{"unknown scope", post(e.rw, with(func(a *api.NewDeveloperApp) { a.Scopes = []string{"openid", "admin"} })),
 			http.StatusBadRequest, api.CodeInvalidRequest, `Unknown scope "admin".`},
 		{"no name", post(e.rw, with(func(a *api.NewDeveloperApp) { a.Name = " " })),
-			http.StatusBadRequest, api.CodeInvalidRequest, "Give the app a name of at most 100 characters."},
+			http.StatusBadRequest, api.CodeInvalidRequest, "Give the app a name of 1 to 100 characters, without control characters"},
 		{"http homepage", post(e.rw, with(func(a *api.NewDeveloperApp) { a.Homepage = "http://notes.example/" })),
 			http.StatusBadRequest, api.CodeInvalidRequest, "The homepage must be an https:// URL."},
 		{"malformed JSON", post(e.rw, `{"name":"Notes",`), http.StatusBadRequest, api.CodeInvalidRequest, "not valid JSON"},

@@ -8,12 +8,11 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/approval"
 	"github.com/countersign/countersign/internal/household"
+	"github.com/countersign/countersign/internal/names"
 	"github.com/countersign/countersign/internal/store"
 )
 
@@ -353,12 +352,12 @@ func plural(n int, thing string) string {
 
 // deviceName trims and checks a new device name.
 func deviceName(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
+	s, err := names.Check(s, maxDeviceName)
+	switch {
+	case errors.Is(err, names.ErrEmpty):
 		return "", errBadRequest("name is required.")
-	}
-	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxDeviceName || strings.ContainsFunc(s, unicode.IsControl) {
-		return "", errBadRequest("name must be 1 to %d characters, without control characters.", maxDeviceName)
+	case err != nil:
+		return "", errBadRequest("name must be 1 to %d characters, %s.", maxDeviceName, names.Rule)
 	}
 	return s, nil
 }

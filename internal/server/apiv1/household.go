@@ -15,6 +15,7 @@ import (
 
 	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/household"
+	"github.com/countersign/countersign/internal/names"
 	"github.com/countersign/countersign/internal/store"
 )
 
@@ -109,7 +110,7 @@ func (h *handler) memberName(w http.ResponseWriter, r *http.Request) (string, er
 	}
 	name, err := household.CleanName(body.Name)
 	if err != nil {
-		return "", errBadRequest("name must be 1 to %d characters, without control characters.", household.MaxNameLen)
+		return "", errBadRequest("name must be 1 to %d characters, %s.", household.MaxNameLen, names.Rule)
 	}
 	return name, nil
 }
@@ -120,7 +121,7 @@ func memberError(name string, err error) error {
 	case errors.Is(err, store.ErrConflict):
 		return errConflict(api.CodeConflict, fmt.Sprintf("The household already has a member called %s: choose another name.", name))
 	case errors.Is(err, household.ErrInvalidName):
-		return errBadRequest("name must be 1 to %d characters, without control characters.", household.MaxNameLen)
+		return errBadRequest("name must be 1 to %d characters, %s.", household.MaxNameLen, names.Rule)
 	case errors.Is(err, store.ErrNotFound):
 		return errNoMember
 	}

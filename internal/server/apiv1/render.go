@@ -14,6 +14,7 @@ import (
 
 	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/approval"
+	"github.com/countersign/countersign/internal/names"
 	"github.com/countersign/countersign/internal/seckey"
 	"github.com/countersign/countersign/internal/store"
 )
@@ -79,7 +80,7 @@ func keyError(err error) error {
 	case errors.Is(err, seckey.ErrVerify):
 		e.code, e.msg = api.CodeNotVerified, "The security key's answer could not be verified."
 	case errors.Is(err, seckey.ErrName):
-		e.code, e.msg = codeInvalidRequest, fmt.Sprintf("The name must be 1 to %d characters, without control characters.", seckey.MaxNameLen)
+		e.code, e.msg = codeInvalidRequest, fmt.Sprintf("The name must be 1 to %d characters, %s.", seckey.MaxNameLen, names.Rule)
 	case errors.Is(err, seckey.ErrRegistered):
 		e.status, e.code, e.msg = http.StatusConflict, api.CodeAlreadyRegistered, "This security key is already registered."
 	case errors.Is(err, seckey.ErrNoKeys):
