@@ -18,6 +18,7 @@ import (
 
 	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/approver"
+	"github.com/countersign/countersign/internal/names"
 )
 
 // Approvals are the sign-in approvals of the accounts this desktop is
@@ -314,11 +315,11 @@ func (s *approvals) update() {
 
 // accountCard shows one paired account and its state.
 func (s *approvals) accountCard(a approver.Account) fyne.CanvasObject {
-	title := &widget.Label{Text: a.Name, TextStyle: fyne.TextStyle{Bold: true}, SizeName: theme.SizeNameSubHeadingText,
+	title := &widget.Label{Text: names.Show(a.Name), TextStyle: fyne.TextStyle{Bold: true}, SizeName: theme.SizeNameSubHeadingText,
 		Truncation: fyne.TextTruncateEllipsis}
-	email := &widget.Label{Text: a.Email, Truncation: fyne.TextTruncateEllipsis}
+	email := &widget.Label{Text: names.Show(a.Email), Truncation: fyne.TextTruncateEllipsis}
 	if a.Name == "" {
-		title.Text = a.Email
+		title.Text = email.Text
 		email.Hide()
 	}
 	grid := container.New(layout.NewFormLayout())
@@ -380,9 +381,9 @@ func plainError(msg string) string {
 // accountLabel names an account in one line: its email, else its name.
 func accountLabel(a approver.Account) string {
 	if a.Email != "" {
-		return a.Email
+		return names.Show(a.Email)
 	}
-	return a.Name
+	return names.Show(a.Name)
 }
 
 // requestSummary is where a sign-in comes from: "Firefox 133 on Windows 10,
@@ -392,11 +393,13 @@ func requestSummary(r approver.Request) string {
 		", " + orUnknown(r.Place, "Unknown place")
 }
 
+// orUnknown is a word from the server fit to show (names.Show), or unknown
+// when there is none.
 func orUnknown(s, unknown string) string {
 	if strings.TrimSpace(s) == "" {
 		return unknown
 	}
-	return s
+	return names.Show(s)
 }
 
 func (s *approvals) confirmUnpair(id, label, server string) {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/approver"
+	"github.com/countersign/countersign/internal/names"
 )
 
 // promptTitle is the prompt window's title, and its question.
@@ -78,16 +79,18 @@ func newPrompt(s *approvals, r approver.Request) *prompt {
 	p := &prompt{s: s, req: r}
 	p.win = s.m.deps.NewWindow(promptTitle)
 
-	who := &widget.Label{Text: r.Account.Name, TextStyle: fyne.TextStyle{Bold: true}, SizeName: theme.SizeNameSubHeadingText}
+	// Every word from the server goes through names.Show: a name with a
+	// right-to-left override or a line break must not read as another.
+	who := &widget.Label{Text: names.Show(r.Account.Name), TextStyle: fyne.TextStyle{Bold: true}, SizeName: theme.SizeNameSubHeadingText}
 	if r.Account.Name == "" {
-		who.Text = r.Account.Email
+		who.Text = names.Show(r.Account.Email)
 	}
 	grid := container.New(layout.NewFormLayout())
 	row := func(name string, value fyne.CanvasObject) {
 		grid.Add(&widget.Label{Text: name, TextStyle: fyne.TextStyle{Bold: true}})
 		grid.Add(value)
 	}
-	text := func(s string) *widget.Label { return &widget.Label{Text: s, Wrapping: fyne.TextWrapWord} }
+	text := func(s string) *widget.Label { return &widget.Label{Text: names.Show(s), Wrapping: fyne.TextWrapWord} }
 	if r.Account.Name != "" && r.Account.Email != "" {
 		row("Account", text(r.Account.Email))
 	}
@@ -359,7 +362,7 @@ func decisionText(c approver.Choice, status string) (string, widget.Importance) 
 func resolvedText(status, by string) (string, widget.Importance) {
 	on := " elsewhere"
 	if by != "" {
-		on = " on " + by
+		on = " on " + names.Show(by)
 	}
 	switch status {
 	case api.StatusApproved:

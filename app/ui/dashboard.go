@@ -190,7 +190,9 @@ func (d *dashboard) choose(a approver.Account) {
 	d.account = a
 	d.src = nil
 	if a.ID != "" && d.open != nil {
-		d.src = d.open(a.ID)
+		if src := d.open(a.ID); src != nil {
+			d.src = shownNames{src}
+		}
 	}
 	d.household.cancelDrag()
 	for _, t := range d.panes {

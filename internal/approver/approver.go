@@ -515,8 +515,8 @@ func (m *Manager) Pair(ctx context.Context, uriOrServer, code, name string) (Acc
 	}
 	a := &account{
 		Account: Account{
-			ID: res.DeviceID, Server: server, AccountID: res.Account.ID, Name: res.Account.Name,
-			Email: res.Account.Email, DeviceName: name, PairedAt: m.now().UTC().Truncate(time.Second),
+			ID: res.DeviceID, Server: server, AccountID: res.Account.ID, Name: cleanText(res.Account.Name),
+			Email: cleanText(res.Account.Email), DeviceName: name, PairedAt: m.now().UTC().Truncate(time.Second),
 		},
 		publicURL: res.Server,
 		priv:      priv,
@@ -754,7 +754,7 @@ func (m *Manager) decide(ctx context.Context, a *account, r *Request, c Choice, 
 	if errors.As(err, &ae) {
 		switch ae.Code {
 		case api.CodeAlreadyDecided:
-			return "", &DecidedError{Status: ae.extra.Status, DecidedBy: ae.extra.DecidedBy}
+			return "", &DecidedError{Status: ae.extra.Status, DecidedBy: cleanText(ae.extra.DecidedBy)}
 		case api.CodeExpired:
 			return "", ErrExpired
 		}

@@ -39,12 +39,14 @@ func streamProxy(t *testing.T, srv *approvertest.Server, stream http.HandlerFunc
 // TestRequestsThatCannotBeShownAreRefused: a request the prompt could not
 // show as the contract says — not three different two-digit numbers, an id
 // or nonce no server makes — is refused with a log line instead of being
-// put before the person; over-long words are cut. A good request after
-// them still comes.
+// put before the person; over-long words are cut, and what would make a
+// word read as another (a right-to-left override, a line break) is taken
+// out. A good request after them still comes.
 func TestRequestsThatCannotBeShownAreRefused(t *testing.T) {
 	now := time.Now().UTC()
 	good := api.Approval{ID: "good", Nonce: "bm9uY2U", Numbers: []int{17, 42, 88}, Browser: "Firefox 133",
-		OS: "Windows 10", IP: "203.0.113.7", Place: "Unknown place", CreatedAt: now, ExpiresAt: now.Add(2 * time.Minute)}
+		OS: "Windows 10", IP: "203.0.113.7", Place: "Unknown place", CreatedAt: now, ExpiresAt: now.Add(2 * time.Minute),
+		App: "Photo \u202Eexe.koob\u202C\nApproved"}
 	many := make([]int, 10_000)
 	for i := range many {
 		many[i] = 10 + i%90
@@ -100,6 +102,9 @@ func TestRequestsThatCannotBeShownAreRefused(t *testing.T) {
 	}
 	if n := len([]rune(e.Request.Browser)); n > maxText {
 		t.Errorf("a browser of %d characters is shown, want at most %d", n, maxText)
+	}
+	if want := "Photo exe.koob Approved"; e.Request.App != want {
+		t.Errorf("the app is shown as %q, want %q", e.Request.App, want)
 	}
 	for _, e := range c.drain(200 * time.Millisecond) {
 		if e.Kind == EventRequest {

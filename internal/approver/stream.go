@@ -13,10 +13,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/countersign/countersign/internal/api"
+	"github.com/countersign/countersign/internal/names"
 )
 
 // Run keeps one stream per paired account until ctx ends, picking up
@@ -359,6 +359,7 @@ func (m *Manager) handle(a *account, ev api.StreamEvent) error {
 			m.log.Warn("approver: a resolution that cannot be read", "server", a.Server, "err", err)
 			break
 		}
+		res.DecidedBy = cleanText(res.DecidedBy)
 		m.resolveLocal(a, &res)
 	case api.EventChanged:
 		var c api.Changed
@@ -458,15 +459,11 @@ func plainToken(s string) bool {
 	return true
 }
 
-// cleanText makes a word from the server fit for the prompt: control
-// characters become spaces, and it is cut to maxText characters.
+// cleanText makes a word from the server fit for the prompt: shown as
+// names.Show shows names (controls become spaces, direction and invisible
+// characters go), and cut to maxText characters.
 func cleanText(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
+	s = names.Show(s)
 	if utf8.RuneCountInString(s) > maxText {
 		s = string([]rune(s)[:maxText-1]) + "…"
 	}
