@@ -90,14 +90,9 @@ func (b *board) set(h api.Household) {
 		return
 	}
 	b.data = h
-	owner := b.ownerID()
 	byMember := map[string][]api.Device{}
 	for _, dv := range h.Devices {
-		m := dv.MemberID
-		if m == "" {
-			m = owner
-		}
-		byMember[m] = append(byMember[m], dv)
+		byMember[dv.MemberID] = append(byMember[dv.MemberID], dv)
 	}
 	members := slices.Clone(h.Members)
 	// The owner first, then as the server lists them (oldest first).

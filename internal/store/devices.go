@@ -29,6 +29,9 @@ func (db *DB) AddDevice(ctx context.Context, d *Device) error {
 	if d.ID == "" {
 		d.ID = newID()
 	}
+	if err := db.ownMember(ctx, db.sql, d.UserID, &d.MemberID); err != nil {
+		return fmt.Errorf("add device: %w", err)
+	}
 	_, err := db.exec(ctx, db.sql, `INSERT INTO devices (id, user_id, name, kind, browser, os, ip, user_agent, token_hash,
 	member_id, created_at, last_seen_at, trusted_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.ID, d.UserID, d.Name, d.Kind, d.Browser, d.OS, d.IP, d.UserAgent, nullBytes(d.TokenHash),
