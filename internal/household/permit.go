@@ -58,29 +58,29 @@ type Action int
 
 // Actions. The API and the web pages name theirs with these.
 const (
-	See           Action = iota // read the account, devices, sessions, keys, apps, activity, household
-	RenameDevice                // a trusted browser, paired desktop or security key
-	MoveDevice                  // give a device to another member
-	RemoveDevice                // remove a trusted browser, paired desktop or security key
-	SignOutDevice               // end a trusted browser's sessions
-	EndSession                  // one session
-	EndAllSessions              // every session but the caller's
-	AddKey                      // register a security key (it is the caller's member's)
-	CheckKey                    // ask for a security key's touch
-	RevokeApp                   // remove an app's access to the account
-	DeveloperApps               // register, rotate the secret of, or delete an OAuth app
-	Approve                     // receive and decide sign-in requests
-	AnswerShare                 // accept or decline an authenticator offered to this desktop
+	See            Action = iota // read the account, devices, sessions, keys, apps, activity, household
+	RenameDevice                 // a trusted browser, paired desktop or security key
+	MoveDevice                   // give a device to another member
+	RemoveDevice                 // remove a trusted browser, paired desktop or security key
+	SignOutDevice                // end a trusted browser's sessions
+	EndSession                   // one session
+	EndAllSessions               // every session but the caller's
+	AddKey                       // register a security key (it is the caller's member's)
+	CheckKey                     // ask for a security key's touch
+	RevokeApp                    // remove an app's access to the account
+	DeveloperApps                // register, rotate the secret of, or delete an OAuth app
+	Approve                      // receive and decide sign-in requests
+	AnswerShare                  // accept or decline an authenticator offered to this desktop
 	AddMember
 	RenameMember
 	RemoveMember
-	Invite      // make a pairing code for a member's desktop
-	Share       // share the authenticator with a member, or stop
-	Pair        // make a pairing code for a desktop of one's own
-	Password    // change the password
-	TwoStep     // set up, change or turn off two-step methods and backup codes, require a key for approvals
-	APITokens   // make or revoke API tokens
-	Consent     // let an app sign in to the account
+	Invite    // make a pairing code for a member's desktop
+	Share     // share the authenticator with a member, or stop
+	Pair      // make a pairing code for a desktop of one's own
+	Password  // change the password
+	TwoStep   // set up, change or turn off two-step methods and backup codes, require a key for approvals
+	APITokens // make or revoke API tokens
+	Consent   // let an app sign in to the account
 	numActions
 )
 
