@@ -1,11 +1,10 @@
 package household
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/store"
 )
 
@@ -18,10 +17,12 @@ import (
 // Caller is a kind of caller.
 type Caller int
 
-// Kinds of callers. A desktop acts as the member it belongs to, a browser
-// session as the member its trusted browser belongs to (the owner when the
-// browser is not trusted); API tokens act as the owner within their scopes;
-// OAuth access tokens reach only the OpenID userinfo endpoint.
+// Kinds of callers. A desktop acts as the member it belongs to; a browser
+// session as the member whose second step signed it in (their desktop's
+// approval, their security key, their trusted browser; the owner for the
+// account's password alone, its authenticator, text messages and backup
+// codes); API tokens act as the owner within their scopes; OAuth access
+// tokens reach only the OpenID userinfo endpoint.
 const (
 	OwnerDesktop Caller = iota
 	MemberDesktop
@@ -186,18 +187,28 @@ func Markdown() string {
 	return b.String()
 }
 
-// SessionMember is the member a browser session of userID's account acts
-// as, and whose sessions it is: its trusted browser's (deviceID), the
-// owner's when the browser is not trusted or no longer is.
-func SessionMember(ctx context.Context, st store.Store, userID, deviceID string) (*store.Member, error) {
-	if deviceID != "" {
-		d, err := st.Device(ctx, userID, deviceID)
-		switch {
-		case err == nil && d.UserID == userID:
-			return st.Member(ctx, userID, d.MemberID)
-		case err != nil && !errors.Is(err, store.ErrNotFound):
-			return nil, fmt.Errorf("the session's browser: %w", err)
-		}
+// Refusal is the sentence that refuses a: who may do it. target is the
+// member whose device, session or self it was done to, for an action some
+// callers may do to their own; nil for the rest.
+func Refusal(a Action, target *store.Member) string {
+	if target == nil {
+		return "Only the account's owner can " + a.Words() + "."
 	}
-	return st.OwnerMember(ctx, userID)
+	n := target.Name
+	if target.Role == api.RoleOwner {
+		switch a {
+		case RenameMember:
+			return fmt.Sprintf("Only %s, the account's owner, can rename %s.", n, n)
+		case EndSession:
+			return fmt.Sprintf("This session is not on one of your trusted browsers: only the account's owner, %s, can end it.", n)
+		}
+		return fmt.Sprintf("This device belongs to %s, the account's owner: only %s can change it.", n, n)
+	}
+	switch a {
+	case RenameMember:
+		return fmt.Sprintf("Only %s or the account's owner can rename %s.", n, n)
+	case EndSession:
+		return fmt.Sprintf("This session runs on a browser of %s's: only %s or the account's owner can end it.", n, n)
+	}
+	return fmt.Sprintf("This device belongs to %s: only %s or the account's owner can change it.", n, n)
 }

@@ -146,6 +146,9 @@ func (s *Server) memberAdd(w http.ResponseWriter, r *http.Request, st *reqState)
 }
 
 func (s *Server) memberRename(w http.ResponseWriter, r *http.Request, st *reqState) error {
+	if err := s.permits(r, st, household.RenameMember, r.PathValue("id")); err != nil {
+		return err
+	}
 	name := r.PostFormValue("name")
 	m, err := s.house.RenameMember(r.Context(), st.user.ID, r.PathValue("id"), name)
 	if err != nil {

@@ -95,7 +95,7 @@ func (s *Server) loadSession(w http.ResponseWriter, r *http.Request, st *reqStat
 
 // startSession replaces the request's session (if any) with a new one at
 // stage for u: a new cookie value on every sign-in step and privilege change.
-func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, st *reqState, u *store.User, stage store.SessionStage, deviceID string) error {
+func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, st *reqState, u *store.User, stage store.SessionStage, deviceID, memberID string) error {
 	if st.sess != nil {
 		if err := s.store.DeleteSession(ctx, st.sess.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("end old session: %w", err)
@@ -118,6 +118,7 @@ func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *htt
 		ID:         sessionID(tok),
 		UserID:     u.ID,
 		DeviceID:   deviceID,
+		MemberID:   memberID,
 		Stage:      stage,
 		IP:         st.ip,
 		UserAgent:  truncate(r.UserAgent(), 512),
@@ -136,7 +137,7 @@ func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *htt
 // rotateSession gives the signed-in session a new id (after a privilege
 // change), keeping its device binding.
 func (s *Server) rotateSession(ctx context.Context, w http.ResponseWriter, r *http.Request, st *reqState) error {
-	return s.startSession(ctx, w, r, st, st.user, store.StageFull, st.sess.DeviceID)
+	return s.startSession(ctx, w, r, st, st.user, store.StageFull, st.sess.DeviceID, st.sess.MemberID)
 }
 
 // endSession signs the browser out.

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/countersign/countersign/internal/api"
+	"github.com/countersign/countersign/internal/household"
 	"github.com/countersign/countersign/internal/seckey"
 	"github.com/countersign/countersign/internal/store"
 )
@@ -358,6 +360,11 @@ func (s *Server) keyAddFinish(w http.ResponseWriter, r *http.Request, st *reqSta
 	case err != nil:
 		return fmt.Errorf("finish key registration: %w", err)
 	}
+	if st.member.Role != api.RoleOwner { // registered from a member's browser: the key is theirs
+		if err := s.store.SetDeviceMember(ctx, st.user.ID, api.DeviceSecurityKey, k.ID, st.member.ID); err != nil {
+			return fmt.Errorf("giving a new security key to its member: %w", err)
+		}
+	}
 	if err := s.activity(ctx, r, st, st.user.ID, store.ActKeyAdded, true, k.Name); err != nil {
 		return err
 	}
@@ -372,14 +379,17 @@ func (s *Server) keyRemove(w http.ResponseWriter, r *http.Request, st *reqState)
 	if err != nil {
 		return fmt.Errorf("security keys: %w", err)
 	}
-	name := ""
+	name, member := "", ""
 	for _, k := range keys {
 		if k.ID == id {
-			name = k.Name
+			name, member = k.Name, k.MemberID
 		}
 	}
 	if name == "" {
 		return errNotFound
+	}
+	if err := s.permits(r, st, household.RemoveDevice, member); err != nil {
+		return err
 	}
 	if err := s.store.DeleteSecurityKey(ctx, st.user.ID, id); err != nil {
 		return err
@@ -398,6 +408,9 @@ func (s *Server) deviceRename(w http.ResponseWriter, r *http.Request, st *reqSta
 	ctx := r.Context()
 	d, err := s.store.Device(ctx, st.user.ID, r.PathValue("id"))
 	if err != nil {
+		return err
+	}
+	if err := s.permits(r, st, household.RenameDevice, d.MemberID); err != nil {
 		return err
 	}
 	name := strings.TrimSpace(r.PostFormValue("name"))
@@ -421,6 +434,9 @@ func (s *Server) deviceRemove(w http.ResponseWriter, r *http.Request, st *reqSta
 	ctx := r.Context()
 	d, err := s.store.Device(ctx, st.user.ID, r.PathValue("id"))
 	if err != nil {
+		return err
+	}
+	if err := s.permits(r, st, household.RemoveDevice, d.MemberID); err != nil {
 		return err
 	}
 	current := st.sess.DeviceID == d.ID
@@ -455,12 +471,19 @@ func (s *Server) sessionRevoke(w http.ResponseWriter, r *http.Request, st *reqSt
 	if err != nil {
 		return fmt.Errorf("sessions: %w", err)
 	}
-	detail := ""
-	for _, o := range sessions {
-		if o.ID == id {
-			detail = browserOf(o.UserAgent) + " (" + o.IP + ")"
+	var sess *store.Session
+	for i := range sessions {
+		if sessions[i].ID == id {
+			sess = &sessions[i]
 		}
 	}
+	if sess == nil {
+		return errNotFound
+	}
+	if err := s.permits(r, st, household.EndSession, sess.MemberID); err != nil {
+		return err
+	}
+	detail := browserOf(sess.UserAgent) + " (" + sess.IP + ")"
 	if err := s.store.DeleteUserSession(ctx, st.user.ID, id); err != nil {
 		return err
 	}

@@ -121,6 +121,7 @@ type Session struct {
 	ID         string
 	UserID     string
 	DeviceID   string
+	MemberID   string // the member it acts as: whose second step signed it in; stored empty, the owner's id is filled in
 	Stage      SessionStage
 	IP         string
 	UserAgent  string

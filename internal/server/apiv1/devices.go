@@ -403,11 +403,7 @@ func (h *handler) revokeSession(w http.ResponseWriter, r *http.Request, c *calle
 	if s.UserID != c.user.ID {
 		return noSession
 	}
-	member, err := household.SessionMember(ctx, h.store, c.user.ID, s.DeviceID)
-	if err != nil {
-		return err
-	}
-	if err := h.permit(ctx, c, household.EndSession, member.ID); err != nil {
+	if err := h.permit(ctx, c, household.EndSession, s.MemberID); err != nil {
 		return err
 	}
 	if err := h.store.DeleteUserSession(ctx, c.user.ID, id); err != nil {

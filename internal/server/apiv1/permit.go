@@ -55,7 +55,7 @@ func (h *handler) mayAtAll(c *caller, act household.Action) error {
 			return nil
 		}
 	}
-	return errForbidden("Only the account's owner can %s.", act.Words())
+	return errForbidden("%s", household.Refusal(act, nil))
 }
 
 // permit says whether c may do act to something that belongs to the member
@@ -70,28 +70,13 @@ func (h *handler) permit(ctx context.Context, c *caller, act household.Action, t
 		own = own || household.RuleOf(k, act) == household.Own
 	}
 	if !own {
-		return errForbidden("Only the account's owner can %s.", act.Words())
+		return errForbidden("%s", household.Refusal(act, nil))
 	}
 	m, err := h.memberOf(ctx, c.user.ID, target)
 	if err != nil {
 		return fmt.Errorf("looking up the member of a refused change: %w", err)
 	}
-	if m.Role == api.RoleOwner {
-		switch act {
-		case household.RenameMember:
-			return errForbidden("Only %s, the account's owner, can rename %s.", m.Name, m.Name)
-		case household.EndSession:
-			return errForbidden("This session is not on one of your trusted browsers: only the account's owner, %s, can end it.", m.Name)
-		}
-		return errForbidden("This device belongs to %s, the account's owner: only %s can change it.", m.Name, m.Name)
-	}
-	switch act {
-	case household.RenameMember:
-		return errForbidden("Only %s or the account's owner can rename %s.", m.Name, m.Name)
-	case household.EndSession:
-		return errForbidden("This session runs on a browser of %s's: only %s or the account's owner can end it.", m.Name, m.Name)
-	}
-	return errForbidden("This device belongs to %s: only %s or the account's owner can change it.", m.Name, m.Name)
+	return errForbidden("%s", household.Refusal(act, m))
 }
 
 // memberOf is the household member id of the user's account.

@@ -11,3 +11,13 @@ UPDATE security_keys SET member_id = (SELECT m.id FROM household_members m WHERE
     WHERE member_id IS NULL;
 UPDATE pairing_codes SET member_id = (SELECT m.id FROM household_members m WHERE m.user_id = pairing_codes.user_id AND m.role = 'owner')
     WHERE member_id IS NULL;
+
+-- A session acts as the member whose second step signed it in (their
+-- desktop's approval, their security key, their trusted browser); the
+-- owner's otherwise. Existing sessions: their trusted browser's member, else
+-- the owner. Removing a member ends their sessions.
+ALTER TABLE sessions ADD COLUMN member_id TEXT REFERENCES household_members (id) ON DELETE CASCADE;
+UPDATE sessions SET member_id = COALESCE(
+    (SELECT d.member_id FROM devices d WHERE d.id = sessions.device_id),
+    (SELECT m.id FROM household_members m WHERE m.user_id = sessions.user_id AND m.role = 'owner'));
+CREATE INDEX sessions_member ON sessions (member_id);
