@@ -59,19 +59,20 @@ type Action int
 
 // Actions. The API and the web pages name theirs with these.
 const (
-	See            Action = iota // read the account, devices, sessions, keys, apps, activity, household
-	RenameDevice                 // a trusted browser, paired desktop or security key
-	MoveDevice                   // give a device to another member
-	RemoveDevice                 // remove a trusted browser, paired desktop or security key
-	SignOutDevice                // end a trusted browser's sessions
-	EndSession                   // one session
-	EndAllSessions               // every session but the caller's
-	AddKey                       // register a security key (it is the caller's member's)
-	CheckKey                     // ask for a security key's touch
-	RevokeApp                    // remove an app's access to the account
-	DeveloperApps                // register, rotate the secret of, or delete an OAuth app
-	Approve                      // receive and decide sign-in requests
-	AnswerShare                  // accept or decline an authenticator offered to this desktop
+	See              Action = iota // read the account, devices, sessions, keys, apps, activity, household
+	RenameDevice                   // a trusted browser, paired desktop or security key
+	MoveDevice                     // give a device to another member
+	RemoveDevice                   // remove a trusted browser, paired desktop or security key
+	SignOutDevice                  // end a trusted browser's sessions
+	EndSession                     // one session
+	EndAllSessions                 // every session but the caller's
+	AddKey                         // register a security key (it is the caller's member's)
+	CheckKey                       // ask for a security key's touch
+	RevokeApp                      // remove an app's access to the account
+	SeeDeveloperApps               // list the OAuth apps the account registered
+	DeveloperApps                  // register, rotate the secret of, or delete an OAuth app
+	Approve                        // receive and decide sign-in requests
+	AnswerShare                    // accept or decline an authenticator offered to this desktop
 	AddMember
 	RenameMember
 	RemoveMember
@@ -105,7 +106,8 @@ var table = []row{
 	{AddKey, "add a security key", [numCallers]Rule{Yes, Own, Yes, Own, No, Yes, No}},
 	{CheckKey, "check a security key", [numCallers]Rule{Yes, Yes, Off, Off, No, Yes, No}},
 	{RevokeApp, "remove an app's access", [numCallers]Rule{Yes, No, Yes, No, No, Yes, No}},
-	{DeveloperApps, "register, change or delete an OAuth app", [numCallers]Rule{Yes, No, Yes, No, No, Yes, No}},
+	{SeeDeveloperApps, "see the OAuth apps the account registered", [numCallers]Rule{No, No, Yes, Yes, Yes, No, No}},
+	{DeveloperApps, "register, change or delete an OAuth app", [numCallers]Rule{No, No, Yes, No, No, Yes, No}},
 	{Approve, "answer sign-in requests", [numCallers]Rule{Yes, Yes, Off, Off, No, No, No}},
 	{AnswerShare, "accept or decline a shared authenticator", [numCallers]Rule{Own, Own, Off, Off, No, No, No}},
 	{AddMember, "add household members", [numCallers]Rule{Yes, No, Yes, No, No, Yes, No}},
@@ -187,11 +189,17 @@ func Markdown() string {
 	return b.String()
 }
 
-// Refusal is the sentence that refuses a: who may do it. target is the
-// member whose device, session or self it was done to, for an action some
-// callers may do to their own; nil for the rest.
-func Refusal(a Action, target *store.Member) string {
+// Refusal is the sentence that refuses a to c: who may do it. target is
+// the member whose device, session or self it was done to, for an action
+// some callers may do to their own; nil for the rest.
+func Refusal(c Caller, a Action, target *store.Member) string {
 	if target == nil {
+		switch {
+		case (c == OwnerDesktop || c == MemberDesktop) && RuleOf(OwnerDesktop, a) == No:
+			return "A paired desktop cannot " + a.Words() + ": use the web pages or an API token."
+		case c == OwnerDesktop || c == OwnerBrowser:
+			return "This cannot " + a.Words() + "."
+		}
 		return "Only the account's owner can " + a.Words() + "."
 	}
 	n := target.Name

@@ -27,7 +27,7 @@ func (s *Server) act(a household.Action, h handlerFunc) handlerFunc {
 		}
 		st.member = m
 		if rule := household.RuleOf(sessionCaller(m), a); rule != household.Yes && rule != household.Own {
-			return &userError{http.StatusForbidden, household.Refusal(a, nil)}
+			return &userError{http.StatusForbidden, household.Refusal(sessionCaller(m), a, nil)}
 		}
 		return h(w, r, st)
 	}
@@ -54,5 +54,5 @@ func (s *Server) permits(r *http.Request, st *reqState, a household.Action, targ
 	if err != nil {
 		return fmt.Errorf("the member of a refused change: %w", err)
 	}
-	return &userError{http.StatusForbidden, household.Refusal(a, m)}
+	return &userError{http.StatusForbidden, household.Refusal(sessionCaller(st.member), a, m)}
 }

@@ -82,7 +82,7 @@ func (s *Server) routes() http.Handler {
 	s.page(mux, "GET /oauth/authorize", anyone, s.authorize)
 	s.page(mux, "POST /oauth/consent", full, s.act(household.Consent, s.consent))
 	s.page(mux, "GET /oauth/end-session", anyone, s.oauthEndSession)
-	s.page(mux, "GET /developer/apps", full, s.act(household.See, s.appsPage))
+	s.page(mux, "GET /developer/apps", full, s.act(household.SeeDeveloperApps, s.appsPage))
 	s.page(mux, "POST /developer/apps", full, s.act(household.DeveloperApps, s.appCreate))
 	s.page(mux, "POST /developer/apps/{id}/rotate", full, s.act(household.DeveloperApps, s.appRotate))
 	s.page(mux, "GET /developer/apps/{id}/delete", full, s.act(household.DeveloperApps, s.appDelete))

@@ -103,7 +103,7 @@ var routes = []route{
 	{"GET", "/api/v1/activity", household.See, (*handler).activity},
 	{"GET", "/api/v1/apps", household.See, (*handler).apps},
 	{"DELETE", "/api/v1/apps/{client_id}", household.RevokeApp, (*handler).revokeApp},
-	{"GET", "/api/v1/developer/apps", household.See, (*handler).developerApps},
+	{"GET", "/api/v1/developer/apps", household.SeeDeveloperApps, (*handler).developerApps},
 	{"POST", "/api/v1/developer/apps", household.DeveloperApps, (*handler).registerApp},
 	{"POST", "/api/v1/developer/apps/{client_id}/secret", household.DeveloperApps, (*handler).rotateAppSecret},
 	{"DELETE", "/api/v1/developer/apps/{client_id}", household.DeveloperApps, (*handler).deleteApp},

@@ -50,33 +50,40 @@ func scopeOf(act household.Action) string {
 // mayAtAll refuses c an action that its columns forbid whatever it is done
 // to.
 func (h *handler) mayAtAll(c *caller, act household.Action) error {
-	for _, k := range c.kinds() {
+	ks := c.kinds()
+	for _, k := range ks {
 		if r := household.RuleOf(k, act); r == household.Yes || r == household.Own {
 			return nil
 		}
 	}
-	return errForbidden("%s", household.Refusal(act, nil))
+	msg := household.Refusal(ks[0], act, nil)
+	if c.device != nil && household.RuleOf(household.OwnerDesktop, act) == household.No {
+		// No desktop may, whoever's: the token's kind is at fault.
+		return &apiError{status: http.StatusForbidden, code: codeInsufficientScope, msg: msg,
+			wwwAuth: `Bearer realm="countersign", error="insufficient_scope"`}
+	}
+	return errForbidden("%s", msg)
 }
 
 // permit says whether c may do act to something that belongs to the member
 // target: nil, or a 403 forbidden whose sentence says who can. An API
 // token reaching here has the route's scope, and acts as the owner.
 func (h *handler) permit(ctx context.Context, c *caller, act household.Action, target string) error {
-	own := false
-	for _, k := range c.kinds() {
+	own, ks := false, c.kinds()
+	for _, k := range ks {
 		if household.Permits(k, act, c.member.ID, target) {
 			return nil
 		}
 		own = own || household.RuleOf(k, act) == household.Own
 	}
 	if !own {
-		return errForbidden("%s", household.Refusal(act, nil))
+		return errForbidden("%s", household.Refusal(ks[0], act, nil))
 	}
 	m, err := h.memberOf(ctx, c.user.ID, target)
 	if err != nil {
 		return fmt.Errorf("looking up the member of a refused change: %w", err)
 	}
-	return errForbidden("%s", household.Refusal(act, m))
+	return errForbidden("%s", household.Refusal(ks[0], act, m))
 }
 
 // memberOf is the household member id of the user's account.
