@@ -89,6 +89,7 @@ const (
 // row is an action's rules, its words in the README and in refusals.
 type row struct {
 	act   Action
+	name  string // the constant's, for templates (ActionNamed)
 	words string // "rename a device": for the table and "Only the account's owner can …"
 	rules [numCallers]Rule
 }
@@ -96,30 +97,30 @@ type row struct {
 // The columns: owner's desktop, member's desktop, owner's browser,
 // member's browser, read token, write token, OAuth token.
 var table = []row{
-	{See, "see the account, devices, sessions, security keys, apps, activity and household", [numCallers]Rule{Yes, Yes, Yes, Yes, Yes, No, No}},
-	{RenameDevice, "rename a device", [numCallers]Rule{Yes, Own, Yes, Own, No, Yes, No}},
-	{MoveDevice, "move a device to another member", [numCallers]Rule{Yes, No, Yes, No, No, Yes, No}},
-	{RemoveDevice, "remove a device", [numCallers]Rule{Yes, Own, Yes, Own, No, Yes, No}},
-	{SignOutDevice, "sign out a trusted browser", [numCallers]Rule{Yes, Own, Yes, Own, No, Yes, No}},
-	{EndSession, "end a session", [numCallers]Rule{Yes, Own, Yes, Own, No, Yes, No}},
-	{EndAllSessions, "end every session", [numCallers]Rule{Yes, No, Yes, No, No, Yes, No}},
-	{AddKey, "add a security key", [numCallers]Rule{Yes, Own, Yes, Own, No, Yes, No}},
-	{CheckKey, "check a security key", [numCallers]Rule{Yes, Yes, Off, Off, No, Yes, No}},
-	{RevokeApp, "remove an app's access", [numCallers]Rule{Yes, No, Yes, No, No, Yes, No}},
-	{SeeDeveloperApps, "see the OAuth apps the account registered", [numCallers]Rule{No, No, Yes, Yes, Yes, No, No}},
-	{DeveloperApps, "register, change or delete an OAuth app", [numCallers]Rule{No, No, Yes, No, No, Yes, No}},
-	{Approve, "answer sign-in requests", [numCallers]Rule{Yes, Yes, Off, Off, No, No, No}},
-	{AnswerShare, "accept or decline a shared authenticator", [numCallers]Rule{Own, Own, Off, Off, No, No, No}},
-	{AddMember, "add household members", [numCallers]Rule{Yes, No, Yes, No, No, Yes, No}},
-	{RenameMember, "rename a household member", [numCallers]Rule{Yes, Own, Yes, Own, No, Yes, No}},
-	{RemoveMember, "remove household members", [numCallers]Rule{Yes, No, Yes, No, No, Yes, No}},
-	{Invite, "invite a household member's desktop", [numCallers]Rule{Yes, No, Yes, No, No, Yes, No}},
-	{Share, "share the account's authenticator or stop sharing it", [numCallers]Rule{Yes, No, Yes, No, No, Yes, No}},
-	{Pair, "pair a desktop", [numCallers]Rule{Off, Off, Yes, Own, Off, Off, No}},
-	{Password, "change the password", [numCallers]Rule{Off, Off, Yes, No, Off, Off, No}},
-	{TwoStep, "change two-step verification", [numCallers]Rule{Off, Off, Yes, No, Off, Off, No}},
-	{APITokens, "make or revoke API tokens", [numCallers]Rule{Off, Off, Yes, No, Off, Off, No}},
-	{Consent, "let an app sign in to the account", [numCallers]Rule{Off, Off, Yes, No, Off, Off, No}},
+	{See, "See", "see the account, devices, sessions, security keys, apps, activity and household", [numCallers]Rule{Yes, Yes, Yes, Yes, Yes, No, No}},
+	{RenameDevice, "RenameDevice", "rename a device", [numCallers]Rule{Yes, Own, Yes, Own, No, Yes, No}},
+	{MoveDevice, "MoveDevice", "move a device to another member", [numCallers]Rule{Yes, No, Yes, No, No, Yes, No}},
+	{RemoveDevice, "RemoveDevice", "remove a device", [numCallers]Rule{Yes, Own, Yes, Own, No, Yes, No}},
+	{SignOutDevice, "SignOutDevice", "sign out a trusted browser", [numCallers]Rule{Yes, Own, Yes, Own, No, Yes, No}},
+	{EndSession, "EndSession", "end a session", [numCallers]Rule{Yes, Own, Yes, Own, No, Yes, No}},
+	{EndAllSessions, "EndAllSessions", "end every session", [numCallers]Rule{Yes, No, Yes, No, No, Yes, No}},
+	{AddKey, "AddKey", "add a security key", [numCallers]Rule{Yes, Own, Yes, Own, No, Yes, No}},
+	{CheckKey, "CheckKey", "check a security key", [numCallers]Rule{Yes, Yes, Off, Off, No, Yes, No}},
+	{RevokeApp, "RevokeApp", "remove an app's access", [numCallers]Rule{Yes, No, Yes, No, No, Yes, No}},
+	{SeeDeveloperApps, "SeeDeveloperApps", "see the OAuth apps the account registered", [numCallers]Rule{No, No, Yes, Yes, Yes, No, No}},
+	{DeveloperApps, "DeveloperApps", "register, change or delete an OAuth app", [numCallers]Rule{No, No, Yes, No, No, Yes, No}},
+	{Approve, "Approve", "answer sign-in requests", [numCallers]Rule{Yes, Yes, Off, Off, No, No, No}},
+	{AnswerShare, "AnswerShare", "accept or decline a shared authenticator", [numCallers]Rule{Own, Own, Off, Off, No, No, No}},
+	{AddMember, "AddMember", "add household members", [numCallers]Rule{Yes, No, Yes, No, No, Yes, No}},
+	{RenameMember, "RenameMember", "rename a household member", [numCallers]Rule{Yes, Own, Yes, Own, No, Yes, No}},
+	{RemoveMember, "RemoveMember", "remove household members", [numCallers]Rule{Yes, No, Yes, No, No, Yes, No}},
+	{Invite, "Invite", "invite a household member's desktop", [numCallers]Rule{Yes, No, Yes, No, No, Yes, No}},
+	{Share, "Share", "share the account's authenticator or stop sharing it", [numCallers]Rule{Yes, No, Yes, No, No, Yes, No}},
+	{Pair, "Pair", "pair a desktop", [numCallers]Rule{Off, Off, Yes, Own, Off, Off, No}},
+	{Password, "Password", "change the password", [numCallers]Rule{Off, Off, Yes, No, Off, Off, No}},
+	{TwoStep, "TwoStep", "change two-step verification", [numCallers]Rule{Off, Off, Yes, No, Off, Off, No}},
+	{APITokens, "APITokens", "make or revoke API tokens", [numCallers]Rule{Off, Off, Yes, No, Off, Off, No}},
+	{Consent, "Consent", "let an app sign in to the account", [numCallers]Rule{Off, Off, Yes, No, Off, Off, No}},
 }
 
 // rows is table by action, checked complete when the package loads.
@@ -144,6 +145,17 @@ func RuleOf(c Caller, a Action) Rule { return rows[a].rules[c] }
 
 // Words names a for people: "rename a device".
 func (a Action) Words() string { return rows[a].words }
+
+// ActionNamed is the action whose constant is called name ("RemoveDevice"),
+// for the page templates.
+func ActionNamed(name string) (Action, bool) {
+	for _, r := range table {
+		if r.name == name {
+			return r.act, true
+		}
+	}
+	return 0, false
+}
 
 // Actions lists every action, in the table's order.
 func Actions() []Action {

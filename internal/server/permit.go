@@ -17,6 +17,18 @@ import (
 // member may do to their own call permits with the member of what they act
 // on.
 
+// pageAs registers a page for signed-in sessions that does a.
+func (s *Server) pageAs(mux *http.ServeMux, pattern string, a household.Action, h handlerFunc) {
+	s.actions[pattern] = a
+	s.page(mux, pattern, full, s.act(a, h))
+}
+
+// jsonAs is pageAs for a JSON endpoint of the WebAuthn script.
+func (s *Server) jsonAs(mux *http.ServeMux, pattern string, a household.Action, h handlerFunc) {
+	s.actions[pattern] = a
+	s.jsonRoute(mux, pattern, full, s.act(a, h))
+}
+
 // act wraps the handler of a page that does a: it finds the session's
 // member (st.member) and refuses what the session's column forbids.
 func (s *Server) act(a household.Action, h handlerFunc) handlerFunc {

@@ -38,12 +38,33 @@ type securityData struct {
 	Apps        []authorizedApp // apps signed in to with Countersign
 	Household   []houseMember   // owner first, each with their devices
 	Now         time.Time
+	As          *store.Member // the member this session acts as
+}
+
+// May says whether this session may do the action named act (a constant of
+// household, "RemoveDevice") to something of the member target ("": the
+// account's): the page offers only what it may. An unknown name fails the
+// page, so that a typo cannot hide a form.
+func (d *securityData) May(act, target string) (bool, error) {
+	a, ok := household.ActionNamed(act)
+	if !ok {
+		return false, fmt.Errorf("the page asks about an action household does not have: %q", act)
+	}
+	if target == "" {
+		target = d.As.ID
+	}
+	return household.Permits(sessionCaller(d.As), a, d.As.ID, target), nil
 }
 
 func (s *Server) securityData(ctx context.Context, st *reqState) (*securityData, error) {
 	u := st.user
-	d := &securityData{CurrentSess: st.sess.ID, CurrentDev: st.sess.DeviceID, Now: s.now()}
+	d := &securityData{CurrentSess: st.sess.ID, CurrentDev: st.sess.DeviceID, Now: s.now(), As: st.member}
 	var err error
+	if d.As == nil {
+		if d.As, err = s.store.Member(ctx, u.ID, st.sess.MemberID); err != nil {
+			return nil, fmt.Errorf("the session's member: %w", err)
+		}
+	}
 	if d.Methods, err = s.confirmedMethods(ctx, u.ID); err != nil {
 		return nil, err
 	}
