@@ -169,7 +169,7 @@ const (
 func (s *Server) markAuth(q url.Values, requested time.Time) string {
 	q = maps.Clone(q)
 	q.Del(authMarkParam)
-	at := strconv.FormatInt(requested.Unix(), 10)
+	at := strconv.FormatInt(requested.UnixNano(), 10)
 	q.Set(authMarkParam, at+"."+base64.RawURLEncoding.EncodeToString(s.mac("oauth-requested", at, q.Encode())))
 	return q.Encode()
 }
@@ -191,7 +191,7 @@ func (s *Server) openAuthMark(q url.Values) (time.Time, bool) {
 	if err != nil {
 		return time.Time{}, false
 	}
-	t := time.Unix(n, 0)
+	t := time.Unix(0, n)
 	if now := s.now(); t.After(now) || now.Sub(t) > authMarkLifetime {
 		return time.Time{}, false
 	}
