@@ -59,7 +59,8 @@ deps:
 # npm packages the tests run with Node.js (20.19 or newer), each folder's
 # package-lock.json installed by npm ci when its node_modules is older:
 #   internal/server/e2e/testdata/openid-client   openid-client, the certified relying party of TestOpenIDClient
-NPM_DIRS := internal/server/e2e/testdata/openid-client
+#   internal/api/testdata/redocly                Redocly CLI, the OpenAPI linter of TestOpenAPILint (one bundled package, 15 MB)
+NPM_DIRS := internal/server/e2e/testdata/openid-client internal/api/testdata/redocly
 deps-npm:
 	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
 		echo "deps: Node.js and npm are missing: install Node.js 20.19 or newer (with npm)"; exit 1; \
