@@ -144,7 +144,7 @@ type signinForm struct {
 
 func (s *Server) signinPage(w http.ResponseWriter, r *http.Request, st *reqState) error {
 	next := r.URL.Query().Get("next")
-	if st.sess != nil && st.sess.Stage == store.StageFull {
+	if st.sess != nil && st.sess.Stage == store.StageFull && !s.reauthenticating(st, next) {
 		http.Redirect(w, r, safeNext(next), http.StatusSeeOther)
 		return nil
 	}
