@@ -2,7 +2,9 @@ package household
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/store"
@@ -123,6 +125,21 @@ var table = []row{
 	{Consent, "Consent", "let an app sign in to the account", [numCallers]Rule{Off, Off, Yes, No, Off, Off, No}},
 }
 
+// StepUpWindow is how recent a browser's sign-in must be for the actions
+// that need a fresh one: older, the browser is asked to sign in again.
+const StepUpWindow = 5 * time.Minute
+
+// freshSignIn are the actions a browser session may do only within
+// StepUpWindow of its sign-in: those that hand out access (API tokens, the
+// shared authenticator, a new security key, an OAuth app's secret), change
+// who owns what, or weaken the sign-in (two-step settings). A desktop acts
+// with its own key; an API token was made on the pages under this rule.
+var freshSignIn = []Action{AddKey, MoveDevice, DeveloperApps, Share, TwoStep, APITokens}
+
+// NeedsFreshSignIn reports whether a browser must have signed in within
+// StepUpWindow to do a.
+func NeedsFreshSignIn(a Action) bool { return slices.Contains(freshSignIn, a) }
+
 // rows is table by action, checked complete when the package loads.
 var rows = func() [numActions]*row {
 	var out [numActions]*row
@@ -186,17 +203,21 @@ func Markdown() string {
 	for _, c := range Callers {
 		b.WriteString(" " + c.String() + " |")
 	}
-	b.WriteString("\n|---|")
+	b.WriteString(" browser signs in again after 5 min |\n|---|")
 	for range Callers {
 		b.WriteString("---|")
 	}
-	b.WriteString("\n")
+	b.WriteString("---|\n")
 	for _, r := range table {
 		b.WriteString("| " + r.words + " |")
 		for _, c := range Callers {
 			b.WriteString(" " + r.rules[c].String() + " |")
 		}
-		b.WriteString("\n")
+		if NeedsFreshSignIn(r.act) {
+			b.WriteString(" yes |\n")
+		} else {
+			b.WriteString(" |\n")
+		}
 	}
 	return b.String()
 }

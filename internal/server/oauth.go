@@ -209,11 +209,18 @@ func authFresh(auth time.Time, ar *oauth.AuthorizeRequest, requested time.Time) 
 }
 
 // reauthenticating reports whether the sign-in page must ask a signed-in
-// person to sign in again before going on to next: an authorize request
-// whose mark is newer than the session's sign-in.
+// person to sign in again before going on to next: an authorize request, or
+// a page of an action that needs a fresh sign-in (stepUp), whose mark is
+// newer than the session's sign-in.
 func (s *Server) reauthenticating(st *reqState, next string) bool {
+	if st.sess == nil {
+		return false
+	}
+	if marked, ok := s.stepUpMark(next); ok { // a page's action that needs a fresh sign-in
+		return st.sess.CreatedAt.Before(marked)
+	}
 	u, err := url.Parse(next)
-	if err != nil || u.Path != authorizePath || u.Host != "" || st.sess == nil {
+	if err != nil || u.Path != authorizePath || u.Host != "" {
 		return false
 	}
 	requested, ok := s.openAuthMark(u.Query())
