@@ -7,11 +7,8 @@ import (
 	"fmt"
 	"html"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -22,10 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/countersign/countersign/internal/notify"
 	"github.com/countersign/countersign/internal/oauth"
-	"github.com/countersign/countersign/internal/server"
-	"github.com/countersign/countersign/internal/store"
 )
 
 // rpDir holds the relying party of TestOpenIDClient: a script over panva's
@@ -158,40 +152,6 @@ func (b *browser) visit(u string) (string, error) {
 	return "", fmt.Errorf("more than 12 steps from %s", u)
 }
 
-// startServer runs countersign-server (SQLite, real clock) on a loopback
-// port and returns it with its address.
-func startServer(t *testing.T) (*server.Server, store.Store, string) {
-	t.Helper()
-	dir := t.TempDir()
-	db, err := store.Open(t.Context(), "sqlite://"+filepath.Join(dir, "countersign.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	outbox, err := notify.NewOutbox(filepath.Join(dir, "outbox"), log, time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
-	srv, err := server.New(server.Config{PublicURL: base, Store: db, Mailer: outbox, SMS: outbox, Log: log, PasswordParams: &cheap})
-	if err != nil {
-		ln.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	hs := httptest.NewUnstartedServer(srv.Handler())
-	hs.Listener.Close()
-	hs.Listener = ln
-	hs.Start()
-	t.Cleanup(hs.Close)
-	return srv, db, base
-}
-
 // TestOpenIDClient signs in to a real countersign-server with openid-client,
 // an OpenID Certified relying party (one node process for every flow):
 // discovery, the code flow with PKCE with and without state, nonce, the ID
@@ -200,7 +160,8 @@ func startServer(t *testing.T) (*server.Server, store.Store, string) {
 // part (sign-in, consent) is a Go browser over the provider's real pages.
 func TestOpenIDClient(t *testing.T) {
 	node := needOpenIDClient(t)
-	srv, db, base := startServer(t)
+	in := newApprovalSite(t, nil)
+	srv, db, base := in.srv, in.db, in.base
 	user, _ := newAccount(t, db, userLogin, userName, false)
 	dev, _ := newAccount(t, db, "dev@example.com", "Developer", false)
 	const redirect = "http://127.0.0.1:9/callback" // the browser stops there; nothing listens
