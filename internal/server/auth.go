@@ -201,7 +201,7 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request, st *reqState) er
 	}
 	if !ok {
 		s.metrics.signin("failure")
-		until, err := s.loginFailed(ctx, r, st, u, store.ActSignInFailed, "Wrong password")
+		until, err := s.loginFailed(ctx, r, st, u, now, store.ActSignInFailed, "Wrong password")
 		if err != nil {
 			return err
 		}
@@ -266,8 +266,10 @@ func tooManyAttempts(until, now time.Time) string {
 
 // loginFailed counts a wrong password or second-step code against the
 // account and records it; it returns the end of the lock it caused, if any.
-func (s *Server) loginFailed(ctx context.Context, r *http.Request, st *reqState, u *store.User, kind, detail string) (time.Time, error) {
-	now := s.now()
+// now is the time the caller's answer counts the lock from: reading the
+// clock again here would make a one-minute lock "2 minutes" for a real
+// account and "1 minute" for an unknown login.
+func (s *Server) loginFailed(ctx context.Context, r *http.Request, st *reqState, u *store.User, now time.Time, kind, detail string) (time.Time, error) {
 	n, err := s.store.RecordLoginFailure(ctx, u.ID, func(n int) time.Time {
 		if b := ratelimit.Backoff(n); b > 0 {
 			return now.Add(b)
