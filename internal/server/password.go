@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -18,10 +19,10 @@ func (s *Server) forgotPage(w http.ResponseWriter, r *http.Request, _ *reqState)
 	return nil
 }
 
-// forgot sends a reset link to the account, if there is one; the answer is
-// the same either way.
+// forgot sends a reset link to the account, if there is one. The answer
+// is the same either way and so is its time: the account is looked up, and
+// the link made and sent, after the answer.
 func (s *Server) forgot(w http.ResponseWriter, r *http.Request, st *reqState) error {
-	ctx := r.Context()
 	login := strings.TrimSpace(r.PostFormValue("login"))
 	show := func(status int, msg string) error {
 		s.render(w, r, status, "forgot", &view{Title: "Forgot your password?", Error: msg, D: login})
@@ -30,27 +31,29 @@ func (s *Server) forgot(w http.ResponseWriter, r *http.Request, st *reqState) er
 	if login == "" {
 		return show(http.StatusBadRequest, "Enter your email or mobile number.")
 	}
-	u, key, err := s.findUser(ctx, login)
+	key, _ := loginKey(login)
 	if !s.ipLimit.Allow("forgot:"+st.ip) || !s.acctLimit.Allow("forgot:"+key) {
 		return show(http.StatusTooManyRequests, msgTooFast)
 	}
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-	case err != nil:
-		return err
-	case !s.sendLimit.Allow("send:" + u.ID):
-		// Quietly: the answer must not tell that the account exists.
-	default:
-		if err := s.sendResetLink(r, st, u); err != nil {
-			return err
-		}
-	}
+	from := originOf(r, st)
+	st.later("send a reset link", func(ctx context.Context) error { return s.sendResetLink(ctx, from, login) })
 	s.render(w, r, http.StatusOK, "forgot", &view{Title: "Check your messages", Flash: msgResetSent, D: "sent"})
 	return nil
 }
 
-func (s *Server) sendResetLink(r *http.Request, st *reqState, u *store.User) error {
-	ctx := r.Context()
+// sendResetLink mails or texts a reset link to the account login names, if
+// there is one and it has not had too many sends lately.
+func (s *Server) sendResetLink(ctx context.Context, from origin, login string) error {
+	u, _, err := s.findUser(ctx, login)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("find the account: %w", err)
+	}
+	if !s.sendLimit.Allow("send:" + u.ID) {
+		return nil
+	}
 	tok, err := s.newToken()
 	if err != nil {
 		return err
@@ -73,9 +76,10 @@ func (s *Server) sendResetLink(r *http.Request, st *reqState, u *store.User) err
 		err = s.sms.SendSMS(ctx, notify.SMS{To: u.Phone, Text: "Reset your Countersign password (link valid 30 minutes): " + link})
 	}
 	if err != nil {
-		return fmt.Errorf("send reset link: %w", err)
+		// The error names the account, never the link.
+		return fmt.Errorf("send a reset link to account %s: %w", u.ID, err)
 	}
-	return s.activity(ctx, r, st, u.ID, store.ActResetRequested, true, "")
+	return s.addActivity(ctx, from, u.ID, store.ActResetRequested, true, "")
 }
 
 func (s *Server) resetPage(w http.ResponseWriter, r *http.Request, _ *reqState) error {
