@@ -55,7 +55,7 @@ func options(c *config) []option {
 		{name: "tls-cert", env: "COUNTERSIGN_TLS_CERT", str: &c.tlsCert, usage: "serve HTTPS with this certificate `file` (PEM; needs --tls-key)"},
 		{name: "tls-key", env: "COUNTERSIGN_TLS_KEY", str: &c.tlsKey, usage: "the private key `file` of --tls-cert (PEM)"},
 		{name: "dev", env: "COUNTERSIGN_DEV", boolean: &c.dev,
-			usage: "development: seed a demo account on an empty database and write mail and SMS to the outbox and the log"},
+			usage: "development: seed a demo account on an empty database and show a banner on every page (listen on loopback only)"},
 		{name: "trust-proxy", env: "COUNTERSIGN_TRUST_PROXY", boolean: &c.trustProxy,
 			usage: "take client addresses from X-Forwarded-For (only behind a reverse proxy)"},
 		{name: "outbox", env: "COUNTERSIGN_OUTBOX", str: &c.outbox,

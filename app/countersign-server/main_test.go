@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/countersign/countersign/internal/notify"
+	"github.com/countersign/countersign/internal/server"
+	"github.com/countersign/countersign/internal/server/webtest"
 	"github.com/countersign/countersign/internal/store"
 )
 
@@ -118,10 +122,11 @@ func TestServeAndShutdown(t *testing.T) {
 			addr = m[1]
 		}
 	}
-	go io.Copy(io.Discard, pr)
 	if addr == "" {
 		t.Fatalf("the server never said where it listens; log:\n%s", log.String())
 	}
+	logged := make(chan struct{}) // the rest of the log, read once the server stopped
+	go func() { io.Copy(&log, pr); close(logged) }()
 	if !strings.Contains(log.String(), "seeded the demo account") {
 		t.Errorf("--dev on an empty database did not seed the demo account; log:\n%s", log.String())
 	}
@@ -135,6 +140,11 @@ func TestServeAndShutdown(t *testing.T) {
 			t.Errorf("GET %s = %d, want 200", path, resp.StatusCode)
 		}
 	}
+	// A reset link for the demo account goes to the outbox, not the log,
+	// even with --dev.
+	if res := webtest.New(t, "http://"+addr).Post("/password/forgot", "/password/forgot", url.Values{"login": {server.DemoEmail}}); res.StatusCode != http.StatusOK {
+		t.Errorf("forgot password: %d", res.StatusCode)
+	}
 	cancel()
 	select {
 	case err := <-done:
@@ -144,8 +154,23 @@ func TestServeAndShutdown(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the server did not stop within 20 s of its context ending")
 	}
+	<-logged
 	if _, err := os.Stat(filepath.Join(dir, "outbox")); err != nil {
-		t.Errorf("the outbox directory was not made beside the database: %v", err)
+		t.Fatalf("the outbox directory was not made beside the database: %v", err)
+	}
+	outbox, err := notify.NewOutbox(filepath.Join(dir, "outbox"), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mail, err := outbox.Last(server.DemoEmail)
+	if err != nil || !strings.Contains(mail.Text, "/password/reset?token=") {
+		t.Errorf("no reset link in the outbox (%v): %+v", err, mail)
+	}
+	if !strings.Contains(log.String(), "outbox: message queued") {
+		t.Errorf("the log does not say a message was queued:\n%s", log.String())
+	}
+	if strings.Contains(log.String(), "token=") || strings.Contains(log.String(), "Someone, hopefully you") {
+		t.Errorf("the reset link reached the log:\n%s", log.String())
 	}
 
 	// pairing-code makes a one-time pairing URI for an account of that database.
@@ -157,7 +182,7 @@ func TestServeAndShutdown(t *testing.T) {
 	if uri := strings.TrimSpace(out.String()); !regexp.MustCompile(`^countersign://pair\?.*code=[2-9A-Z]{8}`).MatchString(uri) || !strings.Contains(uri, "localhost%3A8080") {
 		t.Errorf("pairing-code printed %q, want a countersign://pair URI with the server and an 8-character code", uri)
 	}
-	err := run(context.Background(), append([]string{"pairing-code", "--login", "nobody@example.com"}, db...), env(map[string]string{"HOME": dir}), io.Discard, io.Discard)
+	err = run(context.Background(), append([]string{"pairing-code", "--login", "nobody@example.com"}, db...), env(map[string]string{"HOME": dir}), io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "no account") {
 		t.Errorf("pairing-code for an unknown account: got %v, want a clear refusal", err)
 	}

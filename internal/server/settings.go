@@ -295,7 +295,7 @@ func (s *Server) checkCurrentPassword(ctx context.Context, r *http.Request, st *
 		return false, fmt.Errorf("verify password: %w", err)
 	}
 	if !ok {
-		if _, err := s.loginFailed(ctx, r, st, st.user, store.ActSignInFailed, "Wrong password for a settings change"); err != nil {
+		if _, err := s.loginFailed(ctx, r, st, st.user, s.now(), store.ActSignInFailed, "Wrong password for a settings change"); err != nil {
 			return false, err
 		}
 	}

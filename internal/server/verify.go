@@ -196,7 +196,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request, st *reqState) er
 	}
 	if !res.ok {
 		s.metrics.signin("failure")
-		until, err := s.loginFailed(ctx, r, st, u, store.ActTwoStepFailed, res.method)
+		until, err := s.loginFailed(ctx, r, st, u, now, store.ActTwoStepFailed, res.method)
 		if err != nil {
 			return err
 		}
@@ -483,7 +483,7 @@ func (s *Server) keySignInFinish(w http.ResponseWriter, r *http.Request, st *req
 	key, err := s.keys.FinishLogin(ctx, u, in.ChallengeID, in.Credential)
 	if errors.Is(err, seckey.ErrChallenge) || errors.Is(err, seckey.ErrVerify) || errors.Is(err, seckey.ErrNoKeys) {
 		s.metrics.signin("failure")
-		if _, ferr := s.loginFailed(ctx, r, st, u, store.ActTwoStepFailed, "Security key"); ferr != nil {
+		if _, ferr := s.loginFailed(ctx, r, st, u, now, store.ActTwoStepFailed, "Security key"); ferr != nil {
 			return ferr
 		}
 		msg := "The security key was not accepted. Try again, or choose another way."

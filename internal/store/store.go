@@ -486,6 +486,10 @@ type Store interface {
 	APITokenByHash(ctx context.Context, hash []byte) (*APIToken, error)
 	TouchAPIToken(ctx context.Context, id string, at time.Time) error
 	RevokeAPIToken(ctx context.Context, userID, id string, at time.Time) error
+	// RevokeSignIns ends the user's sessions but keepSessionID, API tokens
+	// and OAuth codes and tokens (not the grants, not approver devices) in
+	// one transaction, as a password change or reset does.
+	RevokeSignIns(ctx context.Context, userID, keepSessionID string, at time.Time) (Revoked, error)
 
 	// SMS and voice codes.
 	AddSMSCode(ctx context.Context, c *SMSCode) error
