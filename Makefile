@@ -56,14 +56,15 @@ deps:
 	fi
 	@$(MAKE) --no-print-directory deps-npm
 
-# npm packages the tests run with Node.js (20.19 or newer), each folder's
-# package-lock.json installed by npm ci when its node_modules is older:
+# npm packages the tests run with Node.js (20.19 or newer; without it only
+# those tests fail, make run still works), each folder's package-lock.json
+# installed by npm ci when its node_modules is older:
 #   internal/server/e2e/testdata/openid-client   openid-client, the certified relying party of TestOpenIDClient
 #   internal/api/testdata/redocly                Redocly CLI, the OpenAPI linter of TestOpenAPILint (one bundled package, 15 MB)
 NPM_DIRS := internal/server/e2e/testdata/openid-client internal/api/testdata/redocly
 deps-npm:
 	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
-		echo "deps: Node.js and npm are missing: install Node.js 20.19 or newer (with npm)"; exit 1; \
+		echo "deps: Node.js and npm are missing (Debian 12's are too old): install Node.js 20.19 or newer with npm, or make test fails TestOpenIDClient and TestOpenAPILint"; exit 0; \
 	fi
 	@for d in $(NPM_DIRS); do \
 		if ! [ -f "$$d/node_modules/.package-lock.json" ] || [ "$$d/package-lock.json" -nt "$$d/node_modules/.package-lock.json" ]; then \

@@ -190,8 +190,10 @@ func TestOpenIDClient(t *testing.T) {
 	}
 	defer func() {
 		stdin.Close()
-		if err := cmd.Wait(); err != nil || stderr.Len() > 0 {
+		if err := cmd.Wait(); err != nil {
 			t.Errorf("node rp.mjs: %v\n%s", err, stderr.String())
+		} else if stderr.Len() > 0 {
+			t.Logf("node rp.mjs said on stderr:\n%s", stderr.String())
 		}
 	}()
 	fmt.Fprintf(stdin, "%s\n", setup)
