@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/countersign/countersign/internal/atrest"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
@@ -43,6 +44,9 @@ type DB struct {
 	dialect dialect
 	now     func() time.Time
 	pgCfg   *pgx.ConnConfig // PostgreSQL: for connections of its own (Listen)
+	// secrets seals the stored secrets (see WithSecretsKey); nil: in clear.
+	secrets      *atrest.Key
+	sealedOnOpen int
 	// stmts caches SQLite's prepared statements by query text: preparing
 	// (parsing and planning) costs more than running most of these queries.
 	// pgx caches PostgreSQL's by itself.
@@ -133,6 +137,10 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 		return nil, fmt.Errorf("connect to %s database: %w", db.dialect, err)
 	}
 	if err := db.migrate(ctx); err != nil {
+		db.sql.Close()
+		return nil, err
+	}
+	if err := db.openSecrets(ctx); err != nil {
 		db.sql.Close()
 		return nil, err
 	}

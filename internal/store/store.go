@@ -7,7 +7,10 @@
 // The store holds no policy: hashing, expiry rules, rate limits and who may do
 // what live in the server. Secrets that only need comparing (session tokens,
 // API tokens, reset tokens, backup codes, SMS codes) arrive here already
-// hashed; the store never sees them in clear.
+// hashed; the store never sees them in clear. Secrets that must be read
+// back — TOTP secrets, the settings (HMAC keys) and ID-token signing keys —
+// are sealed under the secrets key given to Open (WithSecretsKey, package
+// atrest) and opened when read: the database alone does not give them away.
 package store
 
 import (
