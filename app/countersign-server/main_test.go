@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/countersign/countersign/internal/atrest"
 	"github.com/countersign/countersign/internal/store"
 )
 
@@ -171,7 +173,20 @@ func TestServeAndShutdown(t *testing.T) {
 			t.Errorf("pairing-code --member: %v, stderr %q", err, errOut.String())
 		}
 	}
-	sdb, err := store.Open(context.Background(), "sqlite://"+filepath.Join(dir, "cs.db"))
+	// --dev made the secrets key beside the database, readable by its owner
+	// only, and the database's secrets are sealed under it.
+	keyFile := filepath.Join(dir, "secrets.key")
+	if fi, err := os.Stat(keyFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("--dev made no secrets key of mode 0600 beside the database: %v", err)
+	}
+	if _, err := store.Open(context.Background(), "sqlite://"+filepath.Join(dir, "cs.db")); !errors.Is(err, store.ErrSecretsKeyNeeded) {
+		t.Errorf("the --dev database opens without a secrets key (%v); its secrets are not sealed", err)
+	}
+	key, err := atrest.LoadKeyFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sdb, err := store.Open(context.Background(), "sqlite://"+filepath.Join(dir, "cs.db"), store.WithSecretsKey(key))
 	if err != nil {
 		t.Fatal(err)
 	}
