@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -197,6 +198,48 @@ func TestServeAndShutdown(t *testing.T) {
 	}
 	if ms, err := sdb.Members(context.Background(), u.ID); err != nil || len(ms) != 3 || ms[1].Name != "Sam" || ms[2].Name != "robin" {
 		t.Errorf("household after pairing-code --member twice = %+v, %v; want the owner, Sam and robin", ms, err)
+	}
+
+	// The raw database holds none of the demo's secrets in clear: its TOTP
+	// secret, the CSRF and OAuth HMAC keys, the ES256 signing key.
+	var secrets [][]byte
+	ms, err := sdb.Methods(context.Background(), u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if len(m.Secret) > 0 {
+			secrets = append(secrets, m.Secret)
+		}
+	}
+	for _, k := range []string{"csrf-key", "oauth-hmac"} {
+		v, err := sdb.Setting(context.Background(), k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets = append(secrets, v)
+	}
+	keys, err := sdb.OAuthKeys(context.Background())
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("OAuthKeys = %d, %v", len(keys), err)
+	}
+	for _, k := range keys {
+		secrets = append(secrets, k.Private)
+	}
+	if len(secrets) < 4 {
+		t.Fatalf("found %d secrets of the demo server, want its TOTP secret, two HMAC keys and a signing key", len(secrets))
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "cs.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wal, err := os.ReadFile(filepath.Join(dir, "cs.db-wal")); err == nil {
+		raw = append(raw, wal...)
+	}
+	for _, secret := range secrets {
+		if bytes.Contains(raw, secret) {
+			t.Errorf("the database file holds a secret in clear (%d bytes)", len(secret))
+		}
 	}
 }
 
