@@ -395,7 +395,7 @@ type OAuthToken struct {
 }
 
 // OAuthKey is a key that signs ID tokens. Private is the private key in
-// PKCS #8 DER.
+// PKCS #8 DER (sealed in the database under the secrets key, if any).
 type OAuthKey struct {
 	ID        string // the JWK "kid"
 	Alg       string // e.g. "ES256"
@@ -640,15 +640,16 @@ type Store interface {
 	OAuthKeys(ctx context.Context) ([]OAuthKey, error) // newest first
 
 	// Server settings: a small key/value table for things every instance
-	// must share (e.g. the HMAC key for CSRF tokens).
+	// must share (e.g. the HMAC key for CSRF tokens), sealed in the
+	// database under the secrets key, if any.
 	Setting(ctx context.Context, key string) ([]byte, error)
 	// SetSettingIfAbsent stores value unless the key exists, and returns the
 	// stored value either way (so concurrent instances agree).
 	SetSettingIfAbsent(ctx context.Context, key string, value []byte) ([]byte, error)
 
 	// Purge deletes expired sessions, challenges, SMS codes, reset tokens,
-	// pairing codes, device challenges and tokens, and approval events older
-	// than a day.
+	// pairing codes, device challenges and tokens, OAuth codes (exchanged
+	// or not) and tokens, and approval events older than a day.
 	Purge(ctx context.Context, now time.Time) error
 	Ping(ctx context.Context) error
 	// CheckWrite writes and commits a row of its own: the database can
