@@ -118,7 +118,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request, st *reqState) er
 	if err := s.activity(ctx, r, st, u.ID, store.ActSignUp, true, ""); err != nil {
 		return err
 	}
-	if err := s.startSession(ctx, w, r, st, u, store.StageFull, ""); err != nil {
+	if err := s.startSession(ctx, w, r, st, u, store.StageFull, "", ""); err != nil {
 		return err
 	}
 	s.flash(w, "Welcome to Countersign. Turn on two-step verification to protect your account.")
@@ -144,7 +144,7 @@ type signinForm struct {
 
 func (s *Server) signinPage(w http.ResponseWriter, r *http.Request, st *reqState) error {
 	next := r.URL.Query().Get("next")
-	if st.sess != nil && st.sess.Stage == store.StageFull {
+	if st.sess != nil && st.sess.Stage == store.StageFull && !s.reauthenticating(st, next) {
 		http.Redirect(w, r, safeNext(next), http.StatusSeeOther)
 		return nil
 	}
@@ -220,7 +220,7 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request, st *reqState) er
 	}
 	next := safeNext(f.Next)
 	if !u.TwoStep {
-		if err := s.completeSignIn(ctx, w, r, st, u, "", "Password"); err != nil {
+		if err := s.completeSignIn(ctx, w, r, st, u, "", "", "Password"); err != nil {
 			return err
 		}
 		http.Redirect(w, r, next, http.StatusSeeOther)
@@ -231,14 +231,14 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request, st *reqState) er
 		return err
 	}
 	if d != nil {
-		if err := s.completeSignIn(ctx, w, r, st, u, d.ID, "Password on trusted browser "+d.Name); err != nil {
+		if err := s.completeSignIn(ctx, w, r, st, u, d.ID, d.MemberID, "Password on trusted browser "+d.Name); err != nil {
 			return err
 		}
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return nil
 	}
 	s.metrics.signin("two_step")
-	if err := s.startSession(ctx, w, r, st, u, store.StagePassword, ""); err != nil {
+	if err := s.startSession(ctx, w, r, st, u, store.StagePassword, "", ""); err != nil {
 		return err
 	}
 	if next != "/account/security" {
@@ -307,14 +307,16 @@ func humanDuration(d time.Duration) string {
 }
 
 // completeSignIn ends a successful sign-in: failures forgotten, a new
-// signed-in session, the event logged.
-func (s *Server) completeSignIn(ctx context.Context, w http.ResponseWriter, r *http.Request, st *reqState, u *store.User, deviceID, detail string) error {
+// signed-in session, the event logged. The session acts as memberID, the
+// member whose second step signed it in ("": the owner, for the account's
+// own password, codes and authenticator).
+func (s *Server) completeSignIn(ctx context.Context, w http.ResponseWriter, r *http.Request, st *reqState, u *store.User, deviceID, memberID, detail string) error {
 	if u.FailedLogins > 0 || !u.LockedUntil.IsZero() {
 		if err := s.store.ResetLoginFailures(ctx, u.ID); err != nil {
 			return fmt.Errorf("reset failures: %w", err)
 		}
 	}
-	if err := s.startSession(ctx, w, r, st, u, store.StageFull, deviceID); err != nil {
+	if err := s.startSession(ctx, w, r, st, u, store.StageFull, deviceID, memberID); err != nil {
 		return err
 	}
 	s.metrics.signin("success")

@@ -22,7 +22,8 @@ type reqState struct {
 	json   bool // errors are answered as JSON
 	sess   *store.Session
 	user   *store.User
-	anonID string // the cs_csrf cookie: binds CSRF tokens of anonymous forms
+	member *store.Member // the household member the session acts as, once a page's action is checked (Server.act)
+	anonID string        // the cs_csrf cookie: binds CSRF tokens of anonymous forms
 }
 
 type stateKey struct{}

@@ -138,6 +138,7 @@ type Server struct {
 	stopBG    context.CancelFunc
 
 	pages    map[string]*template.Template
+	actions  map[string]household.Action // signed-in pages by pattern: what each does, in the permission table
 	metrics  *metrics
 	gatherer prometheus.Gatherer
 	handler  http.Handler
@@ -260,6 +261,7 @@ func New(cfg Config) (_ *Server, err error) {
 	}
 	s.lastPurge = s.now()
 	s.bg, s.stopBG = context.WithCancel(context.Background())
+	s.actions = map[string]household.Action{}
 	s.handler = s.routes()
 	return s, nil
 }

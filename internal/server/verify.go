@@ -205,7 +205,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request, st *reqState) er
 		}
 		return show(http.StatusUnauthorized, res.msg)
 	}
-	redirect, err := s.finishTwoStep(ctx, w, r, st, res.method, remember)
+	redirect, err := s.finishTwoStep(ctx, w, r, st, res.method, "", remember)
 	if err != nil {
 		return err
 	}
@@ -213,22 +213,23 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request, st *reqState) er
 	return nil
 }
 
-// finishTwoStep signs in after a right second step, trusting the browser
-// when asked; it returns where to go.
-func (s *Server) finishTwoStep(ctx context.Context, w http.ResponseWriter, r *http.Request, st *reqState, method string, remember bool) (string, error) {
+// finishTwoStep signs in after a right second step, as memberID, whose
+// step it was ("": the owner), trusting the browser for them when asked; it
+// returns where to go.
+func (s *Server) finishTwoStep(ctx context.Context, w http.ResponseWriter, r *http.Request, st *reqState, method, memberID string, remember bool) (string, error) {
 	u := st.user
 	if err := s.activity(ctx, r, st, u.ID, store.ActTwoStepUsed, true, method); err != nil {
 		return "", err
 	}
 	deviceID := ""
 	if remember {
-		d, err := s.trustDevice(ctx, w, r, st, u, "")
+		d, err := s.trustDevice(ctx, w, r, st, u, memberID)
 		if err != nil {
 			return "", err
 		}
 		deviceID = d.ID
 	}
-	if err := s.completeSignIn(ctx, w, r, st, u, deviceID, "Password and "+strings.ToLower(method[:1])+method[1:]); err != nil {
+	if err := s.completeSignIn(ctx, w, r, st, u, deviceID, memberID, "Password and "+strings.ToLower(method[:1])+method[1:]); err != nil {
 		return "", err
 	}
 	return s.takeNext(w, r), nil
@@ -497,7 +498,7 @@ func (s *Server) keySignInFinish(w http.ResponseWriter, r *http.Request, st *req
 	if err != nil {
 		return fmt.Errorf("finish key sign-in: %w", err)
 	}
-	redirect, err := s.finishTwoStep(ctx, w, r, st, "Security key "+key.Name, in.Remember)
+	redirect, err := s.finishTwoStep(ctx, w, r, st, "Security key "+key.Name, key.MemberID, in.Remember)
 	if err != nil {
 		return err
 	}

@@ -201,6 +201,9 @@ func (db *DB) AddSecurityKey(ctx context.Context, k *SecurityKey) error {
 	if len(k.CredentialID) == 0 {
 		return fmt.Errorf("add security key: the credential id is empty")
 	}
+	if err := db.ownMember(ctx, db.sql, k.UserID, &k.MemberID); err != nil {
+		return fmt.Errorf("add security key: %w", err)
+	}
 	_, err := db.exec(ctx, db.sql, `INSERT INTO security_keys (id, user_id, name, credential_id, credential, member_id, created_at, last_used_at)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		k.ID, k.UserID, k.Name, k.CredentialID, k.Credential, nullStr(k.MemberID), ts(k.CreatedAt), ts(k.LastUsedAt))

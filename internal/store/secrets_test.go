@@ -126,7 +126,7 @@ func TestSecretsSealedAtRest(t *testing.T) {
 }
 
 // TestSecretsSealedInPlace: a database whose secrets are in clear (as every
-// database before schema version 5) is sealed the first time it is opened
+// database before schema version 6) is sealed the first time it is opened
 // with a key; from then on it opens with that key only.
 func TestSecretsSealedInPlace(t *testing.T) {
 	forEachDSN(t, func(t *testing.T, dsn string) {

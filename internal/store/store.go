@@ -86,7 +86,7 @@ type SecurityKey struct {
 	Name         string
 	CredentialID []byte
 	Credential   []byte
-	MemberID     string // the household member it belongs to, "" for the owner
+	MemberID     string // the household member it belongs to; stored empty, the owner's id is filled in
 	CreatedAt    time.Time
 	LastUsedAt   time.Time
 }
@@ -104,7 +104,7 @@ type Device struct {
 	IP           string
 	UserAgent    string
 	TokenHash    []byte
-	MemberID     string // the household member it belongs to, "" for the owner
+	MemberID     string // the household member it belongs to; stored empty, the owner's id is filled in
 	CreatedAt    time.Time
 	LastSeenAt   time.Time
 	TrustedUntil time.Time
@@ -124,6 +124,7 @@ type Session struct {
 	ID         string
 	UserID     string
 	DeviceID   string
+	MemberID   string // the member it acts as: whose second step signed it in; stored empty, the owner's id is filled in
 	Stage      SessionStage
 	IP         string
 	UserAgent  string
@@ -198,7 +199,7 @@ type Approver struct {
 	Name       string
 	Platform   string // e.g. "linux"
 	PublicKey  []byte
-	MemberID   string // the household member it belongs to, "" for the owner
+	MemberID   string // the household member it belongs to (always set once stored)
 	CreatedAt  time.Time
 	LastSeenAt time.Time
 	RemovedAt  time.Time // zero while paired
@@ -206,7 +207,8 @@ type Approver struct {
 
 // PairingCode is a one-time code that pairs an approver with the account,
 // hashed (SHA-256 of the normalized code). The approver it pairs belongs to
-// MemberID ("" for the owner): an invitation of a household member.
+// MemberID (stored empty, the owner's id is filled in); a member's code is
+// an invitation.
 type PairingCode struct {
 	Hash      []byte
 	UserID    string
@@ -306,7 +308,8 @@ type ApprovalEvent struct {
 
 // Member is a person of the account's household. Exactly one member of
 // every account has Role api.RoleOwner: the account's holder, made with the
-// account. Devices whose MemberID is "" belong to the owner.
+// account. Every device names its member; the store fills the owner's id
+// for one added without.
 type Member struct {
 	ID                  string
 	UserID              string
@@ -584,8 +587,9 @@ type Store interface {
 	// turning it off also deletes the member's unanswered share offers.
 	SetSharesAuthenticator(ctx context.Context, userID, memberID string, on bool) error
 	// SetDeviceMember moves a device of deviceType (api.DeviceBrowser,
-	// api.DeviceApprover, api.DeviceSecurityKey) to memberID ("" or the
-	// owner's id: the owner). ErrNotFound unless both are the user's.
+	// api.DeviceApprover, api.DeviceSecurityKey) to memberID. ErrNotFound
+	// unless both are the user's. Who may move what is the callers' rule
+	// (household.Permit): the store only keeps devices within the account.
 	SetDeviceMember(ctx context.Context, userID, deviceType, id, memberID string) error
 	// AddShareOffer stores o (an empty ID is filled in) in place of any
 	// unanswered offer for the same device, and appends ev, in one
