@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -13,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/countersign/countersign/internal/atrest"
 	"github.com/countersign/countersign/internal/notify"
 	"github.com/countersign/countersign/internal/server"
 	"github.com/countersign/countersign/internal/server/webtest"
@@ -196,7 +199,20 @@ func TestServeAndShutdown(t *testing.T) {
 			t.Errorf("pairing-code --member: %v, stderr %q", err, errOut.String())
 		}
 	}
-	sdb, err := store.Open(context.Background(), "sqlite://"+filepath.Join(dir, "cs.db"))
+	// --dev made the secrets key beside the database, readable by its owner
+	// only, and the database's secrets are sealed under it.
+	keyFile := filepath.Join(dir, "secrets.key")
+	if fi, err := os.Stat(keyFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("--dev made no secrets key of mode 0600 beside the database: %v", err)
+	}
+	if _, err := store.Open(context.Background(), "sqlite://"+filepath.Join(dir, "cs.db")); !errors.Is(err, store.ErrSecretsKeyNeeded) {
+		t.Errorf("the --dev database opens without a secrets key (%v); its secrets are not sealed", err)
+	}
+	key, err := atrest.LoadKeyFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sdb, err := store.Open(context.Background(), "sqlite://"+filepath.Join(dir, "cs.db"), store.WithSecretsKey(key))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,6 +223,42 @@ func TestServeAndShutdown(t *testing.T) {
 	}
 	if ms, err := sdb.Members(context.Background(), u.ID); err != nil || len(ms) != 3 || ms[1].Name != "Sam" || ms[2].Name != "robin" {
 		t.Errorf("household after pairing-code --member twice = %+v, %v; want the owner, Sam and robin", ms, err)
+	}
+
+	// The raw database holds none of the demo's secrets in clear: its TOTP
+	// secret, the CSRF and OAuth HMAC keys (the ID-token signing keys, made
+	// when first needed, are sealed alike: see package store's tests).
+	var secrets [][]byte
+	ms, err := sdb.Methods(context.Background(), u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if len(m.Secret) > 0 {
+			secrets = append(secrets, m.Secret)
+		}
+	}
+	for _, k := range []string{"csrf-key", "oauth-hmac"} {
+		v, err := sdb.Setting(context.Background(), k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets = append(secrets, v)
+	}
+	if len(secrets) < 3 {
+		t.Fatalf("found %d secrets of the demo server, want its TOTP secret and two HMAC keys", len(secrets))
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "cs.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wal, err := os.ReadFile(filepath.Join(dir, "cs.db-wal")); err == nil {
+		raw = append(raw, wal...)
+	}
+	for _, secret := range secrets {
+		if bytes.Contains(raw, secret) {
+			t.Errorf("the database file holds a secret in clear (%d bytes)", len(secret))
+		}
 	}
 }
 

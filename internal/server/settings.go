@@ -224,7 +224,7 @@ func (s *Server) twoStepEnable(w http.ResponseWriter, r *http.Request, st *reqSt
 	if len(ms) < 2 {
 		return s.showTwoStep(w, r, st, http.StatusBadRequest, "Add a backup method first: a backup method is required.", nil)
 	}
-	codes, hashes, err := s.newBackupCodes()
+	codes, hashes, err := s.newBackupCodes(u.ID)
 	if err != nil {
 		return err
 	}
@@ -335,7 +335,7 @@ func (s *Server) methodRemove(w http.ResponseWriter, r *http.Request, st *reqSta
 
 func (s *Server) backupCodesRegenerate(w http.ResponseWriter, r *http.Request, st *reqState) error {
 	ctx := r.Context()
-	codes, hashes, err := s.newBackupCodes()
+	codes, hashes, err := s.newBackupCodes(st.user.ID)
 	if err != nil {
 		return err
 	}

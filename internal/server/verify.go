@@ -374,11 +374,14 @@ func (s *Server) checkSMS(ctx context.Context, u *store.User, code string, pendi
 // checkBackup spends one of the user's backup codes.
 func (s *Server) checkBackup(ctx context.Context, u *store.User, code string) (codeResult, error) {
 	res := codeResult{method: "Backup code", msg: "That backup code is not right. Check it and try again."}
-	h := backupCodeHash(code)
-	if h == nil {
+	c, ok := normalBackupCode(code)
+	if !ok {
 		return res, nil
 	}
-	err := s.store.UseBackupCode(ctx, u.ID, h, s.now())
+	err := s.store.UseBackupCode(ctx, u.ID, s.backupCodeHash(u.ID, c), s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		err = s.store.UseBackupCode(ctx, u.ID, legacyBackupCodeHash(c), s.now())
+	}
 	switch {
 	case errors.Is(err, store.ErrUsed):
 		res.msg = "That backup code was used already. Each code works once."

@@ -7,7 +7,10 @@
 // The store holds no policy: hashing, expiry rules, rate limits and who may do
 // what live in the server. Secrets that only need comparing (session tokens,
 // API tokens, reset tokens, backup codes, SMS codes) arrive here already
-// hashed; the store never sees them in clear.
+// hashed; the store never sees them in clear. Secrets that must be read
+// back — TOTP secrets, the settings (HMAC keys) and ID-token signing keys —
+// are sealed under the secrets key given to Open (WithSecretsKey, package
+// atrest) and opened when read: the database alone does not give them away.
 package store
 
 import (
@@ -395,7 +398,7 @@ type OAuthToken struct {
 }
 
 // OAuthKey is a key that signs ID tokens. Private is the private key in
-// PKCS #8 DER.
+// PKCS #8 DER (sealed in the database under the secrets key, if any).
 type OAuthKey struct {
 	ID        string // the JWK "kid"
 	Alg       string // e.g. "ES256"
@@ -645,15 +648,16 @@ type Store interface {
 	OAuthKeys(ctx context.Context) ([]OAuthKey, error) // newest first
 
 	// Server settings: a small key/value table for things every instance
-	// must share (e.g. the HMAC key for CSRF tokens).
+	// must share (e.g. the HMAC key for CSRF tokens), sealed in the
+	// database under the secrets key, if any.
 	Setting(ctx context.Context, key string) ([]byte, error)
 	// SetSettingIfAbsent stores value unless the key exists, and returns the
 	// stored value either way (so concurrent instances agree).
 	SetSettingIfAbsent(ctx context.Context, key string, value []byte) ([]byte, error)
 
 	// Purge deletes expired sessions, challenges, SMS codes, reset tokens,
-	// pairing codes, device challenges and tokens, and approval events older
-	// than a day.
+	// pairing codes, device challenges and tokens, OAuth codes (exchanged
+	// or not) and tokens, and approval events older than a day.
 	Purge(ctx context.Context, now time.Time) error
 	Ping(ctx context.Context) error
 	// CheckWrite writes and commits a row of its own: the database can
