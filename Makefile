@@ -2,7 +2,7 @@
 #   make run    install what is missing, build, start the companion
 #   make test   install what tests need, run every test
 .POSIX:
-.PHONY: all deps deps-qr deps-bench-ui deps-package install-packages build run test test-package package fuzz bench bench-qr bench-ui bench-server bench-approvals bench-dashboard soak cross corpus lint clean screenshots chaos
+.PHONY: all deps deps-npm deps-qr deps-bench-ui deps-package install-packages build run test test-package package fuzz bench bench-qr bench-ui bench-server bench-approvals bench-dashboard soak cross corpus lint clean screenshots chaos
 
 GO       ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 BIN      ?= bin
@@ -54,6 +54,24 @@ deps:
 	@if ! [ -x "$$(command -v $(GO))" ]; then \
 		echo "deps: Go is missing: install Go 1.26 or newer from https://go.dev/dl/ (Debian 12's golang-go is too old)"; exit 1; \
 	fi
+	@$(MAKE) --no-print-directory deps-npm
+
+# npm packages the tests run with Node.js (20.19 or newer; without it only
+# those tests fail, make run still works), each folder's package-lock.json
+# installed by npm ci when its node_modules is older:
+#   internal/server/e2e/testdata/openid-client   openid-client, the certified relying party of TestOpenIDClient
+#   internal/api/testdata/redocly                Redocly CLI, the OpenAPI linter of TestOpenAPILint (one bundled package, 15 MB)
+NPM_DIRS := internal/server/e2e/testdata/openid-client internal/api/testdata/redocly
+deps-npm:
+	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+		echo "deps: Node.js and npm are missing (Debian 12's are too old): install Node.js 20.19 or newer with npm, or make test fails TestOpenIDClient and TestOpenAPILint"; exit 0; \
+	fi
+	@for d in $(NPM_DIRS); do \
+		if ! [ -f "$$d/node_modules/.package-lock.json" ] || [ "$$d/package-lock.json" -nt "$$d/node_modules/.package-lock.json" ]; then \
+			echo "deps: npm ci in $$d"; \
+			npm ci --prefix "$$d" --no-audit --no-fund --loglevel=error >/dev/null || exit 1; \
+		fi; \
+	done
 
 deps-qr:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(QR_PACKAGES)"
@@ -116,7 +134,7 @@ TEST_TIMEOUT ?= 8m
 test: deps
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
-	COUNTERSIGN_TEST_X11=1 COUNTERSIGN_TEST_FIDO=1 COUNTERSIGN_TEST_POSTGRES=1 COUNTERSIGN_TEST_BROWSER=1 \
+	COUNTERSIGN_TEST_X11=1 COUNTERSIGN_TEST_FIDO=1 COUNTERSIGN_TEST_POSTGRES=1 COUNTERSIGN_TEST_BROWSER=1 COUNTERSIGN_TEST_NODE=1 \
 		GO=$(GO) .ci/keyring-session .ci/gotest -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 	@$(MAKE) --no-print-directory test-package
 

@@ -33,7 +33,7 @@ func pairingCode(ctx context.Context, args []string, getenv func(string) string,
 		fmt.Fprintln(stderr, "countersign-server: pairing-code needs --login EMAIL_OR_PHONE")
 		return errUsage
 	}
-	db, err := store.Open(ctx, cfg.db)
+	db, _, err := openStore(ctx, cfg, false)
 	if err != nil {
 		return err
 	}

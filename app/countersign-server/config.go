@@ -30,6 +30,8 @@ type config struct {
 	smtpPasswordFile       string
 	smtpPassword           string // only from the environment or the file, never a flag
 	smtpFrom, smtpTLS      string
+	secretsKeyFile         string
+	credentialsDir         string // $CREDENTIALS_DIRECTORY: systemd's credentials (LoadCredential=)
 	logFormat, logLevel    string
 	showVersion            bool
 	dataDir                string
@@ -64,7 +66,9 @@ func options(c *config) []option {
 		{name: "tls-cert", env: "COUNTERSIGN_TLS_CERT", str: &c.tlsCert, usage: "serve HTTPS with this certificate `file` (PEM; needs --tls-key)"},
 		{name: "tls-key", env: "COUNTERSIGN_TLS_KEY", str: &c.tlsKey, usage: "the private key `file` of --tls-cert (PEM)"},
 		{name: "dev", env: "COUNTERSIGN_DEV", boolean: &c.dev,
-			usage: "development: seed a demo account on an empty database and write mail and SMS to the outbox and the log"},
+			usage: "development: seed a demo account on an empty database, make a secrets key beside the database when there is none, and show a banner on every page (listen on loopback only)"},
+		{name: "secrets-key-file", env: "COUNTERSIGN_SECRETS_KEY_FILE", str: &c.secretsKeyFile,
+			usage: "`file` of the key that seals the secrets the server stores (32 random bytes in base64: openssl rand -base64 32) (default: the systemd credential secrets-key, else secrets.key beside the database)"},
 		{name: "trust-proxy", env: "COUNTERSIGN_TRUST_PROXY", boolean: &c.trustProxy,
 			usage: "take client addresses from X-Forwarded-For (only behind a reverse proxy)"},
 		{name: "outbox", env: "COUNTERSIGN_OUTBOX", str: &c.outbox,
@@ -85,11 +89,14 @@ func options(c *config) []option {
 
 const usageHead = `usage: countersign-server [flags]
        countersign-server pairing-code --login EMAIL_OR_PHONE [flags]
+       countersign-server rotate-secrets-key --new-key-file FILE [flags]
 
 The Countersign sign-in server. Every flag can also be set with the
 environment variable named after it; a flag wins over the variable.
 pairing-code prints a one-time countersign://pair URI (valid 10 minutes)
 that pairs a desktop companion with the account, as the web page does.
+rotate-secrets-key reseals the database's secrets under a new secrets key
+(stop every server on the database first, start them with the new key).
 
 Flags:
 `
@@ -148,6 +155,7 @@ func parseConfigWith(args []string, getenv func(string) string, stderr io.Writer
 	c.outboxFromFlagOrEnv = set["outbox"]
 	c.publicURLFromFlagOrEnv = set["public-url"]
 	c.smtpPassword = getenv("COUNTERSIGN_SMTP_PASSWORD")
+	c.credentialsDir = getenv("CREDENTIALS_DIRECTORY")
 	if c.showVersion {
 		return c, nil
 	}

@@ -2,9 +2,12 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,6 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/countersign/countersign/internal/atrest"
+	"github.com/countersign/countersign/internal/notify"
+	"github.com/countersign/countersign/internal/server"
+	"github.com/countersign/countersign/internal/server/webtest"
 	"github.com/countersign/countersign/internal/store"
 )
 
@@ -129,7 +136,9 @@ func TestPublicURLOnIPWarns(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pr, pw := io.Pipe()
-	args := []string{"--addr", "127.0.0.1:0", "--metrics-addr", "off", "--public-url", "http://192.0.2.7:8080", "--db", "sqlite://" + filepath.Join(dir, "cs.db")}
+	keyFile, _ := newKeyFile(t, dir, "secrets.key")
+	args := []string{"--addr", "127.0.0.1:0", "--metrics-addr", "off", "--public-url", "http://192.0.2.7:8080", "--db", "sqlite://" + filepath.Join(dir, "cs.db"),
+		"--secrets-key-file", keyFile}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, args, env(map[string]string{"HOME": dir}), io.Discard, pw)
@@ -189,7 +198,6 @@ func TestServeAndShutdown(t *testing.T) {
 			}
 		}
 	}
-	go io.Copy(io.Discard, pr)
 	if addr == "" {
 		t.Fatalf("the server never said where it listens; log:\n%s", log.String())
 	}
@@ -198,6 +206,8 @@ func TestServeAndShutdown(t *testing.T) {
 		<-done
 		t.Fatalf("the server did not say where it serves its metrics (--metrics-addr 127.0.0.1:0); log:\n%s", log.String())
 	}
+	logged := make(chan struct{}) // the rest of the log, read once the server stopped
+	go func() { io.Copy(&log, pr); close(logged) }()
 	if !strings.Contains(log.String(), "seeded the demo account") {
 		t.Errorf("--dev on an empty database did not seed the demo account; log:\n%s", log.String())
 	}
@@ -226,6 +236,11 @@ func TestServeAndShutdown(t *testing.T) {
 			t.Errorf("GET http://%s/metrics = %d, want %d (metrics only on --metrics-addr %s)", tc.addr, resp.StatusCode, tc.want, metricsAddr)
 		}
 	}
+	// A reset link for the demo account goes to the outbox, not the log,
+	// even with --dev.
+	if res := webtest.New(t, "http://"+addr).Post("/password/forgot", "/password/forgot", url.Values{"login": {server.DemoEmail}}); res.StatusCode != http.StatusOK {
+		t.Errorf("forgot password: %d", res.StatusCode)
+	}
 	cancel()
 	select {
 	case err := <-done:
@@ -235,8 +250,23 @@ func TestServeAndShutdown(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the server did not stop within 20 s of its context ending")
 	}
+	<-logged
 	if _, err := os.Stat(filepath.Join(dir, "outbox")); err != nil {
-		t.Errorf("the outbox directory was not made beside the database: %v", err)
+		t.Fatalf("the outbox directory was not made beside the database: %v", err)
+	}
+	outbox, err := notify.NewOutbox(filepath.Join(dir, "outbox"), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mail, err := outbox.Last(server.DemoEmail)
+	if err != nil || !strings.Contains(mail.Text, "/password/reset?token=") {
+		t.Errorf("no reset link in the outbox (%v): %+v", err, mail)
+	}
+	if !strings.Contains(log.String(), "outbox: message queued") {
+		t.Errorf("the log does not say a message was queued:\n%s", log.String())
+	}
+	if strings.Contains(log.String(), "token=") || strings.Contains(log.String(), "Someone, hopefully you") {
+		t.Errorf("the reset link reached the log:\n%s", log.String())
 	}
 
 	// pairing-code makes a one-time pairing URI for an account of that database.
@@ -248,7 +278,7 @@ func TestServeAndShutdown(t *testing.T) {
 	if uri := strings.TrimSpace(out.String()); !regexp.MustCompile(`^countersign://pair\?.*code=[2-9A-Z]{8}`).MatchString(uri) || !strings.Contains(uri, "localhost%3A8080") {
 		t.Errorf("pairing-code printed %q, want a countersign://pair URI with the server and an 8-character code", uri)
 	}
-	err := run(context.Background(), append([]string{"pairing-code", "--login", "nobody@example.com"}, db...), env(map[string]string{"HOME": dir}), io.Discard, io.Discard)
+	err = run(context.Background(), append([]string{"pairing-code", "--login", "nobody@example.com"}, db...), env(map[string]string{"HOME": dir}), io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "no account") {
 		t.Errorf("pairing-code for an unknown account: got %v, want a clear refusal", err)
 	}
@@ -262,7 +292,20 @@ func TestServeAndShutdown(t *testing.T) {
 			t.Errorf("pairing-code --member: %v, stderr %q", err, errOut.String())
 		}
 	}
-	sdb, err := store.Open(context.Background(), "sqlite://"+filepath.Join(dir, "cs.db"))
+	// --dev made the secrets key beside the database, readable by its owner
+	// only, and the database's secrets are sealed under it.
+	keyFile := filepath.Join(dir, "secrets.key")
+	if fi, err := os.Stat(keyFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("--dev made no secrets key of mode 0600 beside the database: %v", err)
+	}
+	if _, err := store.Open(context.Background(), "sqlite://"+filepath.Join(dir, "cs.db")); !errors.Is(err, store.ErrSecretsKeyNeeded) {
+		t.Errorf("the --dev database opens without a secrets key (%v); its secrets are not sealed", err)
+	}
+	key, err := atrest.LoadKeyFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sdb, err := store.Open(context.Background(), "sqlite://"+filepath.Join(dir, "cs.db"), store.WithSecretsKey(key))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,6 +316,42 @@ func TestServeAndShutdown(t *testing.T) {
 	}
 	if ms, err := sdb.Members(context.Background(), u.ID); err != nil || len(ms) != 3 || ms[1].Name != "Sam" || ms[2].Name != "robin" {
 		t.Errorf("household after pairing-code --member twice = %+v, %v; want the owner, Sam and robin", ms, err)
+	}
+
+	// The raw database holds none of the demo's secrets in clear: its TOTP
+	// secret, the CSRF and OAuth HMAC keys (the ID-token signing keys, made
+	// when first needed, are sealed alike: see package store's tests).
+	var secrets [][]byte
+	ms, err := sdb.Methods(context.Background(), u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if len(m.Secret) > 0 {
+			secrets = append(secrets, m.Secret)
+		}
+	}
+	for _, k := range []string{"csrf-key", "oauth-hmac"} {
+		v, err := sdb.Setting(context.Background(), k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets = append(secrets, v)
+	}
+	if len(secrets) < 3 {
+		t.Fatalf("found %d secrets of the demo server, want its TOTP secret and two HMAC keys", len(secrets))
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "cs.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wal, err := os.ReadFile(filepath.Join(dir, "cs.db-wal")); err == nil {
+		raw = append(raw, wal...)
+	}
+	for _, secret := range secrets {
+		if bytes.Contains(raw, secret) {
+			t.Errorf("the database file holds a secret in clear (%d bytes)", len(secret))
+		}
 	}
 }
 

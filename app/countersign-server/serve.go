@@ -15,7 +15,6 @@ import (
 	"github.com/countersign/countersign/internal/approval"
 	"github.com/countersign/countersign/internal/notify"
 	"github.com/countersign/countersign/internal/server"
-	"github.com/countersign/countersign/internal/store"
 )
 
 // serve runs the server until ctx ends, then shuts it down gracefully.
@@ -35,19 +34,21 @@ func serve(ctx context.Context, cfg *config, stderr io.Writer) error {
 	if cfg.dev && !isLoopback(ln.Addr()) {
 		return fmt.Errorf("--dev seeds an account with a published password: listen on a loopback address (e.g. --addr 127.0.0.1:8080), not %s", ln.Addr())
 	}
-	var metricsLn net.Listener
-	if cfg.metricsAddr != "" {
-		if metricsLn, err = net.Listen("tcp", cfg.metricsAddr); err != nil {
-			return fmt.Errorf("listen on --metrics-addr %s: %w; choose another host:port, or --metrics-addr off", cfg.metricsAddr, err)
-		}
-		defer metricsLn.Close()
-	}
 
-	db, err := store.Open(ctx, cfg.db)
+	db, sk, err := openStore(ctx, cfg, cfg.dev)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	switch {
+	case sk.created:
+		log.Info("made a secrets key beside the database (--dev)", "file", sk.path, "key_id", sk.key.ID())
+	case sk.beside && !cfg.dev:
+		log.Warn("the secrets key lies beside the database: a copy of the directory holds both; give it with --secrets-key-file from elsewhere or as the systemd credential "+secretsKeyCredential, "file", sk.path)
+	}
+	if n := db.SealedOnOpen(); n > 0 {
+		log.Info("sealed the database's secrets under the secrets key", "secrets", n, "key_id", sk.key.ID(), "key", sk.source)
+	}
 
 	outbox, err := notify.NewOutbox(cfg.outbox, log.With("component", "outbox"), time.Now)
 	if err != nil {
@@ -119,6 +120,14 @@ func serve(ctx context.Context, cfg *config, stderr io.Writer) error {
 		ln = tls.NewListener(ln, hs.TLSConfig)
 	}
 
+	// The metrics port is taken last: a server that fails to start never holds it.
+	var metricsLn net.Listener
+	if cfg.metricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.metricsAddr); err != nil {
+			return fmt.Errorf("listen on --metrics-addr %s: %w; choose another host:port, or --metrics-addr off", cfg.metricsAddr, err)
+		}
+		defer metricsLn.Close()
+	}
 	servers := []*http.Server{hs}
 	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()

@@ -2,14 +2,17 @@ package main
 
 import (
 	"bufio"
+	"crypto/rand"
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/countersign/countersign/internal/atrest"
 	"github.com/countersign/countersign/internal/store/pgtest"
 )
 
@@ -33,7 +36,11 @@ func TestSIGTERMWithDatabaseGone(t *testing.T) {
 		t.Skip("starts a PostgreSQL server of its own")
 	}
 	pg := pgtest.Start(t)
-	cmd := exec.Command(os.Args[0], "--addr", "127.0.0.1:0", "--metrics-addr", "off", "--db", pg.DSN())
+	keyFile := filepath.Join(t.TempDir(), "secrets.key")
+	if _, err := atrest.CreateKeyFile(keyFile, rand.Reader); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "--addr", "127.0.0.1:0", "--metrics-addr", "off", "--db", pg.DSN(), "--secrets-key-file", keyFile)
 	cmd.Env = append(os.Environ(), envRunMain+"=1", "HOME="+t.TempDir(), "XDG_DATA_HOME=")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -90,14 +90,9 @@ func (b *board) set(h api.Household) {
 		return
 	}
 	b.data = h
-	owner := b.ownerID()
 	byMember := map[string][]api.Device{}
 	for _, dv := range h.Devices {
-		m := dv.MemberID
-		if m == "" {
-			m = owner
-		}
-		byMember[m] = append(byMember[m], dv)
+		byMember[dv.MemberID] = append(byMember[dv.MemberID], dv)
 	}
 	members := slices.Clone(h.Members)
 	// The owner first, then as the server lists them (oldest first).
@@ -158,9 +153,6 @@ func (b *board) column(memberID string) *memberColumn {
 // it back.
 func (b *board) move(dv api.Device, to string, undo bool) {
 	from := dv.MemberID
-	if from == "" {
-		from = b.ownerID()
-	}
 	target, ok := b.member(to)
 	src, ok2 := b.column(from), b.column(to)
 	if !ok || src == nil || ok2 == nil || from == to {
@@ -434,11 +426,10 @@ func (b *board) dragged(k *boardCard, delta fyne.Delta) {
 		if !slices.Contains(b.columns, k.c) {
 			return // a card of a board shown before
 		}
-		from := k.dv.MemberID
-		if from == "" {
-			from = b.ownerID()
+		if !b.youOwn() {
+			return // only the owner moves devices between members
 		}
-		b.drag = &dragging{dv: k.dv, from: from, start: drv.AbsolutePositionForObject(k), size: k.Size()}
+		b.drag = &dragging{dv: k.dv, from: k.dv.MemberID, start: drv.AbsolutePositionForObject(k), size: k.Size()}
 		b.drag.ghost = newGhost(k)
 		b.d.layer.Add(b.drag.ghost)
 		k.dim(true)

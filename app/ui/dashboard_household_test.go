@@ -254,6 +254,15 @@ func TestBoardMemberCannotManage(t *testing.T) {
 			}
 		}
 	}
+	// Only the owner moves devices: a member's card does not come loose.
+	k := h.card(t, "Firefox on Linux")
+	k.Dragged(&fyne.DragEvent{Dragged: fyne.NewDelta(300, 0)})
+	if h.d.household.drag != nil {
+		t.Error("a member's window lets a device be dragged to another member")
+	}
+	k.DragEnd()
+	h.settle(t)
+	wantChanges(t, f)
 }
 
 func TestBoardScrollsSideways(t *testing.T) {

@@ -298,13 +298,7 @@ func (s *Service) Wake(userID string) { s.broker.wake(userID) }
 // memberName is the name of the household member the approver belongs to,
 // "" when it can't be read (logged).
 func (s *Service) memberName(ctx context.Context, a *store.Approver) string {
-	var m *store.Member
-	var err error
-	if a.MemberID == "" {
-		m, err = s.store.OwnerMember(ctx, a.UserID)
-	} else {
-		m, err = s.store.Member(ctx, a.UserID, a.MemberID)
-	}
+	m, err := s.store.Member(ctx, a.UserID, a.MemberID)
 	if err != nil {
 		s.log.Warn("approval: the member of an approver", "device", a.ID, "err", err)
 		return ""

@@ -42,8 +42,8 @@ func TestMemberPairingAndDecisions(t *testing.T) {
 		e.svc.OnPaired(func(_ context.Context, a *store.Approver) { paired = append(paired, a.Name) })
 		laptop := e.pairAs(t, e.ada, sam.ID, "Sam's laptop")
 		desk := e.pairAs(t, e.ada, owner.ID, "Ada's desktop")
-		if laptop.MemberID != sam.ID || desk.MemberID != "" {
-			t.Errorf("paired as %q and %q, want Sam's and the owner's (\"\")", laptop.MemberID, desk.MemberID)
+		if laptop.MemberID != sam.ID || desk.MemberID != owner.ID {
+			t.Errorf("paired as %q and %q, want Sam's and the owner's", laptop.MemberID, desk.MemberID)
 		}
 		if len(paired) != 2 || paired[0] != "Sam's laptop" {
 			t.Errorf("OnPaired saw %v", paired)

@@ -286,33 +286,45 @@ func (m *Manager) poll(ctx context.Context, a *account, up *time.Duration) error
 	// A first poll that does not wait gives the point from which changes
 	// count; only then is the account online (and the window reloads), so a
 	// change made between the reload and the first long poll is not lost.
-	if err := m.pollOnce(ctx, a, 0); err != nil {
+	res, err := m.pollFetch(ctx, a, 0)
+	if err != nil {
 		return err
 	}
 	m.setOnline(a, true, nil)
+	if err := m.pollHandle(a, res); err != nil {
+		return err
+	}
 	for time.Since(start) < pollSpell || m.forcePoll {
-		if err := m.pollOnce(ctx, a, m.pollTimeout); err != nil {
+		res, err := m.pollFetch(ctx, a, m.pollTimeout)
+		if err != nil {
+			return err
+		}
+		if err := m.pollHandle(a, res); err != nil {
 			return err
 		}
 	}
 	return errTryStream
 }
 
-// pollOnce asks for the events after the last one seen, waiting up to wait
-// seconds, handles them and moves the mark to the server's cursor (past the
-// events it filtered out).
-func (m *Manager) pollOnce(ctx context.Context, a *account, wait int) error {
+// pollFetch asks for the events after the last one seen, waiting up to
+// wait seconds for one.
+func (m *Manager) pollFetch(ctx context.Context, a *account, wait int) (*api.PollResult, error) {
 	m.mu.Lock()
 	after := a.lastSeq
 	m.mu.Unlock()
 	var res api.PollResult
 	path := "/api/v1/approvals/poll?after=" + strconv.FormatInt(after, 10) + "&timeout=" + strconv.Itoa(wait)
 	pctx, cancel := context.WithTimeout(ctx, time.Duration(wait)*time.Second+requestTimeout)
-	err := m.authedLong(pctx, a, path, &res)
-	cancel()
-	if err != nil {
-		return err
+	defer cancel()
+	if err := m.authedLong(pctx, a, path, &res); err != nil {
+		return nil, err
 	}
+	return &res, nil
+}
+
+// pollHandle handles a poll's events and moves the mark to the server's
+// cursor (past the events it filtered out).
+func (m *Manager) pollHandle(a *account, res *api.PollResult) error {
 	for _, ev := range res.Events {
 		if err := m.handle(a, ev); err != nil {
 			return err

@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/countersign/countersign/internal/approver"
+	"github.com/countersign/countersign/internal/atrest"
 	"github.com/countersign/countersign/internal/password"
 	"github.com/countersign/countersign/internal/server/webtest"
 	"github.com/countersign/countersign/internal/store"
@@ -91,6 +92,30 @@ func goTool() string {
 
 // ---- a server process ----
 
+// chaosSecretsKey is the secrets key of every chaos server and of the
+// harness's own look into their databases (32 bytes in base64).
+const chaosSecretsKey = "Y2hhb3MtdGVzdHMtc2hhcmUtdGhpcy0zMkIta2V5ISE="
+
+// secretsKeyFile writes chaosSecretsKey to a file for --secrets-key-file.
+func secretsKeyFile(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "secrets.key")
+	if err := os.WriteFile(p, []byte(chaosSecretsKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// secretsKey opens a chaos server's database as the server does.
+func secretsKey(t *testing.T) store.Option {
+	t.Helper()
+	k, err := atrest.ParseKey([]byte(chaosSecretsKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store.WithSecretsKey(k)
+}
+
 // serverProc is countersign-server running as a child process.
 type serverProc struct {
 	t      *testing.T
@@ -118,7 +143,7 @@ func newServer(t *testing.T, name, db, public string) *serverProc {
 	if p.public == "" {
 		p.public = "http://localhost:" + strconv.Itoa(port)
 	}
-	p.args = []string{"--addr", p.addr, "--metrics-addr", "off", "--db", db, "--public-url", p.public,
+	p.args = []string{"--addr", p.addr, "--metrics-addr", "off", "--db", db, "--public-url", p.public, "--secrets-key-file", secretsKeyFile(t),
 		"--outbox", filepath.Join(t.TempDir(), "outbox"), "--trust-proxy", "--log-level", "warn"}
 	t.Cleanup(func() {
 		p.stop()
@@ -248,7 +273,7 @@ func (w *lockedWriter) Write(b []byte) (int, error) {
 // `countersign-server pairing-code`, on p's database.
 func (p *serverProc) pairingURI(login string) string {
 	p.t.Helper()
-	cmd := exec.Command(serverBinary(p.t), "pairing-code", "--login", login, "--db", p.db, "--public-url", p.public)
+	cmd := exec.Command(serverBinary(p.t), "pairing-code", "--login", login, "--db", p.db, "--public-url", p.public, "--secrets-key-file", secretsKeyFile(p.t))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -278,7 +303,7 @@ func get(u string) (int, string, error) {
 func seedAccounts(t *testing.T, dsn, prefix string, n int) []string {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, dsn)
+	db, err := store.Open(ctx, dsn, secretsKey(t))
 	if err != nil {
 		t.Fatalf("open %s: %v", dsn, err)
 	}
@@ -306,7 +331,7 @@ func seedAccounts(t *testing.T, dsn, prefix string, n int) []string {
 func signIns(t *testing.T, dsn, login string) int {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, dsn)
+	db, err := store.Open(ctx, dsn, secretsKey(t))
 	if err != nil {
 		t.Fatalf("open %s: %v", dsn, err)
 	}
@@ -877,7 +902,7 @@ func apiCode(body string) string {
 func apiToken(t *testing.T, dsn, login string, scopes ...string) string {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, dsn)
+	db, err := store.Open(ctx, dsn, secretsKey(t))
 	if err != nil {
 		t.Fatalf("open %s: %v", dsn, err)
 	}

@@ -14,14 +14,9 @@ import (
 
 // Devices lists every device of userID's account as API v1 shows them:
 // trusted browsers (with the sessions running on them at now), paired
-// desktops and security keys, each with its member (the owner's id for the
-// owner's), most recently seen first. Place and Current are for the caller
-// to fill in.
+// desktops and security keys, each with its member, most recently seen
+// first. Place and Current are for the caller to fill in.
 func Devices(ctx context.Context, st store.Store, userID string, now time.Time) ([]api.Device, error) {
-	owner, err := st.OwnerMember(ctx, userID)
-	if err != nil {
-		return nil, fmt.Errorf("owner: %w", err)
-	}
 	browsers, err := st.Devices(ctx, userID)
 	if err != nil {
 		return nil, fmt.Errorf("trusted browsers: %w", err)
@@ -56,18 +51,13 @@ func Devices(ctx context.Context, st store.Store, userID string, now time.Time) 
 	for i := range keys {
 		out = append(out, KeyDevice(&keys[i]))
 	}
-	for i := range out {
-		if out[i].MemberID == "" {
-			out[i].MemberID = owner.ID
-		}
-	}
 	slices.SortStableFunc(out, func(a, b api.Device) int {
 		return cmp.Or(b.LastSeenAt.Compare(a.LastSeenAt), b.CreatedAt.Compare(a.CreatedAt))
 	})
 	return out, nil
 }
 
-// BrowserDevice is a trusted browser as API v1 shows it ("" member: the owner).
+// BrowserDevice is a trusted browser as API v1 shows it.
 func BrowserDevice(d *store.Device) api.Device {
 	return api.Device{
 		ID: d.ID, Type: api.DeviceBrowser, Name: d.Name, Kind: d.Kind, MemberID: d.MemberID,

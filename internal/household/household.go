@@ -372,13 +372,7 @@ func (s *Service) Changed(ctx context.Context, userID, what string) {
 // paired offers the authenticator to a newly paired companion of a member
 // who shares it; it runs inside approval.Service.Redeem.
 func (s *Service) paired(ctx context.Context, a *store.Approver) {
-	var m *store.Member
-	var err error
-	if a.MemberID == "" {
-		m, err = s.store.OwnerMember(ctx, a.UserID)
-	} else {
-		m, err = s.store.Member(ctx, a.UserID, a.MemberID)
-	}
+	m, err := s.store.Member(ctx, a.UserID, a.MemberID)
 	if err != nil {
 		s.log.Error("household: the member of a paired companion", "device", a.ID, "err", err)
 		return
@@ -478,7 +472,7 @@ func (s *Service) memberApprovers(ctx context.Context, m *store.Member) ([]store
 	}
 	var out []store.Approver
 	for _, a := range all {
-		if a.MemberID == m.ID || (a.MemberID == "" && m.Role == api.RoleOwner) {
+		if a.MemberID == m.ID {
 			out = append(out, a)
 		}
 	}
@@ -497,9 +491,6 @@ func (s *Service) ownerName(ctx context.Context, userID string) string {
 
 // approverMember is the name of the approver's member, "" when unknown.
 func (s *Service) approverMember(ctx context.Context, a *store.Approver) string {
-	if a.MemberID == "" {
-		return s.ownerName(ctx, a.UserID)
-	}
 	m, err := s.store.Member(ctx, a.UserID, a.MemberID)
 	if err != nil {
 		return ""

@@ -258,8 +258,8 @@ func TestShare(t *testing.T) {
 			t.Fatalf("the invited desktop belongs to %q, want Sam", laptop.MemberID)
 		}
 		adas := e.pair(t, e.owner.ID, "Ada's desktop")
-		if adas.MemberID != "" {
-			t.Errorf("the owner's invited desktop belongs to %q, want \"\" (the owner)", adas.MemberID)
+		if adas.MemberID != e.owner.ID {
+			t.Errorf("the owner's invited desktop belongs to %q, want the owner's id", adas.MemberID)
 		}
 		if os, _ := e.svc.Offers(ctx, laptop.ID); len(os) != 0 {
 			t.Errorf("offers before sharing: %+v", os)

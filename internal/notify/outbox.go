@@ -39,9 +39,11 @@ var ErrNoMessage = errors.New("no message in the outbox")
 const timeLayout = "20060102T150405.000000000Z"
 
 // Outbox is a Mailer and SMSSender for development and tests: it sends
-// nothing, but writes every message as a file in a directory and logs it,
-// text included — reading reset links and codes is its purpose. Never use it
-// on a server real people use.
+// nothing, but writes every message as a file in a directory, readable by
+// its owner only (0600 in a 0700 directory), where a developer reads the
+// codes and reset links. Its log line says only that a message was queued
+// and in which file: the text holds secrets and the recipient is personal,
+// and logs travel further than the outbox (journald, log shippers).
 //
 // Files are named by the time of sending ("20261122T160102.123456789Z-mail.txt",
 // "…-sms.txt" for SMS and voice) and hold To, Subject and Kind headers, an
@@ -135,8 +137,7 @@ func (o *Outbox) write(ctx context.Context, m Message) error {
 		// than overwrites, when another process took the name.
 		err := os.Link(tmp.Name(), filepath.Join(o.dir, name))
 		if err == nil {
-			o.log.Info("outbox: message written (development only: not sent)",
-				"kind", m.Kind, "to", m.To, "subject", m.Subject, "text", m.Text, "file", name)
+			o.log.Info("outbox: message queued", "kind", m.Kind, "file", filepath.Join(o.dir, name))
 			return nil
 		}
 		if !errors.Is(err, fs.ErrExist) {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,17 +23,45 @@ import (
 type AuthorizeRequest struct {
 	Client *store.OAuthClient
 	Scopes []string // requested and allowed for the client
+	// Prompt is the request's prompt values (OIDC Core 3.1.2.1): "none",
+	// "login", "consent", "select_account"; none never comes with others.
+	Prompt []string
+	// MaxAge is the request's max_age: how long ago the person may have
+	// signed in; negative when the request sets none.
+	MaxAge time.Duration
 	req    fosite.AuthorizeRequester
 }
+
+// Prompts reports whether the request's prompt holds v.
+func (ar *AuthorizeRequest) Prompts(v string) bool { return slices.Contains(ar.Prompt, v) }
+
+// Redirectable reports whether an error about this request may go to the
+// client's redirect URI; when not, the web layer shows it to the person
+// (see ErrorMessage).
+func (ar *AuthorizeRequest) Redirectable() bool {
+	return ar != nil && ar.req != nil && ar.req.IsRedirectURIValid()
+}
+
+// State is the request's state, "" when it has none.
+func (ar *AuthorizeRequest) State() string {
+	if ar == nil || ar.req == nil {
+		return ""
+	}
+	return ar.req.GetState()
+}
+
+// promptValues are the prompt values OIDC Core 3.1.2.1 defines.
+var promptValues = []string{"none", "login", "consent", "select_account"}
 
 // ParseAuthorize validates an authorization request (GET /oauth/authorize):
 // the client, the exact redirect URI, response_type=code, PKCE (S256;
 // required for public clients), the scopes allowed for the client, state
-// and nonce. On error the returned request, when not nil, says whether
-// WriteAuthorizeError may redirect to the client.
+// (which may be left out when PKCE protects the request), nonce, prompt and
+// max_age. On error the returned request, when not nil, says whether
+// WriteAuthorizeError may redirect to the client (Redirectable).
 func (p *Provider) ParseAuthorize(ctx context.Context, r *http.Request) (*AuthorizeRequest, error) {
 	fr, err := p.fosite.NewAuthorizeRequest(ctx, r)
-	if err != nil {
+	if err != nil && !stateless(fr, err) {
 		return &AuthorizeRequest{req: fr}, err
 	}
 	form := fr.GetRequestForm()
@@ -48,27 +77,86 @@ func (p *Provider) ParseAuthorize(ctx context.Context, r *http.Request) (*Author
 	if challenge != "" && method != "S256" {
 		return &AuthorizeRequest{req: fr}, fosite.ErrInvalidRequest.WithHint("Only the S256 code_challenge_method is supported.")
 	}
+	ar := &AuthorizeRequest{req: fr, MaxAge: -1}
+	ar.Prompt = strings.Fields(form.Get("prompt"))
+	for _, v := range ar.Prompt {
+		if !slices.Contains(promptValues, v) {
+			return ar, fosite.ErrInvalidRequest.WithHintf("The prompt value %q is not one of none, login, consent and select_account.", v)
+		}
+	}
+	if ar.Prompts("none") && len(ar.Prompt) > 1 {
+		return ar, fosite.ErrInvalidRequest.WithHint("prompt=none cannot be combined with other prompt values.")
+	}
+	if raw := form.Get("max_age"); raw != "" {
+		n, err := strconv.ParseInt(raw, 10, 32)
+		if err != nil || n < 0 {
+			return ar, fosite.ErrInvalidRequest.WithHint("max_age must be a number of seconds, 0 or more.")
+		}
+		ar.MaxAge = time.Duration(n) * time.Second
+	}
 	c, err := p.Client(ctx, fr.GetClient().GetID())
 	if err != nil {
 		return nil, err
 	}
-	return &AuthorizeRequest{Client: c, Scopes: slices.Clone([]string(fr.GetRequestedScopes())), req: fr}, nil
+	ar.Client, ar.Scopes = c, slices.Clone([]string(fr.GetRequestedScopes()))
+	return ar, nil
+}
+
+// stateless reports whether err only says the request has no state, and
+// PKCE (S256) binds it to the client instead: a missing state is then
+// accepted (RFC 9700 2.1, OAuth 2.1), a short one is still refused. fosite
+// checks state last, so the rest of the request is valid.
+func stateless(fr fosite.AuthorizeRequester, err error) bool {
+	if fr == nil || !errors.Is(err, fosite.ErrInvalidState) || fr.GetState() != "" {
+		return false
+	}
+	form := fr.GetRequestForm()
+	return form.Get("code_challenge") != "" && form.Get("code_challenge_method") == "S256"
 }
 
 // WriteAuthorizeError sends err to the client (error= on its redirect URI)
-// when the request's redirect URI is trusted, else renders a plain error.
+// when the request's redirect URI is trusted, else answers with a plain
+// sentence (ErrorMessage); the web layer renders its own page instead.
 func (p *Provider) WriteAuthorizeError(w http.ResponseWriter, r *http.Request, ar *AuthorizeRequest, err error) {
-	if ar != nil && ar.req != nil && ar.req.IsRedirectURIValid() {
+	w.Header().Set("Cache-Control", "no-store")
+	if !ar.Redirectable() {
+		status, msg := ErrorMessage(err)
+		http.Error(w, msg, status)
+		return
+	}
+	if ar.State() != "" {
 		p.fosite.WriteAuthorizeError(r.Context(), w, ar.req, err)
 		return
 	}
-	rfc := fosite.ErrorToRFC6749Error(err)
-	msg := rfc.GetDescription()
-	if errors.Is(err, ErrInvalid) || errors.Is(err, ErrNotFound) {
-		msg = err.Error()
+	// fosite would add an empty state=, which a client that sent none
+	// may take for someone else's answer.
+	u := ar.req.GetRedirectURI()
+	q := u.Query()
+	for k, v := range fosite.ErrorToRFC6749Error(err).ToValues() {
+		q[k] = v
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	http.Error(w, msg, rfc.StatusCode())
+	u.RawQuery, u.Fragment = q.Encode(), ""
+	w.Header().Set("Location", u.String())
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+// ErrorMessage is what a person is told, in a plain sentence, about an
+// authorization request that cannot go back to the app, and its HTTP status
+// (500 for the server's own failures, which the caller logs).
+func ErrorMessage(err error) (status int, msg string) {
+	rfc := fosite.ErrorToRFC6749Error(err)
+	again := " Go back to the app and try again, or tell its developer."
+	switch {
+	case errors.Is(err, ErrInvalid), errors.Is(err, ErrNotFound), rfc.ErrorField == fosite.ErrInvalidClient.ErrorField:
+		return http.StatusBadRequest, "The app that sent you here is not registered with Countersign (its client ID is unknown, or the app was deleted)." + again
+	case rfc.ErrorField == fosite.ErrServerError.ErrorField:
+		return http.StatusInternalServerError, "Something went wrong on our side. Please try again in a moment."
+	case rfc.ErrorField == fosite.ErrRequestURINotSupported.ErrorField, rfc.ErrorField == fosite.ErrRequestNotSupported.ErrorField:
+		return http.StatusBadRequest, "The app sent its sign-in request in a form Countersign does not accept (a request object)." + again
+	case rfc.ErrorField == fosite.ErrAccessDenied.ErrorField:
+		return http.StatusForbidden, "You cancelled: nothing was shared with the app."
+	}
+	return http.StatusBadRequest, "The app asked to send you back to an address it has not registered with Countersign, so its sign-in request cannot be used." + again
 }
 
 // NeedsConsent reports whether the person must be asked: false when a
@@ -110,6 +198,9 @@ func (p *Provider) Authorize(ctx context.Context, w http.ResponseWriter, r *http
 		p.WriteAuthorizeError(w, r, ar, err)
 		return
 	}
+	if ar.State() == "" {
+		resp.GetParameters().Del("state") // a request without state gets none back
+	}
 	old, err := p.store.OAuthGrant(ctx, userID, ar.Client.ID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		p.serverError(w, "authorize", err)
@@ -135,13 +226,13 @@ func (p *Provider) Authorize(ctx context.Context, w http.ResponseWriter, r *http
 	p.fosite.WriteAuthorizeResponse(ctx, w, ar.req, resp)
 }
 
-// newSession is the fosite session of a person's authorization.
 // AuthorizeOption tells Authorize how the person signed in.
 type AuthorizeOption func(*authorizeOptions)
 
 type authorizeOptions struct {
-	authTime time.Time
-	amr      []string
+	authTime    time.Time
+	amr         []string
+	requestedAt time.Time
 }
 
 // WithAuthentication gives the ID token's auth_time (when the person signed
@@ -151,6 +242,14 @@ func WithAuthentication(at time.Time, amr ...string) AuthorizeOption {
 	return func(o *authorizeOptions) { o.authTime, o.amr = at, amr }
 }
 
+// WithRequestedAt gives the time the app's request first arrived, when the
+// person signed in (again) since: fosite checks prompt=login and max_age
+// against it. Without it: now.
+func WithRequestedAt(t time.Time) AuthorizeOption {
+	return func(o *authorizeOptions) { o.requestedAt = t }
+}
+
+// newSession is the fosite session of a person's authorization.
 func (p *Provider) newSession(userID string, now time.Time, o authorizeOptions) *openid.DefaultSession {
 	if sys := time.Now().UTC(); now.After(sys) {
 		now = sys // fosite refuses an auth_time ahead of the system clock
@@ -158,6 +257,10 @@ func (p *Provider) newSession(userID string, now time.Time, o authorizeOptions) 
 	authTime, amr := now, []string{"pwd"}
 	if !o.authTime.IsZero() && o.authTime.Before(now) {
 		authTime = o.authTime.UTC()
+	}
+	requestedAt := now
+	if !o.requestedAt.IsZero() && o.requestedAt.Before(now) {
+		requestedAt = o.requestedAt.UTC()
 	}
 	if len(o.amr) > 0 {
 		amr = o.amr
@@ -167,7 +270,7 @@ func (p *Provider) newSession(userID string, now time.Time, o authorizeOptions) 
 			Issuer:                          p.issuer,
 			Subject:                         userID,
 			AuthTime:                        authTime,
-			RequestedAt:                     now,
+			RequestedAt:                     requestedAt,
 			AuthenticationMethodsReferences: amr,
 			Extra:                           map[string]any{},
 		},
@@ -425,8 +528,21 @@ func audience(v any) []string {
 }
 
 // Discovery serves the OpenID Provider metadata
-// (GET /.well-known/openid-configuration).
+// (GET /.well-known/openid-configuration). It claims nothing the provider
+// refuses: no request objects, no claims parameter; the signing algorithms
+// are those of the keys in the JWKS, RS256 first.
 func (p *Provider) Discovery(w http.ResponseWriter, r *http.Request) {
+	keys, err := p.published(r.Context())
+	if err != nil {
+		p.serverError(w, "discovery", err)
+		return
+	}
+	algs := []string{keyAlg}
+	for _, k := range keys {
+		if !slices.Contains(algs, k.alg) {
+			algs = append(algs, k.alg)
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"issuer":                                p.issuer,
 		"authorization_endpoint":                p.issuer + "/oauth/authorize",
@@ -441,9 +557,13 @@ func (p *Provider) Discovery(w http.ResponseWriter, r *http.Request) {
 		"response_modes_supported":              []string{"query"},
 		"grant_types_supported":                 clientGrantTypes,
 		"subject_types_supported":               []string{"public"},
-		"id_token_signing_alg_values_supported": []string{keyAlg},
+		"id_token_signing_alg_values_supported": algs,
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "none"},
 		"code_challenge_methods_supported":      []string{"S256"},
+		"prompt_values_supported":               promptValues,
+		"request_parameter_supported":           false,
+		"request_uri_parameter_supported":       false,
+		"claims_parameter_supported":            false,
 		"claims_supported":                      []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "name", "email", "email_verified", "user_id"},
 	})
 }

@@ -2,14 +2,16 @@ package oauth
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
-	"crypto/elliptic"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net/http"
 	"time"
 
@@ -18,33 +20,45 @@ import (
 	"github.com/countersign/countersign/internal/store"
 )
 
-const keyAlg = "ES256"
+// keyAlg is the algorithm of new signing keys: RS256, the one OpenID
+// Connect says a client gets when it registered none (and every client here
+// registers none). ES256 keys made before stay published, and keep
+// verifying what they signed, for keyOverlap after an RS256 key succeeds
+// them.
+const (
+	keyAlg  = "RS256"
+	keyBits = 2048
+	algES   = "ES256"
+)
 
 // keyReload is how long loaded keys are trusted before the store is asked
 // again (another instance may have rotated).
 const keyReload = time.Minute
 
-// signingKey is an ID token signing key.
+// signingKey is an ID token signing key: an *rsa.PrivateKey (RS256) or an
+// *ecdsa.PrivateKey (ES256).
 type signingKey struct {
 	id      string
-	priv    *ecdsa.PrivateKey
+	alg     string
+	priv    crypto.Signer
 	created time.Time
 }
 
 // signingKeys returns the keys, newest (the one that signs) first, rotating
-// when the newest is due.
+// when the newest is due or is not of keyAlg. The first key is made when
+// first needed.
 func (p *Provider) signingKeys(ctx context.Context) ([]signingKey, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
-	if len(p.keys) > 0 && now.Sub(p.loadedAt) < keyReload && now.Sub(p.keys[0].created) < keyRotation {
+	if len(p.keys) > 0 && now.Sub(p.loadedAt) < keyReload && !due(p.keys[0], now) {
 		return p.keys, nil
 	}
 	keys, err := p.loadKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if len(keys) == 0 || now.Sub(keys[0].created) >= keyRotation {
+	if len(keys) == 0 || due(keys[0], now) {
 		if err := p.addKey(ctx, now); err != nil {
 			return nil, err
 		}
@@ -56,6 +70,11 @@ func (p *Provider) signingKeys(ctx context.Context) ([]signingKey, error) {
 	return keys, nil
 }
 
+// due reports whether the signing key k must be succeeded.
+func due(k signingKey, now time.Time) bool {
+	return k.alg != keyAlg || now.Sub(k.created) >= keyRotation
+}
+
 func (p *Provider) loadKeys(ctx context.Context) ([]signingKey, error) {
 	stored, err := p.store.OAuthKeys(ctx)
 	if err != nil {
@@ -63,25 +82,35 @@ func (p *Provider) loadKeys(ctx context.Context) ([]signingKey, error) {
 	}
 	var keys []signingKey
 	for _, k := range stored {
-		if k.Alg != keyAlg {
+		if k.Alg != keyAlg && k.Alg != algES {
 			continue
 		}
 		priv, err := x509.ParsePKCS8PrivateKey(k.Private)
 		if err != nil {
 			return nil, fmt.Errorf("signing key %s: %w", k.ID, err)
 		}
-		ec, ok := priv.(*ecdsa.PrivateKey)
-		if !ok {
-			return nil, fmt.Errorf("signing key %s: not an ECDSA key", k.ID)
+		var signer crypto.Signer
+		switch key := priv.(type) {
+		case *rsa.PrivateKey:
+			if k.Alg == keyAlg {
+				signer = key
+			}
+		case *ecdsa.PrivateKey:
+			if k.Alg == algES {
+				signer = key
+			}
 		}
-		keys = append(keys, signingKey{id: k.ID, priv: ec, created: k.CreatedAt})
+		if signer == nil {
+			return nil, fmt.Errorf("signing key %s: a %T is not an %s key", k.ID, priv, k.Alg)
+		}
+		keys = append(keys, signingKey{id: k.ID, alg: k.Alg, priv: signer, created: k.CreatedAt})
 	}
 	return keys, nil
 }
 
 // addKey makes a new signing key and stores it.
 func (p *Provider) addKey(ctx context.Context, now time.Time) error {
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), p.rand)
+	priv, err := rsa.GenerateKey(p.rand, keyBits)
 	if err != nil {
 		return fmt.Errorf("make signing key: %w", err)
 	}
@@ -197,7 +226,7 @@ func (p *Provider) parseIDToken(ctx context.Context, raw string) (*jwt.Token, er
 		kid, _ := t.Header["kid"].(string)
 		for _, k := range keys {
 			if k.id == kid {
-				return &k.priv.PublicKey, nil
+				return k.priv.Public(), nil
 			}
 		}
 		return nil, errBadToken
@@ -214,15 +243,33 @@ func (p *Provider) parseIDToken(ctx context.Context, raw string) (*jwt.Token, er
 	return t, nil
 }
 
-// jwk is a public key in the JWKS.
+// jwk is a public key in the JWKS: RSA (n, e) or EC P-256 (crv, x, y).
 type jwk struct {
 	Kty string `json:"kty"`
-	Crv string `json:"crv"`
-	X   string `json:"x"`
-	Y   string `json:"y"`
+	N   string `json:"n,omitempty"`
+	E   string `json:"e,omitempty"`
+	Crv string `json:"crv,omitempty"`
+	X   string `json:"x,omitempty"`
+	Y   string `json:"y,omitempty"`
 	Kid string `json:"kid"`
 	Alg string `json:"alg"`
 	Use string `json:"use"`
+}
+
+// publicJWK is k's public half as a JWK.
+func publicJWK(k signingKey) (jwk, error) {
+	b64 := base64.RawURLEncoding.EncodeToString
+	switch pub := k.priv.Public().(type) {
+	case *rsa.PublicKey:
+		return jwk{Kty: "RSA", N: b64(pub.N.Bytes()), E: b64(big.NewInt(int64(pub.E)).Bytes()), Kid: k.id, Alg: k.alg, Use: "sig"}, nil
+	case *ecdsa.PublicKey:
+		raw, err := pub.Bytes() // 0x04 || X || Y
+		if err != nil {
+			return jwk{}, err
+		}
+		return jwk{Kty: "EC", Crv: "P-256", X: b64(raw[1:33]), Y: b64(raw[33:65]), Kid: k.id, Alg: k.alg, Use: "sig"}, nil
+	}
+	return jwk{}, fmt.Errorf("signing key %s: no JWK for %T", k.id, k.priv)
 }
 
 // JWKS serves the public keys that verify ID tokens (GET /oauth/jwks).
@@ -236,15 +283,12 @@ func (p *Provider) JWKS(w http.ResponseWriter, r *http.Request) {
 		Keys []jwk `json:"keys"`
 	}{Keys: []jwk{}}
 	for _, k := range keys {
-		pub, err := k.priv.PublicKey.Bytes() // 0x04 || X || Y
+		j, err := publicJWK(k)
 		if err != nil {
 			p.serverError(w, "jwks", err)
 			return
 		}
-		set.Keys = append(set.Keys, jwk{Kty: "EC", Crv: "P-256",
-			X:   base64.RawURLEncoding.EncodeToString(pub[1:33]),
-			Y:   base64.RawURLEncoding.EncodeToString(pub[33:65]),
-			Kid: k.id, Alg: keyAlg, Use: "sig"})
+		set.Keys = append(set.Keys, j)
 	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	writeJSON(w, http.StatusOK, set)

@@ -1,6 +1,6 @@
 // Package oauth is countersign-server's OAuth 2.0 and OpenID Connect
 // provider ("Sign in with Countersign"): discovery, JWKS, the authorization
-// code flow with PKCE, tokens (opaque access and refresh tokens, ES256 ID
+// code flow with PKCE, tokens (opaque access and refresh tokens, RS256 ID
 // tokens), userinfo, revocation, introspection and end-session, plus the
 // apps people register and the grants they give them.
 //
@@ -47,6 +47,10 @@ var (
 	// ErrAccessDenied is what the web layer passes to WriteAuthorizeError
 	// when the person cancels consent: the client gets error=access_denied.
 	ErrAccessDenied error = fosite.ErrAccessDenied
+	// ErrLoginRequired and ErrConsentRequired answer prompt=none when the
+	// person would have to sign in (again) or be asked (OIDC Core 3.1.2.6).
+	ErrLoginRequired   error = fosite.ErrLoginRequired
+	ErrConsentRequired error = fosite.ErrConsentRequired
 )
 
 // invalidError is an ErrInvalid with a message for people.
@@ -106,8 +110,9 @@ type Provider struct {
 }
 
 // New builds the provider: it loads or creates the shared HMAC secret for
-// opaque tokens and the ES256 signing key (kept in the store, rotated every
-// 30 days, old keys published in the JWKS for 7 more days).
+// opaque tokens. The RS256 signing key is kept in the store too, made when
+// first needed, rotated every 30 days; old keys stay published in the JWKS
+// for 7 more days.
 func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("oauth: no store")
@@ -132,9 +137,6 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	secret, err := cfg.Store.SetSettingIfAbsent(ctx, "oauth-hmac", secret)
 	if err != nil {
 		return nil, fmt.Errorf("oauth: load hmac secret: %w", err)
-	}
-	if _, err := p.signingKeys(ctx); err != nil {
-		return nil, fmt.Errorf("oauth: %w", err)
 	}
 
 	fc := &fosite.Config{

@@ -174,7 +174,7 @@ func (e *env) verifier(clientID string) *oidc.IDTokenVerifier {
 	if err != nil {
 		e.t.Fatalf("oidc.NewProvider: %v", err)
 	}
-	return op.Verifier(&oidc.Config{ClientID: clientID, SupportedSigningAlgs: []string{"ES256"}})
+	return op.Verifier(&oidc.Config{ClientID: clientID, SupportedSigningAlgs: []string{"RS256"}})
 }
 
 func kid(t *testing.T, raw string) string {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/approval"
+	"github.com/countersign/countersign/internal/household"
 	"github.com/countersign/countersign/internal/qr"
 	"github.com/countersign/countersign/internal/store"
 )
@@ -67,7 +68,8 @@ func (s *Server) pairStart(w http.ResponseWriter, r *http.Request, st *reqState)
 	if !s.acctLimit.Allow("pair:" + st.user.ID) {
 		return &userError{http.StatusTooManyRequests, msgTooFast}
 	}
-	code, uri, expires, err := s.approvals.NewPairingCode(r.Context(), st.user.ID)
+	// A member's browser pairs a desktop of theirs.
+	code, uri, expires, err := s.approvals.NewMemberPairingCode(r.Context(), st.user.ID, st.member.ID)
 	if err != nil {
 		return fmt.Errorf("pairing code: %w", err)
 	}
@@ -86,14 +88,17 @@ func (s *Server) approverRemove(w http.ResponseWriter, r *http.Request, st *reqS
 	if err != nil {
 		return fmt.Errorf("approvers: %w", err)
 	}
-	name := ""
+	name, member := "", ""
 	for _, a := range list {
 		if a.ID == id {
-			name = a.Name
+			name, member = a.Name, a.MemberID
 		}
 	}
 	if name == "" {
 		return errNotFound
+	}
+	if err := s.permits(r, st, household.RemoveDevice, member); err != nil {
+		return err
 	}
 	err = s.approvals.RemoveApprover(ctx, st.user.ID, id, st.ip, truncate(r.UserAgent(), 512))
 	if errors.Is(err, approval.ErrNotFound) || errors.Is(err, store.ErrNotFound) {
@@ -288,22 +293,23 @@ func (s *Server) approvalComplete(w http.ResponseWriter, r *http.Request, st *re
 		if err != nil {
 			return fmt.Errorf("consume approval: %w", err)
 		}
+		// The session, and the browser when trusted, are the member's whose
+		// desktop approved it.
+		member := ""
+		if a, err := s.store.Approver(ctx, req.DecidedBy); err == nil && a.UserID == u.ID {
+			member = a.MemberID
+		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("the approving device: %w", err)
+		}
 		deviceID := ""
 		if r.PostFormValue("remember") == "1" {
-			// The browser belongs to the member whose desktop approved it.
-			member := ""
-			if a, err := s.store.Approver(ctx, req.DecidedBy); err == nil && a.UserID == u.ID {
-				member = a.MemberID
-			} else if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("the approving device: %w", err)
-			}
 			dev, err := s.trustDevice(ctx, w, r, st, u, member)
 			if err != nil {
 				return err
 			}
 			deviceID = dev.ID
 		}
-		if err := s.completeSignIn(ctx, w, r, st, u, deviceID, "Approved on "+req.DecidedByName); err != nil {
+		if err := s.completeSignIn(ctx, w, r, st, u, deviceID, member, "Approved on "+req.DecidedByName); err != nil {
 			return err
 		}
 		http.Redirect(w, r, s.takeNext(w, r), http.StatusSeeOther)

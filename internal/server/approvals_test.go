@@ -521,12 +521,13 @@ func TestApprovalExpired(t *testing.T) {
 }
 
 // TestHouseholdSignInAndReshare: a browser approved by a member's desktop is
-// that member's; a new authenticator set up on the pages is offered again to
-// the members who share it; the pages tell companions what changed.
+// that member's, and its session acts as them; a new authenticator set up on
+// the pages (by the owner) is offered again to the members who share it; the
+// pages tell companions what changed.
 func TestHouseholdSignInAndReshare(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	c, _ := approverUser(t, e)
+	c, adaDesk := approverUser(t, e)
 	u := e.user("ada@example.com")
 	sam, err := e.srv.house.AddMember(ctx, u.ID, "Sam")
 	if err != nil {
@@ -559,6 +560,20 @@ func TestHouseholdSignInAndReshare(t *testing.T) {
 	}
 	if !hasActivity(activityKinds(t, e, u.ID), store.ActSignIn+": Approved on Sam's desktop (Sam)") {
 		t.Errorf("no sign-in activity naming Sam's desktop in %q", activityKinds(t, e, u.ID))
+	}
+
+	// Signed in by Sam's approval, the session is Sam's: the account's
+	// two-step settings are the owner's.
+	if r := c.get("/account/two-step/totp"); r.status != http.StatusForbidden ||
+		!strings.Contains(html.UnescapeString(r.body), "Only the account's owner can change two-step verification.") {
+		t.Errorf("Sam's session on the TOTP page: %d %s", r.status, r.body)
+	}
+	// Ada signs in on another browser with her own desktop's approval.
+	c = e.client()
+	req, n = waitingRequest(t, e, c)
+	adaDesk.decide(t, e, req, api.DecisionApprove, n)
+	if r := c.post("/signin/approval/complete", nil); r.status != http.StatusSeeOther {
+		t.Fatalf("complete after Ada's approval: %d %s", r.status, r.body)
 	}
 
 	before, err := e.db.LastApprovalEventSeq(ctx, u.ID)

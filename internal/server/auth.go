@@ -61,14 +61,23 @@ func normalizeLogin(in string) (email, phone string, ok bool) {
 	return "", p, true
 }
 
+// loginKey is what was typed as the rate limits and ghost locks know it:
+// the email or E.164 number, or the text itself lower-cased.
+func loginKey(login string) (key string, ok bool) {
+	email, phone, ok := normalizeLogin(login)
+	if !ok {
+		return strings.ToLower(strings.TrimSpace(login)), false
+	}
+	return email + phone, true
+}
+
 // findUser looks an account up by what was typed; ErrNotFound for anything
 // that is not a known email or number.
 func (s *Server) findUser(ctx context.Context, login string) (*store.User, string, error) {
-	email, phone, ok := normalizeLogin(login)
+	key, ok := loginKey(login)
 	if !ok {
-		return nil, strings.ToLower(strings.TrimSpace(login)), store.ErrNotFound
+		return nil, key, store.ErrNotFound
 	}
-	key := email + phone
 	u, err := s.store.UserByLogin(ctx, key)
 	return u, key, err
 }
@@ -122,7 +131,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request, st *reqState) er
 	if err := s.activity(ctx, r, st, u.ID, store.ActSignUp, true, ""); err != nil {
 		return err
 	}
-	if err := s.startSession(ctx, w, r, st, u, store.StageFull, ""); err != nil {
+	if err := s.startSession(ctx, w, r, st, u, store.StageFull, "", ""); err != nil {
 		return err
 	}
 	s.flash(w, "Welcome to Countersign. Turn on two-step verification to protect your account.")
@@ -148,7 +157,7 @@ type signinForm struct {
 
 func (s *Server) signinPage(w http.ResponseWriter, r *http.Request, st *reqState) error {
 	next := r.URL.Query().Get("next")
-	if st.sess != nil && st.sess.Stage == store.StageFull {
+	if st.sess != nil && st.sess.Stage == store.StageFull && !s.reauthenticating(st, next) {
 		http.Redirect(w, r, safeNext(next), http.StatusSeeOther)
 		return nil
 	}
@@ -175,44 +184,31 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request, st *reqState) er
 		return show(http.StatusTooManyRequests, msgTooFast)
 	}
 	now := s.now()
-	if errors.Is(err, store.ErrNotFound) {
-		// Spend the time a real check takes, and lock like a real account.
-		_, _ = s.verifyPassword(ctx, s.dummyHash, pw)
-		if until := s.ghosts.locked(key, now); !until.IsZero() {
-			s.metrics.signin("locked")
-			return show(http.StatusTooManyRequests, lockedMessage(until, now))
-		}
-		s.metrics.signin("failure")
-		if until := s.ghosts.fail(key, now); !until.IsZero() {
-			return show(http.StatusTooManyRequests, lockedMessage(until, now))
-		}
-		return show(http.StatusUnauthorized, msgBadLogin)
-	}
-	if err != nil {
+	// What is known of the login before its password is checked: its
+	// failures and lock, from the account or, for an unknown login, from the
+	// ghost locks. An unknown or locked login is checked against the dummy
+	// hash, which takes the time a real check takes.
+	var seen loginFailures
+	hash := s.dummyHash
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		u = nil
+		seen = s.ghosts.get(key)
+	case err != nil:
 		return err
+	default:
+		seen = loginFailures{n: u.FailedLogins, until: u.LockedUntil}
 	}
-	if now.Before(u.LockedUntil) {
-		_, _ = s.verifyPassword(ctx, s.dummyHash, pw)
-		s.metrics.signin("locked")
-		if err := s.activity(ctx, r, st, u.ID, store.ActSignInFailed, false, "Refused: sign-in is locked after failed attempts"); err != nil {
-			return err
-		}
-		return show(http.StatusTooManyRequests, lockedMessage(u.LockedUntil, now))
+	locked := now.Before(seen.until)
+	if u != nil && !locked {
+		hash = u.PasswordHash
 	}
-	ok, err := s.verifyPassword(ctx, u.PasswordHash, pw)
+	ok, err := s.verifyPassword(ctx, hash, pw)
 	if err != nil {
 		return fmt.Errorf("verify password: %w", err)
 	}
-	if !ok {
-		s.metrics.signin("failure")
-		until, err := s.loginFailed(ctx, r, st, u, store.ActSignInFailed, "Wrong password")
-		if err != nil {
-			return err
-		}
-		if !until.IsZero() {
-			return show(http.StatusTooManyRequests, lockedMessage(until, now))
-		}
-		return show(http.StatusUnauthorized, msgBadLogin)
+	if u == nil || locked || !ok {
+		return show(s.refuseSignIn(r, st, u, key, seen, locked, now))
 	}
 	if password.NeedsRehash(u.PasswordHash, s.pwParams) {
 		if h, err := s.hashPassword(ctx, pw); err == nil {
@@ -224,7 +220,7 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request, st *reqState) er
 	}
 	next := safeNext(f.Next)
 	if !u.TwoStep {
-		if err := s.completeSignIn(ctx, w, r, st, u, "", "Password"); err != nil {
+		if err := s.completeSignIn(ctx, w, r, st, u, "", "", "Password"); err != nil {
 			return err
 		}
 		http.Redirect(w, r, next, http.StatusSeeOther)
@@ -235,14 +231,14 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request, st *reqState) er
 		return err
 	}
 	if d != nil {
-		if err := s.completeSignIn(ctx, w, r, st, u, d.ID, "Password on trusted browser "+d.Name); err != nil {
+		if err := s.completeSignIn(ctx, w, r, st, u, d.ID, d.MemberID, "Password on trusted browser "+d.Name); err != nil {
 			return err
 		}
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return nil
 	}
 	s.metrics.signin("two_step")
-	if err := s.startSession(ctx, w, r, st, u, store.StagePassword, ""); err != nil {
+	if err := s.startSession(ctx, w, r, st, u, store.StagePassword, "", ""); err != nil {
 		return err
 	}
 	if next != "/account/security" {
@@ -268,29 +264,93 @@ func tooManyAttempts(until, now time.Time) string {
 	return fmt.Sprintf("Too many attempts; try again in %d %s.", m, unit)
 }
 
-// loginFailed counts a wrong password or second-step code against the
-// account and records it; it returns the end of the lock it caused, if any.
-func (s *Server) loginFailed(ctx context.Context, r *http.Request, st *reqState, u *store.User, kind, detail string) (time.Time, error) {
-	now := s.now()
-	n, err := s.store.RecordLoginFailure(ctx, u.ID, func(n int) time.Time {
-		if b := ratelimit.Backoff(n); b > 0 {
-			return now.Add(b)
+// loginFailures is what a login's failed attempts left: how many in a row
+// and the end of the lock they caused.
+type loginFailures struct {
+	n     int
+	until time.Time
+}
+
+// lockEnd is the end of the lock the n-th failure in a row at now causes;
+// zero for none.
+func lockEnd(n int, now time.Time) time.Time {
+	if b := ratelimit.Backoff(n); b > 0 {
+		return now.Add(b)
+	}
+	return time.Time{}
+}
+
+// refuseSignIn answers a sign-in with a wrong password, an unknown login or
+// a lock in force: it returns the status and message of the answer. The
+// answer comes from what was read before the password was checked (the
+// failures so far and the lock), for a real account and an unknown login
+// alike, and recording the attempt is queued for after the answer: for an
+// account the failure count, the lock and the activity log (database
+// writes), for an unknown login its ghost lock. So neither the words nor
+// the time of the answer tell whether the account exists.
+func (s *Server) refuseSignIn(r *http.Request, st *reqState, u *store.User, key string, seen loginFailures, locked bool, now time.Time) (int, string) {
+	from := originOf(r, st)
+	until := seen.until
+	var record func(ctx context.Context) error
+	if locked {
+		s.metrics.signin("locked")
+		record = func(ctx context.Context) error {
+			if u == nil {
+				return nil // an unknown login's refusal changes nothing
+			}
+			return s.addActivity(ctx, from, u.ID, store.ActSignInFailed, false, "Refused: sign-in is locked after failed attempts")
 		}
-		return time.Time{}
-	})
+	} else {
+		s.metrics.signin("failure")
+		if until = lockEnd(seen.n+1, now); !until.IsZero() {
+			s.metrics.signin("locked")
+		}
+		record = func(ctx context.Context) error {
+			if u == nil {
+				s.ghosts.fail(key, now)
+				return nil
+			}
+			_, err := s.recordFailure(ctx, from, u.ID, now, store.ActSignInFailed, "Wrong password")
+			return err
+		}
+	}
+	st.later("record a failed sign-in", record)
+	if until.IsZero() {
+		return http.StatusUnauthorized, msgBadLogin
+	}
+	return http.StatusTooManyRequests, lockedMessage(until, now)
+}
+
+// loginFailed counts a wrong password or second-step code of a signed-in
+// (or half signed-in) person against the account and records it; it
+// returns the end of the lock it caused, if any. now is the time the
+// caller's answer counts the lock from, so that the answer says the wait
+// the lock has.
+func (s *Server) loginFailed(ctx context.Context, r *http.Request, st *reqState, u *store.User, now time.Time, kind, detail string) (time.Time, error) {
+	until, err := s.recordFailure(ctx, originOf(r, st), u.ID, now, kind, detail)
+	if err == nil && !until.IsZero() {
+		s.metrics.signin("locked")
+	}
+	return until, err
+}
+
+// recordFailure counts a failure against the account, locks it when the
+// count calls for it (from now) and records both in the activity log; it
+// returns the end of the lock it caused, if any.
+func (s *Server) recordFailure(ctx context.Context, from origin, userID string, now time.Time, kind, detail string) (time.Time, error) {
+	n, err := s.store.RecordLoginFailure(ctx, userID, func(n int) time.Time { return lockEnd(n, now) })
 	if err != nil {
 		return time.Time{}, fmt.Errorf("record failure: %w", err)
 	}
-	if err := s.activity(ctx, r, st, u.ID, kind, false, detail); err != nil {
+	if err := s.addActivity(ctx, from, userID, kind, false, detail); err != nil {
 		return time.Time{}, err
 	}
 	b := ratelimit.Backoff(n)
 	if b == 0 {
 		return time.Time{}, nil
 	}
-	s.metrics.signin("locked")
 	detail = fmt.Sprintf("Sign-in locked for %s after %d failed attempts", humanDuration(b), n)
-	if err := s.activity(ctx, r, st, u.ID, store.ActLockedOut, false, detail); err != nil {
+	if err := s.addActivity(ctx, from, userID, store.ActLockedOut, false, detail); err != nil {
 		return time.Time{}, err
 	}
 	return now.Add(b), nil
@@ -311,14 +371,16 @@ func humanDuration(d time.Duration) string {
 }
 
 // completeSignIn ends a successful sign-in: failures forgotten, a new
-// signed-in session, the event logged.
-func (s *Server) completeSignIn(ctx context.Context, w http.ResponseWriter, r *http.Request, st *reqState, u *store.User, deviceID, detail string) error {
+// signed-in session, the event logged. The session acts as memberID, the
+// member whose second step signed it in ("": the owner, for the account's
+// own password, codes and authenticator).
+func (s *Server) completeSignIn(ctx context.Context, w http.ResponseWriter, r *http.Request, st *reqState, u *store.User, deviceID, memberID, detail string) error {
 	if u.FailedLogins > 0 || !u.LockedUntil.IsZero() {
 		if err := s.store.ResetLoginFailures(ctx, u.ID); err != nil {
 			return fmt.Errorf("reset failures: %w", err)
 		}
 	}
-	if err := s.startSession(ctx, w, r, st, u, store.StageFull, deviceID); err != nil {
+	if err := s.startSession(ctx, w, r, st, u, store.StageFull, deviceID, memberID); err != nil {
 		return err
 	}
 	s.metrics.signin("success")
@@ -430,15 +492,28 @@ func (s *Server) signout(w http.ResponseWriter, r *http.Request, st *reqState) e
 	return nil
 }
 
+// origin is where a request came from, as the activity log keeps it; work
+// done after the answer takes it along.
+type origin struct{ ip, userAgent string }
+
+func originOf(r *http.Request, st *reqState) origin {
+	return origin{ip: st.ip, userAgent: truncate(r.UserAgent(), 512)}
+}
+
 // activity records a security event with the request's IP and browser.
 func (s *Server) activity(ctx context.Context, r *http.Request, st *reqState, userID, kind string, ok bool, detail string) error {
+	return s.addActivity(ctx, originOf(r, st), userID, kind, ok, detail)
+}
+
+// addActivity records a security event that came from from.
+func (s *Server) addActivity(ctx context.Context, from origin, userID, kind string, ok bool, detail string) error {
 	a := &store.Activity{
 		UserID:    userID,
 		At:        s.now(),
 		Kind:      kind,
 		OK:        ok,
-		IP:        st.ip,
-		UserAgent: truncate(r.UserAgent(), 512),
+		IP:        from.ip,
+		UserAgent: from.userAgent,
 		Detail:    detail,
 	}
 	if err := s.store.AddActivity(ctx, a); err != nil {
@@ -473,37 +548,27 @@ func changedBy(kind string) []string {
 // bounded.
 type ghostLocks struct {
 	mu sync.Mutex
-	m  map[string]ghost
-}
-
-type ghost struct {
-	n     int
-	until time.Time
+	m  map[string]loginFailures
 }
 
 const maxGhosts = 10000
 
-func (g *ghostLocks) locked(key string, now time.Time) time.Time {
+func (g *ghostLocks) get(key string) loginFailures {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if e, ok := g.m[key]; ok && now.Before(e.until) {
-		return e.until
-	}
-	return time.Time{}
+	return g.m[key]
 }
 
-func (g *ghostLocks) fail(key string, now time.Time) time.Time {
+// fail counts a failure of the unknown login key at now, as
+// RecordLoginFailure does for an account.
+func (g *ghostLocks) fail(key string, now time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.m == nil || len(g.m) >= maxGhosts {
-		g.m = map[string]ghost{}
+		g.m = map[string]loginFailures{}
 	}
 	e := g.m[key]
 	e.n++
-	e.until = time.Time{}
-	if b := ratelimit.Backoff(e.n); b > 0 {
-		e.until = now.Add(b)
-	}
+	e.until = lockEnd(e.n, now)
 	g.m[key] = e
-	return e.until
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -180,6 +181,35 @@ func TestLockoutAndRelease(t *testing.T) {
 	}
 	if u := e.user("ada@example.com"); u.FailedLogins != 0 || !u.LockedUntil.IsZero() {
 		t.Errorf("after success: failures %d, locked until %v", u.FailedLogins, u.LockedUntil)
+	}
+}
+
+// movingClock makes each reading of the server's clock a millisecond later
+// than the one before, as real time moves while a request runs.
+func movingClock(cfg *Config) {
+	base := cfg.Now
+	var ticks atomic.Int64
+	cfg.Now = func() time.Time { return base().Add(time.Duration(ticks.Add(1)) * time.Millisecond) }
+}
+
+// TestLockoutSameWordsWhileTimeMoves: the answer that locks a real account
+// and the one that locks an unknown login say the same wait, even when the
+// clock moves between the readings of one request (it read the time twice
+// for real accounts, and a one-minute lock became "2 minutes").
+func TestLockoutSameWordsWhileTimeMoves(t *testing.T) {
+	e := newEnv(t, movingClock)
+	e.client().signup("ada@example.com", pw)
+	known, ghost := e.client(), e.client()
+	ghost.ip = "192.0.2.99"
+	var last, lastGhost *resp
+	for range 5 {
+		last = known.signin("ada@example.com", "wrong password entirely")
+		lastGhost = ghost.signin("nobody@example.com", "wrong password entirely")
+	}
+	for _, r := range []*resp{last, lastGhost} {
+		if r.status != http.StatusTooManyRequests || !strings.Contains(r.body, "Too many attempts; try again in 1 minute.") {
+			t.Errorf("the answer that locks: %d %s", r.status, r.body)
+		}
 	}
 }
 

@@ -44,3 +44,14 @@ func (s *Server) hashPassword(ctx context.Context, pw string) (string, error) {
 	defer s.hashers.release()
 	return password.Hash(pw, s.pwParams, s.rand)
 }
+
+// Backup codes are stored as backupCodeHash: HMAC-SHA-256 under the server
+// key (itself sealed under the secrets key in the database) over the
+// account and the code, so a copy of the database cannot be searched for
+// the codes (eight characters of 31 are 2^40 guesses). Codes made before
+// were stored as legacyBackupCodeHash, an unkeyed SHA-256; they were never
+// kept in clear, so they cannot be rehashed: they keep working, once each,
+// until used or replaced by a new set.
+func (s *Server) backupCodeHash(userID, code string) []byte { return s.mac("backup", userID, code) }
+
+func legacyBackupCodeHash(code string) []byte { return sha("backup:" + code) }

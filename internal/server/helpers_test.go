@@ -116,6 +116,9 @@ func (c *client) do(method, path string, body io.Reader, contentType string, hea
 	}
 	rec := httptest.NewRecorder()
 	c.e.h.ServeHTTP(rec, req)
+	// What the request queued for after its answer is done before the test
+	// reads the store or the outbox.
+	c.e.srv.WaitIdle()
 	res := rec.Result()
 	c.jar.SetCookies(u, res.Cookies())
 	r := &resp{status: res.StatusCode, header: res.Header, body: rec.Body.String(), loc: res.Header.Get("Location")}

@@ -146,6 +146,9 @@ func (s *Server) memberAdd(w http.ResponseWriter, r *http.Request, st *reqState)
 }
 
 func (s *Server) memberRename(w http.ResponseWriter, r *http.Request, st *reqState) error {
+	if err := s.permits(r, st, household.RenameMember, r.PathValue("id")); err != nil {
+		return err
+	}
 	name := r.PostFormValue("name")
 	m, err := s.house.RenameMember(r.Context(), st.user.ID, r.PathValue("id"), name)
 	if err != nil {
@@ -311,11 +314,7 @@ func (s *Server) deviceMove(w http.ResponseWriter, r *http.Request, st *reqState
 		http.Redirect(w, r, "/account/security#household", http.StatusSeeOther)
 		return nil
 	}
-	target := to.ID
-	if to.Owner() {
-		target = ""
-	}
-	if err := s.store.SetDeviceMember(ctx, st.user.ID, dev.Type, dev.ID, target); err != nil {
+	if err := s.store.SetDeviceMember(ctx, st.user.ID, dev.Type, dev.ID, to.ID); err != nil {
 		return fmt.Errorf("move device: %w", err)
 	}
 	detail := fmt.Sprintf("%s %q moved from %s to %s", dev.Kind(), dev.Name, from.Name, to.Name)

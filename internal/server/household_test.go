@@ -370,8 +370,8 @@ func TestHouseholdMoveDevice(t *testing.T) {
 	if r.status != http.StatusSeeOther {
 		t.Fatalf("move back: %d %s", r.status, r.body)
 	}
-	if a, _ := e.db.Approver(ctx, d.a.ID); a.MemberID != "" {
-		t.Errorf("the desktop belongs to %q, want the owner (\"\")", a.MemberID)
+	if a, _ := e.db.Approver(ctx, d.a.ID); a.MemberID != owner.ID {
+		t.Errorf("the desktop belongs to %q, want the owner's %q", a.MemberID, owner.ID)
 	}
 
 	c.get("/account/security")
@@ -408,7 +408,8 @@ func TestHouseholdFormsNeedCSRF(t *testing.T) {
 	if ms, _ := e.db.Members(context.Background(), e.user("ada@example.com").ID); len(ms) != 2 {
 		t.Errorf("%d members after refused forms, want 2", len(ms))
 	}
-	if a, _ := e.db.Approver(context.Background(), d.a.ID); a.MemberID != "" || !a.RemovedAt.IsZero() {
+	owner, _ := e.db.OwnerMember(context.Background(), e.user("ada@example.com").ID)
+	if a, _ := e.db.Approver(context.Background(), d.a.ID); owner == nil || a.MemberID != owner.ID || !a.RemovedAt.IsZero() {
 		t.Errorf("the desktop changed: %+v", a)
 	}
 }

@@ -22,7 +22,9 @@ type reqState struct {
 	json   bool // errors are answered as JSON
 	sess   *store.Session
 	user   *store.User
-	anonID string // the cs_csrf cookie: binds CSRF tokens of anonymous forms
+	member *store.Member // the household member the session acts as, once a page's action is checked (Server.act)
+	anonID string        // the cs_csrf cookie: binds CSRF tokens of anonymous forms
+	after  []job         // work queued once the answer is written (background.go)
 }
 
 type stateKey struct{}
@@ -93,6 +95,11 @@ func (s *Server) outer(next http.Handler) http.Handler {
 			s.log.Log(r.Context(), level, "request",
 				"request_id", st.id, "method", r.Method, "route", st.route, "path", r.URL.Path,
 				"status", sw.status, "duration_ms", float64(d.Microseconds())/1000, "ip", st.ip)
+			for _, j := range st.after {
+				if err := s.queue.add(j); err != nil {
+					s.log.Error("background: "+j.what+": not queued", "request_id", st.id, "err", err)
+				}
+			}
 		}()
 		s.maybePurge()
 		next.ServeHTTP(sw, r)

@@ -99,27 +99,133 @@ type consentData struct {
 // authorize is GET /oauth/authorize: a valid request from a signed-in
 // person goes to the app at once when a remembered grant covers it, else to
 // the consent page; a signed-out person signs in first and comes back.
+// prompt and max_age (OIDC Core 3.1.2.1): login, or a sign-in older than
+// max_age, sends the person to sign in again, then on; consent asks again;
+// none never shows a page: the app is told login_required or
+// consent_required instead.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request, st *reqState) error {
 	w.Header().Set("Cache-Control", "no-store")
 	ctx := r.Context()
 	ar, err := s.oauth.ParseAuthorize(ctx, r)
 	if err != nil {
-		s.oauth.WriteAuthorizeError(w, r, ar, err)
+		return s.authorizeError(w, r, ar, err)
+	}
+	q := r.URL.Query()
+	requested, marked := s.openAuthMark(q)
+	if !marked {
+		requested = s.now()
+	}
+	if st.sess == nil || st.sess.Stage != store.StageFull || !authFresh(st.sess.CreatedAt, ar, requested) {
+		if ar.Prompts("none") {
+			return s.authorizeError(w, r, ar, oauth.ErrLoginRequired)
+		}
+		query := r.URL.RawQuery
+		if !marked && (ar.Prompts("login") || ar.MaxAge >= 0) {
+			query = s.markAuth(q, requested)
+		}
+		http.Redirect(w, r, "/signin?next="+url.QueryEscape(authorizePath+"?"+query), http.StatusSeeOther)
 		return nil
 	}
-	if st.sess == nil || st.sess.Stage != store.StageFull {
-		http.Redirect(w, r, "/signin?next="+url.QueryEscape(authorizePath+"?"+r.URL.RawQuery), http.StatusSeeOther)
-		return nil
+	need := ar.Prompts("consent")
+	if !need {
+		if need, err = s.oauth.NeedsConsent(ctx, st.user.ID, ar); err != nil {
+			return fmt.Errorf("needs consent: %w", err)
+		}
 	}
-	need, err := s.oauth.NeedsConsent(ctx, st.user.ID, ar)
-	if err != nil {
-		return fmt.Errorf("needs consent: %w", err)
+	if need && ar.Prompts("none") {
+		return s.authorizeError(w, r, ar, oauth.ErrConsentRequired)
 	}
 	if !need {
-		s.oauth.Authorize(ctx, w, r, ar, st.user.ID, s.authentication(st))
+		s.oauth.Authorize(ctx, w, r, ar, st.user.ID, s.authentication(st), oauth.WithRequestedAt(requested))
 		return nil
 	}
 	return s.showConsent(w, r, st, ar, r.URL.RawQuery)
+}
+
+// authorizeError sends an authorization error to the app when its redirect
+// URI is trusted, else shows it to the person on an error page.
+func (s *Server) authorizeError(w http.ResponseWriter, r *http.Request, ar *oauth.AuthorizeRequest, err error) error {
+	if ar.Redirectable() {
+		s.oauth.WriteAuthorizeError(w, r, ar, err)
+		return nil
+	}
+	status, msg := oauth.ErrorMessage(err)
+	if status >= http.StatusInternalServerError {
+		return err
+	}
+	return &userError{status, msg}
+}
+
+// authMarkParam carries through a sign-in and the consent page, sealed,
+// when an app's request that asks for a fresh sign-in (prompt=login,
+// max_age) first arrived: the sign-in that follows is fresh when it is not
+// older. The mark is bound to the rest of the query (the app's state, nonce
+// and PKCE challenge), so it cannot excuse another request.
+const (
+	authMarkParam    = "countersign_requested"
+	authMarkLifetime = 30 * time.Minute
+)
+
+// markAuth returns the authorize query q with the mark of requested.
+func (s *Server) markAuth(q url.Values, requested time.Time) string {
+	q = maps.Clone(q)
+	q.Del(authMarkParam)
+	at := strconv.FormatInt(requested.UnixNano(), 10)
+	q.Set(authMarkParam, at+"."+base64.RawURLEncoding.EncodeToString(s.mac("oauth-requested", at, q.Encode())))
+	return q.Encode()
+}
+
+// openAuthMark returns when the request of the authorize query q first
+// arrived, if q carries a valid mark younger than authMarkLifetime.
+func (s *Server) openAuthMark(q url.Values) (time.Time, bool) {
+	at, sig, ok := strings.Cut(q.Get(authMarkParam), ".")
+	if !ok {
+		return time.Time{}, false
+	}
+	q = maps.Clone(q)
+	q.Del(authMarkParam)
+	raw, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil || !hmac.Equal(raw, s.mac("oauth-requested", at, q.Encode())) {
+		return time.Time{}, false
+	}
+	n, err := strconv.ParseInt(at, 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	t := time.Unix(0, n)
+	if now := s.now(); t.After(now) || now.Sub(t) > authMarkLifetime {
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// authFresh reports whether a sign-in at auth is fresh enough for ar,
+// made at requested: not before it for prompt=login, not more than max_age
+// before it.
+func authFresh(auth time.Time, ar *oauth.AuthorizeRequest, requested time.Time) bool {
+	if ar.Prompts("login") && auth.Before(requested) {
+		return false
+	}
+	return ar.MaxAge < 0 || !auth.Add(ar.MaxAge).Before(requested)
+}
+
+// reauthenticating reports whether the sign-in page must ask a signed-in
+// person to sign in again before going on to next: an authorize request, or
+// a page of an action that needs a fresh sign-in (stepUp), whose mark is
+// newer than the session's sign-in.
+func (s *Server) reauthenticating(st *reqState, next string) bool {
+	if st.sess == nil {
+		return false
+	}
+	if marked, ok := s.stepUpMark(next); ok { // a page's action that needs a fresh sign-in
+		return st.sess.CreatedAt.Before(marked)
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Path != authorizePath || u.Host != "" {
+		return false
+	}
+	requested, ok := s.openAuthMark(u.Query())
+	return ok && st.sess.CreatedAt.Before(requested)
 }
 
 func (s *Server) showConsent(w http.ResponseWriter, r *http.Request, st *reqState, ar *oauth.AuthorizeRequest, query string) error {
@@ -153,12 +259,15 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request, st *reqState) e
 	ar2.Form, ar2.PostForm = nil, nil
 	ar, err := s.oauth.ParseAuthorize(ctx, ar2)
 	if err != nil {
-		s.oauth.WriteAuthorizeError(w, ar2, ar, err)
-		return nil
+		return s.authorizeError(w, ar2, ar, err)
+	}
+	requested, ok := s.openAuthMark(ar2.URL.Query())
+	if !ok {
+		requested = s.now()
 	}
 	switch r.PostFormValue("decision") {
 	case "allow":
-		s.oauth.Authorize(ctx, w, ar2, ar, st.user.ID, s.authentication(st))
+		s.oauth.Authorize(ctx, w, ar2, ar, st.user.ID, s.authentication(st), oauth.WithRequestedAt(requested))
 		s.house.Changed(ctx, st.user.ID, api.ChangedApps)
 	case "cancel":
 		s.oauth.WriteAuthorizeError(w, ar2, ar, oauth.ErrAccessDenied)

@@ -1,10 +1,14 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/countersign/countersign/internal/notify"
 	"github.com/countersign/countersign/internal/password"
@@ -18,10 +22,10 @@ func (s *Server) forgotPage(w http.ResponseWriter, r *http.Request, _ *reqState)
 	return nil
 }
 
-// forgot sends a reset link to the account, if there is one; the answer is
-// the same either way.
+// forgot sends a reset link to the account, if there is one. The answer
+// is the same either way and so is its time: the account is looked up, and
+// the link made and sent, after the answer.
 func (s *Server) forgot(w http.ResponseWriter, r *http.Request, st *reqState) error {
-	ctx := r.Context()
 	login := strings.TrimSpace(r.PostFormValue("login"))
 	show := func(status int, msg string) error {
 		s.render(w, r, status, "forgot", &view{Title: "Forgot your password?", Error: msg, D: login})
@@ -30,27 +34,29 @@ func (s *Server) forgot(w http.ResponseWriter, r *http.Request, st *reqState) er
 	if login == "" {
 		return show(http.StatusBadRequest, "Enter your email or mobile number.")
 	}
-	u, key, err := s.findUser(ctx, login)
+	key, _ := loginKey(login)
 	if !s.ipLimit.Allow("forgot:"+st.ip) || !s.acctLimit.Allow("forgot:"+key) {
 		return show(http.StatusTooManyRequests, msgTooFast)
 	}
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-	case err != nil:
-		return err
-	case !s.sendLimit.Allow("send:" + u.ID):
-		// Quietly: the answer must not tell that the account exists.
-	default:
-		if err := s.sendResetLink(r, st, u); err != nil {
-			return err
-		}
-	}
+	from := originOf(r, st)
+	st.later("send a reset link", func(ctx context.Context) error { return s.sendResetLink(ctx, from, login) })
 	s.render(w, r, http.StatusOK, "forgot", &view{Title: "Check your messages", Flash: msgResetSent, D: "sent"})
 	return nil
 }
 
-func (s *Server) sendResetLink(r *http.Request, st *reqState, u *store.User) error {
-	ctx := r.Context()
+// sendResetLink mails or texts a reset link to the account login names, if
+// there is one and it has not had too many sends lately.
+func (s *Server) sendResetLink(ctx context.Context, from origin, login string) error {
+	u, _, err := s.findUser(ctx, login)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("find the account: %w", err)
+	}
+	if !s.sendLimit.Allow("send:" + u.ID) {
+		return nil
+	}
 	tok, err := s.newToken()
 	if err != nil {
 		return err
@@ -73,9 +79,10 @@ func (s *Server) sendResetLink(r *http.Request, st *reqState, u *store.User) err
 		err = s.sms.SendSMS(ctx, notify.SMS{To: u.Phone, Text: "Reset your Countersign password (link valid 30 minutes): " + link})
 	}
 	if err != nil {
-		return fmt.Errorf("send reset link: %w", err)
+		// The error names the account, never the link.
+		return fmt.Errorf("send a reset link to account %s: %w", u.ID, err)
 	}
-	return s.activity(ctx, r, st, u.ID, store.ActResetRequested, true, "")
+	return s.addActivity(ctx, from, u.ID, store.ActResetRequested, true, "")
 }
 
 func (s *Server) resetPage(w http.ResponseWriter, r *http.Request, _ *reqState) error {
@@ -89,7 +96,7 @@ func (s *Server) resetPage(w http.ResponseWriter, r *http.Request, _ *reqState) 
 }
 
 // reset sets a new password from a reset link: the link is spent, the lock
-// lifted and every session ended.
+// lifted, and every session, API token and app token ended (endSignIns).
 func (s *Server) reset(w http.ResponseWriter, r *http.Request, st *reqState) error {
 	ctx := r.Context()
 	tok := r.PostFormValue("token")
@@ -133,10 +140,7 @@ func (s *Server) reset(w http.ResponseWriter, r *http.Request, st *reqState) err
 	if err := s.store.ResetLoginFailures(ctx, u.ID); err != nil {
 		return fmt.Errorf("reset failures: %w", err)
 	}
-	if _, err := s.store.DeleteOtherSessions(ctx, u.ID, ""); err != nil {
-		return fmt.Errorf("end sessions: %w", err)
-	}
-	if err := s.activity(ctx, r, st, u.ID, store.ActPasswordReset, true, "Every session was signed out"); err != nil {
+	if err := s.endSignIns(r, st, u, "", store.ActPasswordReset); err != nil {
 		return err
 	}
 	if err := s.endSession(ctx, w, st); err != nil {
@@ -166,7 +170,7 @@ func (s *Server) changePasswordPage(w http.ResponseWriter, r *http.Request, _ *r
 }
 
 // changePassword keeps this browser signed in (with a new session id) and
-// signs out every other session.
+// ends every other session, API token and app token (endSignIns).
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, st *reqState) error {
 	ctx := r.Context()
 	u := st.user
@@ -194,14 +198,123 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, st *reqS
 	if err := s.rotateSession(ctx, w, r, st); err != nil {
 		return err
 	}
-	n, err := s.store.DeleteOtherSessions(ctx, u.ID, st.sess.ID)
-	if err != nil {
-		return fmt.Errorf("end other sessions: %w", err)
-	}
-	if err := s.activity(ctx, r, st, u.ID, store.ActPasswordChanged, true, fmt.Sprintf("%d other sessions signed out", n)); err != nil {
+	if err := s.endSignIns(r, st, u, st.sess.ID, store.ActPasswordChanged); err != nil {
 		return err
 	}
-	s.flash(w, "Your password is changed. Other sessions are signed out.")
+	s.flash(w, "Your password is changed. Other sessions, API tokens and apps are signed out; your approver desktops stay paired.")
 	http.Redirect(w, r, "/account/security", http.StatusSeeOther)
 	return nil
+}
+
+// endSignIns ends what a password change or reset ends, for both in one
+// place: every session but keepSession, the API tokens and the apps' OAuth
+// codes and tokens (store.RevokeSignIns) — whoever took the old password
+// may hold one. The apps' grants stay (they ask the person to sign in
+// again, not to consent again), and so do the paired approver desktops:
+// they are the second factor, not something the password opened. The
+// activity log gets the change (kind), naming what ended and the desktops
+// kept, and an "API token revoked" per token; the notice mailed to the
+// account says the same, so that a desktop that is not the person's can be
+// removed.
+func (s *Server) endSignIns(r *http.Request, st *reqState, u *store.User, keepSession, kind string) error {
+	ctx := r.Context()
+	now := s.now()
+	ended, err := s.store.RevokeSignIns(ctx, u.ID, keepSession, now)
+	if err != nil {
+		return err
+	}
+	apps := make([]string, len(ended.Apps))
+	for i, id := range ended.Apps {
+		apps[i] = id
+		if c, err := s.store.OAuthClient(ctx, id); err == nil {
+			apps[i] = c.Name
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("name the app %s: %w", id, err)
+		}
+	}
+	approvers, err := s.store.Approvers(ctx, u.ID)
+	if err != nil {
+		return fmt.Errorf("approver desktops: %w", err)
+	}
+	desktops := make([]string, len(approvers))
+	for i, a := range approvers {
+		desktops[i] = a.Name
+	}
+
+	how := map[string]string{store.ActPasswordChanged: "changed", store.ActPasswordReset: "reset"}[kind]
+	for _, name := range ended.APITokens {
+		if err := s.activity(ctx, r, st, u.ID, store.ActTokenRevoked, true, name+" (the password was "+how+")"); err != nil {
+			return err
+		}
+	}
+	sessions := plural(ended.Sessions, "other session") + " signed out"
+	if keepSession == "" {
+		sessions = plural(ended.Sessions, "session") + " signed out"
+	}
+	parts := []string{sessions}
+	if len(ended.APITokens) > 0 {
+		parts = append(parts, plural(len(ended.APITokens), "API token")+" revoked ("+strings.Join(ended.APITokens, ", ")+")")
+	}
+	if len(apps) > 0 {
+		parts = append(parts, plural(len(apps), "app")+" signed out ("+strings.Join(apps, ", ")+")")
+	}
+	detail := capitalize(strings.Join(parts, ", "))
+	if len(desktops) > 0 {
+		detail += "; approver desktops stay paired (" + strings.Join(desktops, ", ") + ")"
+	}
+	if err := s.activity(ctx, r, st, u.ID, kind, true, detail); err != nil {
+		return err
+	}
+
+	if u.Email == "" {
+		return nil // a phone-only account: the activity log says it
+	}
+	mail := passwordNotice(u, how, now, originOf(r, st), parts, desktops, s.public.String())
+	st.later("mail the password notice", func(ctx context.Context) error {
+		if err := s.mailer.SendMail(ctx, mail); err != nil {
+			return fmt.Errorf("mail account %s: %w", u.ID, err)
+		}
+		return nil
+	})
+	return nil
+}
+
+// passwordNotice is the mail that tells the account holder their password
+// was changed or reset, what that ended and which approver desktops still
+// approve their sign-ins.
+func passwordNotice(u *store.User, how string, at time.Time, from origin, ended, desktops []string, public string) notify.Mail {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Hello %s,\n\nThe password of your Countersign account was %s on %s, from %s (IP address %s).\n\n",
+		u.Name, how, at.UTC().Format("2 Jan 2006, 15:04 UTC"), browserOf(from.userAgent), from.ip)
+	b.WriteString("So that only someone who knows the new password can use your account, we ended what the old one opened:\n\n")
+	for _, e := range ended {
+		b.WriteString("  - " + capitalize(e) + "\n")
+	}
+	if len(desktops) > 0 {
+		b.WriteString("\nThese approver desktops stay paired and still approve your sign-ins:\n\n")
+		for _, d := range desktops {
+			b.WriteString("  - " + d + "\n")
+		}
+		b.WriteString("\nIf one of them is not yours, or is lost, remove it on the Login & security page:\n\n  " + public + "/account/security\n")
+	}
+	b.WriteString("\nIf this was not you, someone else has your password or can read your mail: reset your password now,\n" +
+		"then review your devices and sessions.\n\n  " + public + "/password/forgot\n")
+	return notify.Mail{To: u.Email, Subject: "Your Countersign password was " + how, Text: b.String()}
+}
+
+// plural is "1 session", "2 sessions".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
+}
+
+// capitalize upper-cases the first letter of a sentence.
+func capitalize(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + s[n:]
 }

@@ -2,13 +2,18 @@ package server
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/store"
 )
 
@@ -174,5 +179,127 @@ func TestChangePassword(t *testing.T) {
 	}
 	if r := e.client().signin("ada@example.com", "x brand new pass"); r.loc != "/account/security" {
 		t.Errorf("new password: %d", r.status)
+	}
+}
+
+// TestPasswordChangeEndsTokensNotDesktops: changing or resetting the
+// password ends, beside the sessions, the API tokens and the apps' OAuth
+// tokens (whoever holds one may not know the new password); the paired
+// approver desktops stay — they are the second factor — and the notice
+// mailed to the account names them and what ended.
+func TestPasswordChangeEndsTokensNotDesktops(t *testing.T) {
+	for _, how := range []string{"changed", "reset"} {
+		t.Run(how, func(t *testing.T) {
+			e := newEnv(t)
+			ctx := context.Background()
+			app, secret := registerApp(t, e, "openid", "email")
+			c := e.client()
+			c.signup("ada@example.com", pw)
+
+			c.get("/account/security")
+			m := apiTokenRe.FindStringSubmatch(c.post("/account/api-tokens", url.Values{"name": {"backup script"}, "scope": {"read"}}).body)
+			if m == nil {
+				t.Fatal("no API token")
+			}
+			apiToken := http.Header{"Authorization": {"Bearer " + m[1]}}
+
+			req := consentRequest(t, c.get(authorizeURL(app.ID, "openid email")))
+			code := redirectedTo(t, c.post("/oauth/consent", url.Values{"request": {req}, "decision": {"allow"}})).Get("code")
+			r := e.tokenRequest(t, url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {appRedirect}, "code_verifier": {appVerifier}}, app.ID, secret)
+			var tokens struct {
+				AccessToken  string `json:"access_token"`
+				RefreshToken string `json:"refresh_token"`
+			}
+			if err := json.Unmarshal([]byte(r.body), &tokens); err != nil || tokens.AccessToken == "" || tokens.RefreshToken == "" {
+				t.Fatalf("token answer %d %s (%v)", r.status, r.body, err)
+			}
+
+			desk := c.pairDesktop("Ada's laptop")
+			challenge, _, err := e.srv.approvals.Challenge(ctx, desk.a.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sig := ed25519.Sign(desk.priv, api.AuthMessage(desk.a.ID, challenge))
+			deskToken, _, err := e.srv.approvals.Token(ctx, api.AuthTokenRequest{DeviceID: desk.a.ID, Challenge: challenge, Signature: base64.RawURLEncoding.EncodeToString(sig)})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			uses := func() map[string]int {
+				return map[string]int{
+					"API token":     e.client().do("GET", "/api/v1/apps", nil, "", apiToken).status,
+					"access token":  e.client().do("GET", "/oauth/userinfo", nil, "", http.Header{"Authorization": {"Bearer " + tokens.AccessToken}}).status,
+					"desktop token": e.client().do("GET", "/api/v1/household", nil, "", http.Header{"Authorization": {"Bearer " + deskToken}}).status,
+				}
+			}
+			for what, status := range uses() {
+				if status != http.StatusOK {
+					t.Fatalf("before the password %s, the %s answers %d", how, what, status)
+				}
+			}
+
+			newPW := "a brand new passphrase"
+			if how == "changed" {
+				r = c.post("/account/password", url.Values{"current": {pw}, "password": {newPW}, "password_confirm": {newPW}})
+			} else {
+				r = resetWith(e.client(), requestReset(t, e, "ada@example.com"), newPW)
+			}
+			if r.status != http.StatusSeeOther {
+				t.Fatalf("password %s: %d %s", how, r.status, r.body)
+			}
+
+			after := uses()
+			after["refresh token"] = e.tokenRequest(t, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tokens.RefreshToken}}, app.ID, secret).status
+			want := map[string]int{"API token": http.StatusUnauthorized, "access token": http.StatusUnauthorized, "desktop token": http.StatusOK, "refresh token": http.StatusBadRequest}
+			for what, status := range want {
+				if after[what] != status {
+					t.Errorf("after the password %s, the %s answers %d, want %d", how, what, after[what], status)
+				}
+			}
+			if a, err := e.db.Approver(ctx, desk.a.ID); err != nil || !a.RemovedAt.IsZero() {
+				t.Errorf("the desktop was unpaired: %+v, %v", a, err)
+			}
+
+			u := e.user("ada@example.com")
+			acts, err := e.db.ActivityPage(ctx, u.ID, 0, 50)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var events []string
+			for _, a := range acts {
+				events = append(events, a.Kind+": "+a.Detail)
+			}
+			kind := map[string]string{"changed": store.ActPasswordChanged, "reset": store.ActPasswordReset}[how]
+			for _, want := range []string{
+				store.ActTokenRevoked + ": backup script (the password was " + how + ")",
+				kind + ": ",
+			} {
+				if !slices.ContainsFunc(events, func(e string) bool { return strings.HasPrefix(e, want) }) {
+					t.Errorf("activity lacks %q:\n%s", want, strings.Join(events, "\n"))
+				}
+			}
+			for _, e := range events {
+				if strings.HasPrefix(e, kind+": ") {
+					for _, part := range []string{"1 API token revoked (backup script)", "1 app signed out (Photo Prints)", "approver desktops stay paired (Ada's laptop)"} {
+						if !strings.Contains(e, part) {
+							t.Errorf("the %s event %q lacks %q", kind, e, part)
+						}
+					}
+				}
+			}
+
+			mail, err := e.outbox.Last("ada@example.com")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if mail.Subject != "Your Countersign password was "+how {
+				t.Errorf("the last mail is %q, want the notice", mail.Subject)
+			}
+			for _, part := range []string{"backup script", "Photo Prints", "Ada's laptop", testURL + "/account/security", testURL + "/password/forgot"} {
+				if !strings.Contains(mail.Text, part) {
+					t.Errorf("the notice lacks %q:\n%s", part, mail.Text)
+				}
+			}
+		})
 	}
 }

@@ -80,23 +80,23 @@ func (s *Server) randomString(alphabet string, n int) (string, error) {
 	return string(out), nil
 }
 
-// newBackupCodes returns backupCodeCount codes shaped "4k7q-9m2x" and their
-// hashes.
-func (s *Server) newBackupCodes() (codes []string, hashes [][]byte, err error) {
+// newBackupCodes returns backupCodeCount codes shaped "4k7q-9m2x" for the
+// user and their hashes (backupCodeHash).
+func (s *Server) newBackupCodes(userID string) (codes []string, hashes [][]byte, err error) {
 	for range backupCodeCount {
 		c, err := s.randomString(codeAlphabet, 8)
 		if err != nil {
 			return nil, nil, err
 		}
 		codes = append(codes, c[:4]+"-"+c[4:])
-		hashes = append(hashes, sha("backup:"+c))
+		hashes = append(hashes, s.backupCodeHash(userID, c))
 	}
 	return codes, hashes, nil
 }
 
-// backupCodeHash reads a backup code as people type it (any case, spaces or
-// a hyphen) and returns its hash, or nil when it cannot be one.
-func backupCodeHash(in string) []byte {
+// normalBackupCode reads a backup code as people type it (any case, spaces
+// or a hyphen); ok is false when it cannot be one.
+func normalBackupCode(in string) (code string, ok bool) {
 	c := strings.Map(func(r rune) rune {
 		switch {
 		case r == ' ' || r == '-' || r == '\t':
@@ -107,9 +107,9 @@ func backupCodeHash(in string) []byte {
 		return r
 	}, in)
 	if len(c) != 8 || strings.Trim(c, codeAlphabet) != "" {
-		return nil
+		return "", false
 	}
-	return sha("backup:" + c)
+	return c, true
 }
 
 // newSMSCode is six random digits.

@@ -136,8 +136,10 @@ type Server struct {
 	purges    sync.WaitGroup
 	bg        context.Context // ends at Close: background work (purges) stops
 	stopBG    context.CancelFunc
+	queue     *queue // work done after the answer (background.go)
 
 	pages    map[string]*template.Template
+	actions  map[string]household.Action // signed-in pages by pattern: what each does, in the permission table
 	metrics  *metrics
 	gatherer prometheus.Gatherer
 	handler  http.Handler
@@ -260,6 +262,8 @@ func New(cfg Config) (_ *Server, err error) {
 	}
 	s.lastPurge = s.now()
 	s.bg, s.stopBG = context.WithCancel(context.Background())
+	s.actions = map[string]household.Action{}
+	s.queue = newQueue(s.log)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -270,10 +274,13 @@ func New(cfg Config) (_ *Server, err error) {
 // The pages' script reconnects once, then asks people to press the button.
 func (s *Server) EndStreams() { s.closeOnce.Do(func() { close(s.closing) }) }
 
-// Close ends the streams, stops a purge under way (and waits for it) and
-// stops the approval service; call it after http.Server.Shutdown.
+// Close ends the streams, runs the work queued after answers (failed
+// sign-ins recorded, mail sent) and waits for it, stops a purge under way
+// (and waits for it) and stops the approval service; call it after
+// http.Server.Shutdown.
 func (s *Server) Close() error {
 	s.EndStreams()
+	s.queue.close()
 	s.purgeMu.Lock()
 	s.closed = true
 	s.purgeMu.Unlock()
@@ -281,6 +288,11 @@ func (s *Server) Close() error {
 	s.purges.Wait()
 	return s.approvals.Close()
 }
+
+// WaitIdle returns once the work queued after answers so far (failed
+// sign-ins recorded, reset links and notices sent) is done: tests call it
+// before they read what that work writes.
+func (s *Server) WaitIdle() { s.queue.wait() }
 
 // maybePurge deletes expired sessions, codes, challenges and reset tokens in
 // the background, at most once per purgeEvery, driven by traffic.

@@ -95,7 +95,13 @@ func (s *Server) loadSession(w http.ResponseWriter, r *http.Request, st *reqStat
 
 // startSession replaces the request's session (if any) with a new one at
 // stage for u: a new cookie value on every sign-in step and privilege change.
-func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, st *reqState, u *store.User, stage store.SessionStage, deviceID string) error {
+// Its sign-in time is now: signing in again while signed in is a fresh
+// sign-in (prompt=login and max_age rely on it). It acts as memberID.
+func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, st *reqState, u *store.User, stage store.SessionStage, deviceID, memberID string) error {
+	return s.replaceSession(ctx, w, r, st, u, stage, deviceID, memberID, s.now())
+}
+
+func (s *Server) replaceSession(ctx context.Context, w http.ResponseWriter, r *http.Request, st *reqState, u *store.User, stage store.SessionStage, deviceID, memberID string, created time.Time) error {
 	if st.sess != nil {
 		if err := s.store.DeleteSession(ctx, st.sess.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("end old session: %w", err)
@@ -110,14 +116,11 @@ func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *htt
 	if stage == store.StagePassword {
 		life = pendingLifetime
 	}
-	created := now
-	if st.sess != nil && st.sess.UserID == u.ID && stage == store.StageFull && st.sess.Stage == store.StageFull {
-		created = st.sess.CreatedAt // a rotation, not a new sign-in
-	}
 	sess := &store.Session{
 		ID:         sessionID(tok),
 		UserID:     u.ID,
 		DeviceID:   deviceID,
+		MemberID:   memberID,
 		Stage:      stage,
 		IP:         st.ip,
 		UserAgent:  truncate(r.UserAgent(), 512),
@@ -136,7 +139,7 @@ func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *htt
 // rotateSession gives the signed-in session a new id (after a privilege
 // change), keeping its device binding.
 func (s *Server) rotateSession(ctx context.Context, w http.ResponseWriter, r *http.Request, st *reqState) error {
-	return s.startSession(ctx, w, r, st, st.user, store.StageFull, st.sess.DeviceID)
+	return s.replaceSession(ctx, w, r, st, st.user, store.StageFull, st.sess.DeviceID, st.sess.MemberID, st.sess.CreatedAt) // not a new sign-in
 }
 
 // endSession signs the browser out.

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/countersign/countersign/internal/api"
+	"github.com/countersign/countersign/internal/household"
 	"github.com/countersign/countersign/internal/names"
 	"github.com/countersign/countersign/internal/seckey"
 	"github.com/countersign/countersign/internal/store"
@@ -37,12 +39,33 @@ type securityData struct {
 	Apps        []authorizedApp // apps signed in to with Countersign
 	Household   []houseMember   // owner first, each with their devices
 	Now         time.Time
+	As          *store.Member // the member this session acts as
+}
+
+// May says whether this session may do the action named act (a constant of
+// household, "RemoveDevice") to something of the member target ("": the
+// account's): the page offers only what it may. An unknown name fails the
+// page, so that a typo cannot hide a form.
+func (d *securityData) May(act, target string) (bool, error) {
+	a, ok := household.ActionNamed(act)
+	if !ok {
+		return false, fmt.Errorf("the page asks about an action household does not have: %q", act)
+	}
+	if target == "" {
+		target = d.As.ID
+	}
+	return household.Permits(sessionCaller(d.As), a, d.As.ID, target), nil
 }
 
 func (s *Server) securityData(ctx context.Context, st *reqState) (*securityData, error) {
 	u := st.user
-	d := &securityData{CurrentSess: st.sess.ID, CurrentDev: st.sess.DeviceID, Now: s.now()}
+	d := &securityData{CurrentSess: st.sess.ID, CurrentDev: st.sess.DeviceID, Now: s.now(), As: st.member}
 	var err error
+	if d.As == nil {
+		if d.As, err = s.store.Member(ctx, u.ID, st.sess.MemberID); err != nil {
+			return nil, fmt.Errorf("the session's member: %w", err)
+		}
+	}
 	if d.Methods, err = s.confirmedMethods(ctx, u.ID); err != nil {
 		return nil, err
 	}
@@ -202,7 +225,7 @@ func (s *Server) twoStepEnable(w http.ResponseWriter, r *http.Request, st *reqSt
 	if len(ms) < 2 {
 		return s.showTwoStep(w, r, st, http.StatusBadRequest, "Add a backup method first: a backup method is required.", nil)
 	}
-	codes, hashes, err := s.newBackupCodes()
+	codes, hashes, err := s.newBackupCodes(u.ID)
 	if err != nil {
 		return err
 	}
@@ -273,7 +296,7 @@ func (s *Server) checkCurrentPassword(ctx context.Context, r *http.Request, st *
 		return false, fmt.Errorf("verify password: %w", err)
 	}
 	if !ok {
-		if _, err := s.loginFailed(ctx, r, st, st.user, store.ActSignInFailed, "Wrong password for a settings change"); err != nil {
+		if _, err := s.loginFailed(ctx, r, st, st.user, s.now(), store.ActSignInFailed, "Wrong password for a settings change"); err != nil {
 			return false, err
 		}
 	}
@@ -313,7 +336,7 @@ func (s *Server) methodRemove(w http.ResponseWriter, r *http.Request, st *reqSta
 
 func (s *Server) backupCodesRegenerate(w http.ResponseWriter, r *http.Request, st *reqState) error {
 	ctx := r.Context()
-	codes, hashes, err := s.newBackupCodes()
+	codes, hashes, err := s.newBackupCodes(st.user.ID)
 	if err != nil {
 		return err
 	}
@@ -359,6 +382,11 @@ func (s *Server) keyAddFinish(w http.ResponseWriter, r *http.Request, st *reqSta
 	case err != nil:
 		return fmt.Errorf("finish key registration: %w", err)
 	}
+	if st.member.Role != api.RoleOwner { // registered from a member's browser: the key is theirs
+		if err := s.store.SetDeviceMember(ctx, st.user.ID, api.DeviceSecurityKey, k.ID, st.member.ID); err != nil {
+			return fmt.Errorf("giving a new security key to its member: %w", err)
+		}
+	}
 	if err := s.activity(ctx, r, st, st.user.ID, store.ActKeyAdded, true, k.Name); err != nil {
 		return err
 	}
@@ -373,14 +401,17 @@ func (s *Server) keyRemove(w http.ResponseWriter, r *http.Request, st *reqState)
 	if err != nil {
 		return fmt.Errorf("security keys: %w", err)
 	}
-	name := ""
+	name, member := "", ""
 	for _, k := range keys {
 		if k.ID == id {
-			name = k.Name
+			name, member = k.Name, k.MemberID
 		}
 	}
 	if name == "" {
 		return errNotFound
+	}
+	if err := s.permits(r, st, household.RemoveDevice, member); err != nil {
+		return err
 	}
 	if err := s.store.DeleteSecurityKey(ctx, st.user.ID, id); err != nil {
 		return err
@@ -399,6 +430,9 @@ func (s *Server) deviceRename(w http.ResponseWriter, r *http.Request, st *reqSta
 	ctx := r.Context()
 	d, err := s.store.Device(ctx, st.user.ID, r.PathValue("id"))
 	if err != nil {
+		return err
+	}
+	if err := s.permits(r, st, household.RenameDevice, d.MemberID); err != nil {
 		return err
 	}
 	name, err := names.Check(r.PostFormValue("name"), 64)
@@ -422,6 +456,9 @@ func (s *Server) deviceRemove(w http.ResponseWriter, r *http.Request, st *reqSta
 	ctx := r.Context()
 	d, err := s.store.Device(ctx, st.user.ID, r.PathValue("id"))
 	if err != nil {
+		return err
+	}
+	if err := s.permits(r, st, household.RemoveDevice, d.MemberID); err != nil {
 		return err
 	}
 	current := st.sess.DeviceID == d.ID
@@ -456,12 +493,19 @@ func (s *Server) sessionRevoke(w http.ResponseWriter, r *http.Request, st *reqSt
 	if err != nil {
 		return fmt.Errorf("sessions: %w", err)
 	}
-	detail := ""
-	for _, o := range sessions {
-		if o.ID == id {
-			detail = browserOf(o.UserAgent) + " (" + o.IP + ")"
+	var sess *store.Session
+	for i := range sessions {
+		if sessions[i].ID == id {
+			sess = &sessions[i]
 		}
 	}
+	if sess == nil {
+		return errNotFound
+	}
+	if err := s.permits(r, st, household.EndSession, sess.MemberID); err != nil {
+		return err
+	}
+	detail := browserOf(sess.UserAgent) + " (" + sess.IP + ")"
 	if err := s.store.DeleteUserSession(ctx, st.user.ID, id); err != nil {
 		return err
 	}

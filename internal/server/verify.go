@@ -196,7 +196,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request, st *reqState) er
 	}
 	if !res.ok {
 		s.metrics.signin("failure")
-		until, err := s.loginFailed(ctx, r, st, u, store.ActTwoStepFailed, res.method)
+		until, err := s.loginFailed(ctx, r, st, u, now, store.ActTwoStepFailed, res.method)
 		if err != nil {
 			return err
 		}
@@ -205,7 +205,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request, st *reqState) er
 		}
 		return show(http.StatusUnauthorized, res.msg)
 	}
-	redirect, err := s.finishTwoStep(ctx, w, r, st, res.method, remember)
+	redirect, err := s.finishTwoStep(ctx, w, r, st, res.method, "", remember)
 	if err != nil {
 		return err
 	}
@@ -213,22 +213,23 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request, st *reqState) er
 	return nil
 }
 
-// finishTwoStep signs in after a right second step, trusting the browser
-// when asked; it returns where to go.
-func (s *Server) finishTwoStep(ctx context.Context, w http.ResponseWriter, r *http.Request, st *reqState, method string, remember bool) (string, error) {
+// finishTwoStep signs in after a right second step, as memberID, whose
+// step it was ("": the owner), trusting the browser for them when asked; it
+// returns where to go.
+func (s *Server) finishTwoStep(ctx context.Context, w http.ResponseWriter, r *http.Request, st *reqState, method, memberID string, remember bool) (string, error) {
 	u := st.user
 	if err := s.activity(ctx, r, st, u.ID, store.ActTwoStepUsed, true, method); err != nil {
 		return "", err
 	}
 	deviceID := ""
 	if remember {
-		d, err := s.trustDevice(ctx, w, r, st, u, "")
+		d, err := s.trustDevice(ctx, w, r, st, u, memberID)
 		if err != nil {
 			return "", err
 		}
 		deviceID = d.ID
 	}
-	if err := s.completeSignIn(ctx, w, r, st, u, deviceID, "Password and "+strings.ToLower(method[:1])+method[1:]); err != nil {
+	if err := s.completeSignIn(ctx, w, r, st, u, deviceID, memberID, "Password and "+strings.ToLower(method[:1])+method[1:]); err != nil {
 		return "", err
 	}
 	return s.takeNext(w, r), nil
@@ -373,11 +374,14 @@ func (s *Server) checkSMS(ctx context.Context, u *store.User, code string, pendi
 // checkBackup spends one of the user's backup codes.
 func (s *Server) checkBackup(ctx context.Context, u *store.User, code string) (codeResult, error) {
 	res := codeResult{method: "Backup code", msg: "That backup code is not right. Check it and try again."}
-	h := backupCodeHash(code)
-	if h == nil {
+	c, ok := normalBackupCode(code)
+	if !ok {
 		return res, nil
 	}
-	err := s.store.UseBackupCode(ctx, u.ID, h, s.now())
+	err := s.store.UseBackupCode(ctx, u.ID, s.backupCodeHash(u.ID, c), s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		err = s.store.UseBackupCode(ctx, u.ID, legacyBackupCodeHash(c), s.now())
+	}
 	switch {
 	case errors.Is(err, store.ErrUsed):
 		res.msg = "That backup code was used already. Each code works once."
@@ -482,7 +486,7 @@ func (s *Server) keySignInFinish(w http.ResponseWriter, r *http.Request, st *req
 	key, err := s.keys.FinishLogin(ctx, u, in.ChallengeID, in.Credential)
 	if errors.Is(err, seckey.ErrChallenge) || errors.Is(err, seckey.ErrVerify) || errors.Is(err, seckey.ErrNoKeys) {
 		s.metrics.signin("failure")
-		if _, ferr := s.loginFailed(ctx, r, st, u, store.ActTwoStepFailed, "Security key"); ferr != nil {
+		if _, ferr := s.loginFailed(ctx, r, st, u, now, store.ActTwoStepFailed, "Security key"); ferr != nil {
 			return ferr
 		}
 		msg := "The security key was not accepted. Try again, or choose another way."
@@ -494,7 +498,7 @@ func (s *Server) keySignInFinish(w http.ResponseWriter, r *http.Request, st *req
 	if err != nil {
 		return fmt.Errorf("finish key sign-in: %w", err)
 	}
-	redirect, err := s.finishTwoStep(ctx, w, r, st, "Security key "+key.Name, in.Remember)
+	redirect, err := s.finishTwoStep(ctx, w, r, st, "Security key "+key.Name, key.MemberID, in.Remember)
 	if err != nil {
 		return err
 	}

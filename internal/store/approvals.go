@@ -20,7 +20,12 @@ const eventRetention = 24 * time.Hour
 
 // Pairing codes and approvers.
 
+// AddPairingCode stores a pairing code; an empty MemberID is filled with
+// the owner's.
 func (db *DB) AddPairingCode(ctx context.Context, c *PairingCode) error {
+	if err := db.ownMember(ctx, db.sql, c.UserID, &c.MemberID); err != nil {
+		return fmt.Errorf("add pairing code: %w", err)
+	}
 	_, err := db.exec(ctx, db.sql, `INSERT INTO pairing_codes (hash, user_id, member_id, created_at, expires_at, used_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		c.Hash, c.UserID, nullStr(c.MemberID), ts(c.CreatedAt), ts(c.ExpiresAt), ts(c.UsedAt))
 	if err != nil {
@@ -76,6 +81,9 @@ func (db *DB) RedeemPairingCode(ctx context.Context, hash []byte, at time.Time, 
 			return ErrUsed
 		}
 		a.UserID, a.MemberID = userID, memberID
+		if err := db.ownMember(ctx, tx, userID, &a.MemberID); err != nil { // a code made before every code had a member
+			return err
+		}
 		_, err = db.exec(ctx, tx, `INSERT INTO approvers (id, user_id, name, platform, public_key, member_id, created_at, last_seen_at, removed_at)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			a.ID, a.UserID, a.Name, a.Platform, a.PublicKey, nullStr(a.MemberID), ts(a.CreatedAt), ts(a.LastSeenAt), ts(a.RemovedAt))

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/countersign/countersign/internal/atrest"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
@@ -43,6 +44,9 @@ type DB struct {
 	dialect dialect
 	now     func() time.Time
 	pgCfg   *pgx.ConnConfig // PostgreSQL: for connections of its own (Listen)
+	// secrets seals the stored secrets (see WithSecretsKey); nil: in clear.
+	secrets      *atrest.Key
+	sealedOnOpen int
 	// stmts caches SQLite's prepared statements by query text: preparing
 	// (parsing and planning) costs more than running most of these queries.
 	// pgx caches PostgreSQL's by itself.
@@ -87,9 +91,10 @@ const pgMaxConns = 20
 //	/some/file.db, file.db       SQLite, a plain path
 //	postgres://… postgresql://…  PostgreSQL (any libpq URL pgx accepts)
 //
-// For SQLite the parent directory is created (mode 0700) if missing. A
-// database whose schema is newer than this program knows is refused with an
-// error wrapping ErrNewSchema.
+// For SQLite the parent directory is created (mode 0700) if missing, and
+// the file (mode 0600; SQLite gives its WAL and shared-memory files the
+// mode of the database). A database whose schema is newer than this program
+// knows is refused with an error wrapping ErrNewSchema.
 func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 	db := &DB{now: time.Now}
 	for _, o := range opts {
@@ -116,6 +121,9 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 			if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 				return nil, fmt.Errorf("create the directory of database %s: %w", path, err)
 			}
+			if err := createPrivate(path); err != nil {
+				return nil, err
+			}
 		}
 		db.sql, err = sql.Open("sqlite", path+"?"+sqliteParams)
 		if err != nil {
@@ -136,7 +144,24 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 		db.sql.Close()
 		return nil, err
 	}
+	if err := db.openSecrets(ctx); err != nil {
+		db.sql.Close()
+		return nil, err
+	}
 	return db, nil
+}
+
+// createPrivate creates the SQLite file at path readable by its owner only,
+// unless it exists.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create database %s: %w", path, err)
+	}
+	return f.Close()
 }
 
 // sqlitePath returns the file path of a SQLite URL or plain path.

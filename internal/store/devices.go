@@ -29,6 +29,9 @@ func (db *DB) AddDevice(ctx context.Context, d *Device) error {
 	if d.ID == "" {
 		d.ID = newID()
 	}
+	if err := db.ownMember(ctx, db.sql, d.UserID, &d.MemberID); err != nil {
+		return fmt.Errorf("add device: %w", err)
+	}
 	_, err := db.exec(ctx, db.sql, `INSERT INTO devices (id, user_id, name, kind, browser, os, ip, user_agent, token_hash,
 	member_id, created_at, last_seen_at, trusted_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.ID, d.UserID, d.Name, d.Kind, d.Browser, d.OS, d.IP, d.UserAgent, nullBytes(d.TokenHash),
@@ -97,12 +100,12 @@ func (db *DB) DeleteDevice(ctx context.Context, userID, id string) error {
 
 // Sessions.
 
-const sessionCols = `id, user_id, COALESCE(device_id, ''), stage, ip, user_agent, created_at, last_seen_at, expires_at`
+const sessionCols = `id, user_id, COALESCE(device_id, ''), COALESCE(member_id, ''), stage, ip, user_agent, created_at, last_seen_at, expires_at`
 
 func scanSession(s scanner) (*Session, error) {
 	var ss Session
 	var created, seen, expires int64
-	if err := s.Scan(&ss.ID, &ss.UserID, &ss.DeviceID, &ss.Stage, &ss.IP, &ss.UserAgent,
+	if err := s.Scan(&ss.ID, &ss.UserID, &ss.DeviceID, &ss.MemberID, &ss.Stage, &ss.IP, &ss.UserAgent,
 		&created, &seen, &expires); err != nil {
 		return nil, mapErr(err)
 	}
@@ -116,9 +119,12 @@ func (db *DB) CreateSession(ctx context.Context, s *Session) error {
 	if s.ID == "" {
 		return errors.New("create session: the session id is empty: set it to the hash of the cookie")
 	}
-	_, err := db.exec(ctx, db.sql, `INSERT INTO sessions (id, user_id, device_id, stage, ip, user_agent, created_at, last_seen_at, expires_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		s.ID, s.UserID, nullStr(s.DeviceID), string(s.Stage), s.IP, s.UserAgent,
+	if err := db.ownMember(ctx, db.sql, s.UserID, &s.MemberID); err != nil {
+		return fmt.Errorf("create session: %w", err)
+	}
+	_, err := db.exec(ctx, db.sql, `INSERT INTO sessions (id, user_id, device_id, member_id, stage, ip, user_agent, created_at, last_seen_at, expires_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.ID, s.UserID, nullStr(s.DeviceID), s.MemberID, string(s.Stage), s.IP, s.UserAgent,
 		ts(s.CreatedAt), ts(s.LastSeenAt), ts(s.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("create session: %w", mapErr(err))

@@ -52,6 +52,22 @@ func (db *DB) OwnerMember(ctx context.Context, userID string) (*Member, error) {
 	return m, nil
 }
 
+// ownMember is where the one rule "a device made without a member is the
+// owner's" lives: an empty *memberID becomes the id of userID's owner
+// member, read through q (a transaction or the database). Every device,
+// approver, security key and pairing code is stored with a real member, so
+// nothing else decides who the owner is from an empty id.
+func (db *DB) ownMember(ctx context.Context, q querier, userID string, memberID *string) error {
+	if *memberID != "" {
+		return nil
+	}
+	err := db.queryRow(ctx, q, `SELECT id FROM household_members WHERE user_id = ? AND role = ?`, userID, api.RoleOwner).Scan(memberID)
+	if err != nil {
+		return fmt.Errorf("the account's owner: %w", mapErr(err))
+	}
+	return nil
+}
+
 // AddMember adds m to its household. An empty ID is filled with a random
 // one; an empty Role is api.RoleMember.
 func (db *DB) AddMember(ctx context.Context, m *Member) error {
@@ -198,25 +214,20 @@ var deviceTables = map[string]struct{ table, live string }{
 	api.DeviceSecurityKey: {"security_keys", ""},
 }
 
-// SetDeviceMember stores the owner as NULL, whether memberID is "" or the
-// owner's id.
+// SetDeviceMember gives a live device to memberID, a member of the same
+// account (ErrNotFound otherwise, also for an empty id).
 func (db *DB) SetDeviceMember(ctx context.Context, userID, deviceType, id, memberID string) error {
 	t, ok := deviceTables[deviceType]
 	if !ok {
 		return fmt.Errorf("set device member: unknown device type %q", deviceType)
 	}
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		if memberID != "" {
-			var role string
-			err := db.queryRow(ctx, tx, `SELECT role FROM household_members WHERE id = ? AND user_id = ?`, memberID, userID).Scan(&role)
-			if err != nil {
-				return fmt.Errorf("member: %w", mapErr(err))
-			}
-			if role == api.RoleOwner {
-				memberID = ""
-			}
+		var found string
+		err := db.queryRow(ctx, tx, `SELECT id FROM household_members WHERE id = ? AND user_id = ?`, memberID, userID).Scan(&found)
+		if err != nil {
+			return fmt.Errorf("member: %w", mapErr(err))
 		}
-		return db.execOne(ctx, tx, `UPDATE `+t.table+` SET member_id = ? WHERE id = ? AND user_id = ?`+t.live, nullStr(memberID), id, userID)
+		return db.execOne(ctx, tx, `UPDATE `+t.table+` SET member_id = ? WHERE id = ? AND user_id = ?`+t.live, memberID, id, userID)
 	})
 	if err != nil {
 		return fmt.Errorf("set device member: %w", err)

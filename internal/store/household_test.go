@@ -130,8 +130,8 @@ func TestMigrationBackfillsOwners(t *testing.T) {
 			}
 			d, err := db.Device(ctx, "u1", "d1")
 			must(t, "Device", err)
-			if d.MemberID != "" {
-				t.Errorf("an old device belongs to %q, want the owner (\"\")", d.MemberID)
+			if d.MemberID != o.ID {
+				t.Errorf("an old device belongs to %q, want the owner (%q)", d.MemberID, o.ID)
 			}
 			as, err := db.ActivityPage(ctx, "u1", 0, 10)
 			must(t, "ActivityPage", err)
@@ -215,7 +215,7 @@ func newHouse(t *testing.T, db *DB) *houseFixture {
 	}
 	f.samApprover = pair(f.sam.ID, "Sam's laptop")
 	f.adaApprover = pair("", "Ada's desktop")
-	if f.samApprover.MemberID != f.sam.ID || f.adaApprover.MemberID != "" {
+	if f.samApprover.MemberID != f.sam.ID || f.adaApprover.MemberID != f.owner.ID {
 		t.Fatalf("paired as %q and %q, want Sam's and the owner's", f.samApprover.MemberID, f.adaApprover.MemberID)
 	}
 	f.samTokenHash = []byte("sam-token")
@@ -320,9 +320,10 @@ func TestSetDeviceMember(t *testing.T) {
 			wantErr         error
 		}{
 			{api.DeviceBrowser, f.adaBrowser.ID, kim.ID, kim.ID, nil},
-			{api.DeviceBrowser, f.adaBrowser.ID, f.owner.ID, "", nil}, // the owner is stored as ""
+			{api.DeviceBrowser, f.adaBrowser.ID, f.owner.ID, f.owner.ID, nil}, // the owner is a member like any
 			{api.DeviceApprover, f.adaApprover.ID, kim.ID, kim.ID, nil},
-			{api.DeviceApprover, f.adaApprover.ID, "", "", nil},
+			{api.DeviceApprover, f.adaApprover.ID, "", "", ErrNotFound}, // an empty member is nobody
+			{api.DeviceApprover, f.adaApprover.ID, f.owner.ID, f.owner.ID, nil},
 			{api.DeviceSecurityKey, adaKey.ID, kim.ID, kim.ID, nil},
 			{api.DeviceBrowser, f.adaBrowser.ID, bobs.ID, "", ErrNotFound},  // another account's member
 			{api.DeviceBrowser, f.adaBrowser.ID, "nobody", "", ErrNotFound}, // no such member

@@ -27,8 +27,12 @@ func (db *DB) AddMethod(ctx context.Context, m *Method) error {
 	if m.ID == "" {
 		m.ID = newID()
 	}
-	_, err := db.exec(ctx, db.sql, `INSERT INTO methods (`+methodCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.ID, m.UserID, string(m.Kind), m.Label, m.Secret, m.Phone, m.Confirmed, m.LastStep,
+	secret, err := db.seal(sealedMethodSecret, m.Secret, m.ID, m.UserID)
+	if err != nil {
+		return fmt.Errorf("add method: %w", err)
+	}
+	_, err = db.exec(ctx, db.sql, `INSERT INTO methods (`+methodCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.UserID, string(m.Kind), m.Label, secret, m.Phone, m.Confirmed, m.LastStep,
 		ts(m.CreatedAt), ts(m.LastUsedAt))
 	if err != nil {
 		return fmt.Errorf("add method: %w", mapErr(err))
@@ -42,12 +46,20 @@ func (db *DB) Methods(ctx context.Context, userID string) ([]Method, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list methods: %w", err)
 	}
+	for i := range ms {
+		if ms[i].Secret, err = db.open(sealedMethodSecret, ms[i].Secret, ms[i].ID, ms[i].UserID); err != nil {
+			return nil, fmt.Errorf("list methods: %w", err)
+		}
+	}
 	return ms, nil
 }
 
 func (db *DB) Method(ctx context.Context, userID, id string) (*Method, error) {
 	m, err := scanMethod(db.queryRow(ctx, db.sql, `SELECT `+methodCols+` FROM methods WHERE id = ? AND user_id = ?`, id, userID))
 	if err != nil {
+		return nil, fmt.Errorf("method: %w", err)
+	}
+	if m.Secret, err = db.open(sealedMethodSecret, m.Secret, m.ID, m.UserID); err != nil {
 		return nil, fmt.Errorf("method: %w", err)
 	}
 	return m, nil
@@ -57,10 +69,14 @@ func (db *DB) Method(ctx context.Context, userID, id string) (*Method, error) {
 // LastUsedAt. LastStep never moves back, so writing a stale copy of the
 // method cannot make a spent TOTP code valid again.
 func (db *DB) UpdateMethod(ctx context.Context, m *Method) error {
-	err := db.execOne(ctx, db.sql, `UPDATE methods SET label = ?, secret = ?, phone = ?, confirmed = ?,
+	secret, err := db.seal(sealedMethodSecret, m.Secret, m.ID, m.UserID)
+	if err != nil {
+		return fmt.Errorf("update method: %w", err)
+	}
+	err = db.execOne(ctx, db.sql, `UPDATE methods SET label = ?, secret = ?, phone = ?, confirmed = ?,
 	last_step = CASE WHEN last_step < ? THEN ? ELSE last_step END, last_used_at = ?
 	WHERE id = ? AND user_id = ?`,
-		m.Label, m.Secret, m.Phone, m.Confirmed, m.LastStep, m.LastStep, ts(m.LastUsedAt), m.ID, m.UserID)
+		m.Label, secret, m.Phone, m.Confirmed, m.LastStep, m.LastStep, ts(m.LastUsedAt), m.ID, m.UserID)
 	if err != nil {
 		return fmt.Errorf("update method: %w", err)
 	}
@@ -184,6 +200,9 @@ func (db *DB) AddSecurityKey(ctx context.Context, k *SecurityKey) error {
 	}
 	if len(k.CredentialID) == 0 {
 		return fmt.Errorf("add security key: the credential id is empty")
+	}
+	if err := db.ownMember(ctx, db.sql, k.UserID, &k.MemberID); err != nil {
+		return fmt.Errorf("add security key: %w", err)
 	}
 	_, err := db.exec(ctx, db.sql, `INSERT INTO security_keys (id, user_id, name, credential_id, credential, member_id, created_at, last_used_at)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -244,7 +244,11 @@ func (db *DB) DeleteOAuthRequestTokens(ctx context.Context, kind, requestID stri
 
 // AddOAuthKey implements Store.
 func (db *DB) AddOAuthKey(ctx context.Context, k *OAuthKey) error {
-	if _, err := db.exec(ctx, db.sql, `INSERT INTO oauth_keys (id, alg, private_key, created_at) VALUES (?, ?, ?, ?)`, k.ID, k.Alg, k.Private, ts(k.CreatedAt)); err != nil {
+	private, err := db.seal(sealedOAuthKey, k.Private, k.ID, k.Alg)
+	if err != nil {
+		return fmt.Errorf("add oauth key: %w", err)
+	}
+	if _, err := db.exec(ctx, db.sql, `INSERT INTO oauth_keys (id, alg, private_key, created_at) VALUES (?, ?, ?, ?)`, k.ID, k.Alg, private, ts(k.CreatedAt)); err != nil {
 		return fmt.Errorf("add oauth key: %w", mapErr(err))
 	}
 	return nil
@@ -265,6 +269,9 @@ func (db *DB) OAuthKeys(ctx context.Context) ([]OAuthKey, error) {
 			return nil, fmt.Errorf("oauth keys: %w", err)
 		}
 		k.CreatedAt = fromTS(created)
+		if k.Private, err = db.open(sealedOAuthKey, k.Private, k.ID, k.Alg); err != nil {
+			return nil, fmt.Errorf("oauth keys: %w", err)
+		}
 		ks = append(ks, k)
 	}
 	return ks, rows.Err()

@@ -96,3 +96,18 @@ func TestDefaultSQLitePath(t *testing.T) {
 		}
 	}
 }
+
+// TestSQLiteFileMode: a new database and its WAL are readable by their owner
+// only, whatever the umask lets through.
+func TestSQLiteFileMode(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "countersign.db")
+	db := openURL(t, path)
+	must(t, "CheckWrite", db.CheckWrite(ctx)) // the WAL exists once something is written
+	for _, p := range []string{path, path + "-wal"} {
+		fi, err := os.Stat(p)
+		must(t, "Stat", err)
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", filepath.Base(p), fi.Mode().Perm())
+		}
+	}
+}

@@ -7,7 +7,10 @@
 // The store holds no policy: hashing, expiry rules, rate limits and who may do
 // what live in the server. Secrets that only need comparing (session tokens,
 // API tokens, reset tokens, backup codes, SMS codes) arrive here already
-// hashed; the store never sees them in clear.
+// hashed; the store never sees them in clear. Secrets that must be read
+// back — TOTP secrets, the settings (HMAC keys) and ID-token signing keys —
+// are sealed under the secrets key given to Open (WithSecretsKey, package
+// atrest) and opened when read: the database alone does not give them away.
 package store
 
 import (
@@ -83,7 +86,7 @@ type SecurityKey struct {
 	Name         string
 	CredentialID []byte
 	Credential   []byte
-	MemberID     string // the household member it belongs to, "" for the owner
+	MemberID     string // the household member it belongs to; stored empty, the owner's id is filled in
 	CreatedAt    time.Time
 	LastUsedAt   time.Time
 }
@@ -101,7 +104,7 @@ type Device struct {
 	IP           string
 	UserAgent    string
 	TokenHash    []byte
-	MemberID     string // the household member it belongs to, "" for the owner
+	MemberID     string // the household member it belongs to; stored empty, the owner's id is filled in
 	CreatedAt    time.Time
 	LastSeenAt   time.Time
 	TrustedUntil time.Time
@@ -121,6 +124,7 @@ type Session struct {
 	ID         string
 	UserID     string
 	DeviceID   string
+	MemberID   string // the member it acts as: whose second step signed it in; stored empty, the owner's id is filled in
 	Stage      SessionStage
 	IP         string
 	UserAgent  string
@@ -195,7 +199,7 @@ type Approver struct {
 	Name       string
 	Platform   string // e.g. "linux"
 	PublicKey  []byte
-	MemberID   string // the household member it belongs to, "" for the owner
+	MemberID   string // the household member it belongs to (always set once stored)
 	CreatedAt  time.Time
 	LastSeenAt time.Time
 	RemovedAt  time.Time // zero while paired
@@ -203,7 +207,8 @@ type Approver struct {
 
 // PairingCode is a one-time code that pairs an approver with the account,
 // hashed (SHA-256 of the normalized code). The approver it pairs belongs to
-// MemberID ("" for the owner): an invitation of a household member.
+// MemberID (stored empty, the owner's id is filled in); a member's code is
+// an invitation.
 type PairingCode struct {
 	Hash      []byte
 	UserID    string
@@ -303,7 +308,8 @@ type ApprovalEvent struct {
 
 // Member is a person of the account's household. Exactly one member of
 // every account has Role api.RoleOwner: the account's holder, made with the
-// account. Devices whose MemberID is "" belong to the owner.
+// account. Every device names its member; the store fills the owner's id
+// for one added without.
 type Member struct {
 	ID                  string
 	UserID              string
@@ -392,7 +398,7 @@ type OAuthToken struct {
 }
 
 // OAuthKey is a key that signs ID tokens. Private is the private key in
-// PKCS #8 DER.
+// PKCS #8 DER (sealed in the database under the secrets key, if any).
 type OAuthKey struct {
 	ID        string // the JWK "kid"
 	Alg       string // e.g. "ES256"
@@ -483,6 +489,10 @@ type Store interface {
 	APITokenByHash(ctx context.Context, hash []byte) (*APIToken, error)
 	TouchAPIToken(ctx context.Context, id string, at time.Time) error
 	RevokeAPIToken(ctx context.Context, userID, id string, at time.Time) error
+	// RevokeSignIns ends the user's sessions but keepSessionID, API tokens
+	// and OAuth codes and tokens (not the grants, not approver devices) in
+	// one transaction, as a password change or reset does.
+	RevokeSignIns(ctx context.Context, userID, keepSessionID string, at time.Time) (Revoked, error)
 
 	// SMS and voice codes.
 	AddSMSCode(ctx context.Context, c *SMSCode) error
@@ -581,8 +591,9 @@ type Store interface {
 	// turning it off also deletes the member's unanswered share offers.
 	SetSharesAuthenticator(ctx context.Context, userID, memberID string, on bool) error
 	// SetDeviceMember moves a device of deviceType (api.DeviceBrowser,
-	// api.DeviceApprover, api.DeviceSecurityKey) to memberID ("" or the
-	// owner's id: the owner). ErrNotFound unless both are the user's.
+	// api.DeviceApprover, api.DeviceSecurityKey) to memberID. ErrNotFound
+	// unless both are the user's. Who may move what is the callers' rule
+	// (household.Permit): the store only keeps devices within the account.
 	SetDeviceMember(ctx context.Context, userID, deviceType, id, memberID string) error
 	// AddShareOffer stores o (an empty ID is filled in) in place of any
 	// unanswered offer for the same device, and appends ev, in one
@@ -637,15 +648,16 @@ type Store interface {
 	OAuthKeys(ctx context.Context) ([]OAuthKey, error) // newest first
 
 	// Server settings: a small key/value table for things every instance
-	// must share (e.g. the HMAC key for CSRF tokens).
+	// must share (e.g. the HMAC key for CSRF tokens), sealed in the
+	// database under the secrets key, if any.
 	Setting(ctx context.Context, key string) ([]byte, error)
 	// SetSettingIfAbsent stores value unless the key exists, and returns the
 	// stored value either way (so concurrent instances agree).
 	SetSettingIfAbsent(ctx context.Context, key string, value []byte) ([]byte, error)
 
 	// Purge deletes expired sessions, challenges, SMS codes, reset tokens,
-	// pairing codes, device challenges and tokens, and approval events older
-	// than a day.
+	// pairing codes, device challenges and tokens, OAuth codes (exchanged
+	// or not) and tokens, and approval events older than a day.
 	Purge(ctx context.Context, now time.Time) error
 	Ping(ctx context.Context) error
 	// CheckWrite writes and commits a row of its own: the database can

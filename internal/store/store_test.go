@@ -667,6 +667,100 @@ func TestAPITokens(t *testing.T) {
 	})
 }
 
+// TestRevokeSignIns: what a password change ends, in one call: the other
+// sessions, the live API tokens, every OAuth code and token of every app;
+// not the grants, not another user's.
+func TestRevokeSignIns(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, db *DB, _ *testkit.Clock) {
+		u := newUser(t, db, "a@example.com", "")
+		other := newUser(t, db, "b@example.com", "")
+		for _, s := range []*Session{
+			{ID: "this", UserID: u.ID, Stage: StageFull, ExpiresAt: t0.Add(time.Hour)},
+			{ID: "phone", UserID: u.ID, Stage: StageFull, ExpiresAt: t0.Add(time.Hour)},
+			{ID: "pending", UserID: u.ID, Stage: StagePassword, ExpiresAt: t0.Add(time.Hour)},
+			{ID: "theirs", UserID: other.ID, Stage: StageFull, ExpiresAt: t0.Add(time.Hour)},
+		} {
+			must(t, "CreateSession", db.CreateSession(ctx, s))
+		}
+		for i, tok := range []*APIToken{
+			{UserID: u.ID, Name: "script", CreatedAt: t0.Add(2 * time.Second)},
+			{UserID: u.ID, Name: "ci", CreatedAt: t0.Add(time.Second)},
+			{UserID: u.ID, Name: "gone", CreatedAt: t0, RevokedAt: t0},
+			{UserID: u.ID, Name: "expired", CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)},
+			{UserID: other.ID, Name: "theirs", CreatedAt: t0},
+		} {
+			tok.Hash = []byte{byte(i)}
+			must(t, "AddAPIToken", db.AddAPIToken(ctx, tok))
+		}
+		var apps []*OAuthClient
+		for _, name := range []string{"Photos", "Notes"} {
+			c := &OAuthClient{OwnerID: other.ID, Name: name, RedirectURIs: []string{"https://a.example/cb"}, Scopes: []string{"openid"}, CreatedAt: t0}
+			must(t, "CreateOAuthClient", db.CreateOAuthClient(ctx, c))
+			apps = append(apps, c)
+			for _, who := range []*User{u, other} {
+				must(t, "SaveOAuthGrant", db.SaveOAuthGrant(ctx, &OAuthGrant{UserID: who.ID, ClientID: c.ID, Scopes: []string{"openid"}, GrantedAt: t0}))
+			}
+		}
+		tokens := []OAuthToken{
+			{Kind: OAuthRefresh, Signature: "p-refresh", ClientID: apps[0].ID, UserID: u.ID, Active: true, ExpiresAt: t0.Add(time.Hour)},
+			{Kind: OAuthAccess, Signature: "p-access", ClientID: apps[0].ID, UserID: u.ID, Active: true, ExpiresAt: t0.Add(time.Hour)},
+			{Kind: OAuthPKCE, Signature: "p-pkce", ClientID: apps[0].ID, UserID: u.ID, Active: true, ExpiresAt: t0.Add(time.Hour)},
+			{Kind: OAuthAccess, Signature: "n-old", ClientID: apps[1].ID, UserID: u.ID, Active: true, ExpiresAt: t0}, // expired: Notes held nothing live
+			{Kind: OAuthRefresh, Signature: "theirs", ClientID: apps[0].ID, UserID: other.ID, Active: true, ExpiresAt: t0.Add(time.Hour)},
+		}
+		for _, tok := range tokens {
+			tok.RequestID, tok.Data = "r-"+tok.Signature, []byte("{}")
+			must(t, "AddOAuthToken", db.AddOAuthToken(ctx, &tok))
+		}
+
+		got, err := db.RevokeSignIns(ctx, u.ID, "this", t0.Add(2*time.Minute))
+		must(t, "RevokeSignIns", err)
+		want := Revoked{Sessions: 2, APITokens: []string{"ci", "script"}, Apps: []string{apps[0].ID}}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("RevokeSignIns = %+v, want %+v", got, want)
+		}
+		for id, wantErr := range map[string]error{"this": nil, "phone": ErrNotFound, "pending": ErrNotFound, "theirs": nil} {
+			if _, err := db.Session(ctx, id); !errors.Is(err, wantErr) {
+				t.Errorf("session %s: %v, want %v", id, err, wantErr)
+			}
+		}
+		for _, who := range []*User{u, other} {
+			ts, err := db.APITokens(ctx, who.ID)
+			must(t, "APITokens", err)
+			for _, tok := range ts {
+				wantRevoked := t0.Add(2 * time.Minute)
+				switch tok.Name {
+				case "gone":
+					wantRevoked = t0
+				case "expired", "theirs":
+					wantRevoked = time.Time{}
+				}
+				if !tok.RevokedAt.Equal(wantRevoked) {
+					t.Errorf("API token %s revoked at %v, want %v", tok.Name, tok.RevokedAt, wantRevoked)
+				}
+			}
+		}
+		for _, tok := range tokens {
+			_, err := db.OAuthToken(ctx, tok.Kind, tok.Signature)
+			if tok.UserID == u.ID && !errors.Is(err, ErrNotFound) {
+				t.Errorf("OAuth %s %s survived: %v", tok.Kind, tok.Signature, err)
+			}
+			if tok.UserID == other.ID && err != nil {
+				t.Errorf("another user's OAuth %s went: %v", tok.Kind, err)
+			}
+		}
+		if gs, err := db.OAuthGrants(ctx, u.ID); err != nil || len(gs) != 2 {
+			t.Errorf("grants after RevokeSignIns: %+v, %v; want both kept", gs, err)
+		}
+		// Again: nothing left to end.
+		got, err = db.RevokeSignIns(ctx, u.ID, "", t0.Add(3*time.Minute))
+		must(t, "RevokeSignIns(again)", err)
+		if fmt.Sprint(got) != fmt.Sprint(Revoked{Sessions: 1}) {
+			t.Errorf("RevokeSignIns(again) = %+v, want the last session only", got)
+		}
+	})
+}
+
 func TestSMSCodes(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, db *DB, clk *testkit.Clock) {
 		u := newUser(t, db, "a@example.com", "")

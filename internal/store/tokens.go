@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -123,6 +125,101 @@ func (db *DB) RevokeAPIToken(ctx context.Context, userID, id string, at time.Tim
 		return fmt.Errorf("revoke api token: %w", err)
 	}
 	return nil
+}
+
+// Revoked is what RevokeSignIns ended.
+type Revoked struct {
+	Sessions  int      // sessions ended
+	APITokens []string // names of the API tokens revoked, oldest first
+	Apps      []string // IDs of the OAuth clients that held a live code or token, in ID order
+}
+
+// RevokeSignIns ends, in one transaction, what lets anyone act as the user
+// without the password and second step: every session but keepSessionID
+// ("" for none), every API token neither revoked nor expired (revoked at
+// at) and every OAuth authorization code, access and refresh token of every
+// app. The apps' grants stay, so an app asks the person to sign in again,
+// not to consent again; approver devices and their tokens stay (they are
+// the second factor).
+func (db *DB) RevokeSignIns(ctx context.Context, userID, keepSessionID string, at time.Time) (Revoked, error) {
+	var r Revoked
+	revoked, err := useTime(at)
+	if err != nil {
+		return r, fmt.Errorf("revoke sign-ins: %w", err)
+	}
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := db.exec(ctx, tx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, keepSessionID)
+		if err != nil {
+			return fmt.Errorf("sessions: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("sessions: %w", err)
+		}
+		r.Sessions = int(n)
+		if r.APITokens, err = db.revokeAPITokens(ctx, tx, userID, revoked); err != nil {
+			return fmt.Errorf("api tokens: %w", err)
+		}
+		rows, err := db.query(ctx, tx, `SELECT DISTINCT client_id FROM oauth_tokens
+	WHERE user_id = ? AND kind IN (?, ?, ?) AND active = ? AND expires_at > ? ORDER BY client_id`,
+			userID, OAuthCode, OAuthAccess, OAuthRefresh, true, revoked)
+		if err != nil {
+			return fmt.Errorf("oauth tokens: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return fmt.Errorf("oauth tokens: %w", err)
+			}
+			r.Apps = append(r.Apps, id)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("oauth tokens: %w", err)
+		}
+		if _, err := db.exec(ctx, tx, `DELETE FROM oauth_tokens WHERE user_id = ?`, userID); err != nil {
+			return fmt.Errorf("oauth tokens: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return Revoked{}, fmt.Errorf("revoke sign-ins: %w", mapErr(err))
+	}
+	return r, nil
+}
+
+// revokeAPITokens revokes the user's live API tokens and returns their
+// names, oldest first (RETURNING has no ORDER BY).
+func (db *DB) revokeAPITokens(ctx context.Context, tx *sql.Tx, userID string, at int64) ([]string, error) {
+	rows, err := db.query(ctx, tx, `UPDATE api_tokens SET revoked_at = ?
+	WHERE user_id = ? AND revoked_at = 0 AND (expires_at = 0 OR expires_at > ?) RETURNING name, created_at, id`, at, userID, at)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	type token struct {
+		name, id string
+		created  int64
+	}
+	var ts []token
+	for rows.Next() {
+		var t token
+		if err := rows.Scan(&t.name, &t.created, &t.id); err != nil {
+			return nil, err
+		}
+		ts = append(ts, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(ts, func(a, b token) int {
+		return cmp.Or(cmp.Compare(a.created, b.created), strings.Compare(a.id, b.id))
+	})
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = t.name
+	}
+	return names, nil
 }
 
 // SMS and voice codes.

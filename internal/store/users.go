@@ -142,6 +142,10 @@ func (db *DB) Setting(ctx context.Context, key string) ([]byte, error) {
 	if err := db.queryRow(ctx, db.sql, "SELECT value FROM settings WHERE key = ?", key).Scan(&v); err != nil {
 		return nil, fmt.Errorf("setting %q: %w", key, mapErr(err))
 	}
+	v, err := db.open(sealedSetting, v, key)
+	if err != nil {
+		return nil, fmt.Errorf("setting %q: %w", key, err)
+	}
 	return v, nil
 }
 
@@ -149,7 +153,11 @@ func (db *DB) SetSettingIfAbsent(ctx context.Context, key string, value []byte) 
 	if value == nil {
 		value = []byte{}
 	}
-	if _, err := db.exec(ctx, db.sql, "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", key, value); err != nil {
+	sealed, err := db.seal(sealedSetting, value, key)
+	if err != nil {
+		return nil, fmt.Errorf("store setting %q: %w", key, err)
+	}
+	if _, err := db.exec(ctx, db.sql, "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", key, sealed); err != nil {
 		return nil, fmt.Errorf("store setting %q: %w", key, mapErr(err))
 	}
 	v, err := db.Setting(ctx, key)

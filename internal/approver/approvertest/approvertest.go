@@ -102,7 +102,14 @@ func (s *Server) serve(ln net.Listener) {
 		ln.Close()
 		s.t.Fatal(err)
 	}
-	s.http = &http.Server{Handler: s.srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// Each answer leaves once the work it queued (a failed sign-in's
+	// activity, a mail) is done, so that a test reads it right after.
+	srv := s.srv
+	settled := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		srv.Handler().ServeHTTP(w, r)
+		srv.WaitIdle()
+	})
+	s.http = &http.Server{Handler: settled, ReadHeaderTimeout: 10 * time.Second}
 	s.http.RegisterOnShutdown(s.srv.EndStreams)
 	s.done = make(chan struct{})
 	go func(h *http.Server, done chan struct{}) {

@@ -75,54 +75,58 @@ const DefaultMaxBody = 64 << 10
 // route is one operation of the API.
 type route struct {
 	Method, Pattern string
-	Scope           string // the token scope needed; "" serves without a token
+	Act             household.Action // what it does, in the permission table; public serves without a token
 	handle          func(h *handler, w http.ResponseWriter, r *http.Request, c *caller) error
 }
 
+// public is the Act of a route that needs no token: the OpenAPI document,
+// pairing and a device's own sign-in, which prove themselves otherwise.
+const public household.Action = -1
+
 // routes is the API. The OpenAPI document must list exactly these.
 var routes = []route{
-	{"GET", "/api/v1/openapi.json", "", (*handler).openAPI},
-	{"GET", "/api/v1/account", scopeRead, (*handler).account},
-	{"GET", "/api/v1/devices", scopeRead, (*handler).devices},
-	{"PATCH", "/api/v1/devices/{id}", scopeWrite, (*handler).updateDevice},
-	{"DELETE", "/api/v1/devices/{id}", scopeWrite, (*handler).removeDevice},
-	{"POST", "/api/v1/devices/{id}/sign-out", scopeWrite, (*handler).signOutDevice},
-	{"GET", "/api/v1/sessions", scopeRead, (*handler).sessions},
-	{"DELETE", "/api/v1/sessions", scopeWrite, (*handler).revokeAllSessions},
-	{"DELETE", "/api/v1/sessions/{id}", scopeWrite, (*handler).revokeSession},
-	{"GET", "/api/v1/security-keys", scopeRead, (*handler).securityKeys},
-	{"DELETE", "/api/v1/security-keys/{id}", scopeWrite, (*handler).removeSecurityKey},
-	{"POST", "/api/v1/security-keys/registrations", scopeWrite, (*handler).beginRegistration},
-	{"POST", "/api/v1/security-keys/registrations/{challenge_id}", scopeWrite, (*handler).finishRegistration},
-	{"POST", "/api/v1/security-keys/assertions", scopeWrite, (*handler).beginAssertion},
-	{"POST", "/api/v1/security-keys/assertions/{challenge_id}", scopeWrite, (*handler).finishAssertion},
-	{"GET", "/api/v1/activity", scopeRead, (*handler).activity},
-	{"GET", "/api/v1/apps", scopeRead, (*handler).apps},
-	{"DELETE", "/api/v1/apps/{client_id}", scopeWrite, (*handler).revokeApp},
-	{"GET", "/api/v1/developer/apps", scopeRead, (*handler).developerApps},
-	{"POST", "/api/v1/developer/apps", scopeWrite, (*handler).registerApp},
-	{"POST", "/api/v1/developer/apps/{client_id}/secret", scopeWrite, (*handler).rotateAppSecret},
-	{"DELETE", "/api/v1/developer/apps/{client_id}", scopeWrite, (*handler).deleteApp},
-	{"POST", "/api/v1/pairings", "", (*handler).pair},
-	{"POST", "/api/v1/auth/challenge", "", (*handler).authChallenge},
-	{"POST", "/api/v1/auth/token", "", (*handler).authToken},
-	{"GET", "/api/v1/approvers", scopeRead, (*handler).listApprovers},
-	{"DELETE", "/api/v1/approvers/{id}", scopeWrite, (*handler).removeApprover},
-	{"GET", "/api/v1/approvals", scopeApprove, (*handler).listApprovals},
-	{"GET", "/api/v1/approvals/stream", scopeApprove, (*handler).streamApprovals},
-	{"GET", "/api/v1/approvals/poll", scopeApprove, (*handler).pollApprovals},
-	{"POST", "/api/v1/approvals/{id}/decision", scopeApprove, (*handler).decide},
-	{"GET", "/api/v1/household", scopeRead, (*handler).getHousehold},
-	{"POST", "/api/v1/household/members", scopeWrite, (*handler).addMember},
-	{"PATCH", "/api/v1/household/members/{id}", scopeWrite, (*handler).renameMember},
-	{"DELETE", "/api/v1/household/members/{id}", scopeWrite, (*handler).removeMember},
-	{"POST", "/api/v1/household/members/{id}/invitations", scopeWrite, (*handler).invite},
-	{"POST", "/api/v1/household/members/{id}/authenticator", scopeWrite, (*handler).shareAuthenticator},
-	{"DELETE", "/api/v1/household/members/{id}/authenticator", scopeWrite, (*handler).stopSharing},
+	{"GET", "/api/v1/openapi.json", public, (*handler).openAPI},
+	{"GET", "/api/v1/account", household.See, (*handler).account},
+	{"GET", "/api/v1/devices", household.See, (*handler).devices},
+	{"PATCH", "/api/v1/devices/{id}", household.RenameDevice, (*handler).updateDevice},
+	{"DELETE", "/api/v1/devices/{id}", household.RemoveDevice, (*handler).removeDevice},
+	{"POST", "/api/v1/devices/{id}/sign-out", household.SignOutDevice, (*handler).signOutDevice},
+	{"GET", "/api/v1/sessions", household.See, (*handler).sessions},
+	{"DELETE", "/api/v1/sessions", household.EndAllSessions, (*handler).revokeAllSessions},
+	{"DELETE", "/api/v1/sessions/{id}", household.EndSession, (*handler).revokeSession},
+	{"GET", "/api/v1/security-keys", household.See, (*handler).securityKeys},
+	{"DELETE", "/api/v1/security-keys/{id}", household.RemoveDevice, (*handler).removeSecurityKey},
+	{"POST", "/api/v1/security-keys/registrations", household.AddKey, (*handler).beginRegistration},
+	{"POST", "/api/v1/security-keys/registrations/{challenge_id}", household.AddKey, (*handler).finishRegistration},
+	{"POST", "/api/v1/security-keys/assertions", household.CheckKey, (*handler).beginAssertion},
+	{"POST", "/api/v1/security-keys/assertions/{challenge_id}", household.CheckKey, (*handler).finishAssertion},
+	{"GET", "/api/v1/activity", household.See, (*handler).activity},
+	{"GET", "/api/v1/apps", household.See, (*handler).apps},
+	{"DELETE", "/api/v1/apps/{client_id}", household.RevokeApp, (*handler).revokeApp},
+	{"GET", "/api/v1/developer/apps", household.SeeDeveloperApps, (*handler).developerApps},
+	{"POST", "/api/v1/developer/apps", household.DeveloperApps, (*handler).registerApp},
+	{"POST", "/api/v1/developer/apps/{client_id}/secret", household.DeveloperApps, (*handler).rotateAppSecret},
+	{"DELETE", "/api/v1/developer/apps/{client_id}", household.DeveloperApps, (*handler).deleteApp},
+	{"POST", "/api/v1/pairings", public, (*handler).pair},
+	{"POST", "/api/v1/auth/challenge", public, (*handler).authChallenge},
+	{"POST", "/api/v1/auth/token", public, (*handler).authToken},
+	{"GET", "/api/v1/approvers", household.See, (*handler).listApprovers},
+	{"DELETE", "/api/v1/approvers/{id}", household.RemoveDevice, (*handler).removeApprover},
+	{"GET", "/api/v1/approvals", household.Approve, (*handler).listApprovals},
+	{"GET", "/api/v1/approvals/stream", household.Approve, (*handler).streamApprovals},
+	{"GET", "/api/v1/approvals/poll", household.Approve, (*handler).pollApprovals},
+	{"POST", "/api/v1/approvals/{id}/decision", household.Approve, (*handler).decide},
+	{"GET", "/api/v1/household", household.See, (*handler).getHousehold},
+	{"POST", "/api/v1/household/members", household.AddMember, (*handler).addMember},
+	{"PATCH", "/api/v1/household/members/{id}", household.RenameMember, (*handler).renameMember},
+	{"DELETE", "/api/v1/household/members/{id}", household.RemoveMember, (*handler).removeMember},
+	{"POST", "/api/v1/household/members/{id}/invitations", household.Invite, (*handler).invite},
+	{"POST", "/api/v1/household/members/{id}/authenticator", household.Share, (*handler).shareAuthenticator},
+	{"DELETE", "/api/v1/household/members/{id}/authenticator", household.Share, (*handler).stopSharing},
 	// A device's own offers: "approve", which only device tokens have.
-	{"GET", "/api/v1/shares", scopeApprove, (*handler).shares},
-	{"POST", "/api/v1/shares/{id}/accept", scopeApprove, (*handler).acceptShare},
-	{"DELETE", "/api/v1/shares/{id}", scopeApprove, (*handler).declineShare},
+	{"GET", "/api/v1/shares", household.AnswerShare, (*handler).shares},
+	{"POST", "/api/v1/shares/{id}/accept", household.AnswerShare, (*handler).acceptShare},
+	{"DELETE", "/api/v1/shares/{id}", household.AnswerShare, (*handler).declineShare},
 }
 
 type handler struct {
@@ -208,9 +212,15 @@ func (h *handler) serve(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		setHeaders(w)
 		var c *caller
-		if rt.Scope != "" {
+		if rt.Act != public {
 			var err error
-			if c, err = h.authenticate(r, rt.Scope); err != nil {
+			if c, err = h.authenticate(r, scopeOf(rt.Act)); err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			// Refused outright when the caller's column says no; an "own"
+			// rule is the handler's, which knows whose the target is.
+			if err := h.mayAtAll(c, rt.Act); err != nil {
 				h.fail(w, r, err)
 				return
 			}

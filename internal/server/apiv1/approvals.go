@@ -6,6 +6,7 @@ import (
 
 	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/approval"
+	"github.com/countersign/countersign/internal/household"
 	"github.com/countersign/countersign/internal/store"
 )
 
@@ -112,7 +113,7 @@ func (h *handler) removeApprover(w http.ResponseWriter, r *http.Request, c *call
 	if err != nil {
 		return err
 	}
-	if err := h.permit(r.Context(), c, actChangeDevice, a.MemberID); err != nil {
+	if err := h.permit(r.Context(), c, household.RemoveDevice, a.MemberID); err != nil {
 		return err
 	}
 	if err := h.unpair(r, c, a); err != nil {

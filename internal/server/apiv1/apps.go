@@ -48,9 +48,6 @@ func (h *handler) revokeApp(w http.ResponseWriter, r *http.Request, c *caller) e
 	if h.oauth == nil {
 		return errNoOAuth
 	}
-	if err := h.permit(r.Context(), c, actRevokeApp, ""); err != nil {
-		return err
-	}
 	err := h.oauth.RevokeGrant(r.Context(), c.user.ID, r.PathValue("client_id"))
 	if errors.Is(err, oauth.ErrNotFound) || errors.Is(err, store.ErrNotFound) {
 		return errNotFound("This account has not authorized that app.")

@@ -169,8 +169,13 @@ func (h *handler) updateDevice(w http.ResponseWriter, r *http.Request, c *caller
 	if err != nil {
 		return err
 	}
-	if err := h.permit(ctx, c, actChangeDevice, d.memberID()); err != nil {
-		return err
+	// Both checks before anything changes. Moving is the owner's alone: a
+	// caller's member comes from its device, so a member who could move
+	// their own desktop could make themselves anyone.
+	if name != "" {
+		if err := h.permit(ctx, c, household.RenameDevice, d.memberID()); err != nil {
+			return err
+		}
 	}
 	from, err := h.memberOf(ctx, c.user.ID, d.memberID())
 	if err != nil {
@@ -185,6 +190,11 @@ func (h *handler) updateDevice(w http.ResponseWriter, r *http.Request, c *caller
 		if err != nil {
 			return err
 		}
+		if to.ID != from.ID {
+			if err := h.permit(ctx, c, household.MoveDevice, d.memberID()); err != nil {
+				return err
+			}
+		}
 	}
 	old := d.name()
 	if name != "" && name != old {
@@ -196,11 +206,7 @@ func (h *handler) updateDevice(w http.ResponseWriter, r *http.Request, c *caller
 		old = name
 	}
 	if to.ID != from.ID {
-		target := to.ID
-		if to.Role == api.RoleOwner {
-			target = ""
-		}
-		if err := h.store.SetDeviceMember(ctx, c.user.ID, d.typ, d.id(), target); err != nil {
+		if err := h.store.SetDeviceMember(ctx, c.user.ID, d.typ, d.id(), to.ID); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
 				return errNoDevice
 			}
@@ -256,7 +262,7 @@ func (h *handler) removeDevice(w http.ResponseWriter, r *http.Request, c *caller
 	if err != nil {
 		return err
 	}
-	if err := h.permit(ctx, c, actChangeDevice, d.memberID()); err != nil {
+	if err := h.permit(ctx, c, household.RemoveDevice, d.memberID()); err != nil {
 		return err
 	}
 	switch d.typ {
@@ -313,7 +319,7 @@ func (h *handler) signOutDevice(w http.ResponseWriter, r *http.Request, c *calle
 	if err != nil {
 		return err
 	}
-	if err := h.permit(ctx, c, actChangeDevice, d.memberID()); err != nil {
+	if err := h.permit(ctx, c, household.SignOutDevice, d.memberID()); err != nil {
 		return err
 	}
 	if d.typ != api.DeviceBrowser {
@@ -396,18 +402,7 @@ func (h *handler) revokeSession(w http.ResponseWriter, r *http.Request, c *calle
 	if s.UserID != c.user.ID {
 		return noSession
 	}
-	// A session on a trusted browser is its member's; any other the owner's.
-	member := ""
-	if s.DeviceID != "" {
-		d, err := h.store.Device(ctx, c.user.ID, s.DeviceID)
-		switch {
-		case err == nil:
-			member = d.MemberID
-		case !errors.Is(err, store.ErrNotFound):
-			return err
-		}
-	}
-	if err := h.permit(ctx, c, actEndSession, member); err != nil {
+	if err := h.permit(ctx, c, household.EndSession, s.MemberID); err != nil {
 		return err
 	}
 	if err := h.store.DeleteUserSession(ctx, c.user.ID, id); err != nil {
@@ -426,9 +421,6 @@ func (h *handler) revokeSession(w http.ResponseWriter, r *http.Request, c *calle
 // revokeAllSessions ends every session of the account: API and device
 // tokens have none of their own to keep.
 func (h *handler) revokeAllSessions(w http.ResponseWriter, r *http.Request, c *caller) error {
-	if err := h.permit(r.Context(), c, actEndAllSessions, ""); err != nil {
-		return err
-	}
 	n, err := h.store.DeleteOtherSessions(r.Context(), c.user.ID, "")
 	if err != nil {
 		return err

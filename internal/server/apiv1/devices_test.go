@@ -27,10 +27,21 @@ func (e *env) device(t *testing.T, u *store.User, name string, seen time.Time) *
 	return d
 }
 
+// session signs u in on the trusted browser deviceID (none: ""), as the
+// browser's member, as the server does when a trusted browser skips the
+// second step.
 func (e *env) session(t *testing.T, u *store.User, id, deviceID string) *store.Session {
 	t.Helper()
+	member := ""
+	if deviceID != "" {
+		d, err := e.db.Device(context.Background(), u.ID, deviceID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		member = d.MemberID
+	}
 	s := &store.Session{
-		ID: id, UserID: u.ID, DeviceID: deviceID, Stage: store.StageFull, IP: "203.0.113.9", UserAgent: firefoxUA,
+		ID: id, UserID: u.ID, DeviceID: deviceID, MemberID: member, Stage: store.StageFull, IP: "203.0.113.9", UserAgent: firefoxUA,
 		CreatedAt: e.clock.Now().Add(-time.Hour), LastSeenAt: e.clock.Now().Add(-time.Minute), ExpiresAt: e.clock.Now().Add(24 * time.Hour),
 	}
 	if err := e.db.CreateSession(context.Background(), s); err != nil {

@@ -217,12 +217,17 @@ func TestDevicePermissions(t *testing.T) {
 	e.session(t, e.alice, "s-phone", h.samPhone.ID)
 	e.session(t, e.alice, "s-loose", "")
 	const ownerOnly = "This device belongs to Alice, the account's owner: only Alice can change it."
+	const moveOnly = "Only the account's owner can move a device to another member."
 
 	refused := []struct {
 		name, method, path, body, msg string
 	}{
 		{"rename the owner's browser", "PATCH", "/api/v1/devices/" + h.office.ID, `{"name":"Mine"}`, ownerOnly},
-		{"move the owner's browser", "PATCH", "/api/v1/devices/" + h.office.ID, jsonOf(t, api.DeviceUpdate{MemberID: h.sam.ID}), ownerOnly},
+		{"move the owner's browser", "PATCH", "/api/v1/devices/" + h.office.ID, jsonOf(t, api.DeviceUpdate{MemberID: h.sam.ID}), moveOnly},
+		{"rename and move the owner's browser", "PATCH", "/api/v1/devices/" + h.office.ID, jsonOf(t, api.DeviceUpdate{Name: "Mine", MemberID: h.sam.ID}), ownerOnly},
+		{"move their own desktop to the owner", "PATCH", "/api/v1/devices/" + h.samLaptop.id, jsonOf(t, api.DeviceUpdate{MemberID: h.owner.ID}), moveOnly},
+		{"rename and move their own desktop to the owner", "PATCH", "/api/v1/devices/" + h.samLaptop.id, jsonOf(t, api.DeviceUpdate{Name: "Boss", MemberID: h.owner.ID}), moveOnly},
+		{"move their own browser", "PATCH", "/api/v1/devices/" + h.samPhone.ID, jsonOf(t, api.DeviceUpdate{MemberID: h.owner.ID}), moveOnly},
 		{"remove the owner's browser", "DELETE", "/api/v1/devices/" + h.office.ID, "", ownerOnly},
 		{"sign out the owner's browser", "POST", "/api/v1/devices/" + h.office.ID + "/sign-out", "", ownerOnly},
 		{"rename the owner's desktop", "PATCH", "/api/v1/devices/" + h.aliceDesk.id, `{"name":"Mine"}`, ownerOnly},
@@ -244,9 +249,15 @@ func TestDevicePermissions(t *testing.T) {
 			}
 		})
 	}
-	if d, err := e.db.Device(ctx, e.alice.ID, h.office.ID); err != nil || d.Name != "Office PC" || d.MemberID != "" {
+	if d, err := e.db.Device(ctx, e.alice.ID, h.office.ID); err != nil || d.Name != "Office PC" || d.MemberID != h.owner.ID {
 		t.Errorf("the owner's browser after the refusals: %+v, %v", d, err)
 	}
+	// Who Sam's desktop is did not change: it still acts as Sam.
+	if a, err := e.db.Approver(ctx, h.samLaptop.id); err != nil || a.Name != "Sam's Laptop" || a.MemberID != h.sam.ID {
+		t.Errorf("Sam's desktop after the refusals: %+v, %v", a, err)
+	}
+	wantError(t, e.do(t, req{method: "POST", path: "/api/v1/household/members", token: h.samTok, body: `{"name":"Eve"}`}),
+		http.StatusForbidden, api.CodeForbidden, "Only the account's owner can add household members.")
 	for _, id := range []string{"s-office", "s-loose"} {
 		if _, err := e.db.Session(ctx, id); err != nil {
 			t.Errorf("session %s after the refusals: %v", id, err)
@@ -296,16 +307,16 @@ func TestDevicePermissions(t *testing.T) {
 	wantError(t, e.do(t, req{method: "POST", path: "/api/v1/devices/" + h.samLaptop.id + "/sign-out", token: h.samTok}),
 		http.StatusConflict, api.CodeConflict, "Only a trusted browser has sessions")
 
-	// Moving his own device away makes it no longer his.
-	r = e.do(t, req{method: "PATCH", path: "/api/v1/devices/" + h.samPhone.ID, token: h.samTok, body: jsonOf(t, api.DeviceUpdate{MemberID: h.owner.ID})})
+	// The owner moves Sam's phone to herself: then it is no longer his.
+	r = e.send(t, "PATCH", "/api/v1/devices/"+h.samPhone.ID, jsonOf(t, api.DeviceUpdate{MemberID: h.owner.ID}))
 	if r.status != http.StatusOK {
-		t.Fatalf("move own browser: status %d: %s", r.status, r.body)
+		t.Fatalf("the owner moves Sam's browser: status %d: %s", r.status, r.body)
 	}
 	r.decode(t, &got)
 	if got.MemberID != h.owner.ID {
 		t.Errorf("moved = %+v, want the owner's", got)
 	}
-	if a := e.lastActivity(t, e.alice); a.Kind != store.ActDeviceMoved || a.Member != "Sam" ||
+	if a := e.lastActivity(t, e.alice); a.Kind != store.ActDeviceMoved ||
 		!strings.HasPrefix(a.Detail, `Trusted browser "Sam's Pixel" moved from Sam to Alice`) {
 		t.Errorf("activity = %+v", a)
 	}

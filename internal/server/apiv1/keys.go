@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/countersign/countersign/internal/api"
+	"github.com/countersign/countersign/internal/household"
 	"github.com/countersign/countersign/internal/seckey"
 	"github.com/countersign/countersign/internal/store"
 )
@@ -41,7 +42,7 @@ func (h *handler) removeSecurityKey(w http.ResponseWriter, r *http.Request, c *c
 	if key == nil {
 		return errNoKey
 	}
-	if err := h.permit(ctx, c, actChangeDevice, key.MemberID); err != nil {
+	if err := h.permit(ctx, c, household.RemoveDevice, key.MemberID); err != nil {
 		return err
 	}
 	if err := h.deleteKey(r, c, key, keys); err != nil {

@@ -80,11 +80,11 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		if !ok {
 			continue
 		}
-		public := op.security != nil && len(op.security) == 0
-		if public != (rt.Scope == "") {
-			t.Errorf("%s: documented public %v, served without a token %v", k, public, rt.Scope == "")
+		open := op.security != nil && len(op.security) == 0
+		if open != (rt.Act == public) {
+			t.Errorf("%s: documented public %v, served without a token %v", k, open, rt.Act == public)
 		}
-		if !public {
+		if !open {
 			for _, code := range []string{"401", "403", "500"} {
 				if _, ok := op.responses[code]; !ok {
 					t.Errorf("%s does not document %s", k, code)

@@ -5,84 +5,89 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/countersign/countersign/internal/api"
+	"github.com/countersign/countersign/internal/household"
 	"github.com/countersign/countersign/internal/store"
 )
 
-// The household's rules: the owner may do everything; a member may read
-// everything, change only their own devices (and the sessions on their own
-// trusted browsers) and rename only themselves. permit is where they are
-// decided; every handler that changes something asks it first.
+// Who may do what is household's permission table: the routes name their
+// action, the route's token scope comes from it (scopeOf), and permit
+// decides the rest for the handler that knows what the action is done to.
 
-// action is a change the household's rules govern.
-type action int
+// kinds are the caller's columns in the permission table: a desktop's
+// one, or one per scope of an API token (its rights are their union).
+func (c *caller) kinds() []household.Caller {
+	switch {
+	case c.device != nil && c.owner():
+		return []household.Caller{household.OwnerDesktop}
+	case c.device != nil:
+		return []household.Caller{household.MemberDesktop}
+	}
+	var ks []household.Caller
+	if slices.Contains(c.token.Scopes, scopeRead) {
+		ks = append(ks, household.ReadToken)
+	}
+	if slices.Contains(c.token.Scopes, scopeWrite) {
+		ks = append(ks, household.WriteToken)
+	}
+	return ks
+}
 
-const (
-	// A member may do these to what is theirs.
-	actChangeDevice action = iota // rename, move, remove a device, sign out a trusted browser
-	actEndSession                 // end one session
-	actRenameMember
-	// Only the owner may do these.
-	actEndAllSessions
-	actRevokeApp
-	actAddMember
-	actRemoveMember
-	actInvite
-	actShare
-)
+// scopeOf is the token scope a route of act needs: the one whose column
+// allows it, "approve" (device tokens only) when no API token's does.
+func scopeOf(act household.Action) string {
+	switch {
+	case household.RuleOf(household.ReadToken, act) == household.Yes:
+		return scopeRead
+	case household.RuleOf(household.WriteToken, act) == household.Yes:
+		return scopeWrite
+	}
+	return scopeApprove
+}
 
-// ownerOnly names, for a refusal, the actions only the owner may do.
-var ownerOnly = map[action]string{
-	actEndAllSessions: "end every session",
-	actRevokeApp:      "remove an app's access",
-	actAddMember:      "add household members",
-	actRemoveMember:   "remove household members",
-	actInvite:         "invite a household member's desktop",
-	actShare:          "share the account's authenticator or stop sharing it",
+// mayAtAll refuses c an action that its columns forbid whatever it is done
+// to.
+func (h *handler) mayAtAll(c *caller, act household.Action) error {
+	ks := c.kinds()
+	for _, k := range ks {
+		if r := household.RuleOf(k, act); r == household.Yes || r == household.Own {
+			return nil
+		}
+	}
+	msg := household.Refusal(ks[0], act, nil)
+	if c.device != nil && household.RuleOf(household.OwnerDesktop, act) == household.No {
+		// No desktop may, whoever's: the token's kind is at fault.
+		return &apiError{status: http.StatusForbidden, code: codeInsufficientScope, msg: msg,
+			wwwAuth: `Bearer realm="countersign", error="insufficient_scope"`}
+	}
+	return errForbidden("%s", msg)
 }
 
 // permit says whether c may do act to something that belongs to the member
-// target ("" is the owner): nil, or a 403 forbidden whose sentence says who
-// can.
-func (h *handler) permit(ctx context.Context, c *caller, act action, target string) error {
-	if c.owner() {
-		return nil
+// target: nil, or a 403 forbidden whose sentence says who can. An API
+// token reaching here has the route's scope, and acts as the owner.
+func (h *handler) permit(ctx context.Context, c *caller, act household.Action, target string) error {
+	own, ks := false, c.kinds()
+	for _, k := range ks {
+		if household.Permits(k, act, c.member.ID, target) {
+			return nil
+		}
+		own = own || household.RuleOf(k, act) == household.Own
 	}
-	if what, ok := ownerOnly[act]; ok {
-		return errForbidden("Only the account's owner can %s.", what)
-	}
-	if target != "" && target == c.member.ID {
-		return nil
+	if !own {
+		return errForbidden("%s", household.Refusal(ks[0], act, nil))
 	}
 	m, err := h.memberOf(ctx, c.user.ID, target)
 	if err != nil {
 		return fmt.Errorf("looking up the member of a refused change: %w", err)
 	}
-	if m.Role == api.RoleOwner {
-		switch act {
-		case actRenameMember:
-			return errForbidden("Only %s, the account's owner, can rename %s.", m.Name, m.Name)
-		case actEndSession:
-			return errForbidden("This session is not on one of your trusted browsers: only the account's owner, %s, can end it.", m.Name)
-		}
-		return errForbidden("This device belongs to %s, the account's owner: only %s can change it.", m.Name, m.Name)
-	}
-	switch act {
-	case actRenameMember:
-		return errForbidden("Only %s or the account's owner can rename %s.", m.Name, m.Name)
-	case actEndSession:
-		return errForbidden("This session runs on a browser of %s's: only %s or the account's owner can end it.", m.Name, m.Name)
-	}
-	return errForbidden("This device belongs to %s: only %s or the account's owner can change it.", m.Name, m.Name)
+	return errForbidden("%s", household.Refusal(ks[0], act, m))
 }
 
-// memberOf is the household member id of the user's account ("" is the
-// owner).
+// memberOf is the household member id of the user's account.
 func (h *handler) memberOf(ctx context.Context, userID, id string) (*store.Member, error) {
-	if id == "" {
-		return h.store.OwnerMember(ctx, userID)
-	}
 	m, err := h.store.Member(ctx, userID, id)
 	if err != nil {
 		return nil, err

@@ -9,11 +9,7 @@ package e2e_test
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -27,8 +23,6 @@ import (
 	"github.com/countersign/countersign/internal/notify"
 	"github.com/countersign/countersign/internal/otp"
 	"github.com/countersign/countersign/internal/password"
-	"github.com/countersign/countersign/internal/server"
-	"github.com/countersign/countersign/internal/store"
 )
 
 const (
@@ -55,43 +49,9 @@ type site struct {
 func newSite(t *testing.T) *site {
 	t.Helper()
 	tab := browsertest.Start(t) // first: skips before anything else is built
-
-	dir := t.TempDir()
-	db, err := store.Open(t.Context(), "sqlite://"+filepath.Join(dir, "countersign.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	outbox, err := notify.NewOutbox(filepath.Join(dir, "outbox"), log, time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
-	srv, err := server.New(server.Config{
-		PublicURL:      base,
-		Store:          db,
-		Mailer:         outbox,
-		SMS:            outbox,
-		Log:            log,
-		PasswordParams: &cheap,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	hs := httptest.NewUnstartedServer(nullOrigins(t, srv.Handler()))
-	hs.Listener.Close()
-	hs.Listener = ln
-	hs.Start()
-	t.Cleanup(hs.Close)
-
-	return &site{t: t, base: base, outbox: outbox, tab: tab, shots: os.Getenv("COUNTERSIGN_SCREENSHOTS")}
+	in := newInstance(t, "sqlite://"+filepath.Join(t.TempDir(), "countersign.db"), nil)
+	in.site.tab, in.site.shots = tab, os.Getenv("COUNTERSIGN_SCREENSHOTS")
+	return in.site
 }
 
 // nullOrigins passes requests to h and, when the test fails, says how many

@@ -1,5 +1,6 @@
 #!/bin/sh
-# countersign-server: the service user, and systemd told about the unit.
+# countersign-server: the service user, the secrets key, and systemd told
+# about the unit.
 # The service is not started: edit /etc/default/countersign-server, then
 #   systemctl enable --now countersign-server
 set -e
@@ -17,6 +18,14 @@ if ! getent passwd countersign >/dev/null; then
 		useradd --system --gid countersign --home-dir /var/lib/countersign-server --no-create-home \
 			--shell /usr/sbin/nologin --comment "Countersign sign-in server" countersign
 	fi
+fi
+
+# The secrets key (see LoadCredential= in the unit): made once, never
+# replaced — the database's secrets open with this key only.
+key=/etc/countersign-server/secrets.key
+if [ ! -e "$key" ]; then
+	install -d -m 0755 /etc/countersign-server
+	(umask 077 && head -c 32 /dev/urandom | base64 >"$key.new" && mv "$key.new" "$key")
 fi
 
 if [ -d /run/systemd/system ]; then
