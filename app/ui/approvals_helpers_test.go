@@ -322,9 +322,17 @@ func promptText(p *prompt) string { return shownText(p.win.Canvas()) }
 // first.
 func tapIn(t *testing.T, c fyne.Canvas, label string) {
 	t.Helper()
+	tapVia(t, c, label, test.LaidOutObjects)
+}
+
+// tapVia is tapIn looking through walk: laidOut, the renderers the window
+// draws with, is the cheap one; test.LaidOutObjects makes them anew (the
+// prompts' goldens were drawn after it).
+func tapVia(t *testing.T, c fyne.Canvas, label string, walk func(fyne.CanvasObject) []fyne.CanvasObject) {
+	t.Helper()
 	roots := append(c.Overlays().List(), c.Content())
 	for i := len(roots) - 1; i >= 0; i-- {
-		for _, o := range test.LaidOutObjects(roots[i]) {
+		for _, o := range walk(roots[i]) {
 			if b, ok := o.(*widget.Button); ok && b.Text == label && b.Visible() && !b.Disabled() {
 				test.Tap(b)
 				return

@@ -496,7 +496,7 @@ func (h *dashHarness) shown() string { return shownText(h.win.Canvas()) }
 // tap taps the button labelled label and lets the screen settle.
 func (h *dashHarness) tap(t testing.TB, label string) {
 	t.Helper()
-	tapIn(t.(*testing.T), h.win.Canvas(), label)
+	tapVia(t.(*testing.T), h.win.Canvas(), label, laidOut)
 	h.settle(t)
 }
 
