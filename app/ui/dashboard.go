@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"image/color"
 	"net/url"
 	"slices"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/approver"
+	"github.com/countersign/countersign/internal/names"
 )
 
 // Dashboard is a paired account as the Account screen shows and changes
@@ -75,12 +77,13 @@ type dashboard struct {
 	src      Dashboard          // nil until an account is chosen
 	visible  bool
 
-	status *widget.Label
-	picker *widget.Select
-	tabs   *container.AppTabs
-	panes  []*tab
-	layer  *fyne.Container // floats the card dragged on the household board
-	root   fyne.CanvasObject
+	status  *widget.Label
+	picker  *widget.Select
+	picking bool // update is setting the picker: its OnChanged is ours
+	tabs    *container.AppTabs
+	panes   []*tab
+	layer   *fyne.Container // floats the card dragged on the household board
+	root    fyne.CanvasObject
 
 	overview  *overview
 	devices   *devicesPane
@@ -200,20 +203,48 @@ func (d *dashboard) choose(a approver.Account) {
 	}
 }
 
-func (d *dashboard) onPick(label string) {
-	for _, a := range d.accounts {
-		if pickerLabel(a) == label && a.ID != d.account.ID {
-			d.choose(a)
-			d.update()
-			d.showTab()
-			return
-		}
+// onPick shows the account picked. It goes by the picker's index, never by
+// label, and ignores what update's own selection triggers: two entries with
+// one label once made update and onPick call each other without end.
+func (d *dashboard) onPick(string) {
+	if d.picking {
+		return
 	}
+	i := d.picker.SelectedIndex()
+	if i < 0 || i >= len(d.accounts) || d.accounts[i].ID == d.account.ID {
+		return
+	}
+	d.choose(d.accounts[i])
+	d.update()
+	d.showTab()
 }
 
 // pickerLabel names an account in the account picker.
 func pickerLabel(a approver.Account) string {
 	return accountLabel(a) + " on " + serverName(a.Server)
+}
+
+// pickerLabels names the accounts in the picker, each differently: one that
+// would read like another gets its desktop's name, then a number.
+func pickerLabels(as []approver.Account) []string {
+	labels := make([]string, len(as))
+	seen := map[string]int{}
+	for i, a := range as {
+		labels[i] = pickerLabel(a)
+		seen[labels[i]]++
+	}
+	used := map[string]bool{}
+	for i, a := range as {
+		if seen[labels[i]] > 1 && a.DeviceName != "" {
+			labels[i] += " (" + names.Show(a.DeviceName) + ")"
+		}
+		base := labels[i]
+		for n := 2; used[labels[i]]; n++ {
+			labels[i] = fmt.Sprintf("%s #%d", base, n)
+		}
+		used[labels[i]] = true
+	}
+	return labels
 }
 
 // serverName is a server's host name, for sentences: "accounts.example.com".
@@ -243,14 +274,12 @@ func (d *dashboard) update() {
 	show(d.status, d.status.Text != "")
 	show(d.tabs, d.src != nil)
 
-	labels := make([]string, len(d.accounts))
-	for i, a := range d.accounts {
-		labels[i] = pickerLabel(a)
+	d.picking = true
+	d.picker.SetOptions(pickerLabels(d.accounts))
+	if i := slices.IndexFunc(d.accounts, func(a approver.Account) bool { return a.ID == d.account.ID }); i >= 0 && d.picker.SelectedIndex() != i {
+		d.picker.SetSelectedIndex(i)
 	}
-	d.picker.SetOptions(labels)
-	if d.account.ID != "" {
-		d.picker.SetSelected(pickerLabel(d.account))
-	}
+	d.picking = false
 	show(d.picker, len(d.accounts) > 1)
 	d.root.Refresh()
 }

@@ -77,6 +77,37 @@ func TestDashboardAccountPicker(t *testing.T) {
 	}
 }
 
+// TestDashboardPickerTwinAccounts: two pairings whose entries would read
+// alike (the same account on the same server, paired before pairing twice
+// was refused) once made the picker's update and choice call each other
+// for good, freezing the window. Each entry now says which desktop it is
+// and the picker goes by index.
+func TestDashboardPickerTwinAccounts(t *testing.T) {
+	first, second := household(), household()
+	twin := adaAccount
+	twin.ID, twin.DeviceName = "dev-ada-2", "Second desk"
+	h := newDashHarness(t, first, adaAccount, twin)
+	h.dashes[twin.ID] = second
+	h.settle(t)
+	opts := h.d.picker.Options
+	if len(opts) != 2 || opts[0] == opts[1] || !strings.HasSuffix(opts[1], "(Second desk)") {
+		t.Fatalf("picker entries %q, want two that differ, the second naming its desktop", opts)
+	}
+	h.d.picker.SetSelectedIndex(1)
+	h.settle(t)
+	if h.d.account.ID != twin.ID || h.d.picker.SelectedIndex() != 1 {
+		t.Errorf("after picking the second: account %s, picker at %d", h.d.account.ID, h.d.picker.SelectedIndex())
+	}
+	if n := len(second.calls); n == 0 {
+		t.Error("picking the second pairing read nothing from it")
+	}
+	h.d.picker.SetSelectedIndex(0)
+	h.settle(t)
+	if h.d.account.ID != adaAccount.ID {
+		t.Errorf("after picking the first again: account %s", h.d.account.ID)
+	}
+}
+
 // entryIn is the entry of the dialog on top.
 func entryIn(t *testing.T, c fyne.Canvas) *widget.Entry {
 	t.Helper()

@@ -168,6 +168,9 @@ var (
 	ErrExpired = errors.New("this sign-in request expired")
 	// ErrUnpaired means the server removed this device from the account.
 	ErrUnpaired = errors.New("this desktop was removed from the account: pair it again")
+	// ErrAlreadyPaired means this desktop is paired with the account
+	// already; the error says as what.
+	ErrAlreadyPaired = errors.New("this desktop is paired with this account already")
 	// ErrNoAccount means no paired account has that id.
 	ErrNoAccount = errors.New("no such paired account")
 	// ErrOffline means the account's server could not be reached: the
@@ -524,6 +527,29 @@ func (m *Manager) Pair(ctx context.Context, uriOrServer, code, name string) (Acc
 	}
 	if a.publicURL == "" {
 		a.publicURL = server
+	}
+	// One pairing per account on a desktop: a second (again, or as another
+	// member of the household) would give two desktops in one, answering
+	// the same requests twice. The server's new device goes again.
+	m.mu.Lock()
+	var twin *account
+	for _, o := range m.accounts {
+		if !o.Unpaired && o.Server == server && o.AccountID != "" && o.AccountID == a.AccountID {
+			twin = o
+		}
+	}
+	m.mu.Unlock()
+	if twin != nil {
+		m.undoPairing(a)
+		who := twin.Email
+		if who == "" {
+			who = twin.Name
+		}
+		host := server
+		if u, err := url.Parse(server); err == nil && u.Host != "" {
+			host = u.Host
+		}
+		return Account{}, fmt.Errorf("%w (%s on %s, as %q): unpair it first to pair it again", ErrAlreadyPaired, who, host, twin.DeviceName)
 	}
 	if err := m.secrets.Set(a.ID, base64.StdEncoding.EncodeToString(seed)); err != nil {
 		m.undoPairing(a)

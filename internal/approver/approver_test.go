@@ -139,6 +139,36 @@ func TestWrongNumberDenies(t *testing.T) {
 	}
 }
 
+// TestPairTwiceRefused: pairing this desktop again with an account it is
+// paired with (again, or through a household invitation) is refused, and
+// the server's new device goes again; the desktop keeps one pairing.
+func TestPairTwiceRefused(t *testing.T) {
+	srv := approvertest.Start(t)
+	ada := srv.User("ada@example.com", "Ada")
+	c := newCompanion(t, srv)
+	_, uri := srv.PairingCode(ada)
+	first := c.pair(srv, uri, "Desk")
+	_, uri = srv.PairingCode(ada)
+	_, err := c.Pair(context.Background(), uri, "", "Desk again")
+	if !errors.Is(err, ErrAlreadyPaired) || !strings.Contains(err.Error(), `ada@example.com on `) || !strings.Contains(err.Error(), `as "Desk"`) {
+		t.Errorf("pairing again: %v, want ErrAlreadyPaired naming the account and the desktop", err)
+	}
+	if as := c.Accounts(); len(as) != 1 || as[0].ID != first.ID {
+		t.Errorf("accounts after a second pairing: %+v, want the first only", as)
+	}
+	as, err := srv.Store.Approvers(context.Background(), ada.ID)
+	if err != nil || len(as) != 1 || as[0].ID != first.ID {
+		t.Errorf("the server's desktops after a refused second pairing: %+v, %v; want the first only", as, err)
+	}
+	// Another account on the same server pairs as usual.
+	bob := srv.User("bob@example.com", "Bob")
+	_, uri = srv.PairingCode(bob)
+	c.pair(srv, uri, "Desk")
+	if n := len(c.Accounts()); n != 2 {
+		t.Errorf("%d accounts after pairing another account, want 2", n)
+	}
+}
+
 func TestPairErrors(t *testing.T) {
 	srv := approvertest.Start(t)
 	ada := srv.User("ada@example.com", "Ada")
@@ -657,17 +687,18 @@ func TestTwoProcessesShareTheFile(t *testing.T) {
 
 	cli := &companion{t: t, dir: gui.dir, secrets: gui.secrets, rec: &recorder{next: http.DefaultTransport}}
 	cli.open(srv)
-	_, uri = srv.PairingCode(ada)
+	bob := srv.User("bob@example.com", "Bob")
+	_, uri = srv.PairingCode(bob)
 	second := cli.pair(srv, uri, "second")
 	eventually(t, "the window taking in the second account", func() bool { return len(gui.Accounts()) == 2 })
-	r := srv.SignIn(ada)
+	r, rb := srv.SignIn(ada), srv.SignIn(bob)
 	got := map[string]bool{}
 	for range 2 {
-		e := gui.wait(EventRequest, func(e Event) bool { return e.Request.ID == r.ID })
+		e := gui.wait(EventRequest, func(e Event) bool { return e.Request.ID == r.ID || e.Request.ID == rb.ID })
 		got[e.Account.ID] = true
 	}
 	if !got[first.ID] || !got[second.ID] {
-		t.Errorf("the window heard the request on %v, want both devices", got)
+		t.Errorf("the window heard the requests on %v, want both devices", got)
 	}
 	// A save by the window keeps the other's account.
 	if _, err := gui.Decide(context.Background(), first.ID, r.ID, Deny, 0); err != nil {

@@ -33,7 +33,13 @@ func TestApprovalCommands(t *testing.T) {
 	if want := fmt.Sprintf("paired with ada@example.com on %s as \"Ada's laptop\" (device %s)\n", srv.URL, id); out != want {
 		t.Errorf("pair printed %q, want %q", out, want)
 	}
-	code, _ := srv.PairingCode(ada)
+	// The same account again is refused, and nothing is kept of it.
+	_, again := srv.PairingCode(ada)
+	if _, _, err := h.run("", "pair", again, "--name", "again"); err == nil || !strings.Contains(err.Error(), `paired with this account already (ada@example.com on `) {
+		t.Errorf("pairing ada@example.com again: %v", err)
+	}
+	bob := srv.User("bob@example.com", "Bob")
+	code, _ := srv.PairingCode(bob)
 	h.mustRun("pair", srv.URL, "--code", strings.ToLower(code), "--name", "second")
 
 	var accounts []pairedJSON
@@ -48,15 +54,15 @@ func TestApprovalCommands(t *testing.T) {
 		t.Errorf("accounts printed %q", out)
 	}
 
-	// Pending requests, once per account even with two devices of it.
+	// Pending requests of the paired accounts.
 	r := srv.SignIn(ada)
 	var pending []approvalJSON
 	if err := json.Unmarshal([]byte(h.mustRun("approvals", "--json")), &pending); err != nil {
 		t.Fatal(err)
 	}
-	if len(pending) != 2 || pending[0].ID != r.ID || !slices.Contains(pending[0].Numbers, r.Number) ||
+	if len(pending) != 1 || pending[0].ID != r.ID || !slices.Contains(pending[0].Numbers, r.Number) ||
 		pending[0].Browser != "Firefox 133" || pending[0].Email != "ada@example.com" {
-		t.Errorf("approvals --json = %+v, want request %s seen by both devices", pending, r.ID)
+		t.Errorf("approvals --json = %+v, want request %s", pending, r.ID)
 	}
 	if out := h.mustRun("approvals"); !strings.Contains(out, r.ID+"\tada@example.com\tFirefox 133 on Windows 10\t203.0.113.7 (Unknown place)\tnumbers ") ||
 		!strings.Contains(out, "expires in 2m0s") {
@@ -68,8 +74,11 @@ func TestApprovalCommands(t *testing.T) {
 	if want := fmt.Sprintf("unpaired from ada@example.com on %s (device %s)\n", srv.URL, id); out != want {
 		t.Errorf("unpair printed %q, want %q", out, want)
 	}
-	if as, _ := srv.Approvals.Approvers(context.Background(), ada.ID); len(as) != 1 || as[0].Name != "second" {
-		t.Errorf("the server's approvers after unpair: %+v", as)
+	if as, _ := srv.Approvals.Approvers(context.Background(), ada.ID); len(as) != 0 {
+		t.Errorf("ada's approvers on the server after unpair: %+v", as)
+	}
+	if as, _ := srv.Approvals.Approvers(context.Background(), bob.ID); len(as) != 1 || as[0].Name != "second" {
+		t.Errorf("bob's approvers on the server after ada's unpair: %+v", as)
 	}
 	if _, err := h.keys.Get(id); !errors.Is(err, keyring.ErrNotFound) {
 		t.Errorf("the device key is still in the keyring: %v", err)
@@ -80,7 +89,7 @@ func TestApprovalCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(h.mustRun("accounts", "--json")), &accounts); err != nil || len(accounts) != 1 {
 		t.Fatalf("accounts --json = %+v, %v", accounts, err)
 	}
-	srv.RemoveApprover(ada, accounts[0].ID)
+	srv.RemoveApprover(bob, accounts[0].ID)
 	if _, _, err := h.run("", "approvals"); err == nil || !strings.Contains(err.Error(), "removed from the account") {
 		t.Errorf("approvals with a removed device: %v", err)
 	}
