@@ -19,6 +19,7 @@ import (
 	"github.com/countersign/countersign/internal/approver"
 	"github.com/countersign/countersign/internal/client"
 	"github.com/countersign/countersign/internal/keyring"
+	"github.com/countersign/countersign/internal/single"
 	"github.com/countersign/countersign/internal/vault"
 )
 
@@ -36,6 +37,25 @@ func runGUI(hidden bool, show string) error {
 	if err := haveDisplay(os.Getenv); err != nil {
 		return err
 	}
+	// One window per user and data folder: a later start hands its screen
+	// to the running window and exits.
+	dir, err := vault.DefaultDir(os.Getenv)
+	if err != nil {
+		return err
+	}
+	sock, err := single.SocketPath(os.Getenv("XDG_RUNTIME_DIR"), dir)
+	if err != nil {
+		return err
+	}
+	inst, err := single.Claim(sock, single.Request{Show: show})
+	if errors.Is(err, single.ErrRunning) {
+		fmt.Fprintln(os.Stderr, "countersign: the window is open already; it was asked to show itself")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer inst.Close()
 	// A long-lived window's heap is mostly parsed fonts that never die; a
 	// tighter garbage-collection target keeps its resident size near a bare
 	// Fyne window's at no idle cost (see make bench-ui).
@@ -69,6 +89,29 @@ func runGUI(hidden bool, show string) error {
 		deps.ApprovalsErr = approvalsErr
 	}
 
+	// What later starts ask, on the UI goroutine: the window forward, on
+	// their screen once the window has opened the vault.
+	var m *ui.Main
+	go func() {
+		for req := range inst.Requests() {
+			fyne.Do(func() {
+				fmt.Fprintf(os.Stderr, "countersign: another start asked for the window (screen %q)\n", req.Show)
+				w.Show()
+				w.RequestFocus()
+				if req.Show == "" {
+					return
+				}
+				if m == nil {
+					show = req.Show // taken when the vault is open
+					return
+				}
+				if err := m.ShowScreen(req.Show); err != nil {
+					fmt.Fprintln(os.Stderr, "countersign:", err)
+				}
+			})
+		}
+	}()
+
 	var open func()
 	open = func() {
 		ui.ShowOpening(a, w)
@@ -81,7 +124,7 @@ func runGUI(hidden bool, show string) error {
 					return
 				}
 				deps.Vault, deps.Session, deps.Keys = v, sess, ui.FidoKeys(os.Getenv)
-				m := ui.NewMain(a, w, deps)
+				m = ui.NewMain(a, w, deps)
 				if show != "" {
 					if err := m.ShowScreen(show); err != nil {
 						fmt.Fprintln(os.Stderr, "countersign:", err)

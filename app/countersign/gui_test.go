@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/color"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -57,7 +59,7 @@ func TestWindowShowsAccounts(t *testing.T) {
 	t.Setenv("XDG_SESSION_TYPE", "x11")
 	cmd := exec.Command(binary)
 	cmd.Env = append(os.Environ(), "COUNTERSIGN_HOME="+home)
-	var stderr bytes.Buffer
+	var stderr lockedBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -82,13 +84,71 @@ func TestWindowShowsAccounts(t *testing.T) {
 			t.Fatal(err)
 		}
 		if contains(screens[0].Image, avatarRed) {
-			return
+			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no account on screen after 30 s\n%s", stderr.String())
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+
+	// A second start with the same data hands its screen to this window
+	// and exits; it opens no second window.
+	second := exec.Command(binary, "--show", "settings")
+	second.Env = cmd.Env
+	out, err := runWithin(second, 20*time.Second)
+	if err != nil || !strings.Contains(out, "the window is open already") {
+		t.Fatalf("a second start: %v\n%s", err, out)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for !strings.Contains(stderr.String(), `another start asked for the window (screen "settings")`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the running window did not hear the second start:\n%s", stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	select {
+	case err := <-exited:
+		t.Fatalf("the first window exited after the second start: %v\n%s", err, stderr.String())
+	default:
+	}
+}
+
+// runWithin runs cmd and returns its output, failing after d.
+func runWithin(cmd *exec.Cmd, d time.Duration) (string, error) {
+	var out lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return "", err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return out.String(), err
+	case <-time.After(d):
+		cmd.Process.Kill()
+		<-done
+		return out.String(), fmt.Errorf("still running after %v (a second window?)", d)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer a process writes while the test reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // contains reports whether some pixel of img has colour c.

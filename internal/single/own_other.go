@@ -1,0 +1,9 @@
+//go:build !unix
+
+package single
+
+import "os"
+
+func ownedByMe(os.FileInfo) bool { return true }
+
+func lock(string) (func(), error) { return func() {}, nil }
