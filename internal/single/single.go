@@ -20,7 +20,7 @@ import (
 
 // ErrRunning means another process holds the window: the request went to
 // it.
-var ErrRunning = errors.New("Countersign is running already: its window was asked to show")
+var ErrRunning = errors.New("countersign is running already: its window was asked to show")
 
 // Request is what a later start asks of the running window.
 type Request struct {
