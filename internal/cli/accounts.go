@@ -8,7 +8,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/countersign/countersign/internal/otp"
@@ -161,9 +160,8 @@ func runList(env Env, args []string) error {
 		warnf(env, "no accounts yet; add one with 'countersign add URI' or 'countersign import FILE'")
 		return nil
 	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tISSUER\tNAME\tTYPE\tTAGS")
-	for _, a := range accounts {
+	rows := make([][]string, len(accounts))
+	for i, a := range accounts {
 		kind := string(a.Type)
 		if a.IsSteam() {
 			kind = "steam"
@@ -172,9 +170,9 @@ func runList(env Env, args []string) error {
 		if a.Pinned {
 			issuer = "* " + issuer
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.ID, issuer, a.Name, kind, strings.Join(a.Tags, ","))
+		rows[i] = []string{a.ID, issuer, a.Name, kind, strings.Join(a.Tags, ",")}
 	}
-	return tw.Flush()
+	return table(env.Stdout, "ID\tISSUER\tNAME\tTYPE\tTAGS", rows)
 }
 
 // codeJSON is one entry of code --json: a stable contract.
@@ -297,9 +295,8 @@ func printCodes(w io.Writer, out []codeJSON, asJSON bool) error {
 		_, err := fmt.Fprintln(w, out[0].Code)
 		return err
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tISSUER\tNAME\tCODE\tLEFT")
-	for _, c := range out {
+	rows := make([][]string, len(out))
+	for i, c := range out {
 		code, left := c.Code, fmt.Sprintf("%ds", c.Remaining)
 		if c.Type == otp.HOTP {
 			if code == "" {
@@ -307,9 +304,9 @@ func printCodes(w io.Writer, out []codeJSON, asJSON bool) error {
 			}
 			left = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.ID, c.Issuer, c.Name, code, left)
+		rows[i] = []string{c.ID, c.Issuer, c.Name, code, left}
 	}
-	return tw.Flush()
+	return table(w, "ID\tISSUER\tNAME\tCODE\tLEFT", rows)
 }
 
 func runRemove(env Env, args []string) error {

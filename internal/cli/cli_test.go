@@ -278,3 +278,21 @@ func TestExportAegisReimports(t *testing.T) {
 		t.Errorf("backup without passphrase: got %v", err)
 	}
 }
+
+// TestListShowsNamesSafely: an issuer or name with terminal escapes, a
+// text-direction override or a line break (from a QR code or a server)
+// reaches the terminal as plain text.
+func TestListShowsNamesSafely(t *testing.T) {
+	h := newHarness(t)
+	h.mustRun("add", "otpauth://totp/Evil%1B%5B2J%E2%80%AEkoob:ada%0Aroot?secret="+rfcBase32+"&issuer=Evil%1B%5B2J%E2%80%AEkoob")
+	h.mustRun("add", rfcURI)
+	for _, args := range [][]string{{"list"}, {"code"}} {
+		out := h.mustRun(args...)
+		if strings.ContainsAny(out, "\x1b\u202e") || strings.Count(out, "\n") != 3 {
+			t.Errorf("countersign %s printed %q: escapes, overrides or extra lines", args[0], out)
+		}
+		if !strings.Contains(out, "Evil [2Jkoob") {
+			t.Errorf("countersign %s printed %q, want the issuer's plain characters", args[0], out)
+		}
+	}
+}

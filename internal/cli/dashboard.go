@@ -15,6 +15,7 @@ import (
 	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/approver"
 	"github.com/countersign/countersign/internal/client"
+	"github.com/countersign/countersign/internal/names"
 )
 
 // The account dashboard on the command line: devices, apps, sessions,
@@ -126,12 +127,18 @@ func (d *dashboard) confirm(question, flagHint string) error {
 // errCancelled is a confirmation answered no: nothing was done.
 var errCancelled = errors.New("cancelled: nothing was changed")
 
-// table writes aligned columns for people.
+// table writes aligned columns for people. Every cell is shown through
+// names.Show: what a server or a QR code named cannot move the terminal's
+// cursor, change its colours or turn the text around.
 func table(w io.Writer, header string, rows [][]string) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, header)
 	for _, r := range rows {
-		fmt.Fprintln(tw, strings.Join(r, "\t"))
+		cells := make([]string, len(r))
+		for i, c := range r {
+			cells[i] = names.Show(c)
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	return tw.Flush()
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/countersign/countersign/internal/api"
+	"github.com/countersign/countersign/internal/names"
 )
 
 // addedJSON is what household add --json prints: the member and the
@@ -58,7 +59,7 @@ func runHousehold(env Env, args []string) error {
 		if *d.json {
 			return writeJSON(env.Stdout, addedJSON{Member: m, Invitation: inv})
 		}
-		fmt.Fprintf(env.Stdout, "added %s to the household (member %s)\n", m.Name, m.ID)
+		fmt.Fprintf(env.Stdout, "added %s to the household (member %s)\n", names.Show(m.Name), m.ID)
 		return writeInvitation(env, m.Name, inv)
 	}
 
@@ -145,7 +146,7 @@ func (d *dashboard) listHousehold(h api.Household) error {
 // writeInvitation prints a pairing invitation: the code, the link and the
 // link as a QR code for the companion's Pair window to scan.
 func writeInvitation(env Env, name string, inv api.Invitation) error {
-	w := env.Stdout
+	w, name := env.Stdout, names.Show(name)
 	left := inv.ExpiresAt.Sub(env.Now()).Round(time.Minute)
 	fmt.Fprintf(w, "invitation for %s's desktop, valid for %s (until %s):\n", name, count(int(left.Minutes()), "minute"), inv.ExpiresAt.Local().Format("15:04"))
 	fmt.Fprintf(w, "  code  %s\n  link  %s\n\n", inv.Code, inv.URI)
