@@ -147,32 +147,12 @@ func (cp *companion) open(b *testing.B, base string) {
 	if resp.StatusCode != 200 {
 		b.Fatalf("stream: %d", resp.StatusCode)
 	}
-	go func() {
-		defer resp.Body.Close()
-		r := bufio.NewReaderSize(resp.Body, 4096)
-		var event string
-		var data []byte
-		for {
-			line, err := r.ReadSlice('\n')
-			if err != nil {
-				return
-			}
-			switch s := strings.TrimRight(string(line), "\r\n"); {
-			case strings.HasPrefix(s, "event:"):
-				event = strings.TrimSpace(s[6:])
-			case strings.HasPrefix(s, "data:"):
-				data = append(data, strings.TrimSpace(s[5:])...)
-			case s == "":
-				if event == api.EventApproval {
-					var a api.Approval
-					if json.Unmarshal(data, &a) == nil {
-						cp.events <- a
-					}
-				}
-				event, data = "", data[:0]
-			}
+	go readApprovals(resp.Body, 4096, func(data []byte) {
+		var a api.Approval
+		if json.Unmarshal(data, &a) == nil {
+			cp.events <- a
 		}
-	}()
+	})
 }
 
 var streamClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2000, MaxConnsPerHost: 0}}
@@ -363,8 +343,11 @@ func streamFarm(spec string, report bool) int {
 					go io.Copy(io.Discard, resp.Body)
 					continue
 				}
-				go readApprovals(resp.Body, func(id string) {
-					reports <- "delivered " + id + " " + strconv.FormatInt(time.Now().UnixNano(), 10) + "\n"
+				go readApprovals(resp.Body, 1024, func(data []byte) {
+					var a struct{ ID string }
+					if json.Unmarshal(data, &a) == nil {
+						reports <- "delivered " + a.ID + " " + strconv.FormatInt(time.Now().UnixNano(), 10) + "\n"
+					}
 				})
 			}
 		})
@@ -381,11 +364,12 @@ func streamFarm(spec string, report bool) int {
 	return 0
 }
 
-// readApprovals reads an approvals stream and calls got with the id of
-// every approval event.
-func readApprovals(body io.ReadCloser, got func(id string)) {
+// readApprovals reads an approvals stream through a buffer of size bytes
+// (small for the farm's thousands of streams) and calls got with the data
+// of every approval event.
+func readApprovals(body io.ReadCloser, size int, got func(data []byte)) {
 	defer body.Close()
-	r := bufio.NewReaderSize(body, 1024)
+	r := bufio.NewReaderSize(body, size)
 	var event string
 	var data []byte
 	for {
@@ -400,10 +384,7 @@ func readApprovals(body io.ReadCloser, got func(id string)) {
 			data = append(data, strings.TrimSpace(s[5:])...)
 		case s == "":
 			if event == api.EventApproval {
-				var a struct{ ID string }
-				if json.Unmarshal(data, &a) == nil {
-					got(a.ID)
-				}
+				got(data)
 			}
 			event, data = "", data[:0]
 		}
