@@ -174,32 +174,39 @@ func clockJumps(t *testing.T) []string {
 	}
 	checkCodes("before")
 
-	// A request waits; the clock is set 10 min back: it stays, its
-	// countdown moved with the clock, and is approved.
-	mark := d.mark()
-	r1 := srv.SignIn(sam)
-	if _, ok := d.request(mark, 15*time.Second); !ok {
+	// A request waits while the clock is set by step: it stays, its
+	// countdown moved with the clock, and it is approved and the server
+	// takes it. It returns false when no request came.
+	stepWhileWaiting := func(step time.Duration, when string) bool {
+		t.Helper()
+		mark := d.mark()
+		r := srv.SignIn(sam)
+		if _, ok := d.request(mark, 15*time.Second); !ok {
+			return false
+		}
+		clock.Step(step)
+		checkCodes(when)
+		time.Sleep(2500 * time.Millisecond) // two of Run's expiry rounds
+		left := pendingLeft(d, r.ID, clock.Now())
+		if left <= 0 || left > 2*time.Minute {
+			t.Errorf("%s: the waiting request shows %v left, want up to 2m", when, left)
+			lost = append(lost, when+": the waiting request's countdown")
+		}
+		status, err := d.Decide(context.Background(), acct, r.ID, approver.Approve, r.Number)
+		if err != nil || status != api.StatusApproved || srv.Request(r.ID).Status != api.StatusApproved {
+			t.Errorf("%s: approving: %q, %v; the server: %s", when, status, err, srv.Request(r.ID).Status)
+			lost = append(lost, when+": the approval")
+		}
+		saw = append(saw, fmt.Sprintf("%s with a request waiting: it stayed, its countdown moved with the clock (%s left), was approved and the server took it", when, left.Round(time.Second)))
+		return true
+	}
+	if !stepWhileWaiting(-10*time.Minute, "10 min back") {
 		return out()
 	}
-	clock.Step(-10 * time.Minute)
-	checkCodes("10 min back")
-	time.Sleep(2500 * time.Millisecond) // two of Run's expiry rounds
-	left1 := pendingLeft(d, r1.ID, clock.Now())
-	if left1 <= 0 {
-		lost = append(lost, "a live request was dropped when the clock went back")
-	} else if left1 > 2*time.Minute {
-		t.Errorf("after the clock went 10 min back the request shows %v left, want at most 2m", left1)
-		lost = append(lost, "the countdown after the clock went back")
-	}
-	if status, err := d.Decide(context.Background(), acct, r1.ID, approver.Approve, r1.Number); err != nil || status != api.StatusApproved {
-		t.Errorf("approving after the clock went back: %q, %v", status, err)
-		lost = append(lost, "the approval after the clock went back")
-	}
-	saw = append(saw, fmt.Sprintf("10 min back with a request waiting: it stayed, its countdown moved with the clock (%s left), was approved and the server took it", left1.Round(time.Second)))
 
 	// Still 10 min behind, a new request comes: shown for its 2 minutes.
 	// The server's clock passes its expiry: the server's word closes it.
-	mark = d.mark()
+	mark := d.mark()
 	r2 := srv.SignIn(sam)
 	req2, ok := d.request(mark, 15*time.Second)
 	if !ok {
@@ -227,26 +234,10 @@ func clockJumps(t *testing.T) []string {
 		shown2.Round(time.Second), secs(time.Since(closed)), errText(err)))
 
 	// The clock is set 20 min forward (10 min ahead of the server) with a
-	// request waiting: it stays, its countdown moved with the clock.
-	mark = d.mark()
-	r3 := srv.SignIn(sam)
-	if _, ok := d.request(mark, 15*time.Second); !ok {
+	// request waiting.
+	if !stepWhileWaiting(20*time.Minute, "20 min forward") {
 		return out()
 	}
-	clock.Step(20 * time.Minute)
-	checkCodes("10 min ahead")
-	time.Sleep(2500 * time.Millisecond) // two of Run's expiry rounds
-	left3 := pendingLeft(d, r3.ID, clock.Now())
-	if left3 <= 0 || left3 > 2*time.Minute {
-		t.Errorf("after the clock went 20 min forward the request shows %v left, want up to 2m", left3)
-		lost = append(lost, "a live request closed when the clock went forward")
-	}
-	status3, err3 := d.Decide(context.Background(), acct, r3.ID, approver.Approve, r3.Number)
-	if err3 != nil || status3 != api.StatusApproved || srv.Request(r3.ID).Status != api.StatusApproved {
-		t.Errorf("approving after the clock went forward: %q, %v; the server: %s", status3, err3, srv.Request(r3.ID).Status)
-		lost = append(lost, "the approval after the clock went forward")
-	}
-	saw = append(saw, fmt.Sprintf("20 min forward with a request waiting: it stayed, its countdown moved with the clock (%s left), was approved and the server took it", left3.Round(time.Second)))
 
 	// A request arriving 10 min ahead: shown for its 2 minutes, approved.
 	mark = d.mark()
