@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"image"
@@ -9,12 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/countersign/countersign/internal/capture"
 	"github.com/countersign/countersign/internal/capture/xvfbtest"
+	"github.com/countersign/countersign/internal/testkit"
 )
 
 func TestHaveDisplay(t *testing.T) {
@@ -59,7 +58,7 @@ func TestWindowShowsAccounts(t *testing.T) {
 	t.Setenv("XDG_SESSION_TYPE", "x11")
 	cmd := exec.Command(binary)
 	cmd.Env = append(os.Environ(), "COUNTERSIGN_HOME="+home)
-	var stderr lockedBuffer
+	var stderr testkit.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -116,7 +115,7 @@ func TestWindowShowsAccounts(t *testing.T) {
 
 // runWithin runs cmd and returns its output, failing after d.
 func runWithin(cmd *exec.Cmd, d time.Duration) (string, error) {
-	var out lockedBuffer
+	var out testkit.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		return "", err
@@ -131,24 +130,6 @@ func runWithin(cmd *exec.Cmd, d time.Duration) (string, error) {
 		<-done
 		return out.String(), fmt.Errorf("still running after %v (a second window?)", d)
 	}
-}
-
-// lockedBuffer is a bytes.Buffer a process writes while the test reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // contains reports whether some pixel of img has colour c.

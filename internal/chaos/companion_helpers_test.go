@@ -3,7 +3,6 @@
 package chaos
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -22,6 +21,7 @@ import (
 	"github.com/countersign/countersign/internal/approver"
 	"github.com/countersign/countersign/internal/keyring"
 	"github.com/countersign/countersign/internal/server/webtest"
+	"github.com/countersign/countersign/internal/testkit"
 )
 
 // needKeyringSession stops a companion case that would otherwise reach the
@@ -178,7 +178,7 @@ type desktop struct {
 	name  string
 	dir   string
 	trips *tripLog
-	logs  *syncBuffer
+	logs  *testkit.Buffer
 
 	mu     sync.Mutex
 	events []approver.Event
@@ -196,7 +196,7 @@ func newDesktop(t *testing.T, name string, opts ...func(*approver.Options)) *des
 // openDesktop opens a Manager on dir, as the window opens it at start.
 func openDesktop(t *testing.T, name, dir string, opts ...func(*approver.Options)) *desktop {
 	t.Helper()
-	d := &desktop{t: t, name: name, dir: dir, trips: newTripLog(), logs: &syncBuffer{}}
+	d := &desktop{t: t, name: name, dir: dir, trips: newTripLog(), logs: &testkit.Buffer{}}
 	o := approver.Options{
 		Dir:     dir,
 		Keyring: keyring.New(approver.KeyringService).WithTimeout(20 * time.Second),
@@ -330,24 +330,6 @@ func (d *desktop) approve(r approver.Request, number int) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return d.Decide(ctx, r.Account.ID, r.ID, approver.Approve, number)
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use (a log's output).
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // secs formats a duration as seconds with two decimals, for the table.

@@ -10,13 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/countersign/countersign/internal/fido"
 	"github.com/countersign/countersign/internal/fido/softkey"
 	"github.com/countersign/countersign/internal/fido/softkey/softkeytest"
+	"github.com/countersign/countersign/internal/testkit"
 	libfido2 "github.com/keys-pub/go-libfido2"
 )
 
@@ -192,24 +192,6 @@ func TestFidoUsage(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe to read while a command writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestFidoSoftkeyServesUntilStopped(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -217,7 +199,7 @@ func TestFidoSoftkeyServesUntilStopped(t *testing.T) {
 	softkeySignals = func() (context.Context, context.CancelFunc) { return ctx, cancel }
 	t.Cleanup(func() { softkeySignals = saved })
 
-	var out, errOut syncBuffer
+	var out, errOut testkit.Buffer
 	env := Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }, IsTerminal: func() bool { return false }}
 	done := make(chan error, 1)
 	go func() {

@@ -13,7 +13,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,19 +31,6 @@ const (
 	rpID         = "countersign.test"
 )
 
-// syncBuffer is a log sink the handler writes from server goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 // env is a running API over a fresh SQLite store with two accounts.
 type env struct {
 	db    *store.DB
@@ -58,7 +44,7 @@ type env struct {
 	house     *household.Service // behind the household and share endpoints
 	handler   http.Handler       // the API, as New returned it
 	srv       *httptest.Server
-	log       *syncBuffer
+	log       *testkit.Buffer
 	alice     *store.User
 	bob       *store.User
 	// tokens of alice's: read+write, read only, write only.
@@ -70,7 +56,7 @@ type envOption func(*Options)
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
 	ctx := context.Background()
-	e := &env{clock: testkit.NewClock(time.Now().UTC().Truncate(time.Second)), log: &syncBuffer{}}
+	e := &env{clock: testkit.NewClock(time.Now().UTC().Truncate(time.Second)), log: &testkit.Buffer{}}
 	db, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "db"), store.WithClock(e.clock.Now))
 	if err != nil {
 		t.Fatal(err)
