@@ -170,33 +170,17 @@ const (
 func (s *Server) markAuth(q url.Values, requested time.Time) string {
 	q = maps.Clone(q)
 	q.Del(authMarkParam)
-	at := strconv.FormatInt(requested.UnixNano(), 10)
-	q.Set(authMarkParam, at+"."+base64.RawURLEncoding.EncodeToString(s.mac("oauth-requested", at, q.Encode())))
+	q.Set(authMarkParam, s.timeMark("oauth-requested", q.Encode(), requested))
 	return q.Encode()
 }
 
 // openAuthMark returns when the request of the authorize query q first
 // arrived, if q carries a valid mark younger than authMarkLifetime.
 func (s *Server) openAuthMark(q url.Values) (time.Time, bool) {
-	at, sig, ok := strings.Cut(q.Get(authMarkParam), ".")
-	if !ok {
-		return time.Time{}, false
-	}
+	mark := q.Get(authMarkParam)
 	q = maps.Clone(q)
 	q.Del(authMarkParam)
-	raw, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil || !hmac.Equal(raw, s.mac("oauth-requested", at, q.Encode())) {
-		return time.Time{}, false
-	}
-	n, err := strconv.ParseInt(at, 10, 64)
-	if err != nil {
-		return time.Time{}, false
-	}
-	t := time.Unix(0, n)
-	if now := s.now(); t.After(now) || now.Sub(t) > authMarkLifetime {
-		return time.Time{}, false
-	}
-	return t, true
+	return s.openTimeMark("oauth-requested", mark, q.Encode(), authMarkLifetime)
 }
 
 // authFresh reports whether a sign-in at auth is fresh enough for ar,

@@ -1,14 +1,10 @@
 package server
 
 import (
-	"crypto/hmac"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/countersign/countersign/internal/api"
@@ -86,9 +82,7 @@ func (s *Server) markStepUp(next string) string {
 		return next
 	}
 	q := u.Query()
-	q.Del(stepUpParam)
-	at := strconv.FormatInt(s.now().UnixNano(), 10)
-	q.Set(stepUpParam, at+"."+base64.RawURLEncoding.EncodeToString(s.mac("step-up", at, u.Path)))
+	q.Set(stepUpParam, s.timeMark("step-up", u.Path, s.now()))
 	u.RawQuery = q.Encode()
 	return u.RequestURI()
 }
@@ -100,20 +94,7 @@ func (s *Server) stepUpMark(next string) (time.Time, bool) {
 	if err != nil || u.Host != "" {
 		return time.Time{}, false
 	}
-	at, sig, ok := strings.Cut(u.Query().Get(stepUpParam), ".")
-	raw, err := base64.RawURLEncoding.DecodeString(sig)
-	if !ok || err != nil || !hmac.Equal(raw, s.mac("step-up", at, u.Path)) {
-		return time.Time{}, false
-	}
-	n, err := strconv.ParseInt(at, 10, 64)
-	if err != nil {
-		return time.Time{}, false
-	}
-	t := time.Unix(0, n)
-	if now := s.now(); t.After(now) || now.Sub(t) > household.StepUpWindow {
-		return time.Time{}, false
-	}
-	return t, true
+	return s.openTimeMark("step-up", u.Query().Get(stepUpParam), u.Path, household.StepUpWindow)
 }
 
 // sessionCaller is the column of a session acting as m.
