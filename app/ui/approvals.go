@@ -39,6 +39,10 @@ type Approvals interface {
 	Shares(ctx context.Context, accountID string) ([]approver.Share, error)
 	AcceptShare(ctx context.Context, accountID, id string) error
 	DeclineShare(ctx context.Context, accountID, id string) error
+	// ForgetStepUps forgets the confirmations that the account's person is
+	// here (the password or key touch the server asked for before a
+	// sensitive change): the window calls it when it locks.
+	ForgetStepUps()
 }
 
 const (

@@ -51,6 +51,13 @@ type fakeApprovals struct {
 	sharesGate chan struct{}               // Shares waits for it to close when set
 	accepted   []string                    // offer ids AcceptShare was called with
 	declined   []string                    // and DeclineShare
+	forgot     int                         // ForgetStepUps calls
+}
+
+func (f *fakeApprovals) ForgetStepUps() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.forgot++
 }
 
 func newFakeApprovals(accounts ...approver.Account) *fakeApprovals {

@@ -139,3 +139,17 @@ func TestLockingClosesTheReportConfirmation(t *testing.T) {
 		t.Errorf("locking decided %+v", svc.decisions())
 	}
 }
+
+// TestLockForgetsStepUps: locking the window forgets the confirmations
+// that the account's person is here, so whoever unlocks confirms again.
+func TestLockForgetsStepUps(t *testing.T) {
+	svc := newFakeApprovals()
+	h := newApprovalsHarness(t, svc)
+	if svc.forgot != 0 {
+		t.Fatalf("forgotten %d times before locking", svc.forgot)
+	}
+	h.lockWith(t, "pass")
+	if svc.forgot != 1 {
+		t.Errorf("forgotten %d times after locking, want 1", svc.forgot)
+	}
+}

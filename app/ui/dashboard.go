@@ -45,6 +45,11 @@ type Dashboard interface {
 	Invite(ctx context.Context, memberID string) (api.Invitation, error)
 	ShareAuthenticator(ctx context.Context, memberID string) (int, error)
 	StopSharing(ctx context.Context, memberID string) error
+	// StepUp and StepUpWithKey confirm that the account's person is here
+	// (the password, a security key's touch), for the changes the server
+	// asks it of (approver.NeedsStepUp).
+	StepUp(ctx context.Context, password string) error
+	StepUpWithKey(ctx context.Context) error
 }
 
 // pane is one tab of the Account screen.
@@ -92,7 +97,8 @@ type dashboard struct {
 	activity  *activityPane
 	household *board
 
-	dialog dialog.Dialog // the last dialog shown
+	dialog     dialog.Dialog // the last dialog shown
+	stepUpOpen *stepUpDialog // the last "Confirm it's you" dialog
 }
 
 func newDashboard(m *Main) *dashboard {
@@ -357,6 +363,12 @@ func (d *dashboard) try(failed string, what []string, op func(ctx context.Contex
 	}, func(err error) {
 		if account != d.account.ID {
 			return // another account was chosen meanwhile
+		}
+		if approver.NeedsStepUp(err) {
+			// Asked to confirm it is the account's person: once confirmed,
+			// the same change again; not confirmed, taken back.
+			d.stepUp(src, func() { d.try(failed, what, op, done, undone) }, undone)
+			return
 		}
 		if err != nil {
 			if undone != nil {

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -79,6 +81,16 @@ func TestDashboardEndToEnd(t *testing.T) {
 		t.Fatalf("Kitchen laptop is in %q's column", got)
 	}
 	h.dragTo(t, "Kitchen laptop", "Sam")
+	// Moving a device needs the account's password (step-up): a wrong one
+	// is said in the dialog, which stays; the right one moves it.
+	h.assertShows(t, "Confirm it's you", "the password of ada@example.com")
+	su := h.d.stepUpOpen
+	test.Type(su.password, "not the password")
+	h.tap(t, "Confirm")
+	h.assertShows(t, "That is not the account's password.")
+	test.Type(su.password, approvertest.Password)
+	su.password.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn}) // Enter confirms
+	h.settle(t)
 	devs, err := c.Devices(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -201,6 +213,13 @@ func (l *liveDashboard) until(t *testing.T, what string, ok func() bool) {
 type tokenCaller struct{ base, token string }
 
 func (c tokenCaller) Call(ctx context.Context, method, path string, in, out any) error {
+	// What needs it is confirmed with the account's password first.
+	var su api.StepUp
+	if method != http.MethodGet && path != "/api/v1/step-up" {
+		if err := c.Call(ctx, http.MethodPost, "/api/v1/step-up", api.StepUpRequest{Password: approvertest.Password}, &su); err != nil {
+			return err
+		}
+	}
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -214,6 +233,9 @@ func (c tokenCaller) Call(ctx context.Context, method, path string, in, out any)
 		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
+	if su.Token != "" {
+		req.Header.Set(api.StepUpHeader, su.Token)
+	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -16,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/countersign/countersign/internal/api"
+	"github.com/countersign/countersign/internal/approver"
 	"github.com/countersign/countersign/internal/client"
 	"github.com/countersign/countersign/internal/qr"
 )
@@ -559,6 +560,10 @@ func (b *board) askAdd() {
 				return nil
 			},
 			func() {
+				if approver.NeedsStepUp(inviteErr) {
+					b.invite(m) // asks to confirm it is you first
+					return
+				}
 				if inviteErr != nil {
 					b.d.showError(m.Name+" was added, but no invitation could be made", inviteErr)
 					return

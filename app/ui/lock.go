@@ -243,6 +243,10 @@ func (l *appLock) lock() {
 	}
 	l.m.refreshTray()
 	l.m.approvals.lockChanged()
+	// Whoever unlocks next confirms again before a sensitive change.
+	if l.m.deps.Approvals != nil {
+		l.m.deps.Approvals.ForgetStepUps()
+	}
 }
 
 func (l *appLock) onUnlock() {

@@ -3,11 +3,9 @@ package ui
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"image/png"
-	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -380,40 +378,6 @@ func capturePNG(t *testing.T, w fyne.Window, path string) {
 	}
 }
 
-// ownerAPI calls API v1 with the owner's API token, as a script would.
-type ownerAPI struct{ base, token string }
-
-func (o ownerAPI) Call(ctx context.Context, method, path string, in, out any) error {
-	var body bytes.Buffer
-	if in != nil {
-		if err := json.NewEncoder(&body).Encode(in); err != nil {
-			return err
-		}
-	}
-	req, err := http.NewRequestWithContext(ctx, method, o.base+path, &body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+o.token)
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	if res.StatusCode/100 != 2 {
-		var e api.Error
-		json.NewDecoder(res.Body).Decode(&e)
-		return fmt.Errorf("%s %s: %d %s %s", method, path, res.StatusCode, e.Code, e.Error)
-	}
-	if out == nil {
-		return nil
-	}
-	return json.NewDecoder(res.Body).Decode(out)
-}
-
 // TestShareEndToEnd: a real countersign-server in-process and a real
 // approver.Manager paired as Sam, a member of Ada's household. The owner
 // shares the authenticator with Sam; the offer comes through the stream,
@@ -428,7 +392,7 @@ func TestShareEndToEnd(t *testing.T) {
 		Secret: secret, Confirmed: true, CreatedAt: srv.Clock.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	owner := client.New(ownerAPI{base: srv.URL, token: srv.APIToken(ada, api.ScopeRead, api.ScopeWrite)})
+	owner := client.New(tokenCaller{base: srv.URL, token: srv.APIToken(ada, api.ScopeRead, api.ScopeWrite)})
 	sam, err := owner.AddMember(ctx, "Sam")
 	if err != nil {
 		t.Fatal(err)

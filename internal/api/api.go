@@ -154,6 +154,28 @@ type LoginFinish struct {
 	Credential  json.RawMessage `json:"credential"`
 }
 
+// StepUpRequest confirms it is the account's person, for the actions that
+// need a fresh sign-in: either Password, the account's password, or a
+// security key's answer (ChallengeID and Credential, as LoginFinish) to a
+// challenge from POST /api/v1/security-keys/assertions; the key must be one
+// of the caller's member's.
+type StepUpRequest struct {
+	Password    string          `json:"password,omitempty"`
+	ChallengeID string          `json:"challenge_id,omitempty"`
+	Credential  json.RawMessage `json:"credential,omitempty"`
+}
+
+// StepUp is the proof of a confirmation: send Token as the StepUpHeader of
+// the requests that need one until ExpiresAt. It is bound to the token or
+// desktop that asked for it.
+type StepUp struct {
+	Token     string    `json:"step_up"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// StepUpHeader carries a StepUp's Token.
+const StepUpHeader = "Countersign-Step-Up"
+
 // Event is one entry of the account's security activity.
 type Event struct {
 	ID       int64     `json:"id"`
@@ -206,6 +228,9 @@ const (
 	CodeNoSecurityKeys    = "no_security_keys"    // 409
 	CodeLastMethod        = "last_method"         // 409: removing it would leave 2-step verification with no way in
 	CodeForbidden         = "forbidden"           // 403: the caller's household role does not allow it
+	CodeStepUpRequired    = "step_up_required"    // 403: the action needs a fresh confirmation (POST step-up), then StepUpHeader
+	CodeWrongPassword     = "wrong_password"      // 403: a step-up's password is not the account's
+	CodeTooManyAttempts   = "too_many_attempts"   // 429: sign-in is locked after wrong passwords; Retry-After says how long
 	CodeInternal          = "internal_error"      // 500
 	CodeUnavailable       = "service_unavailable" // 503
 )

@@ -81,7 +81,7 @@ func TestSchemasMatchTypes(t *testing.T) {
 		"DeviceUpdate": DeviceUpdate{}, "Session": Session{}, "SessionList": SessionList{},
 		"SecurityKey": SecurityKey{}, "SecurityKeyList": SecurityKeyList{},
 		"RegistrationBegin": RegistrationBegin{}, "RegistrationFinish": RegistrationFinish{},
-		"LoginBegin": LoginBegin{}, "LoginFinish": LoginFinish{},
+		"LoginBegin": LoginBegin{}, "LoginFinish": LoginFinish{}, "StepUpRequest": StepUpRequest{}, "StepUp": StepUp{},
 		"Event": Event{}, "ActivityPage": ActivityPage{}, "Error": Error{},
 		"App": App{}, "AppList": AppList{}, "SignedOut": SignedOut{},
 		"Member": Member{}, "Household": Household{}, "MemberName": MemberName{}, "Invitation": Invitation{},

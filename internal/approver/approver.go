@@ -238,6 +238,7 @@ type account struct {
 	seen      map[string]time.Time // request ids received or resolved, until they can no longer come back
 	token     string
 	tokenExp  time.Time
+	stepUp    api.StepUp // the last confirmation that it is the account's person (step-up); kept in memory only
 	priv      ed25519.PrivateKey
 	cancel    context.CancelFunc // ends its stream
 	follower  *int               // identifies the goroutine cancel belongs to

@@ -26,9 +26,14 @@ const tokenMargin = time.Minute
 // decodes a 2xx answer's JSON into out (when not nil). An error answer
 // becomes an *APIError; an unreachable server an error naming it.
 func (m *Manager) call(ctx context.Context, server, token, method, path string, in, out any) error {
+	return m.callWith(ctx, server, token, method, path, in, out, nil)
+}
+
+// callWith is call with more request headers.
+func (m *Manager) callWith(ctx context.Context, server, token, method, path string, in, out any, header http.Header) error {
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
-	resp, err := m.send(ctx, server, token, method, path, in, nil)
+	resp, err := m.send(ctx, server, token, method, path, in, header)
 	if err != nil {
 		return err
 	}
@@ -155,7 +160,7 @@ func (m *Manager) authed(ctx context.Context, a *account, method, path string, i
 		if err != nil {
 			return err
 		}
-		err = m.call(ctx, a.Server, tok, method, path, in, out)
+		err = m.callWith(ctx, a.Server, tok, method, path, in, out, m.stepUpHeader(a))
 		if err = m.checkAuth(a, tok, err, attempt); err == errRetry {
 			continue
 		}

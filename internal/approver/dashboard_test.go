@@ -300,8 +300,14 @@ func ownerCall(t *testing.T, srv *approvertest.Server, token, method, path strin
 	ownerCallBody(t, srv, token, method, path, nil, out)
 }
 
+// ownerCallBody calls the API with an API token as the owner, confirming
+// with the account's password first for what needs it (step-up).
 func ownerCallBody(t *testing.T, srv *approvertest.Server, token, method, path string, in, out any) {
 	t.Helper()
+	var su api.StepUp
+	if method != http.MethodGet && path != "/api/v1/step-up" {
+		ownerCallBody(t, srv, token, http.MethodPost, "/api/v1/step-up", api.StepUpRequest{Password: approvertest.Password}, &su)
+	}
 	var body bytes.Buffer
 	if in != nil {
 		json.NewEncoder(&body).Encode(in)
@@ -311,6 +317,9 @@ func ownerCallBody(t *testing.T, srv *approvertest.Server, token, method, path s
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
+	if su.Token != "" {
+		req.Header.Set(api.StepUpHeader, su.Token)
+	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -34,7 +34,7 @@ func TestKeyTouch(t *testing.T) {
 	}
 	srv := approvertest.Start(t)
 	ada := srv.User("ada@example.com", "Ada")
-	approvertest.RegisterKey(t, srv.URL, srv.APIToken(ada, api.ScopeRead, api.ScopeWrite), key, pin)
+	approvertest.RegisterKey(t, srv.URL, srv.APIToken(ada, api.ScopeRead, api.ScopeWrite), approvertest.Password, key, pin)
 	if err := srv.Approvals.SetRequireKey(context.Background(), ada.ID, true); err != nil {
 		t.Fatal(err)
 	}
@@ -75,5 +75,56 @@ func TestKeyTouch(t *testing.T) {
 	_, err = FIDOToucher().Touch(context.Background(), json.RawMessage(`{"publicKey":{"challenge":"AQID","rpId":"localhost","userVerification":"required"}}`), srv.URL)
 	if !errors.Is(err, errNeedsPIN) {
 		t.Errorf("required user verification: %v, want the PIN error", err)
+	}
+}
+
+// TestStepUpWithKey: the server asks this desktop to confirm it is the
+// account's person before it invites a member's desktop; a touch of the
+// owner's security key (libfido2 to the software key) confirms for five
+// minutes, and locking the window (ForgetStepUps) forgets it. A wrong
+// password is told apart from other errors.
+func TestStepUpWithKey(t *testing.T) {
+	sk := softkeytest.Start(t, softkey.Options{})
+	t.Setenv(fido.EnvDevices, sk.Path())
+	key, err := fido.Open(sk.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := approvertest.Start(t)
+	ada := srv.User("ada@example.com", "Ada")
+	approvertest.RegisterKey(t, srv.URL, srv.APIToken(ada, api.ScopeRead, api.ScopeWrite), approvertest.Password, key, "")
+	c := newCompanion(t, srv, func(o *Options) { o.Keys = FIDOToucher() })
+	_, uri := srv.PairingCode(ada)
+	a := c.pair(srv, uri, "desk")
+	ctx := context.Background()
+
+	var sam api.Member
+	if err := c.Call(ctx, a.ID, "POST", "/api/v1/household/members", api.MemberName{Name: "Sam"}, &sam); err != nil {
+		t.Fatal(err)
+	}
+	invite := func() error {
+		return c.Call(ctx, a.ID, "POST", "/api/v1/household/members/"+sam.ID+"/invitations", nil, &api.Invitation{})
+	}
+	if err := invite(); !NeedsStepUp(err) {
+		t.Fatalf("an invitation without confirming: %v, want step_up_required", err)
+	}
+	if err := c.StepUp(ctx, a.ID, "wrong horse"); !WrongPassword(err) {
+		t.Errorf("a wrong password: %v", err)
+	}
+	if err := c.StepUpWithKey(ctx, a.ID); err != nil {
+		t.Fatalf("confirming with the key: %v", err)
+	}
+	if err := invite(); err != nil {
+		t.Fatalf("an invitation after the touch: %v", err)
+	}
+	c.ForgetStepUps()
+	if err := invite(); !NeedsStepUp(err) {
+		t.Errorf("an invitation after forgetting: %v, want step_up_required", err)
+	}
+	if err := c.StepUp(ctx, a.ID, approvertest.Password); err != nil {
+		t.Fatalf("confirming with the password: %v", err)
+	}
+	if err := invite(); err != nil {
+		t.Errorf("an invitation after the password: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,7 +21,8 @@ type harness struct {
 	home     string
 	keys     testkit.Secrets
 	now      time.Time
-	terminal bool // stdin is a terminal
+	terminal bool   // stdin is a terminal
+	typed    string // what is typed at a password prompt on the terminal
 }
 
 func newHarness(t *testing.T) *harness {
@@ -31,15 +33,21 @@ func newHarness(t *testing.T) *harness {
 func (h *harness) run(stdin string, args ...string) (string, string, error) {
 	var out, errOut bytes.Buffer
 	env := Env{
-		Stdin:        strings.NewReader(stdin),
-		Stdout:       &out,
-		Stderr:       &errOut,
-		Getenv:       func(k string) string { return map[string]string{"COUNTERSIGN_HOME": h.home}[k] },
-		Now:          func() time.Time { return h.now },
-		Keys:         h.keys,
-		IsTerminal:   func() bool { return h.terminal },
-		ReadPassword: func(string) ([]byte, error) { return nil, errors.New("no terminal") },
-		Version:      "test",
+		Stdin:      strings.NewReader(stdin),
+		Stdout:     &out,
+		Stderr:     &errOut,
+		Getenv:     func(k string) string { return map[string]string{"COUNTERSIGN_HOME": h.home}[k] },
+		Now:        func() time.Time { return h.now },
+		Keys:       h.keys,
+		IsTerminal: func() bool { return h.terminal },
+		ReadPassword: func(prompt string) ([]byte, error) {
+			if !h.terminal {
+				return nil, errors.New("no terminal")
+			}
+			fmt.Fprint(&errOut, prompt)
+			return []byte(h.typed), nil
+		},
+		Version: "test",
 	}
 	err := Run(env, args)
 	return out.String(), errOut.String(), err

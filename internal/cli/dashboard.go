@@ -40,6 +40,7 @@ type dashboard struct {
 	account *string
 	json    *bool
 	yes     *bool // only where something is removed
+	pwFile  *string
 	ctx     context.Context
 	m       *approver.Manager
 	acct    approver.Account
@@ -50,6 +51,7 @@ func newDashboard(env Env, name, synopsis string, confirms bool) *dashboard {
 	d := &dashboard{env: env, fs: newFlags(env, name, synopsis)}
 	d.account = d.fs.String("account", "", "the paired account (see 'countersign accounts'); needed when several are paired")
 	d.json = d.fs.Bool("json", false, "print the server's JSON")
+	d.pwFile = d.fs.String("password-file", "", "the account's password, on the first line of `FILE` (- for stdin), for when the server asks to confirm it is you; on a terminal it is asked for")
 	if confirms {
 		d.yes = d.fs.Bool("yes", false, "do not ask for confirmation (needed when stdin is not a terminal)")
 	}
@@ -67,10 +69,60 @@ func (d *dashboard) open() (context.CancelFunc, error) {
 		return nil, err
 	}
 	d.m = m
-	d.c = client.New(client.ForAccount(m, d.acct.ID))
+	d.c = client.New(stepUpCaller{d: d, c: client.ForAccount(m, d.acct.ID)})
 	ctx, cancel := commandContext()
 	d.ctx = ctx
 	return cancel, nil
+}
+
+// stepUpCaller is the account's Caller that, when the server asks to
+// confirm it is the account's person (moving a device, inviting, sharing),
+// confirms and tries once more: with the password from --password-file,
+// or on a terminal the password typed (nothing typed: a touch of a
+// security key).
+type stepUpCaller struct {
+	d *dashboard
+	c client.Caller
+}
+
+func (s stepUpCaller) Call(ctx context.Context, method, path string, in, out any) error {
+	err := s.c.Call(ctx, method, path, in, out)
+	if !approver.NeedsStepUp(err) {
+		return err
+	}
+	if err := s.d.stepUp(ctx); err != nil {
+		return err
+	}
+	return s.c.Call(ctx, method, path, in, out)
+}
+
+// stepUp confirms it is the account's person for the next five minutes.
+func (d *dashboard) stepUp(ctx context.Context) error {
+	var pw []byte
+	var err error
+	switch {
+	case *d.pwFile != "":
+		pw, err = readSecretFile(d.env, *d.pwFile)
+	case d.env.IsTerminal():
+		fmt.Fprintf(d.env.Stderr, "For your safety, confirm it is you (%s on %s).\n", names.Show(d.acct.Email), d.acct.Server)
+		pw, err = d.env.ReadPassword("the account's password (or Enter to touch your security key): ")
+	default:
+		return errors.New("the server asks to confirm it is you: give the account's password with --password-file FILE, or run this on a terminal")
+	}
+	if err != nil {
+		return err
+	}
+	if len(pw) == 0 {
+		fmt.Fprintln(d.env.Stderr, "touch your security key…")
+		err = d.m.StepUpWithKey(ctx, d.acct.ID)
+	} else {
+		err = d.m.StepUp(ctx, d.acct.ID, string(pw))
+		clear(pw)
+	}
+	if approver.WrongPassword(err) {
+		return errors.New("that is not the account's password; nothing was changed (wrong passwords count as failed sign-ins)")
+	}
+	return err
 }
 
 // pickAccount is the account --account names (an id or a unique prefix),

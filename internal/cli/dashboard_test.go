@@ -28,6 +28,18 @@ func pairedHarness(t *testing.T, srv *approvertest.Server, uri, name string) (*h
 	return h, id
 }
 
+// mustConfirm runs a command that needs the account's password (the
+// server asks to confirm it is you), giving it on stdin.
+func (h *harness) mustConfirm(args ...string) string {
+	h.t.Helper()
+	args = append(args, "--password-file", "-")
+	out, errOut, err := h.run(approvertest.Password+"\n", args...)
+	if err != nil {
+		h.t.Fatalf("countersign %s: %v\nstderr: %s", strings.Join(args, " "), err, errOut)
+	}
+	return out
+}
+
 func decodeJSON[T any](t *testing.T, s string) T {
 	t.Helper()
 	var v T
@@ -91,7 +103,7 @@ func TestDashboardCommands(t *testing.T) {
 	}
 
 	// The household: Sam is added with an invitation his desktop pairs with.
-	out = h.mustRun("household", "add", "Sam")
+	out = h.mustConfirm("household", "add", "Sam")
 	if !strings.HasPrefix(out, "added Sam to the household (member ") || !strings.Contains(out, "invitation for Sam's desktop, valid for 10 minutes") {
 		t.Errorf("household add printed:\n%s", out)
 	}
@@ -118,10 +130,10 @@ func TestDashboardCommands(t *testing.T) {
 	if out := h.mustRun("devices", "rename", "sam's laptop", "Sam's old laptop"); out != "renamed \"Sam's laptop\" to \"Sam's old laptop\"\n" {
 		t.Errorf("devices rename printed %q", out)
 	}
-	if out := h.mustRun("devices", "move", samDesk, "ada"); out != "moved \"Sam's old laptop\" to Ada\n" {
+	if out := h.mustConfirm("devices", "move", samDesk, "ada"); out != "moved \"Sam's old laptop\" to Ada\n" {
 		t.Errorf("devices move printed %q", out)
 	}
-	moved := decodeJSON[api.Device](t, h.mustRun("devices", "move", samDesk[:8], "Sam", "--json"))
+	moved := decodeJSON[api.Device](t, h.mustConfirm("devices", "move", samDesk[:8], "Sam", "--json"))
 	if moved.ID != samDesk || moved.MemberID != samID || moved.Name != "Sam's old laptop" {
 		t.Errorf("devices move --json = %+v", moved)
 	}
@@ -130,13 +142,13 @@ func TestDashboardCommands(t *testing.T) {
 	}
 
 	// Sharing the authenticator, by name in any case.
-	if out := h.mustRun("household", "share", "sam"); out != "the authenticator is shared with Sam: offered to 1 desktop\n" {
+	if out := h.mustConfirm("household", "share", "sam"); out != "the authenticator is shared with Sam: offered to 1 desktop\n" {
 		t.Errorf("household share printed %q", out)
 	}
 	if out := h.mustRun("household"); !strings.Contains(out, "shared") {
 		t.Errorf("household after sharing:\n%s", out)
 	}
-	if out := h.mustRun("household", "unshare", samID); out != "the authenticator is no longer shared with Sam\n" {
+	if out := h.mustConfirm("household", "unshare", samID); out != "the authenticator is no longer shared with Sam\n" {
 		t.Errorf("household unshare printed %q", out)
 	}
 	if _, _, err := h.run("", "household", "share", "nobody"); err == nil || !strings.Contains(err.Error(), `no member "nobody"`) {
@@ -149,7 +161,7 @@ func TestDashboardCommands(t *testing.T) {
 	if out := h.mustRun("household", "rename", "Sam", "Samuel"); out != "renamed Sam to Samuel\n" {
 		t.Errorf("household rename printed %q", out)
 	}
-	out = h.mustRun("household", "invite", "samuel")
+	out = h.mustConfirm("household", "invite", "samuel")
 	if !strings.Contains(out, "invitation for Samuel's desktop") {
 		t.Errorf("household invite printed:\n%s", out)
 	}
@@ -311,4 +323,46 @@ func TestDashboardRealKeyring(t *testing.T) {
 		t.Errorf("devices --json with the key in the keyring = %+v", devs)
 	}
 	run("unpair", id)
+}
+
+// TestConfirmItIsYou: inviting, sharing and moving devices need the
+// account's password (the server's step-up): from --password-file, or typed
+// on a terminal; a wrong one changes nothing and says so, and without a
+// terminal or a file the command says how to give it.
+func TestConfirmItIsYou(t *testing.T) {
+	srv := approvertest.Start(t)
+	ada := srv.User("ada@example.com", "Ada")
+	_, uri := srv.PairingCode(ada)
+	h, _ := pairedHarness(t, srv, uri, "Ada's desk")
+	out, _, err := h.run("", "household", "add", "Sam")
+	if err == nil || !strings.Contains(err.Error(), "Sam was added, but no invitation was made") || !strings.Contains(err.Error(), "--password-file FILE") {
+		t.Fatalf("household add without a password: %q, %v", out, err)
+	}
+	invitations := func() int {
+		n := 0
+		for _, ev := range decodeJSON[api.ActivityPage](t, h.mustRun("activity", "--json")).Events {
+			if ev.Kind == store.ActInvited {
+				n++
+			}
+		}
+		return n
+	}
+	if _, _, err := h.run("wrong horse\n", "household", "invite", "sam", "--password-file", "-"); err == nil ||
+		!strings.Contains(err.Error(), "not the account's password; nothing was changed") {
+		t.Errorf("a wrong password: %v", err)
+	}
+	if n := invitations(); n != 0 {
+		t.Fatalf("%d invitations without the password, want 0", n)
+	}
+	h.terminal, h.typed = true, approvertest.Password
+	out, errOut, err := h.run("", "household", "invite", "sam")
+	if err != nil || !strings.Contains(out, "invitation for Sam's desktop") {
+		t.Fatalf("invite with the password typed: %q, %v", out, err)
+	}
+	if !strings.Contains(errOut, "For your safety, confirm it is you (ada@example.com on "+srv.URL+").") || !strings.Contains(errOut, "the account's password") {
+		t.Errorf("the prompt: %q", errOut)
+	}
+	if n := invitations(); n != 1 {
+		t.Errorf("%d invitations, want 1", n)
+	}
 }

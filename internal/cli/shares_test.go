@@ -51,7 +51,7 @@ func TestSharesCommands(t *testing.T) {
 	}
 	_, uri := srv.PairingCode(ada)
 	h, _ := pairedHarness(t, srv, uri, "Ada's desk")
-	link := invitationLink(t, h.mustRun("household", "add", "Sam"))
+	link := invitationLink(t, h.mustConfirm("household", "add", "Sam"))
 	sam, _ := pairedHarness(t, srv, link, "Sam's laptop")
 
 	// Nothing is offered before the owner shares.
@@ -63,7 +63,7 @@ func TestSharesCommands(t *testing.T) {
 	}
 
 	// Listed, never with the secret.
-	h.mustRun("household", "share", "Sam")
+	h.mustConfirm("household", "share", "Sam")
 	secret := otp.Key{Secret: phone.Secret}.SecretBase32()
 	list := decodeJSON[shareListJSON](t, sam.mustRun("shares", "--json"))
 	if len(list.Offers) != 1 || list.Offers[0].From != "Ada" || list.Offers[0].Label != "Phone" ||
@@ -139,7 +139,7 @@ func TestSharesCommands(t *testing.T) {
 	}
 
 	// Declined: the offer is gone and the vault unchanged.
-	h.mustRun("household", "share", "Sam")
+	h.mustConfirm("household", "share", "Sam")
 	list = decodeJSON[shareListJSON](t, sam.mustRun("shares", "--json"))
 	if len(list.Offers) != 1 {
 		t.Fatalf("shares --json after sharing again = %+v", list)

@@ -11,6 +11,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -39,6 +40,42 @@ type accountCaller struct {
 
 func (c accountCaller) Call(ctx context.Context, method, path string, in, out any) error {
 	return c.m.Call(ctx, c.id, method, path, in, out)
+}
+
+func (c accountCaller) StepUp(ctx context.Context, password string) error {
+	return c.m.StepUp(ctx, c.id, password)
+}
+
+func (c accountCaller) StepUpWithKey(ctx context.Context) error {
+	return c.m.StepUpWithKey(ctx, c.id)
+}
+
+// stepUpper is a Caller that can confirm it is the account's person
+// (approver.Manager's step-up, for one account).
+type stepUpper interface {
+	StepUp(ctx context.Context, password string) error
+	StepUpWithKey(ctx context.Context) error
+}
+
+var errNoStepUp = errors.New("this connection to the server cannot confirm it is you: use the web pages")
+
+// StepUp confirms with the account's password that the account's person is
+// here, for the requests of the next five minutes that need it (those that
+// fail with approver.NeedsStepUp).
+func (c *Client) StepUp(ctx context.Context, password string) error {
+	if s, ok := c.c.(stepUpper); ok {
+		return s.StepUp(ctx, password)
+	}
+	return errNoStepUp
+}
+
+// StepUpWithKey is StepUp with a touch of a security key of this desktop's
+// member.
+func (c *Client) StepUpWithKey(ctx context.Context) error {
+	if s, ok := c.c.(stepUpper); ok {
+		return s.StepUpWithKey(ctx)
+	}
+	return errNoStepUp
 }
 
 // Client calls API v1. Its errors are the Caller's (with a Manager: an

@@ -19,6 +19,12 @@ import (
 
 // pair pairs a fresh companion by uri and returns the client of its account.
 func pair(t *testing.T, srv *approvertest.Server, uri, name string) (*client.Client, approver.Account) {
+	c, a, _ := pairWith(t, srv, uri, name)
+	return c, a
+}
+
+// pairWith is pair that also returns the desktop's Manager.
+func pairWith(t *testing.T, srv *approvertest.Server, uri, name string) (*client.Client, approver.Account, *approver.Manager) {
 	t.Helper()
 	m, err := approver.Open(approver.Options{Dir: t.TempDir(), Keyring: &testkit.FakeKeyring{}, Now: srv.Clock.Now})
 	if err != nil {
@@ -28,7 +34,7 @@ func pair(t *testing.T, srv *approvertest.Server, uri, name string) (*client.Cli
 	if err != nil {
 		t.Fatal(err)
 	}
-	return client.New(client.ForAccount(m, a.ID)), a
+	return client.New(client.ForAccount(m, a.ID)), a, m
 }
 
 // TestAgainstServer round-trips every method through a paired desktop's
@@ -55,7 +61,7 @@ func TestAgainstServer(t *testing.T) {
 		}
 	}
 	_, uri := srv.PairingCode(ada)
-	c, desk := pair(t, srv, uri, "Ada's desk")
+	c, desk, m := pairWith(t, srv, uri, "Ada's desk")
 
 	acc, err := c.Account(ctx)
 	if err != nil || acc.Email != "ada@example.com" || len(acc.Methods) != 1 || acc.Methods[0].Kind != "totp" {
@@ -107,6 +113,13 @@ func TestAgainstServer(t *testing.T) {
 	var ae *approver.APIError
 	if _, err := c.AddMember(ctx, "sam"); !errors.As(err, &ae) || ae.Status != http.StatusConflict {
 		t.Errorf("adding Sam twice: %v, want 409", err)
+	}
+	// Sharing and inviting need a fresh confirmation with the password.
+	if _, err := c.ShareAuthenticator(ctx, sam.ID); !approver.NeedsStepUp(err) {
+		t.Errorf("sharing without confirming: %v, want step_up_required", err)
+	}
+	if err := m.StepUp(ctx, desk.ID, approvertest.Password); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := c.ShareAuthenticator(ctx, sam.ID); !errors.As(err, &ae) || ae.Status != http.StatusConflict || !strings.Contains(ae.Message, "Invite Sam's desktop first") {
 		t.Errorf("sharing with Sam before he has a desktop: %v", err)

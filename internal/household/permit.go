@@ -85,6 +85,7 @@ const (
 	TwoStep   // set up, change or turn off two-step methods and backup codes, require a key for approvals
 	APITokens // make or revoke API tokens
 	Consent   // let an app sign in to the account
+	StepUp    // confirm it is the account's person through the API (password or security key), for the actions that need a fresh sign-in
 	numActions
 )
 
@@ -123,21 +124,25 @@ var table = []row{
 	{TwoStep, "TwoStep", "change two-step verification", [numCallers]Rule{Off, Off, Yes, No, Off, Off, No}},
 	{APITokens, "APITokens", "make or revoke API tokens", [numCallers]Rule{Off, Off, Yes, No, Off, Off, No}},
 	{Consent, "Consent", "let an app sign in to the account", [numCallers]Rule{Off, Off, Yes, No, Off, Off, No}},
+	{StepUp, "StepUp", "confirm it is you through the API, for 5 minutes", [numCallers]Rule{Yes, Yes, Off, Off, No, Yes, No}},
 }
 
-// StepUpWindow is how recent a browser's sign-in must be for the actions
-// that need a fresh one: older, the browser is asked to sign in again.
+// StepUpWindow is how long a fresh sign-in lasts for the actions that need
+// one: a browser's sign-in, or a confirmation through the API (StepUp).
 const StepUpWindow = 5 * time.Minute
 
-// freshSignIn are the actions a browser session may do only within
-// StepUpWindow of its sign-in: those that hand out access (API tokens, the
-// shared authenticator, a new security key, an OAuth app's secret), change
-// who owns what, or weaken the sign-in (two-step settings). A desktop acts
-// with its own key; an API token was made on the pages under this rule.
-var freshSignIn = []Action{AddKey, MoveDevice, DeveloperApps, Share, TwoStep, APITokens}
+// freshSignIn are the actions that need a fresh sign-in: those that hand
+// out access (API tokens, the shared authenticator, a new security key, an
+// OAuth app's secret, a pairing code for a desktop that will approve
+// sign-ins), change who owns what, or weaken the sign-in (two-step
+// settings). A browser must have signed in within StepUpWindow; a desktop or
+// an API token must have confirmed it is the account's person (the password
+// or one of its member's security keys) within StepUpWindow: a stolen token
+// alone does none of these.
+var freshSignIn = []Action{AddKey, MoveDevice, DeveloperApps, Invite, Share, Pair, TwoStep, APITokens}
 
-// NeedsFreshSignIn reports whether a browser must have signed in within
-// StepUpWindow to do a.
+// NeedsFreshSignIn reports whether a needs a sign-in or a confirmation
+// within StepUpWindow.
 func NeedsFreshSignIn(a Action) bool { return slices.Contains(freshSignIn, a) }
 
 // rows is table by action, checked complete when the package loads.
@@ -203,7 +208,7 @@ func Markdown() string {
 	for _, c := range Callers {
 		b.WriteString(" " + c.String() + " |")
 	}
-	b.WriteString(" browser signs in again after 5 min |\n|---|")
+	b.WriteString(" needs a fresh sign-in |\n|---|")
 	for range Callers {
 		b.WriteString("---|")
 	}

@@ -208,6 +208,8 @@ func activityText(kind string) string {
 		return "Signed in"
 	case store.ActSignInFailed:
 		return "Sign-in failed"
+	case store.ActConfirmed:
+		return "Confirmed it was you"
 	case store.ActSignOut:
 		return "Signed out"
 	case store.ActTwoStepUsed:

@@ -8,9 +8,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/countersign/countersign/internal/store"
 )
 
 // randomBytes reads n bytes from the server's entropy source.
@@ -160,4 +163,38 @@ func (s *Server) openTimeMark(purpose, mark, bound string, life time.Duration) (
 		return time.Time{}, false
 	}
 	return t, true
+}
+
+// apiStepUp is what API v1 needs of the server for step-up (apiv1.StepUp):
+// the password check of the settings pages, which counts a wrong password
+// as a failed sign-in and locks as the sign-in page does, and the sealed
+// time marks.
+type apiStepUp struct{ s *Server }
+
+func (a apiStepUp) CheckPassword(r *http.Request, u *store.User, pw, detail string) (bool, time.Time, error) {
+	s, now := a.s, a.s.now()
+	if now.Before(u.LockedUntil) {
+		return false, u.LockedUntil, nil
+	}
+	if !s.acctLimit.Allow("password:" + u.ID) {
+		return false, now.Add(time.Minute), nil
+	}
+	ok, err := s.verifyPassword(r.Context(), u.PasswordHash, pw)
+	if err != nil || ok {
+		return ok, time.Time{}, err
+	}
+	from := origin{ip: s.clientIP(r), userAgent: truncate(r.UserAgent(), 512)}
+	until, err := s.recordFailure(r.Context(), from, u.ID, now, store.ActSignInFailed, detail)
+	if err == nil && !until.IsZero() {
+		s.metrics.signin("locked")
+	}
+	return false, until, err
+}
+
+func (a apiStepUp) Mark(purpose, bound string, at time.Time) string {
+	return a.s.timeMark(purpose, bound, at)
+}
+
+func (a apiStepUp) OpenMark(purpose, mark, bound string, life time.Duration) (time.Time, bool) {
+	return a.s.openTimeMark(purpose, mark, bound, life)
 }

@@ -1,14 +1,18 @@
 package server
 
 import (
+	"encoding/json"
 	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/household"
+	"github.com/countersign/countersign/internal/store"
 )
 
 // TestStepUp: an action that needs a fresh sign-in, more than five minutes
@@ -87,5 +91,89 @@ func TestStepUp(t *testing.T) {
 	r = c.postJSON("/account/security-keys/begin", "{}")
 	if r.status != http.StatusForbidden || !strings.Contains(r.body, "sign in again to add a security key") {
 		t.Errorf("adding a key six minutes on: %d %s", r.status, r.body)
+	}
+}
+
+// TestStepUpThroughAPI: the server's own step-up behind API v1. An API
+// token may add a household member, but not invite that member's desktop
+// until it confirms with the account's password; the confirmation lasts
+// five minutes. A wrong password through the API counts as a failed
+// sign-in: enough of them lock the account's sign-in, on the API (429,
+// Retry-After) and on the sign-in page alike.
+func TestStepUpThroughAPI(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.signup("ada@example.com", pw)
+	c.get("/account/security")
+	m := apiTokenRe.FindStringSubmatch(c.post("/account/api-tokens", url.Values{"name": {"script"}, "scope": {"write"}}).body)
+	if m == nil {
+		t.Fatal("no API token")
+	}
+	bearer := func(mark string) http.Header {
+		h := http.Header{"Authorization": {"Bearer " + m[1]}}
+		if mark != "" {
+			h.Set(api.StepUpHeader, mark)
+		}
+		return h
+	}
+	call := func(method, path, body, mark string) *resp {
+		var rd io.Reader
+		if body != "" {
+			rd = strings.NewReader(body)
+		}
+		return c.do(method, path, rd, "application/json", bearer(mark))
+	}
+	r := call("POST", "/api/v1/household/members", `{"name":"Sam"}`, "")
+	var sam api.Member
+	if err := json.Unmarshal([]byte(r.body), &sam); r.status != http.StatusCreated || err != nil {
+		t.Fatalf("add member: %d %s", r.status, r.body)
+	}
+	invite := func(mark string) *resp {
+		return call("POST", "/api/v1/household/members/"+sam.ID+"/invitations", "", mark)
+	}
+	if r := invite(""); r.status != http.StatusForbidden || !strings.Contains(r.body, api.CodeStepUpRequired) {
+		t.Fatalf("an invitation without confirming: %d %s", r.status, r.body)
+	}
+
+	r = call("POST", "/api/v1/step-up", `{"password":"`+pw+`"}`, "")
+	var su api.StepUp
+	if err := json.Unmarshal([]byte(r.body), &su); r.status != http.StatusOK || err != nil || su.Token == "" {
+		t.Fatalf("step-up: %d %s", r.status, r.body)
+	}
+	if r := invite(su.Token); r.status != http.StatusCreated {
+		t.Fatalf("an invitation after confirming: %d %s", r.status, r.body)
+	}
+	uid := e.user("ada@example.com").ID
+	if !hasActivity(activityKinds(t, e, uid), store.ActConfirmed+`: Confirmed with the password through API token "script"`) {
+		t.Errorf("no activity for the confirmation: %q", activityKinds(t, e, uid))
+	}
+	e.clock.Advance(household.StepUpWindow + time.Second)
+	if r := invite(su.Token); r.status != http.StatusForbidden || !strings.Contains(r.body, api.CodeStepUpRequired) {
+		t.Fatalf("an invitation five minutes on: %d %s", r.status, r.body)
+	}
+
+	// Wrong passwords: refused and counted, until sign-in locks.
+	var last *resp
+	for i := 0; i < 10; i++ {
+		last = call("POST", "/api/v1/step-up", `{"password":"wrong horse"}`, "")
+		if last.status == http.StatusTooManyRequests {
+			break
+		}
+		if last.status != http.StatusForbidden || !strings.Contains(last.body, api.CodeWrongPassword) {
+			t.Fatalf("wrong password %d: %d %s", i+1, last.status, last.body)
+		}
+	}
+	r = call("POST", "/api/v1/step-up", `{"password":"`+pw+`"}`, "")
+	if r.status != http.StatusTooManyRequests || !strings.Contains(r.body, api.CodeTooManyAttempts) || r.header.Get("Retry-After") == "" {
+		t.Fatalf("the right password while locked: %d %s (Retry-After %q)", r.status, r.body, r.header.Get("Retry-After"))
+	}
+	if !hasActivity(activityKinds(t, e, uid), store.ActSignInFailed+`: Wrong password confirming it is you through API token "script"`) {
+		t.Errorf("no failed sign-in recorded: %q", activityKinds(t, e, uid))
+	}
+	other := e.client()
+	other.get("/signin")
+	signin := other.post("/signin", url.Values{"login": {"ada@example.com"}, "password": {pw}})
+	if signin.status != http.StatusTooManyRequests {
+		t.Errorf("the sign-in page while the API's wrong passwords lock it: %d", signin.status)
 	}
 }

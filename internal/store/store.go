@@ -672,6 +672,7 @@ const (
 	ActSignUp          = "account.created"
 	ActSignIn          = "signin.success"
 	ActSignInFailed    = "signin.failure"
+	ActConfirmed       = "signin.confirmed" // a fresh sign-in through the API (step-up)
 	ActSignOut         = "signout"
 	ActTwoStepUsed     = "twostep.used" // Detail names the method
 	ActTwoStepFailed   = "twostep.failure"

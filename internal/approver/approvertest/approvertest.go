@@ -96,7 +96,7 @@ func (s *Server) serve(ln net.Listener) {
 	s.srv, err = server.New(server.Config{
 		PublicURL: s.URL, Store: s.Store, Mailer: outbox, SMS: outbox, Now: s.Clock.Now,
 		Log:            slog.New(slog.DiscardHandler),
-		PasswordParams: &password.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
+		PasswordParams: &testParams,
 	})
 	if err != nil {
 		ln.Close()
@@ -150,12 +150,22 @@ func (s *Server) Restart() {
 	s.serve(ln)
 }
 
-// User makes an account with two-step verification on.
+// Password is the password of every account User makes.
+const Password = "correct horse battery staple"
+
+// testParams are the server's and User's password hashing: cheap, for tests.
+var testParams = password.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// User makes an account with two-step verification on and Password.
 func (s *Server) User(email, name string) *store.User {
 	s.t.Helper()
 	handle := make([]byte, 32)
 	rand.Read(handle)
-	u := &store.User{Email: email, Name: name, PasswordHash: "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g",
+	hash, err := password.Hash(Password, testParams, rand.Reader)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	u := &store.User{Email: email, Name: name, PasswordHash: hash,
 		WebAuthnID: handle, TwoStep: true, CreatedAt: s.Clock.Now()}
 	if err := s.Store.CreateUser(context.Background(), u); err != nil {
 		s.t.Fatal(err)

@@ -17,10 +17,12 @@ import (
 
 // RegisterKey registers key (through libfido2) with the account that token
 // (an API token with the write scope) belongs to, through API v1's
-// security-key registration on the server at base, as a native client does.
-// pin is the key's PIN, "" for none.
-func RegisterKey(t testing.TB, base, token string, key *fido.Key, pin string) {
+// security-key registration on the server at base, as a native client does,
+// confirming with the account's password first. pin is the key's PIN, ""
+// for none.
+func RegisterKey(t testing.TB, base, token, password string, key *fido.Key, pin string) {
 	t.Helper()
+	mark := ""
 	post := func(path string, body, out any) {
 		t.Helper()
 		var b []byte
@@ -32,6 +34,9 @@ func RegisterKey(t testing.TB, base, token string, key *fido.Key, pin string) {
 			t.Fatal(err)
 		}
 		req.Header.Set("Authorization", "Bearer "+token)
+		if mark != "" {
+			req.Header.Set(api.StepUpHeader, mark)
+		}
 		if body != nil {
 			req.Header.Set("Content-Type", "application/json")
 		}
@@ -40,7 +45,7 @@ func RegisterKey(t testing.TB, base, token string, key *fido.Key, pin string) {
 			t.Fatal(err)
 		}
 		defer res.Body.Close()
-		if res.StatusCode != http.StatusCreated {
+		if res.StatusCode != http.StatusCreated && res.StatusCode != http.StatusOK {
 			t.Fatalf("POST %s: status %d", path, res.StatusCode)
 		}
 		if out != nil {
@@ -49,6 +54,10 @@ func RegisterKey(t testing.TB, base, token string, key *fido.Key, pin string) {
 			}
 		}
 	}
+	// Adding a key needs a fresh confirmation: the account's password.
+	var su api.StepUp
+	post("/api/v1/step-up", api.StepUpRequest{Password: password}, &su)
+	mark = su.Token
 	var begin api.RegistrationBegin
 	post("/api/v1/security-keys/registrations", nil, &begin)
 	var cc protocol.CredentialCreation

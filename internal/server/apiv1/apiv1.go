@@ -56,6 +56,10 @@ type Options struct {
 	// Locator names the place of a device's address in GET devices (the
 	// approval service's, when configured); nil: places are left empty.
 	Locator approval.Locator
+	// StepUp checks passwords and seals the marks of step-up (POST
+	// step-up); nil: the step-up endpoint answers 503 and the actions that
+	// need a fresh sign-in are refused through the API.
+	StepUp StepUp
 	// ClientIP is the client's address, for rate limits and the activity
 	// log; nil: the peer's address. Behind a reverse proxy, pass the
 	// server's own (the one that trusts X-Forwarded-For).
@@ -87,6 +91,7 @@ const public household.Action = -1
 var routes = []route{
 	{"GET", "/api/v1/openapi.json", public, (*handler).openAPI},
 	{"GET", "/api/v1/account", household.See, (*handler).account},
+	{"POST", "/api/v1/step-up", household.StepUp, (*handler).stepUpNow},
 	{"GET", "/api/v1/devices", household.See, (*handler).devices},
 	{"PATCH", "/api/v1/devices/{id}", household.RenameDevice, (*handler).updateDevice},
 	{"DELETE", "/api/v1/devices/{id}", household.RemoveDevice, (*handler).removeDevice},
@@ -136,6 +141,7 @@ type handler struct {
 	oauth     *oauth.Provider
 	house     *household.Service
 	locator   approval.Locator
+	stepUp    StepUp
 	pairLimit *ratelimit.Limiter // pairing attempts per IP
 	clientIP  func(*http.Request) string
 	closing   <-chan struct{}
@@ -173,7 +179,7 @@ func New(opts Options) (http.Handler, error) {
 	}
 	h := &handler{
 		store: opts.Store, keys: opts.Keys, approvals: opts.Approvals, oauth: opts.OAuth,
-		house: opts.Household, locator: opts.Locator,
+		house: opts.Household, locator: opts.Locator, stepUp: opts.StepUp,
 		pairLimit: ratelimit.New(pairingsPerMinute, pairingsPerMinute, opts.Now), clientIP: opts.ClientIP,
 		closing: opts.Closing, now: opts.Now, log: opts.Log, maxBody: opts.MaxBody,
 		mux: http.NewServeMux(), paths: http.NewServeMux(), allow: map[string]string{},
@@ -221,6 +227,10 @@ func (h *handler) serve(rt route) http.Handler {
 			// Refused outright when the caller's column says no; an "own"
 			// rule is the handler's, which knows whose the target is.
 			if err := h.mayAtAll(c, rt.Act); err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			if err := h.fresh(r, c, rt.Act); err != nil {
 				h.fail(w, r, err)
 				return
 			}

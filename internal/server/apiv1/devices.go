@@ -194,6 +194,9 @@ func (h *handler) updateDevice(w http.ResponseWriter, r *http.Request, c *caller
 			if err := h.permit(ctx, c, household.MoveDevice, d.memberID()); err != nil {
 				return err
 			}
+			if err := h.fresh(r, c, household.MoveDevice); err != nil {
+				return err
+			}
 		}
 	}
 	old := d.name()

@@ -3,6 +3,7 @@ package apiv1
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -12,7 +13,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,10 +46,13 @@ type env struct {
 	oauth     *oauth.Provider    // behind the authorized-apps endpoints
 	house     *household.Service // behind the household and share endpoints
 	handler   http.Handler       // the API, as New returned it
-	srv       *httptest.Server
-	log       *testkit.Buffer
-	alice     *store.User
-	bob       *store.User
+	// steps is the step-up behind the API: lenient (every request counts as
+	// freshly confirmed) unless a test makes it strict.
+	steps *fakeStepUp
+	srv   *httptest.Server
+	log   *testkit.Buffer
+	alice *store.User
+	bob   *store.User
 	// tokens of alice's: read+write, read only, write only.
 	rw, ro, wo string
 }
@@ -57,6 +63,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{clock: testkit.NewClock(time.Now().UTC().Truncate(time.Second)), log: &testkit.Buffer{}}
+	e.steps = &fakeStepUp{now: e.clock.Now, key: []byte("step-up test key"), lenient: true}
 	db, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "db"), store.WithClock(e.clock.Now))
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +94,8 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	o := Options{Store: db, Keys: e.keys, Approvals: e.approvals, OAuth: e.oauth, Household: e.house, Now: e.clock.Now,
-		Log: slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+		StepUp: e.steps,
+		Log:    slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -169,6 +177,7 @@ func (r response) decode(t *testing.T, v any) {
 // req is a request to send.
 type req struct {
 	method, path, token string
+	stepUp              string // the Countersign-Step-Up header, if any
 	contentType         string // "application/json" unless set; "-" sends none
 	body                string
 }
@@ -194,6 +203,9 @@ func (e *env) try(q req) (response, error) {
 	}
 	if q.token != "" {
 		r.Header.Set("Authorization", "Bearer "+q.token)
+	}
+	if q.stepUp != "" {
+		r.Header.Set(api.StepUpHeader, q.stepUp)
 	}
 	switch q.contentType {
 	case "":
@@ -252,4 +264,88 @@ func (e *env) activity(t *testing.T, u *store.User) []store.Activity {
 		t.Fatal(err)
 	}
 	return as
+}
+
+// testPassword is every test account's password, as fakeStepUp knows it.
+const testPassword = "correct horse battery staple"
+
+// fakeStepUp is the server's step-up for this package's tests: one
+// password for every account, a wrong one counted in fails and locking
+// after lockAfter of them (0: never); HMAC marks. Lenient, every request
+// counts as freshly confirmed, mark or not, so that the tests of other
+// things need not confirm; the step-up tests and the permission matrix make
+// it strict. The server's own, over the sign-in page's password check, is
+// tested in package server.
+type fakeStepUp struct {
+	now       func() time.Time
+	key       []byte
+	lenient   bool
+	mu        sync.Mutex
+	fails     int
+	lockAfter int
+}
+
+func (f *fakeStepUp) CheckPassword(_ *http.Request, _ *store.User, pw, _ string) (bool, time.Time, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.lockAfter > 0 && f.fails >= f.lockAfter {
+		return false, f.now().Add(5 * time.Minute), nil
+	}
+	if pw == testPassword {
+		return true, time.Time{}, nil
+	}
+	f.fails++
+	return false, time.Time{}, nil
+}
+
+func (f *fakeStepUp) mac(purpose, n, bound string) string {
+	m := hmac.New(sha256.New, f.key)
+	m.Write([]byte(purpose + "\x00" + n + "\x00" + bound))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func (f *fakeStepUp) Mark(purpose, bound string, at time.Time) string {
+	n := strconv.FormatInt(at.UnixNano(), 10)
+	return n + "." + f.mac(purpose, n, bound)
+}
+
+func (f *fakeStepUp) OpenMark(purpose, mark, bound string, life time.Duration) (time.Time, bool) {
+	f.mu.Lock()
+	lenient := f.lenient
+	f.mu.Unlock()
+	if lenient {
+		return f.now(), true
+	}
+	n, sig, ok := strings.Cut(mark, ".")
+	ns, err := strconv.ParseInt(n, 10, 64)
+	if !ok || err != nil || !hmac.Equal([]byte(sig), []byte(f.mac(purpose, n, bound))) {
+		return time.Time{}, false
+	}
+	t := time.Unix(0, ns)
+	if now := f.now(); t.After(now) || now.Sub(t) > life {
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// strict makes every action that needs a fresh sign-in ask for a mark.
+func (f *fakeStepUp) strict() {
+	f.mu.Lock()
+	f.lenient = false
+	f.mu.Unlock()
+}
+
+// stepUp confirms with the password as the caller of token and returns the
+// mark to send.
+func (e *env) stepUp(t *testing.T, token string) string {
+	t.Helper()
+	r := e.do(t, req{method: "POST", path: "/api/v1/step-up", token: token, body: `{"password":"` + testPassword + `"}`})
+	if r.status != http.StatusOK {
+		t.Fatalf("step-up: %d %s", r.status, r.body)
+	}
+	var su api.StepUp
+	if err := json.Unmarshal(r.body, &su); err != nil || su.Token == "" {
+		t.Fatalf("step-up answer %s: %v", r.body, err)
+	}
+	return su.Token
 }

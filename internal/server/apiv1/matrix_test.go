@@ -34,6 +34,7 @@ func TestPermissionMatrix(t *testing.T) {
 		t.Fatal(err)
 	}
 	access, _ := e.signInToAppAs(t, e.alice, app.ID, secret)
+	e.steps.strict()
 
 	type who struct {
 		kind   household.Caller
@@ -103,6 +104,7 @@ func TestPermissionMatrix(t *testing.T) {
 	named := func(string) string { return `{"name":"` + fresh("Renamed") + `"}` }
 	cells := []cell{
 		{"GET", "/api/v1/account", household.See, nil, false, nobody},
+		{"POST", "/api/v1/step-up", household.StepUp, nil, false, func(string) string { return `{"password":"` + testPassword + `"}` }},
 		{"GET", "/api/v1/devices", household.See, nil, false, nobody},
 		{"PATCH", "/api/v1/devices/{id}", household.RenameDevice, browser, true, named},
 		{"PATCH", "/api/v1/devices/{id}", household.RenameDevice, desktop, true, named},
@@ -161,6 +163,15 @@ func TestPermissionMatrix(t *testing.T) {
 		}
 	}
 
+	// Each caller that may confirm it is the account's person has, for the
+	// actions that need a fresh sign-in, a mark of its own.
+	marks := map[household.Caller]string{}
+	for _, by := range callers {
+		if household.RuleOf(by.kind, household.StepUp) == household.Yes {
+			marks[by.kind] = e.stepUp(t, by.token)
+		}
+	}
+
 	checked := 0
 	for _, c := range cells {
 		for _, by := range callers {
@@ -187,7 +198,19 @@ func TestPermissionMatrix(t *testing.T) {
 				if !c.own {
 					want = household.Permits(by.kind, c.act, by.member, by.member)
 				}
-				r := e.do(t, req{method: c.method, path: path, token: by.token, body: c.body(whose)})
+				if household.NeedsFreshSignIn(c.act) {
+					// Without the mark: refused as the table says, or, where it
+					// allows it, asked to confirm first, and nothing done.
+					r := e.do(t, req{method: c.method, path: path, token: by.token, body: c.body(whose)})
+					checked++
+					switch {
+					case want && (r.status != http.StatusForbidden || !strings.Contains(string(r.body), api.CodeStepUpRequired)):
+						t.Errorf("%s without a fresh confirmation: %d %s, want 403 %s", name, r.status, r.body, api.CodeStepUpRequired)
+					case !want && strings.Contains(string(r.body), api.CodeStepUpRequired):
+						t.Errorf("%s: the table refuses it, the server asked for a confirmation: %s", name, r.body)
+					}
+				}
+				r := e.do(t, req{method: c.method, path: path, token: by.token, body: c.body(whose), stepUp: marks[by.kind]})
 				checked++
 				switch {
 				case want && (r.status == http.StatusUnauthorized || r.status == http.StatusForbidden):

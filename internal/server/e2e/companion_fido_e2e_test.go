@@ -30,7 +30,7 @@ func TestCompanionKeyTouch(t *testing.T) {
 	browser := browsertest.Start(t)
 	s := newApprovalSite(t, browser)
 	u := s.user()
-	approvertest.RegisterKey(t, s.base, s.apiToken(u, api.ScopeRead, api.ScopeWrite), key, "")
+	approvertest.RegisterKey(t, s.base, s.apiToken(u, api.ScopeRead, api.ScopeWrite), userPassword, key, "")
 	if err := s.srv.Approvals().SetRequireKey(context.Background(), u.ID, true); err != nil {
 		t.Fatal(err)
 	}
