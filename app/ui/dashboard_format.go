@@ -108,57 +108,9 @@ func possessive(name string) string {
 	return name + "'s"
 }
 
-// activityWords names a kind of activity in plain words.
-var activityWords = map[string]string{
-	"account.created":              "Account created",
-	"signin.success":               "Signed in",
-	"signin.failure":               "Sign-in failed",
-	"signout":                      "Signed out",
-	"twostep.used":                 "2-step verification passed",
-	"twostep.failure":              "2-step verification failed",
-	"twostep.enabled":              "2-step verification turned on",
-	"twostep.disabled":             "2-step verification turned off",
-	"method.added":                 "Verification method added",
-	"method.removed":               "Verification method removed",
-	"backupcodes.regenerated":      "New backup codes",
-	"securitykey.added":            "Security key added",
-	"securitykey.removed":          "Security key removed",
-	"device.trusted":               "Browser trusted",
-	"device.renamed":               "Device renamed",
-	"device.removed":               "Device removed",
-	"device.moved":                 "Device moved",
-	"password.changed":             "Password changed",
-	"password.reset":               "Password reset",
-	"password.reset_requested":     "Password reset requested",
-	"session.revoked":              "Signed out elsewhere",
-	"account.locked":               "Sign-in locked after failed attempts",
-	"apitoken.created":             "API token created",
-	"apitoken.revoked":             "API token revoked",
-	"approver.paired":              "Desktop paired",
-	"approver.removed":             "Desktop removed",
-	"approval.requested":           "Approval requested",
-	"approval.approved":            "Sign-in approved",
-	"approval.denied":              "Sign-in denied",
-	"approval.reported":            "Sign-in reported",
-	"approval.expired":             "Approval request expired",
-	"oauth.granted":                "App allowed to sign you in",
-	"oauth.revoked":                "App access removed",
-	"household.member_added":       "Member added",
-	"household.member_renamed":     "Member renamed",
-	"household.member_removed":     "Member removed",
-	"household.invited":            "Member invited",
-	"authenticator.shared":         "Authenticator shared",
-	"authenticator.unshared":       "Authenticator no longer shared",
-	"authenticator.share_accepted": "Shared authenticator accepted",
-	"authenticator.share_declined": "Shared authenticator declined",
-}
-
 // activityTitle names an event: in words when its kind is known.
 func activityTitle(e api.Event) string {
-	if w, ok := activityWords[e.Kind]; ok {
-		return w
-	}
-	return e.Kind
+	return api.ActivityTitle(e.Kind)
 }
 
 // dateTime is a moment for people: "12 March, 14:05" this year.

@@ -32,7 +32,7 @@ func TestDashboardTabsShowTheAccount(t *testing.T) {
 			"Seen 3 hours ago · 203.0.113.7 · Paris, France", "Sam's laptop", "Countersign on macOS · Sam"}},
 		{"Apps", []string{"Photo Book", "• Know who you are", "• See your email address", "Old Forum"}},
 		{"Sessions", []string{"Firefox 128 on Linux", "Chrome 131 on Windows 11", "192.0.2.55"}},
-		{"Activity", []string{"Signed in", "Sign-in approved", "Answered on Sam's laptop (Sam)", "Sign-in failed"}},
+		{"Activity", []string{"Signed in", "Approved on a desktop", "Answered on Sam's laptop (Sam)", "Sign-in failed"}},
 		{"Household", []string{"Ada", "Owner · You · 3 devices", "Sam", "Sam's laptop", "Shares the authenticator"}},
 	} {
 		t.Run(tc.tab, func(t *testing.T) {

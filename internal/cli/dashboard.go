@@ -600,7 +600,7 @@ func runActivity(env Env, args []string) error {
 	for _, e := range page.Events {
 		what := e.Detail
 		if what == "" {
-			what = e.Kind
+			what = api.ActivityTitle(e.Kind)
 		}
 		if !e.OK {
 			what += " (failed)"

@@ -188,7 +188,7 @@ func TestPairingPageAndRemoval(t *testing.T) {
 	}
 	mustContain(t, approvers, "Ada&#39;s laptop", "Linux · paired 22 Nov 2026, 12:00 UTC · last seen",
 		`action="/account/approvers/`+d.a.ID+`/remove"`)
-	mustContain(t, r.body, "Approver desktop paired: Paired Ada&#39;s laptop (linux)")
+	mustContain(t, r.body, "Desktop paired: Paired Ada&#39;s laptop (linux)")
 
 	if r := c.post("/account/approvers/nope/remove", nil); r.status != http.StatusNotFound {
 		t.Errorf("removing an unknown approver: %d", r.status)
@@ -203,7 +203,7 @@ func TestPairingPageAndRemoval(t *testing.T) {
 		t.Fatalf("remove: %d %q", r.status, r.loc)
 	}
 	r = c.follow(r)
-	mustContain(t, r.body, "“Ada&#39;s laptop” is removed", "No approver desktops yet.", "Approver desktop removed")
+	mustContain(t, r.body, "“Ada&#39;s laptop” is removed", "No approver desktops yet.", "Desktop removed")
 	if list, _ := e.srv.approvals.Approvers(context.Background(), e.user("ada@example.com").ID); len(list) != 0 {
 		t.Errorf("%d approvers left after removal", len(list))
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/household"
 	"github.com/countersign/countersign/internal/store"
 	"github.com/countersign/countersign/internal/uainfo"
@@ -134,7 +135,7 @@ var funcs = template.FuncMap{
 	},
 	"iso":        func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"browser":    browserOf,
-	"activity":   activityText,
+	"activity":   api.ActivityTitle,
 	"maskPhone":  maskPhone,
 	"methodName": methodName,
 	"platform":   household.PlatformName,
@@ -197,97 +198,6 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
-}
-
-// activityText names an activity kind in plain words.
-func activityText(kind string) string {
-	switch kind {
-	case store.ActSignUp:
-		return "Account created"
-	case store.ActSignIn:
-		return "Signed in"
-	case store.ActSignInFailed:
-		return "Sign-in failed"
-	case store.ActConfirmed:
-		return "Confirmed it was you"
-	case store.ActSignOut:
-		return "Signed out"
-	case store.ActTwoStepUsed:
-		return "Two-step verification used"
-	case store.ActTwoStepFailed:
-		return "Two-step verification failed"
-	case store.ActTwoStepOn:
-		return "Two-step verification turned on"
-	case store.ActTwoStepOff:
-		return "Two-step verification turned off"
-	case store.ActMethodAdded:
-		return "Verification method added"
-	case store.ActMethodRemoved:
-		return "Verification method removed"
-	case store.ActBackupCodes:
-		return "New backup codes"
-	case store.ActKeyAdded:
-		return "Security key added"
-	case store.ActKeyRemoved:
-		return "Security key removed"
-	case store.ActDeviceTrusted:
-		return "Browser trusted"
-	case store.ActDeviceRenamed:
-		return "Trusted browser renamed"
-	case store.ActDeviceRemoved:
-		return "Trusted browser removed"
-	case store.ActPasswordChanged:
-		return "Password changed"
-	case store.ActPasswordReset:
-		return "Password reset"
-	case store.ActResetRequested:
-		return "Password reset requested"
-	case store.ActSessionRevoked:
-		return "Signed out elsewhere"
-	case store.ActLockedOut:
-		return "Sign-in locked after failed attempts"
-	case store.ActTokenCreated:
-		return "API token created"
-	case store.ActTokenRevoked:
-		return "API token revoked"
-	case store.ActApproverPaired:
-		return "Approver desktop paired"
-	case store.ActApproverRemoved:
-		return "Approver desktop removed"
-	case store.ActApprovalRequested:
-		return "Approval requested"
-	case store.ActApprovalApproved:
-		return "Approved on a desktop"
-	case store.ActApprovalDenied:
-		return "Denied on a desktop"
-	case store.ActApprovalReported:
-		return "Reported on a desktop"
-	case store.ActApprovalExpired:
-		return "Approval expired"
-	case store.ActOAuthGranted:
-		return "App allowed to sign you in"
-	case store.ActOAuthRevoked:
-		return "App access removed"
-	case store.ActMemberAdded:
-		return "Household member added"
-	case store.ActMemberRenamed:
-		return "Household member renamed"
-	case store.ActMemberRemoved:
-		return "Household member removed"
-	case store.ActInvited:
-		return "Household invitation made"
-	case store.ActShared:
-		return "Authenticator shared"
-	case store.ActUnshared:
-		return "Authenticator no longer shared"
-	case store.ActShareAccepted:
-		return "Shared authenticator added"
-	case store.ActShareDeclined:
-		return "Shared authenticator declined"
-	case store.ActDeviceMoved:
-		return "Device moved"
-	}
-	return kind
 }
 
 // maskPhone shows the last digits of a number only: "•••• 4567".
