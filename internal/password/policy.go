@@ -43,7 +43,10 @@ const minRelated = 4
 //     before the @ counts. Each related string is also split into words at
 //     spaces, dots, dashes, underscores and plus signs, and a password
 //     containing any word of at least 4 characters is refused ("Ada Lovelace"
-//     rules out "lovelace99").
+//     rules out "lovelace99"). Whatever its length, the whole of a related
+//     string — the email address itself, or its part before the @ — is
+//     refused as the password or inside it ("pat@example.com" is not Pat's
+//     password, nor is "pat" padded to length with digits).
 //
 // It returns ErrTooShort, ErrTooLong, ErrCommon or ErrLikeAccount, or nil.
 func Check(password string, related ...string) error {
@@ -64,6 +67,9 @@ func Check(password string, related ...string) error {
 		return ErrCommon
 	}
 	for _, r := range related {
+		if likeWhole(lower, r) {
+			return ErrLikeAccount
+		}
 		for _, w := range relatedWords(r) {
 			if strings.Contains(lower, w) {
 				return ErrLikeAccount
@@ -71,6 +77,27 @@ func Check(password string, related ...string) error {
 		}
 	}
 	return nil
+}
+
+// likeWhole says whether the lower-cased password is the related string
+// itself (an email address, or its local part) or contains the email
+// address, or is its local part with only digits and punctuation added.
+func likeWhole(lower, related string) bool {
+	r := strings.ToLower(strings.TrimSpace(related))
+	if r == "" {
+		return false
+	}
+	if lower == r || strings.Contains(lower, r) && strings.Contains(r, "@") {
+		return true
+	}
+	local, _, isEmail := strings.Cut(r, "@")
+	if !isEmail || local == "" {
+		return false
+	}
+	rest := strings.Replace(lower, local, "", 1)
+	return len(rest) < len(lower) && strings.TrimFunc(rest, func(c rune) bool {
+		return unicode.IsDigit(c) || unicode.IsPunct(c) || unicode.IsSymbol(c) || unicode.IsSpace(c)
+	}) == ""
 }
 
 // relatedWords returns the lower-cased strings a password may not contain:

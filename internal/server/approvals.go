@@ -142,6 +142,13 @@ type approvalView struct {
 	State   string // pending, approved, denied, reported, expired
 	Message string // the words in #approval-status
 	New     bool   // offer a new request
+	Left    int    // seconds until a pending request expires, for the countdown
+}
+
+// LeftWords is the time a pending request has left, as the page first
+// shows it ("4:59"); the page's script counts it down.
+func (v *approvalView) LeftWords() string {
+	return fmt.Sprintf("%d:%02d", v.Left/60, v.Left%60)
 }
 
 // Live says the request can still end in a sign-in: the page shows the
@@ -177,6 +184,7 @@ func newApprovalView(req *store.ApprovalRequest, now time.Time) *approvalView {
 	switch v.State {
 	case store.ApprovalPending:
 		v.Message = "Waiting for your approval…"
+		v.Left = max(0, int(req.ExpiresAt.Sub(now).Seconds()))
 	case store.ApprovalApproved:
 		v.Message = "Approved on " + req.DecidedByName + ". Press the button to continue."
 	case store.ApprovalDenied:

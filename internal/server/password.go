@@ -85,54 +85,94 @@ func (s *Server) sendResetLink(ctx context.Context, from origin, login string) e
 	return s.addActivity(ctx, from, u.ID, store.ActResetRequested, true, "")
 }
 
+// resetForm is the reset page's data: the link's token, and whether the
+// link no longer works (unknown, used or expired), in which case the page
+// says so and offers a new one instead of a form.
+type resetForm struct {
+	Token string
+	Dead  bool
+}
+
+// msgDeadLink is what a reset link that no longer works gets.
+const msgDeadLink = "This link no longer works: it expired or was used already. Send yourself a new one."
+
+// liveResetToken is the reset token of tok if it can still be used.
+func (s *Server) liveResetToken(ctx context.Context, tok string) (*store.ResetToken, error) {
+	rt, err := s.store.ResetToken(ctx, sha(tok))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reset token: %w", err)
+	}
+	if !rt.UsedAt.IsZero() || !s.now().Before(rt.ExpiresAt) {
+		return nil, nil
+	}
+	return rt, nil
+}
+
 func (s *Server) resetPage(w http.ResponseWriter, r *http.Request, _ *reqState) error {
 	tok := r.URL.Query().Get("token")
 	if tok == "" {
 		http.Redirect(w, r, "/password/forgot", http.StatusSeeOther)
 		return nil
 	}
-	s.render(w, r, http.StatusOK, "reset", &view{Title: "Choose a new password", D: tok})
+	// A dead link says so before anyone types a new password.
+	rt, err := s.liveResetToken(r.Context(), tok)
+	if err != nil {
+		return err
+	}
+	if rt == nil {
+		s.render(w, r, http.StatusGone, "reset", &view{Title: "Choose a new password", Error: msgDeadLink, D: resetForm{Dead: true}})
+		return nil
+	}
+	s.render(w, r, http.StatusOK, "reset", &view{Title: "Choose a new password", D: resetForm{Token: tok}})
 	return nil
 }
 
 // reset sets a new password from a reset link: the link is spent, the lock
-// lifted, and every session, API token and app token ended (endSignIns).
+// lifted, and every session, API token and app token ended (endSignIns). A
+// password the policy refuses leaves the link as it was, to try another.
 func (s *Server) reset(w http.ResponseWriter, r *http.Request, st *reqState) error {
 	ctx := r.Context()
 	tok := r.PostFormValue("token")
 	pw, confirm := r.PostFormValue("password"), r.PostFormValue("password_confirm")
 	show := func(status int, msg string) error {
-		s.render(w, r, status, "reset", &view{Title: "Choose a new password", Error: msg, D: tok})
+		s.render(w, r, status, "reset", &view{Title: "Choose a new password", Error: msg, D: resetForm{Token: tok}})
+		return nil
+	}
+	dead := func() error {
+		s.render(w, r, http.StatusGone, "reset", &view{Title: "Choose a new password", Error: msgDeadLink, D: resetForm{Dead: true}})
 		return nil
 	}
 	if !s.ipLimit.Allow("reset:" + st.ip) {
 		return show(http.StatusTooManyRequests, msgTooFast)
 	}
+	rt, err := s.liveResetToken(ctx, tok)
+	if err != nil {
+		return err
+	}
+	if rt == nil {
+		return dead()
+	}
 	if pw != confirm {
 		return show(http.StatusBadRequest, "The passwords don't match.")
-	}
-	if err := password.Check(pw); err != nil {
-		return show(http.StatusBadRequest, passwordMessage(err))
-	}
-	const expired = "This link has expired or was used already. Ask for a new one."
-	rt, err := s.store.UseResetToken(ctx, sha(tok), s.now())
-	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrUsed) {
-		return &userError{http.StatusGone, expired}
-	}
-	if err != nil {
-		return fmt.Errorf("use reset token: %w", err)
-	}
-	if !s.now().Before(rt.ExpiresAt) {
-		return &userError{http.StatusGone, expired}
 	}
 	u, err := s.store.UserByID(ctx, rt.UserID)
 	if err != nil {
 		return fmt.Errorf("reset user: %w", err)
 	}
 	if err := password.Check(pw, u.Name, u.Email, u.Phone); err != nil {
-		// The link is spent; this is rare enough (the password is like the
-		// account) that asking for a new link is acceptable.
-		return show(http.StatusBadRequest, passwordMessage(err)+" Ask for a new link.")
+		return show(http.StatusBadRequest, passwordMessage(err))
+	}
+	// Spent now, once: of two tries at once only one gets through.
+	if rt, err = s.store.UseResetToken(ctx, sha(tok), s.now()); errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrUsed) {
+		return dead()
+	} else if err != nil {
+		return fmt.Errorf("use reset token: %w", err)
+	}
+	if rt.UserID != u.ID || !s.now().Before(rt.ExpiresAt) {
+		return dead()
 	}
 	if err := s.setPassword(r, u, pw); err != nil {
 		return err

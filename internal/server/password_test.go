@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -71,6 +72,10 @@ func TestPasswordReset(t *testing.T) {
 	if r.status != http.StatusBadRequest {
 		t.Errorf("common password: %d", r.status)
 	}
+	// So does one like the account (its email address), a new rule.
+	if r = resetWith(browser, tok, "ada@example.com"); r.status != http.StatusBadRequest || !strings.Contains(html.UnescapeString(r.body), "too like your name or email") {
+		t.Errorf("the email as the password: %d", r.status)
+	}
 	newPW := "a brand new passphrase"
 	r = resetWith(browser, tok, newPW)
 	if r.status != http.StatusSeeOther || r.loc != "/signin" {
@@ -88,9 +93,17 @@ func TestPasswordReset(t *testing.T) {
 	if r := e.client().signin("ada@example.com", newPW); r.loc != "/account/security" {
 		t.Errorf("the new password does not work: %d", r.status)
 	}
-	// Used once only.
-	r = resetWith(e.client(), tok, "yet another passphrase")
-	if r.status != http.StatusGone || !strings.Contains(r.body, "expired or was used already") {
+	// Used once only: the link says so when opened, before anything is
+	// typed, and offers a new one.
+	page := e.client().get("/password/reset?token=" + tok)
+	if page.status != http.StatusGone || !strings.Contains(page.body, "This link no longer works") ||
+		!strings.Contains(page.body, `href="/password/forgot"`) || strings.Contains(page.body, `name="password"`) {
+		t.Errorf("a used link opened: %d %s", page.status, page.body)
+	}
+	late := e.client()
+	late.get("/password/forgot") // a form's token, as a stale tab would have
+	r = late.post("/password/reset", url.Values{"token": {tok}, "password": {"yet another passphrase"}, "password_confirm": {"yet another passphrase"}})
+	if r.status != http.StatusGone || !strings.Contains(r.body, "This link no longer works") {
 		t.Errorf("reused link: %d %s", r.status, r.body)
 	}
 	acts, _ := e.db.ActivityPage(context.Background(), u.ID, 0, 20)

@@ -185,11 +185,11 @@ func TestSMSCodes(t *testing.T) {
 	c, _, _ := twoStepUser(t, e)
 	c.signin("ada@example.com", pw)
 	r := c.get("/signin/verify?method=sms")
-	mustContain(t, r.body, `id="send-code"`, `name="method" value="sms"`, "•••• 0100")
+	mustContain(t, r.body, `id="send-code"`, `name="method" value="sms"`, "•••• 0100", ">Text me a code</button>")
 	send := func() string {
 		t.Helper()
 		r := c.submit("/signin/verify/send", url.Values{"method": {"sms"}})
-		if !strings.Contains(r.body, "We texted a code to •••• 0100") {
+		if !strings.Contains(r.body, "We texted a code to •••• 0100") || !strings.Contains(r.body, ">Send again</button>") {
 			t.Fatalf("send: %d %s", r.status, r.body)
 		}
 		return e.lastCode(phone)
@@ -452,5 +452,26 @@ func TestPendingSessionExpires(t *testing.T) {
 	e.clock.Advance(31 * time.Minute)
 	if r := c.get("/signin/verify"); r.status != http.StatusSeeOther || r.loc != "/signin" {
 		t.Errorf("after 31 minutes: %d %q", r.status, r.loc)
+	}
+}
+
+// TestSecondStepOffersWhatTheAccountHas: with no backup codes left, the
+// second step does not offer them; the methods the account has are offered.
+func TestSecondStepOffersWhatTheAccountHas(t *testing.T) {
+	e := newEnv(t)
+	c, _, _ := twoStepUser(t, e)
+	if err := e.db.ReplaceBackupCodes(context.Background(), e.user("ada@example.com").ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	c.signin("ada@example.com", pw)
+	r := c.get("/signin/verify")
+	if strings.Contains(r.body, "Use a backup code") {
+		t.Error("the second step offers backup codes the account does not have")
+	}
+	mustContain(t, r.body, "Enter the code from your authenticator app", `href="/signin/verify?method=sms"`)
+	// Asked for by address, backup codes give the first method it has.
+	r = c.get("/signin/verify?method=backup")
+	if strings.Contains(r.body, `value="backup"`) {
+		t.Error("the backup code form shown to an account with none")
 	}
 }

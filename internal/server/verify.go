@@ -26,6 +26,7 @@ type verifyData struct {
 	HasKeys      bool
 	BackupLeft   int
 	Approval     *approvalView // the approve method's request
+	Sent         bool          // a code was just sent to the phone: the button sends again
 }
 
 // twoStepOptions gathers the user's ways through the second step.
@@ -89,7 +90,7 @@ func (d *verifyData) has(m string) bool {
 	case "key":
 		return d.HasKeys
 	case "backup":
-		return true
+		return d.BackupLeft > 0
 	}
 	return false
 }
@@ -108,6 +109,7 @@ func (d *verifyData) pick(asked string) {
 			return
 		}
 	}
+	d.Method = "backup" // nothing left at all: the backup code form says what to do
 }
 
 // fallback chooses the first method other than approval, when no approval
@@ -132,6 +134,7 @@ func (s *Server) showVerify(w http.ResponseWriter, r *http.Request, st *reqState
 		return err
 	}
 	d.pick(method)
+	d.Sent = r.URL.Query().Get("sent") == "1" && (d.Method == "sms" || d.Method == "voice")
 	if d.Method == "approve" {
 		stepStatus, stepMsg, err := s.approvalStep(ctx, w, r, st, d)
 		if err != nil {
@@ -443,7 +446,7 @@ func (s *Server) sendSignInCode(w http.ResponseWriter, r *http.Request, st *reqS
 		verb = "are calling"
 	}
 	s.flash(w, fmt.Sprintf("We %s a code to %s. It works for 10 minutes.", verb, maskPhone(m.Phone)))
-	http.Redirect(w, r, "/signin/verify?method="+string(m.Kind), http.StatusSeeOther)
+	http.Redirect(w, r, "/signin/verify?sent=1&method="+string(m.Kind), http.StatusSeeOther)
 	return nil
 }
 

@@ -479,6 +479,9 @@ type Store interface {
 
 	// Password reset.
 	AddResetToken(ctx context.Context, t *ResetToken) error
+	// ResetToken reads a token without using it: UsedAt is set when it was
+	// used; ErrNotFound if there is no such token.
+	ResetToken(ctx context.Context, hash []byte) (*ResetToken, error)
 	// UseResetToken marks the token used and returns it; ErrUsed if spent,
 	// ErrNotFound if unknown. Expiry is the caller's to check.
 	UseResetToken(ctx context.Context, hash []byte, at time.Time) (*ResetToken, error)

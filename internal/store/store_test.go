@@ -610,8 +610,18 @@ func TestResetTokens(t *testing.T) {
 		wantErr(t, "AddResetToken(same hash)", db.AddResetToken(ctx, rt), ErrConflict)
 		wantErr(t, "AddResetToken(unknown user)", db.AddResetToken(ctx, &ResetToken{Hash: []byte("x"), UserID: "nobody"}), ErrNotFound)
 
+		peek, err := db.ResetToken(ctx, []byte("reset"))
+		must(t, "ResetToken", err)
+		if !peek.UsedAt.IsZero() || peek.UserID != u.ID || !peek.ExpiresAt.Equal(t0.Add(time.Hour)) {
+			t.Errorf("ResetToken before use = %+v", *peek)
+		}
+		_, err = db.ResetToken(ctx, []byte("nope"))
+		wantErr(t, "ResetToken(unknown)", err, ErrNotFound)
 		got, err := db.UseResetToken(ctx, []byte("reset"), t0.Add(time.Minute))
 		must(t, "UseResetToken", err)
+		if peek, err := db.ResetToken(ctx, []byte("reset")); err != nil || !peek.UsedAt.Equal(t0.Add(time.Minute)) {
+			t.Errorf("ResetToken after use = %+v, %v", peek, err)
+		}
 		want := ResetToken{Hash: []byte("reset"), UserID: u.ID, ExpiresAt: t0.Add(time.Hour), UsedAt: t0.Add(time.Minute)}
 		if fmt.Sprint(*got) != fmt.Sprint(want) {
 			t.Errorf("UseResetToken:\n got %+v\nwant %+v", *got, want)

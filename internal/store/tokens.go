@@ -22,6 +22,21 @@ func (db *DB) AddResetToken(ctx context.Context, t *ResetToken) error {
 	return nil
 }
 
+func (db *DB) ResetToken(ctx context.Context, hash []byte) (*ResetToken, error) {
+	t := ResetToken{Hash: hash}
+	var expires, usedAt int64
+	err := db.queryRow(ctx, db.sql, `SELECT user_id, expires_at, used_at FROM reset_tokens WHERE hash = ?`, hash).
+		Scan(&t.UserID, &expires, &usedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("reset token: %w", ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reset token: %w", mapErr(err))
+	}
+	t.ExpiresAt, t.UsedAt = fromTS(expires), fromTS(usedAt)
+	return &t, nil
+}
+
 func (db *DB) UseResetToken(ctx context.Context, hash []byte, at time.Time) (*ResetToken, error) {
 	used, err := useTime(at)
 	if err != nil {

@@ -6,9 +6,11 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -182,6 +184,21 @@ func TestApproveOnDesktop(t *testing.T) {
 	if got := s.text("#approval-status"); got != "Waiting for your approval…" {
 		t.Errorf("#approval-status: got %q", got)
 	}
+	// While the page follows the request there is nothing to press, and it
+	// counts down the time the request has left.
+	s.waitFor("the button hidden while following", 3*time.Second, func() (bool, string) {
+		var hidden bool
+		err := browsertest.Eval(s.tab, `document.getElementById('approval-check-line').hidden`, &hidden)
+		return err == nil && hidden, fmt.Sprint(hidden, err)
+	})
+	left := s.text("#approval-left")
+	if left != "2:00" && !strings.HasPrefix(left, "1:5") {
+		t.Errorf("time left %q, want about the two minutes a request lives", left)
+	}
+	s.waitFor("the countdown moving", 3*time.Second, func() (bool, string) {
+		got, err := browsertest.Text(s.tab, "#approval-left")
+		return err == nil && got != left, got
+	})
 	s.shot("approve")
 	a := desk.next()
 	if !slices.Contains(a.Numbers, n) || len(a.Numbers) != 3 {

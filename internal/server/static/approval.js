@@ -1,8 +1,10 @@
 // Approving a sign-in on a desktop: the second-step page follows the
 // request over Server-Sent Events and, once a desktop approves, submits the
-// form that finishes the sign-in. Loaded as a file (the CSP allows
-// script-src 'self' only); without it, people press the button after
-// approving.
+// form that finishes the sign-in, counting down the time the request has
+// left. While it follows the request the "I approved it" button is hidden
+// (there is nothing to press); it comes back when contact is lost. Loaded
+// as a file (the CSP allows script-src 'self' only); without it, people
+// press the button after approving.
 (function () {
   'use strict';
 
@@ -20,6 +22,47 @@
   var maxDelay = 5000;
   var giveUpAfter = 3 * 60 * 1000;
 
+  // clearError removes the message the page came with (a wrong code, a
+  // refused request): once the state changes it no longer applies.
+  function clearError() {
+    var e = document.getElementById('form-error');
+    if (e) {
+      e.remove();
+    }
+  }
+
+  // button shows or hides the "I approved it" line.
+  function button(visible) {
+    var line = document.getElementById('approval-check-line');
+    if (line) {
+      line.hidden = !visible;
+    }
+  }
+
+  // countdown shows the time the request has left, each second, from the
+  // seconds the page was rendered with (the browser's clock may be off; the
+  // elapsed time is not).
+  function countdown() {
+    var time = document.getElementById('approval-time');
+    var left = document.getElementById('approval-left');
+    if (!time || !left) {
+      return function () {};
+    }
+    var end = Date.now() + 1000 * parseInt(time.getAttribute('data-left'), 10);
+    var timer = window.setInterval(tick, 1000);
+    function tick() {
+      var s = Math.max(0, Math.round((end - Date.now()) / 1000));
+      left.textContent = Math.floor(s / 60) + ':' + String(s % 60).padStart(2, '0');
+      if (s === 0) {
+        window.clearInterval(timer);
+      }
+    }
+    return function () {
+      window.clearInterval(timer);
+      time.hidden = true;
+    };
+  }
+
   // show puts text in the status line, with a link for a new request when
   // asked.
   function show(status, text, offerNew) {
@@ -36,6 +79,7 @@
 
   function settle(status, form, state) {
     status.setAttribute('data-state', state);
+    clearError();
     if (state === 'approved') {
       show(status, words.approved, false);
       form.submit();
@@ -53,21 +97,25 @@
 
   function follow(status, form) {
     var waiting = status.textContent;
+    var stopCountdown = countdown();
     var done = false;
     var delay = 1000;
     var lostAt = 0; // when contact was lost; 0 while in contact
     function connect() {
       var source = new EventSource('/signin/approval/stream');
       source.onopen = function () {
+        button(false);
         if (lostAt) {
           lostAt = 0;
           delay = 1000;
+          clearError();
           show(status, waiting, false);
         }
       };
       source.addEventListener('decided', function (ev) {
         done = true;
         source.close();
+        stopCountdown();
         var state = '';
         try {
           state = JSON.parse(ev.data).status;
@@ -85,6 +133,7 @@
         if (!lostAt) {
           lostAt = now;
         }
+        button(true);
         if (now - lostAt > giveUpAfter) {
           show(status, lost, false);
           return;
