@@ -223,7 +223,7 @@ func TestApprovalSignIn(t *testing.T) {
 		`<p id="approval-status" role="status" aria-live="polite" data-state="pending">`,
 		`<form id="approval-complete-form" method="post" action="/signin/approval/complete">`,
 		`id="remember"`, `<button type="submit" id="approval-check" class="primary">I approved it — continue</button>`,
-		`<script src="/static/approval.js" defer></script>`,
+		`<script src="/static/`+staticFiles["approval.js"].hash+`/approval.js" defer></script>`,
 		`href="/signin/verify?method=totp"`, `href="/signin/verify?method=sms"`, `href="/signin/verify?method=backup"`)
 	if strings.Contains(r.body, `id="verify-form"`) {
 		t.Error("the code form is shown with the approve method")

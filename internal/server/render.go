@@ -140,6 +140,7 @@ var funcs = template.FuncMap{
 	"methodName": methodName,
 	"platform":   household.PlatformName,
 	"logo":       logoURL,
+	"asset":      assetURL,
 }
 
 // parsePages parses each page template with the shared layout.

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"io/fs"
 	"net/http"
 	"time"
 
@@ -93,11 +92,10 @@ func (s *Server) routes() http.Handler {
 	s.page(mux, "/", anyone, func(http.ResponseWriter, *http.Request, *reqState) error { return errNotFound })
 
 	// Not pages.
-	static, _ := fs.Sub(staticFS, "static")
-	files := http.StripPrefix("/static/", http.FileServerFS(static))
-	mux.Handle("GET /static/", s.named("/static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		files.ServeHTTP(w, r)
+	mux.Handle("GET /static/", s.named("/static/", http.HandlerFunc(serveStatic)))
+	mux.Handle("GET /favicon.ico", s.named("/favicon.ico", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, _ := assetURL("favicon.svg")
+		http.Redirect(w, r, u, http.StatusMovedPermanently)
 	})))
 	mux.Handle("/api/v1/", s.named("/api/v1/", s.api))
 	mux.Handle("GET /healthz", s.named("/healthz", http.HandlerFunc(s.healthz)))

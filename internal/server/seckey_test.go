@@ -62,7 +62,7 @@ func TestSecurityKeyRegistrationAndSignin(t *testing.T) {
 	b := e.client()
 	b.signin("ada@example.com", pw)
 	r = b.get("/signin/verify")
-	mustContain(t, r.body, `id="use-security-key"`, `<script src="/static/webauthn.js" defer></script>`, `id="security-key-error"`)
+	mustContain(t, r.body, `id="use-security-key"`, `<script src="/static/`+staticFiles["webauthn.js"].hash+`/webauthn.js" defer></script>`, `id="security-key-error"`)
 	id, opts = begin(t, b, "/signin/key/begin")
 	body, _ = json.Marshal(map[string]any{"challenge_id": id, "credential": key.Get(t, opts, nil), "remember": true})
 	r = b.postJSON("/signin/key/finish", string(body))

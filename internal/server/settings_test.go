@@ -317,7 +317,7 @@ func TestSecurityKeyEndpoints(t *testing.T) {
 	c := e.client()
 	c.signup("bob@example.com", pw)
 	r := c.get("/account/security")
-	mustContain(t, r.body, `<script src="/static/webauthn.js" defer></script>`, `id="security-key-name"`,
+	mustContain(t, r.body, `<script src="/static/`+staticFiles["webauthn.js"].hash+`/webauthn.js" defer></script>`, `id="security-key-name"`,
 		`id="add-security-key"`, `id="security-key-error" class="error" role="alert"`)
 	r = c.postJSON("/account/security-keys/begin", "{}")
 	var begin struct {
