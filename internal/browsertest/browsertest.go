@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 )
@@ -381,4 +382,13 @@ func ClickScript(ctx context.Context, sel, errSel string) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// SetTimezone makes the tab's pages see the time zone tz (an IANA name,
+// "Europe/Berlin"), as a browser in that zone would.
+func SetTimezone(ctx context.Context, tz string) error {
+	if _, err := chromedp.Call(ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: tz}); err != nil {
+		return fmt.Errorf("set time zone: %w", err)
+	}
+	return nil
 }

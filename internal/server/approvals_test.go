@@ -186,7 +186,7 @@ func TestPairingPageAndRemoval(t *testing.T) {
 	if n := strings.Count(approvers, "<li>"); n != 1 {
 		t.Errorf("%d approvers listed, want 1", n)
 	}
-	mustContain(t, approvers, "Ada&#39;s laptop", "Linux · paired 22 Nov 2026, 12:00 UTC · last seen",
+	mustContain(t, approvers, "Ada&#39;s laptop", "Linux · paired <time datetime=\"2026-11-22T12:00:15Z\" data-local>22 Nov 2026, 12:00 UTC</time> · last seen",
 		`action="/account/approvers/`+d.a.ID+`/remove"`)
 	mustContain(t, r.body, "Desktop paired: Paired Ada&#39;s laptop (linux)")
 

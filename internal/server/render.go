@@ -127,12 +127,7 @@ type view struct {
 }
 
 var funcs = template.FuncMap{
-	"when": func(t time.Time) string {
-		if t.IsZero() {
-			return "never"
-		}
-		return t.UTC().Format("2 Jan 2006, 15:04 UTC")
-	},
+	"when": when,
 	"iso":        func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"browser":    browserOf,
 	"activity":   api.ActivityTitle,
@@ -141,6 +136,17 @@ var funcs = template.FuncMap{
 	"platform":   household.PlatformName,
 	"logo":       logoURL,
 	"asset":      assetURL,
+}
+
+// when is a moment on a page: a <time> in UTC that the pages' script
+// (static/localtime.js) rewrites in the viewer's own time zone, naming it;
+// "never" for none.
+func when(t time.Time) template.HTML {
+	if t.IsZero() {
+		return "never"
+	}
+	u := t.UTC()
+	return template.HTML(`<time datetime="` + u.Format(time.RFC3339) + `" data-local>` + u.Format("2 Jan 2006, 15:04 UTC") + `</time>`)
 }
 
 // parsePages parses each page template with the shared layout.

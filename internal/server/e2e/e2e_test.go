@@ -358,3 +358,26 @@ func TestWrongCode(t *testing.T) {
 	s.submit("form#verify-form", map[string]string{"code": nextCode(t, key)})
 	s.wantPath("/account/security")
 }
+
+// TestTimesInTheViewersZone: the pages' times are in the browser's own time
+// zone, named, not in UTC.
+func TestTimesInTheViewersZone(t *testing.T) {
+	s := newSite(t)
+	if err := browsertest.SetTimezone(s.tab, "Asia/Tokyo"); err != nil {
+		t.Fatal(err)
+	}
+	s.signUp()
+	s.open("/account/activity")
+	var texts []string
+	if err := browsertest.Eval(s.tab, `Array.from(document.querySelectorAll('time[data-local]')).map(e => e.textContent)`, &texts); err != nil {
+		t.Fatal(err)
+	}
+	if len(texts) == 0 {
+		t.Fatal("no times on the activity page")
+	}
+	for _, got := range texts {
+		if strings.Contains(got, "UTC") || !strings.Contains(got, "GMT+9") {
+			t.Errorf("a time reads %q, want it in Tokyo's zone (GMT+9)", got)
+		}
+	}
+}
