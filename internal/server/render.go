@@ -127,7 +127,7 @@ type view struct {
 }
 
 var funcs = template.FuncMap{
-	"when": when,
+	"when":       when,
 	"iso":        func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"browser":    browserOf,
 	"activity":   api.ActivityTitle,
