@@ -61,7 +61,7 @@ deps:
 # installed by npm ci when its node_modules is older:
 #   internal/server/e2e/testdata/openid-client   openid-client, the certified relying party of TestOpenIDClient
 #   internal/api/testdata/redocly                Redocly CLI, the OpenAPI linter of TestOpenAPILint (one bundled package, 15 MB)
-NPM_DIRS := internal/server/e2e/testdata/openid-client internal/api/testdata/redocly
+NPM_DIRS := internal/server/e2e/testdata/openid-client internal/server/e2e/testdata/axe internal/api/testdata/redocly
 deps-npm:
 	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
 		echo "deps: Node.js and npm are missing (Debian 12's are too old): install Node.js 20.19 or newer with npm, or make test fails TestOpenIDClient and TestOpenAPILint"; exit 0; \

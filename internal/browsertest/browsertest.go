@@ -392,3 +392,27 @@ func SetTimezone(ctx context.Context, tz string) error {
 	}
 	return nil
 }
+
+// SetColorScheme makes the tab's pages see prefers-color-scheme as scheme
+// ("light" or "dark").
+func SetColorScheme(ctx context.Context, scheme string) error {
+	_, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}},
+	})
+	if err != nil {
+		return fmt.Errorf("set color scheme: %w", err)
+	}
+	return nil
+}
+
+// SetViewport sizes the tab's viewport in CSS pixels, as a phone's when
+// mobile.
+func SetViewport(ctx context.Context, width, height int64, mobile bool) error {
+	_, err := chromedp.Call(ctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+		Width: width, Height: height, DeviceScaleFactor: 1, Mobile: mobile,
+	})
+	if err != nil {
+		return fmt.Errorf("set viewport: %w", err)
+	}
+	return nil
+}
