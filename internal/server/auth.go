@@ -97,33 +97,35 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request, st *reqState) er
 	ctx := r.Context()
 	f := signupForm{Name: strings.TrimSpace(r.PostFormValue("name")), Login: strings.TrimSpace(r.PostFormValue("login"))}
 	pw, confirm := r.PostFormValue("password"), r.PostFormValue("password_confirm")
-	show := func(status int, msg string) error {
-		s.render(w, r, status, "signup", &view{Title: "Create account", Error: msg, D: f})
+	// show answers with msg about the field (a form's field name; "" for
+	// the whole form).
+	show := func(status int, field, msg string) error {
+		s.render(w, r, status, "signup", &view{Title: "Create account", Error: msg, Field: field, D: f})
 		return nil
 	}
 	if !s.ipLimit.Allow("signup:" + st.ip) {
-		return show(http.StatusTooManyRequests, msgTooFast)
+		return show(http.StatusTooManyRequests, "", msgTooFast)
 	}
 	email, phone, ok := normalizeLogin(f.Login)
 	_, nameErr := names.Check(f.Name, 100)
 	switch {
 	case f.Name == "":
-		return show(http.StatusBadRequest, "Enter your name.")
+		return show(http.StatusBadRequest, "name", "Enter your name.")
 	case errors.Is(nameErr, names.ErrTooLong):
-		return show(http.StatusBadRequest, "Your name can be at most 100 characters.")
+		return show(http.StatusBadRequest, "name", "Your name can be at most 100 characters.")
 	case nameErr != nil:
-		return show(http.StatusBadRequest, "Enter your name "+names.Rule+".")
+		return show(http.StatusBadRequest, "name", "Enter your name "+names.Rule+".")
 	case !ok:
-		return show(http.StatusBadRequest, "Enter an email address, or a mobile number with its country code (like +1 206 555 0100).")
+		return show(http.StatusBadRequest, "login", "Enter an email address, or a mobile number with its country code (like +1 206 555 0100).")
 	case pw != confirm:
-		return show(http.StatusBadRequest, "The passwords don't match.")
+		return show(http.StatusBadRequest, "password_confirm", "The passwords don't match.")
 	}
 	if err := password.Check(pw, f.Name, email, phone); err != nil {
-		return show(http.StatusBadRequest, passwordMessage(err))
+		return show(http.StatusBadRequest, "password", passwordMessage(err))
 	}
 	u, err := s.newUser(ctx, f.Name, email, phone, pw)
 	if errors.Is(err, store.ErrConflict) {
-		return show(http.StatusConflict, "An account with this email or mobile number exists already. Sign in, or reset its password.")
+		return show(http.StatusConflict, "login", "An account with this email or mobile number exists already. Sign in, or reset its password.")
 	}
 	if err != nil {
 		return err

@@ -79,7 +79,7 @@ func TestSignupRefusals(t *testing.T) {
 			if r.status == http.StatusSeeOther || !strings.Contains(r.body, tc.want) {
 				t.Errorf("got %d, want the form again saying %q: %s", r.status, tc.want, r.body)
 			}
-			mustContain(t, r.body, `role="alert"`, `aria-describedby="form-error"`)
+			mustContain(t, r.body, `role="alert"`, `form-error"`)
 			if c.cookie(sessionCookie) != "" {
 				t.Error("a refused sign-up left a session")
 			}

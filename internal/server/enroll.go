@@ -156,7 +156,7 @@ func (s *Server) phoneAdd(w http.ResponseWriter, r *http.Request, st *reqState) 
 	u := st.user
 	d := phoneData{Phone: strings.TrimSpace(r.PostFormValue("phone")), Kind: r.PostFormValue("kind")}
 	show := func(status int, msg string) error {
-		s.render(w, r, status, "phone", &view{Title: "Set up a phone", Error: msg, D: d})
+		s.render(w, r, status, "phone", &view{Title: "Set up a phone", Error: msg, Field: "phone", D: d})
 		return nil
 	}
 	kind := store.MethodKind(d.Kind)
@@ -219,7 +219,7 @@ func (s *Server) phoneConfirm(w http.ResponseWriter, r *http.Request, st *reqSta
 	}
 	d := phoneData{Phone: m.Phone, Kind: string(m.Kind), MethodID: m.ID, Masked: maskPhone(m.Phone)}
 	show := func(status int, msg string) error {
-		s.render(w, r, status, "phone", &view{Title: "Set up a phone", Error: msg, D: d})
+		s.render(w, r, status, "phone", &view{Title: "Set up a phone", Error: msg, Field: "code", D: d})
 		return nil
 	}
 	if m.Confirmed {

@@ -5,6 +5,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -50,4 +51,37 @@ func errorText(body string) string {
 		}
 	}
 	return ""
+}
+
+// TestErrorsMarkTheirField: a form's error marks only the field it is
+// about (aria-invalid, described by the error): a bad email marks the
+// email, not the name or the passwords; a wrong sign-in, which cannot say
+// which is wrong, marks both.
+func TestErrorsMarkTheirField(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.get("/signup")
+	r := c.post("/signup", url.Values{"name": {"Ada"}, "login": {"not an address"}, "password": {pw}, "password_confirm": {pw}})
+	invalid := func(body string) []string {
+		var out []string
+		for _, m := range regexp.MustCompile(`<input[^>]*name="([a-z_]+)"[^>]*aria-invalid="true"`).FindAllStringSubmatch(body, -1) {
+			out = append(out, m[1])
+		}
+		return out
+	}
+	if got := invalid(r.body); strings.Join(got, " ") != "login" {
+		t.Errorf("a bad email marks %q invalid, want only login", got)
+	}
+	mustContain(t, r.body, `aria-describedby="login-hint form-error"`)
+	r = c.post("/signup", url.Values{"name": {"Ada"}, "login": {"ada@example.com"}, "password": {pw}, "password_confirm": {pw + "x"}})
+	if got := invalid(r.body); strings.Join(got, " ") != "password_confirm" {
+		t.Errorf("a mismatch marks %q invalid, want only password_confirm", got)
+	}
+	c.signup("ada@example.com", pw)
+	c.signout()
+	c.get("/signin")
+	r = c.post("/signin", url.Values{"login": {"ada@example.com"}, "password": {"wrong"}})
+	if got := invalid(r.body); strings.Join(got, " ") != "login password" {
+		t.Errorf("a wrong sign-in marks %q invalid, want both", got)
+	}
 }

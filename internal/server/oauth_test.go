@@ -184,7 +184,7 @@ func TestAuthorizeFlow(t *testing.T) {
 	// The grant shows on the security page, and in the activity.
 	r = c.get("/account/security")
 	apps := sectionOf(r.body, "authorized-apps")
-	mustContain(t, apps, "Photo Prints", oauth.ScopeDescriptions["email"], "Allowed 22 Nov 2026, 12:00 UTC",
+	mustContain(t, apps, "Photo Prints", oauth.ScopeDescriptions["email"], "Allowed <time datetime=\"2026-11-22T12:00", "data-local>22 Nov 2026, 12:00 UTC</time>",
 		`action="/account/apps/`+app.ID+`/revoke"`, "Remove access", `href="/developer/apps"`)
 }
 

@@ -137,8 +137,8 @@ func (s *Server) reset(w http.ResponseWriter, r *http.Request, st *reqState) err
 	ctx := r.Context()
 	tok := r.PostFormValue("token")
 	pw, confirm := r.PostFormValue("password"), r.PostFormValue("password_confirm")
-	show := func(status int, msg string) error {
-		s.render(w, r, status, "reset", &view{Title: "Choose a new password", Error: msg, D: resetForm{Token: tok}})
+	show := func(status int, field, msg string) error {
+		s.render(w, r, status, "reset", &view{Title: "Choose a new password", Error: msg, Field: field, D: resetForm{Token: tok}})
 		return nil
 	}
 	dead := func() error {
@@ -146,7 +146,7 @@ func (s *Server) reset(w http.ResponseWriter, r *http.Request, st *reqState) err
 		return nil
 	}
 	if !s.ipLimit.Allow("reset:" + st.ip) {
-		return show(http.StatusTooManyRequests, msgTooFast)
+		return show(http.StatusTooManyRequests, "", msgTooFast)
 	}
 	rt, err := s.liveResetToken(ctx, tok)
 	if err != nil {
@@ -156,14 +156,14 @@ func (s *Server) reset(w http.ResponseWriter, r *http.Request, st *reqState) err
 		return dead()
 	}
 	if pw != confirm {
-		return show(http.StatusBadRequest, "The passwords don't match.")
+		return show(http.StatusBadRequest, "password_confirm", "The passwords don't match.")
 	}
 	u, err := s.store.UserByID(ctx, rt.UserID)
 	if err != nil {
 		return fmt.Errorf("reset user: %w", err)
 	}
 	if err := password.Check(pw, u.Name, u.Email, u.Phone); err != nil {
-		return show(http.StatusBadRequest, passwordMessage(err))
+		return show(http.StatusBadRequest, "password", passwordMessage(err))
 	}
 	// Spent now, once: of two tries at once only one gets through.
 	if rt, err = s.store.UseResetToken(ctx, sha(tok), s.now()); errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrUsed) {
@@ -215,8 +215,8 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, st *reqS
 	ctx := r.Context()
 	u := st.user
 	pw, confirm := r.PostFormValue("password"), r.PostFormValue("password_confirm")
-	show := func(status int, msg string) error {
-		s.render(w, r, status, "password", &view{Title: "Change password", Error: msg})
+	show := func(status int, field, msg string) error {
+		s.render(w, r, status, "password", &view{Title: "Change password", Error: msg, Field: field})
 		return nil
 	}
 	ok, err := s.checkCurrentPassword(ctx, r, st, r.PostFormValue("current"))
@@ -224,13 +224,13 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, st *reqS
 		return err
 	}
 	if !ok {
-		return show(http.StatusUnauthorized, "Your current password is not right.")
+		return show(http.StatusUnauthorized, "current", "Your current password is not right.")
 	}
 	if pw != confirm {
-		return show(http.StatusBadRequest, "The new passwords don't match.")
+		return show(http.StatusBadRequest, "password_confirm", "The new passwords don't match.")
 	}
 	if err := password.Check(pw, u.Name, u.Email, u.Phone); err != nil {
-		return show(http.StatusBadRequest, passwordMessage(err))
+		return show(http.StatusBadRequest, "password", passwordMessage(err))
 	}
 	if err := s.setPassword(r, u, pw); err != nil {
 		return err

@@ -121,9 +121,16 @@ type view struct {
 	Dev      bool
 	Flash    string
 	Error    string // a form-level error, shown with role=alert
+	Field    string // the name of the field Error is about; "" for the whole form
 	WebAuthn bool   // the page loads static/webauthn.js
 	Approval bool   // the page loads static/approval.js
 	D        any    // the page's own data
+}
+
+// Invalid says whether the page's error is about the field name: the
+// field is then marked invalid and described by the error, the others not.
+func (v *view) Invalid(name string) bool {
+	return v.Error != "" && (v.Field == "" || v.Field == name)
 }
 
 var funcs = template.FuncMap{
