@@ -248,7 +248,7 @@ func (r *appRow) set(a api.App) {
 	r.when.Text = "Allowed " + client.Date(a.GrantedAt, now) + ", " + used
 	words := make([]string, len(a.Scopes))
 	for i, s := range a.Scopes {
-		words[i] = "• " + client.ScopeWords(s)
+		words[i] = "• " + api.ScopeWords(s)
 	}
 	r.scopes.Text = strings.Join(words, "\n")
 	r.content.Refresh() // lay the lines out at their new sizes

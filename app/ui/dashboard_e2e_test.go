@@ -345,8 +345,8 @@ func TestDashboardEndToEndApps(t *testing.T) {
 	l.open(t, "", "Ada's desktop")
 	l.h.tab(t, "Apps")
 
-	l.h.assertShows(t, "Photo Prints", "Recipe Box", "• Know who you are\n• See your email address\n• See your name",
-		"• Know who you are\n• See your email address\n")
+	l.h.assertShows(t, "Photo Prints", "Recipe Box", "• Sign you in\n• See your email address\n• See your name",
+		"• Sign you in\n• See your email address\n")
 	if n := len(l.h.d.apps.apps); n != 2 {
 		t.Errorf("the Apps tab lists %d apps, want 2", n)
 	}

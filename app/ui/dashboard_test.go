@@ -30,7 +30,7 @@ func TestDashboardTabsShowTheAccount(t *testing.T) {
 			"Your only second step is a text message.", "\"Living room TV\" has not been seen since"}},
 		{"Devices", []string{"Ada's desktop", "This device", "Countersign on Linux · Ada", "Firefox 128 on Linux · Ada",
 			"Seen 3 hours ago · 203.0.113.7 · Paris, France", "Sam's laptop", "Countersign on macOS · Sam"}},
-		{"Apps", []string{"Photo Book", "• Know who you are", "• See your email address", "Old Forum"}},
+		{"Apps", []string{"Photo Book", "• Sign you in", "• See your email address", "Old Forum"}},
 		{"Sessions", []string{"Firefox 128 on Linux", "Chrome 131 on Windows 11", "192.0.2.55"}},
 		{"Activity", []string{"Signed in", "Approved on a desktop", "Answered on Sam's laptop (Sam)", "Sign-in failed"}},
 		{"Household", []string{"Ada", "Owner · You · 3 devices", "Sam", "Sam's laptop", "Shares the authenticator"}},

@@ -473,7 +473,7 @@ func runApps(env Env, args []string) error {
 	for _, a := range apps {
 		words := make([]string, len(a.Scopes))
 		for i, s := range a.Scopes {
-			words[i] = client.ScopeWords(s)
+			words[i] = api.ScopeWords(s)
 		}
 		rows = append(rows, []string{a.ClientID, a.Name, strings.Join(words, "; "), client.Date(a.GrantedAt, now), seen(a.LastUsedAt, now)})
 	}

@@ -2,7 +2,7 @@
 // the account dashboard and the household: one method per endpoint, over
 // any Caller (a paired desktop's device token through approver.Manager, or
 // a fake in tests), and the pure logic that turns the answers into words
-// for people (Overview, ScopeWords, DeviceKindName).
+// for people (Overview, DeviceKindName).
 //
 // It holds no state and draws nothing: the window (app/ui) and the command
 // line (internal/cli) are built on it. Sign-in approvals are not here but

@@ -170,25 +170,6 @@ func plural(n int, word string) string {
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
-// scopeWords are the OpenID Connect scopes in words.
-var scopeWords = map[string]string{
-	"openid":         "Know who you are",
-	"email":          "See your email address",
-	"profile":        "See your name",
-	"phone":          "See your phone number",
-	"address":        "See your postal address",
-	"offline_access": "Stay signed in when you are away",
-}
-
-// ScopeWords says what a scope an app was granted lets it do; an unknown
-// scope is itself.
-func ScopeWords(scope string) string {
-	if w, ok := scopeWords[scope]; ok {
-		return w
-	}
-	return scope
-}
-
 // DeviceKindName names a device's kind (api.Device.Kind) for people.
 func DeviceKindName(kind string) string {
 	switch kind {

@@ -121,23 +121,6 @@ func TestAgo(t *testing.T) {
 	}
 }
 
-func TestScopeWords(t *testing.T) {
-	tests := map[string]string{
-		"openid":         "Know who you are",
-		"email":          "See your email address",
-		"profile":        "See your name",
-		"phone":          "See your phone number",
-		"address":        "See your postal address",
-		"offline_access": "Stay signed in when you are away",
-		"calendar.read":  "calendar.read",
-	}
-	for scope, want := range tests {
-		if got := ScopeWords(scope); got != want {
-			t.Errorf("ScopeWords(%q) = %q, want %q", scope, got, want)
-		}
-	}
-}
-
 func TestDeviceKindName(t *testing.T) {
 	kinds := map[string]string{
 		"browser": "Browser", "desktop": "Desktop", "laptop": "Laptop", "phone": "Phone", "tablet": "Tablet",

@@ -24,6 +24,7 @@ import (
 	"github.com/ory/fosite/compose"
 	"github.com/ory/fosite/handler/openid"
 
+	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/store"
 )
 
@@ -72,15 +73,15 @@ const (
 	scopePostalCode = "postal_code"
 )
 
-// ScopeDescriptions says what each scope shares, in plain words for the
-// consent page.
-var ScopeDescriptions = map[string]string{
-	scopeOpenID:     "Sign you in with your Countersign account",
-	scopeProfile:    "Your name",
-	scopeEmail:      "Your email address",
-	scopeUserID:     "Your Countersign user ID",
-	scopePostalCode: "Your postal code",
-}
+// ScopeDescriptions are the scopes apps may ask for, each with what it
+// lets the app do (api.ScopeWords, the one table of those words).
+var ScopeDescriptions = func() map[string]string {
+	out := map[string]string{}
+	for _, sc := range scopeOrder {
+		out[sc] = api.ScopeWords(sc)
+	}
+	return out
+}()
 
 // scopeOrder lists the scopes in the order they are shown and published.
 var scopeOrder = []string{scopeOpenID, scopeProfile, scopeEmail, scopeUserID, scopePostalCode}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"net/mail"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -155,6 +156,25 @@ func passwordMessage(err error) string {
 type signinForm struct {
 	Login string
 	Next  string
+	App   string // the app an OAuth sign-in continues to, named on the page
+}
+
+// appOf is the name of the app whose authorization request next is ("" when
+// next is none, or names no app this server knows).
+func (s *Server) appOf(ctx context.Context, next string) string {
+	u, err := url.Parse(next)
+	if err != nil || u.Path != "/oauth/authorize" || u.Host != "" || s.oauth == nil {
+		return ""
+	}
+	id := u.Query().Get("client_id")
+	if id == "" {
+		return ""
+	}
+	c, err := s.oauth.Client(ctx, id)
+	if err != nil {
+		return ""
+	}
+	return c.Name
 }
 
 func (s *Server) signinPage(w http.ResponseWriter, r *http.Request, st *reqState) error {
@@ -164,13 +184,14 @@ func (s *Server) signinPage(w http.ResponseWriter, r *http.Request, st *reqState
 		return nil
 	}
 	s.signInFormsReach(r.Context(), w, next)
-	s.render(w, r, http.StatusOK, "signin", &view{Title: "Sign in", D: signinForm{Next: next}})
+	s.render(w, r, http.StatusOK, "signin", &view{Title: "Sign in", D: signinForm{Next: next, App: s.appOf(r.Context(), next)}})
 	return nil
 }
 
 func (s *Server) signin(w http.ResponseWriter, r *http.Request, st *reqState) error {
 	ctx := r.Context()
 	f := signinForm{Login: strings.TrimSpace(r.PostFormValue("login")), Next: r.PostFormValue("next")}
+	f.App = s.appOf(ctx, f.Next)
 	pw := r.PostFormValue("password")
 	show := func(status int, msg string) error {
 		s.signInFormsReach(ctx, w, f.Next)

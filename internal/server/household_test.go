@@ -195,6 +195,11 @@ func TestHouseholdRemoveMemberAfterConfirm(t *testing.T) {
 	c := e.client()
 	c.signup("ada@example.com", pw)
 	sam := c.addMember("Sam")
+	// With no devices yet the confirmation says so, not "Sam's 0 devices".
+	kim := c.addMember("Kim")
+	if r := c.post("/account/household/members/"+kim.ID+"/remove", nil); !strings.Contains(r.body, "Kim has no devices.") || strings.Contains(r.body, "0 devices") {
+		t.Errorf("removing a member without devices asks: %s", sectionOf(r.body, "member-remove"))
+	}
 	co := c.inviteDesktop(sam, "Sam's desktop")
 	if co.d.a.MemberID != sam.ID {
 		t.Fatalf("the invited desktop belongs to %q, want Sam (%s)", co.d.a.MemberID, sam.ID)

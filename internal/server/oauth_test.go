@@ -117,6 +117,7 @@ func TestAuthorizeFlow(t *testing.T) {
 		t.Errorf("signed-out authorize went to %q, want %q", r.loc, want)
 	}
 	page := c.get(r.loc)
+	mustContain(t, page.body, `<p id="signin-app">to continue to <strong>Photo Prints</strong></p>`)
 	if p := page.header.Get("Content-Security-Policy"); !strings.Contains(p, "form-action 'self' https://app.example") {
 		t.Errorf("the sign-in page's form-action does not reach the app: %q", p)
 	}
@@ -184,7 +185,7 @@ func TestAuthorizeFlow(t *testing.T) {
 	// The grant shows on the security page, and in the activity.
 	r = c.get("/account/security")
 	apps := sectionOf(r.body, "authorized-apps")
-	mustContain(t, apps, "Photo Prints", oauth.ScopeDescriptions["email"], "Allowed <time datetime=\"2026-11-22T12:00", "data-local>22 Nov 2026, 12:00 UTC</time>",
+	mustContain(t, apps, "Photo Prints", "Can: sign you in, see your email address", "Allowed <time datetime=\"2026-11-22T12:00", "data-local>22 Nov 2026, 12:00 UTC</time>",
 		`action="/account/apps/`+app.ID+`/revoke"`, "Remove access", `href="/developer/apps"`)
 }
 

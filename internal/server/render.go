@@ -143,6 +143,13 @@ var funcs = template.FuncMap{
 	"platform":   household.PlatformName,
 	"logo":       logoURL,
 	"asset":      assetURL,
+	// lower starts a sentence's words lower case, to run on in a list.
+	"lower": func(s string) string {
+		if s == "" {
+			return s
+		}
+		return strings.ToLower(s[:1]) + s[1:]
+	},
 }
 
 // when is a moment on a page: a <time> in UTC that the pages' script
