@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -257,8 +258,15 @@ func TestCSRF(t *testing.T) {
 		{"foreign origin", url.Values{"csrf": {good}}, http.Header{"Origin": {"https://evil.example"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := c.do("POST", "/account/sessions/others", strings.NewReader(tc.form.Encode()), "application/x-www-form-urlencoded", tc.header)
-			if r.status != http.StatusForbidden || !strings.Contains(r.body, "The form expired; reload the page and try again.") {
+			h := http.Header{"Referer": {testURL + "/account/security?tab=1"}}
+			for k, v := range tc.header {
+				h[k] = v
+			}
+			r := c.do("POST", "/account/sessions/others", strings.NewReader(tc.form.Encode()), "application/x-www-form-urlencoded", h)
+			// It says what to do, and the link opens the form's page again
+			// (not the form's address, which would send it again).
+			if r.status != http.StatusForbidden || !strings.Contains(html.UnescapeString(r.body), "Open the page again and send the form once more.") ||
+				!strings.Contains(r.body, `<a id="error-back" href="/account/security?tab=1">Open the page again</a>`) {
 				t.Errorf("got %d %s", r.status, r.body)
 			}
 			if n := sessions(); n != 2 {

@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -33,7 +34,7 @@ type userError struct {
 func (e *userError) Error() string { return e.msg }
 
 var (
-	errCSRF      = &userError{http.StatusForbidden, "The form expired; reload the page and try again."}
+	errCSRF      = &userError{http.StatusForbidden, "The form was open too long, or this browser signed out meanwhile, so nothing was done. Open the page again and send the form once more."}
 	errNotFound  = &userError{http.StatusNotFound, "There is nothing at this address."}
 	errSignedOut = &userError{http.StatusUnauthorized, "You are signed out; sign in again."}
 	errInternal  = errors.New("internal error")
@@ -97,7 +98,36 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case http.StatusServiceUnavailable:
 		title = "Countersign is unavailable for a moment"
 	}
-	s.render(w, r, status, "error", &view{Title: title, Error: msg, D: st.id})
+	d := errorData{Ref: st.id, Back: "/signin", BackText: "Go to sign-in"}
+	if st.user != nil {
+		d.Back, d.BackText = "/account/security", "Back to Login & security"
+	}
+	if errors.Is(err, errCSRF) {
+		// The page the stale form was on, fresh: not this address, which
+		// would send the form again.
+		if back := sameOriginPage(r); back != "" {
+			d.Back, d.BackText = back, "Open the page again"
+		}
+	}
+	s.render(w, r, status, "error", &view{Title: title, Error: msg, D: d})
+}
+
+// errorData is the error page's: the request's reference and where to go.
+type errorData struct {
+	Ref, Back, BackText string
+}
+
+// sameOriginPage is the path and query of the request's Referer when it is
+// a page of this server, "" otherwise.
+func sameOriginPage(r *http.Request) string {
+	ref, err := url.Parse(r.Referer())
+	if err != nil || ref.Host != r.Host || !strings.HasPrefix(ref.Path, "/") || strings.HasPrefix(ref.Path, "//") {
+		return ""
+	}
+	if ref.RawQuery != "" {
+		return ref.Path + "?" + ref.RawQuery
+	}
+	return ref.Path
 }
 
 // writeJSON answers a JSON route.
