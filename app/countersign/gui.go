@@ -61,6 +61,7 @@ func runGUI(hidden bool, show string) error {
 	// Fyne window's at no idle cost (see make bench-ui).
 	debug.SetGCPercent(50)
 	a := app.NewWithID(appID)
+	a.Settings().SetTheme(ui.Theme())
 	if icon, err := assets.IconPNG(256); err == nil {
 		a.SetIcon(fyne.NewStaticResource("countersign.png", icon))
 	}
