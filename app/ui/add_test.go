@@ -546,3 +546,54 @@ func TestAddWhileLocked(t *testing.T) {
 		t.Error("the review shows over the lock")
 	}
 }
+
+// TestChecklistNotesShowBesideLongNames: a long name is cut short, and the
+// note beside each account (its type, "already added") stays whole inside
+// the dialog.
+func TestChecklistNotesShowBesideLongNames(t *testing.T) {
+	long := strings.Repeat("a-very-long-account-name-", 8) + "@example.com"
+	account := func(id, issuer, name string) vault.Account {
+		return vault.Account{ID: id, Key: otp.Key{Type: otp.TOTP, Issuer: issuer, Name: name, Secret: rfcSecret,
+			Digits: 6, Period: 30, Algorithm: otp.SHA1}}
+	}
+	have := account("dup000000001", "Example", long)
+	h := newAddHarness(t, []vault.Account{have})
+	h.win.Resize(defaultWindowSize)
+	h.add.showReview([]vault.Account{have, account("", "Other", long), account("", "Short", "bob")}, nil)
+	if h.add.review == nil {
+		t.Fatalf("no checklist; the window shows:\n%s", h.shown())
+	}
+	width := h.win.Canvas().Size().Width
+	notes := map[string]bool{}
+	for _, o := range laidOut(h.win.Canvas().Overlays().Top()) {
+		l, ok := o.(*widget.Label)
+		if !ok || (l.Text != "already added" && l.Text != "TOTP, 6 digits, 30 s") {
+			continue
+		}
+		notes[l.Text] = true
+		pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(l)
+		if !l.Visible() || l.Size().Width < l.MinSize().Width || pos.X < 0 || pos.X+l.Size().Width > width {
+			t.Errorf("the note %q is cut off or outside the window: at x %v, %v wide of %v needed, window %v wide",
+				l.Text, pos.X, l.Size().Width, l.MinSize().Width, width)
+		}
+	}
+	if !notes["already added"] || !notes["TOTP, 6 digits, 30 s"] {
+		t.Errorf("the checklist shows the notes %v; want “already added” and the type", notes)
+	}
+	if got := h.add.review.dialog.MinSize().Width; got > width {
+		t.Errorf("the checklist needs %v of the window's %v width", got, width)
+	}
+	// A click on a name flips its check, unless the account cannot be chosen.
+	for _, o := range laidOut(h.win.Canvas().Overlays().Top()) {
+		if n, ok := o.(*checkName); ok {
+			was := n.check.Checked
+			test.Tap(n)
+			if want := was != !n.check.Disabled(); n.check.Checked != want {
+				t.Errorf("after a click on %q its check is %v, want %v", n.Text, n.check.Checked, want)
+			}
+		}
+	}
+	if got := h.add.review.add.Text; got != "Add 0 accounts" || !h.add.review.add.Disabled() {
+		t.Errorf("after unchecking both by their names, the button says %q", got)
+	}
+}
