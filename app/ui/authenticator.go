@@ -216,7 +216,7 @@ func (s *authenticator) applyFilter(keep bool) {
 		i = 0
 	}
 	if i >= 0 {
-		s.list.Select(i)
+		s.list.selectRow(i)
 	} else {
 		s.selectedID = ""
 	}
@@ -591,6 +591,18 @@ func newAccountList(s *authenticator) *accountList {
 	l.OnSelected = s.onSelected
 	l.ExtendBaseWidget(l)
 	return l
+}
+
+// selectRow selects row i and scrolls it into view. A list not laid out yet
+// (the window opening, or behind the lock) has no height to show a row in,
+// and Fyne's List would scroll down by the row's height to "show" it: the
+// list would open one row down, with the pinned first account out of
+// sight. It opens at the top instead.
+func (l *accountList) selectRow(i int) {
+	l.Select(i)
+	if l.Size().Height <= 0 {
+		l.ScrollToTop()
+	}
 }
 
 // FocusGained hands the keys back to the window (a click on a row would

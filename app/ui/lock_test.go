@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -320,4 +321,38 @@ func visibleText(c fyne.Canvas) string {
 		walk(o)
 	}
 	return b.String()
+}
+
+// manyAccounts are the fixture and n more, more than the window shows.
+func manyAccounts(n int) []vault.Account {
+	many := fixture()
+	for i := range n {
+		a := fixture()[0]
+		a.ID = fmt.Sprintf("zz%010d", i)
+		a.Issuer = fmt.Sprintf("Zed %02d", i)
+		many = append(many, a)
+	}
+	return many
+}
+
+// TestListOpensAtTheTop: the list opens scrolled to the top, the pinned
+// first account in sight, at start and after the unlock at start.
+func TestListOpensAtTheTop(t *testing.T) {
+	check := func(h *harness, when string) {
+		t.Helper()
+		if off := h.auth.list.GetScrollOffset(); off != 0 {
+			t.Errorf("%s the list is scrolled %v down, want it at the top", when, off)
+		}
+		if r := h.row(t, "gh0000000001"); r.Position().Y+r.Size().Height <= 0 {
+			t.Errorf("%s the pinned first account is out of sight", when)
+		}
+	}
+	h := newHarness(t, manyAccounts(30))
+	h.win.Resize(defaultWindowSize)
+	check(h, "at start")
+
+	h, _ = newSessionHarness(t, manyAccounts(30), Session{}, "open sesame")
+	h.win.Resize(defaultWindowSize)
+	h.unlockWith("open sesame")
+	check(h, "after the unlock")
 }
