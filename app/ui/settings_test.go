@@ -186,10 +186,14 @@ func TestStartOnLogin(t *testing.T) {
 		t.Fatalf("no autostart entry: %v", err)
 	}
 	for _, want := range []string{"[Desktop Entry]\n", "Type=Application\n", "Name=Countersign\n",
-		`Exec="/opt/Counter Sign/countersign" --hidden` + "\n"} {
+		`Exec="/opt/Counter Sign/countersign"` + "\n"} {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("autostart entry lacks %q:\n%s", want, data)
 		}
+	}
+	// Hidden or not is the Start hidden setting's to say, at login too.
+	if strings.Contains(string(data), "--hidden") {
+		t.Errorf("the autostart entry starts hidden whatever Start hidden says:\n%s", data)
 	}
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o644 {
 		t.Errorf("autostart entry mode %o, want 644", fi.Mode().Perm())
