@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -153,6 +154,20 @@ func (l *appLock) enabled() bool {
 	return err == nil && !v.IsZero()
 }
 
+// minPassphrase is the fewest characters an app passphrase may have. The
+// lock's wait after wrong guesses slows guessing at the window, not at the
+// verifier, which sits in a readable preferences file: 8 characters is the
+// least that holds out there for a while under Argon2id.
+const minPassphrase = 8
+
+// checkNewPassphrase says what is wrong with p as a new app passphrase.
+func checkNewPassphrase(p string) error {
+	if n := utf8.RuneCountInString(p); n < minPassphrase {
+		return fmt.Errorf("use at least %d characters (this one has %d)", minPassphrase, n)
+	}
+	return nil
+}
+
 // setPassphrase stores the verifier of a new passphrase; "" removes it.
 func (l *appLock) setPassphrase(p string) error {
 	prefs := l.m.app.Preferences()
@@ -160,6 +175,9 @@ func (l *appLock) setPassphrase(p string) error {
 		prefs.RemoveValue(prefLockVerifier)
 		l.scheduleIdle()
 		return nil
+	}
+	if err := checkNewPassphrase(p); err != nil {
+		return err
 	}
 	params := l.m.deps.Session.LockParams
 	if params == (applock.Params{}) {

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 
@@ -222,12 +223,7 @@ func (s *settings) showPassphrase(needCurrent, set bool) {
 	}
 	if set {
 		f.next, f.repeat = widget.NewPasswordEntry(), widget.NewPasswordEntry()
-		f.next.Validator = func(p string) error {
-			if p == "" {
-				return errors.New("choose a passphrase")
-			}
-			return nil
-		}
+		f.next.Validator = checkNewPassphrase
 		f.repeat.Validator = func(p string) error {
 			if p != f.next.Text {
 				return errors.New("the two passphrases differ")
@@ -240,7 +236,8 @@ func (s *settings) showPassphrase(needCurrent, set bool) {
 			}
 		}
 		items = append(items,
-			widget.NewFormItem("New passphrase", f.next),
+			&widget.FormItem{Text: "New passphrase", Widget: f.next,
+				HintText: fmt.Sprintf("At least %d characters", minPassphrase)},
 			&widget.FormItem{Text: "Repeat it", Widget: f.repeat, HintText: "Type the new passphrase again"})
 	}
 	title, confirm := "Set the app passphrase", "Set"

@@ -3,9 +3,12 @@ package ui
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/test"
 
@@ -117,7 +120,7 @@ func TestChangeAndRemoveNeedTheCurrentPassphrase(t *testing.T) {
 	s := h.showSettings()
 
 	test.Tap(s.changePass)
-	s.submitPassphrase(t, "not it", "new one", "new one")
+	s.submitPassphrase(t, "not it", "a new one", "a new one")
 	if v := h.storedVerifier(t); !v.Check("old one") {
 		t.Fatal("the passphrase changed without the current one")
 	}
@@ -127,8 +130,8 @@ func TestChangeAndRemoveNeedTheCurrentPassphrase(t *testing.T) {
 	s.dialog.Hide()
 
 	test.Tap(s.changePass)
-	s.submitPassphrase(t, "old one", "new one", "new one")
-	if v := h.storedVerifier(t); !v.Check("new one") || v.Check("old one") {
+	s.submitPassphrase(t, "old one", "a new one", "a new one")
+	if v := h.storedVerifier(t); !v.Check("a new one") || v.Check("old one") {
 		t.Fatal("the passphrase did not change")
 	}
 
@@ -142,7 +145,7 @@ func TestChangeAndRemoveNeedTheCurrentPassphrase(t *testing.T) {
 	}
 	s.dialog.Hide()
 	test.Tap(s.removePass)
-	s.submitPassphrase(t, "new one", "", "")
+	s.submitPassphrase(t, "a new one", "", "")
 	if !h.storedVerifier(t).IsZero() {
 		t.Fatal("the passphrase was not removed")
 	}
@@ -263,5 +266,35 @@ func TestStartHidden(t *testing.T) {
 	test.Tap(s.startHidden)
 	if !StartsHidden(h.app) {
 		t.Error("StartsHidden is false after checking Start hidden in the tray")
+	}
+}
+
+// TestPassphraseHasAMinimumLength: a new passphrase shorter than
+// minPassphrase is refused, saying how long it must be.
+func TestPassphraseHasAMinimumLength(t *testing.T) {
+	h, _ := newSessionHarness(t, fixture(), Session{}, "")
+	s := h.showSettings()
+	test.Tap(s.setPass)
+	if !slices.ContainsFunc(laidOut(h.win.Canvas().Overlays().Top()), func(o fyne.CanvasObject) bool {
+		text, ok := o.(*canvas.Text)
+		return ok && text.Text == "At least 8 characters"
+	}) {
+		t.Error("the dialog does not say the minimum length")
+	}
+	s.submitPassphrase(t, "", "sesame7", "sesame7")
+	if !h.storedVerifier(t).IsZero() {
+		t.Fatal("a 7-character passphrase was set")
+	}
+	if err := s.form.next.Validate(); err == nil || err.Error() != "use at least 8 characters (this one has 7)" {
+		t.Errorf("the field says %v", err)
+	}
+	if err := h.main.lock.setPassphrase("sesame7"); err == nil {
+		t.Error("the lock takes a 7-character passphrase")
+	}
+	s.dialog.Hide()
+	test.Tap(s.setPass)
+	s.submitPassphrase(t, "", "sesame78", "sesame78")
+	if !h.storedVerifier(t).Check("sesame78") {
+		t.Error("an 8-character passphrase was not set")
 	}
 }
