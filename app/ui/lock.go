@@ -101,7 +101,7 @@ func newAppLock(m *Main) *appLock {
 	title := &widget.Label{Text: "Countersign is locked", TextStyle: fyne.TextStyle{Bold: true},
 		SizeName: theme.SizeNameSubHeadingText, Alignment: fyne.TextAlignCenter}
 	hint := &widget.Label{Text: "Enter your app passphrase to see your codes.", Alignment: fyne.TextAlignCenter}
-	var icon fyne.CanvasObject = widget.NewIcon(theme.VisibilityOffIcon())
+	var icon fyne.CanvasObject = widget.NewIcon(lockIcon)
 	if res := m.app.Icon(); res != nil {
 		icon = canvas.NewImageFromResource(res) // the app's own, as on a lock screen
 		icon.(*canvas.Image).FillMode = canvas.ImageFillContain

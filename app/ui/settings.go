@@ -72,7 +72,7 @@ func newSettings(m *Main) *settings {
 	s.setPass.Importance = widget.HighImportance
 	s.changePass = widget.NewButton("Change passphrase…", func() { s.showPassphrase(true, true) })
 	s.removePass = widget.NewButton("Remove passphrase…", func() { s.showPassphrase(true, false) })
-	s.lockNow = widget.NewButtonWithIcon("Lock now", theme.VisibilityOffIcon(), m.lock.lockNow)
+	s.lockNow = widget.NewButtonWithIcon("Lock now", lockIcon, m.lock.lockNow)
 	honest := &widget.Label{Wrapping: fyne.TextWrapWord, SizeName: theme.SizeNameCaptionText,
 		Text: "The lock hides your codes in this window and the tray. It does not encrypt your accounts " +
 			"any further: their key stays in the system keyring, and the countersign command can still read them."}
