@@ -271,7 +271,7 @@ func (s *authenticator) updateEmptyState() {
 
 // rowState computes what the row of account a shows at now.
 func (s *authenticator) rowState(a vault.Account, now time.Time) rowState {
-	st := rowState{id: a.ID, issuer: a.Issuer, name: a.Name}
+	st := rowState{id: a.ID, issuer: a.Issuer, name: a.Name, pinned: a.Pinned, tags: a.Tags}
 	if a.Type == otp.HOTP {
 		st.hotp = true
 		st.code = groupCode(s.hotpCodes[a.ID])

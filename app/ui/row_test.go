@@ -1,0 +1,80 @@
+package ui
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+)
+
+// middle is the vertical middle of o in its row r (of r itself when o is r).
+func middle(r *accountRow, o fyne.CanvasObject) float32 {
+	var find func(at fyne.CanvasObject, y float32) (float32, bool)
+	find = func(at fyne.CanvasObject, y float32) (float32, bool) {
+		if at == o {
+			return y + o.Size().Height/2, true
+		}
+		var children []fyne.CanvasObject
+		switch c := at.(type) {
+		case *fyne.Container:
+			children = c.Objects
+		case fyne.Widget:
+			children = test.WidgetRenderer(c).Objects()
+		}
+		for _, child := range children {
+			if m, ok := find(child, y+child.Position().Y); ok {
+				return m, true
+			}
+		}
+		return 0, false
+	}
+	if o == r {
+		return r.Size().Height / 2
+	}
+	m, _ := find(r.content, r.content.Position().Y)
+	return m
+}
+
+// TestRowShowsPinAndTags: a pinned account's row shows the pin, and every
+// row its tags after the name.
+func TestRowShowsPinAndTags(t *testing.T) {
+	h := newHarness(t, fixture())
+	h.win.Resize(defaultWindowSize)
+	gh, bank, vpn := h.row(t, "gh0000000001"), h.row(t, "bk0000000002"), h.row(t, "vp0000000003")
+	if !gh.pin.Visible() || bank.pin.Visible() {
+		t.Errorf("pin shown on GitHub (pinned) %v, on Example Bank (not) %v", gh.pin.Visible(), bank.pin.Visible())
+	}
+	for _, tc := range []struct {
+		r    *accountRow
+		tags string
+	}{{gh, "Work"}, {bank, "Finance · Personal"}, {vpn, "work"}} {
+		if !tc.r.tags.Visible() || tc.r.tags.Text != tc.tags {
+			t.Errorf("%s: tags %q (shown %v), want %q", tc.r.state.issuer, tc.r.tags.Text, tc.r.tags.Visible(), tc.tags)
+		}
+		if w := tc.r.tags.Size().Width; w < fullWidth(tc.r.tags) {
+			t.Errorf("%s: the tags have %v of the %v they need", tc.r.state.issuer, w, fullWidth(tc.r.tags))
+		}
+	}
+	if acme := h.row(t, "ac0000000005"); acme.tags.Visible() {
+		t.Errorf("Acme has no tags, yet shows %q", acme.tags.Text)
+	}
+}
+
+// TestCodeIsCentredInItsRow: the code sits in the middle of its row, and
+// moves up only to make room for the next code in a period's last seconds.
+func TestCodeIsCentredInItsRow(t *testing.T) {
+	h := newHarness(t, fixture())
+	h.win.Resize(defaultWindowSize)
+	r := h.row(t, "gh0000000001")
+	if got, want := middle(r, r.code), middle(r, r); math.Abs(float64(got-want)) > 1 {
+		t.Errorf("the code's middle is at %v, the row's at %v", got, want)
+	}
+	h.clock.Advance(25 * time.Second) // 4 s left: the next code shows beneath
+	r = h.row(t, "gh0000000001")
+	if !r.next.Visible() || middle(r, r.code) >= middle(r, r) || middle(r, r.next) <= middle(r, r) {
+		t.Errorf("with the next code: code at %v, next at %v (shown %v), row's middle %v",
+			middle(r, r.code), middle(r, r.next), r.next.Visible(), middle(r, r))
+	}
+}
