@@ -20,9 +20,12 @@ func TestLockAndFingerprintIconsDiffer(t *testing.T) {
 		t.Fatal("no Security keys screen")
 	}
 	eyes := map[string]bool{theme.VisibilityIcon().Name(): true, theme.VisibilityOffIcon().Name(): true}
+	if lockIcon.Name() == fingerprintIcon.Name() {
+		t.Fatal("the lock and the fingerprint share an icon")
+	}
 	for _, tc := range []struct{ what, got, want string }{
-		{"Lock now", h.main.settings.lockNow.Icon.Name(), "lock.svg"},
-		{"Fingerprints…", k.showFP.Icon.Name(), "fingerprint.svg"},
+		{"Lock now", h.main.settings.lockNow.Icon.Name(), lockIcon.Name()},
+		{"Fingerprints…", k.showFP.Icon.Name(), fingerprintIcon.Name()},
 	} {
 		if tc.got != tc.want || eyes[tc.got] {
 			t.Errorf("%s shows %s, want %s", tc.what, tc.got, tc.want)
