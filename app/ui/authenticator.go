@@ -572,7 +572,8 @@ func (e *searchEntry) TypedShortcut(sc fyne.Shortcut) {
 // and the selection is the only highlight.
 type accountList struct {
 	widget.List
-	s *authenticator
+	s         *authenticator
+	rowHeight float32 // a row's height with its separator, once known
 }
 
 func newAccountList(s *authenticator) *accountList {
@@ -580,7 +581,7 @@ func newAccountList(s *authenticator) *accountList {
 	l.Length = func() int { return len(s.view) }
 	l.CreateItem = func() fyne.CanvasObject {
 		r := newAccountRow()
-		r.onTapped, r.onMenu, r.onNextHOTP = s.onRowTapped, s.onMenu, s.onNextHOTP
+		r.onTapped, r.onMenu, r.onNextHOTP, r.onScrolled = s.onRowTapped, s.onMenu, s.onNextHOTP, l.scrollBy
 		return r
 	}
 	l.UpdateItem = func(i widget.ListItemID, o fyne.CanvasObject) {
@@ -591,6 +592,21 @@ func newAccountList(s *authenticator) *accountList {
 	l.OnSelected = s.onSelected
 	l.ExtendBaseWidget(l)
 	return l
+}
+
+// wheelNotch is how far Fyne's desktop driver says one notch of a mouse
+// wheel moves (its scroll speed on Linux and Windows).
+const wheelNotch = 25
+
+// scrollBy moves the list by a wheel's ev: a row for each notch, as other
+// apps' lists do. Fyne's own scrolling moves 25 units a notch, under half
+// a row here, so that ten notches went four rows.
+func (l *accountList) scrollBy(ev *fyne.ScrollEvent) {
+	if l.rowHeight == 0 {
+		l.rowHeight = newAccountRow().MinSize().Height + theme.Padding() // the row and the separator
+	}
+	y := l.GetScrollOffset() - ev.Scrolled.DY/wheelNotch*l.rowHeight
+	l.ScrollToOffset(max(0, y))
 }
 
 // selectRow selects row i and scrolls it into view. A list not laid out yet

@@ -33,6 +33,7 @@ type accountRow struct {
 	onTapped   func(id string)
 	onMenu     func(id string, at fyne.Position)
 	onNextHOTP func(id string)
+	onScrolled func(ev *fyne.ScrollEvent)
 
 	avatar       *avatar
 	pin          *widget.Icon // shown on pinned accounts
@@ -145,6 +146,14 @@ func (r *accountRow) Tapped(*fyne.PointEvent) {
 func (r *accountRow) TappedSecondary(ev *fyne.PointEvent) {
 	if r.onMenu != nil && r.state.id != "" {
 		r.onMenu(r.state.id, ev.AbsolutePosition)
+	}
+}
+
+// Scrolled hands the mouse wheel over a row to the list, which moves a
+// row a notch (see accountList.scrollBy).
+func (r *accountRow) Scrolled(ev *fyne.ScrollEvent) {
+	if r.onScrolled != nil {
+		r.onScrolled(ev)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 )
 
 // middle is the vertical middle of o in its row r (of r itself when o is r).
@@ -76,5 +77,29 @@ func TestCodeIsCentredInItsRow(t *testing.T) {
 	if !r.next.Visible() || middle(r, r.code) >= middle(r, r) || middle(r, r.next) <= middle(r, r) {
 		t.Errorf("with the next code: code at %v, next at %v (shown %v), row's middle %v",
 			middle(r, r.code), middle(r, r.next), r.next.Visible(), middle(r, r))
+	}
+}
+
+// TestWheelMovesARowANotch: a notch of the mouse wheel over the list moves
+// it a row, and ten notches ten rows, not four.
+func TestWheelMovesARowANotch(t *testing.T) {
+	h := newHarness(t, manyAccounts(30))
+	h.win.Resize(defaultWindowSize)
+	r := h.row(t, "gh0000000001")
+	row := r.Size().Height + theme.Padding()
+	notch := &fyne.ScrollEvent{Scrolled: fyne.NewDelta(0, -wheelNotch)} // down
+	r.Scrolled(notch)
+	if got := h.auth.list.GetScrollOffset(); math.Abs(float64(got-row)) > 0.5 {
+		t.Errorf("a notch moved the list %v, want a row (%v)", got, row)
+	}
+	for range 9 {
+		r.Scrolled(notch)
+	}
+	if got := h.auth.list.GetScrollOffset(); math.Abs(float64(got-10*row)) > 1 {
+		t.Errorf("ten notches moved the list %v, want ten rows (%v)", got, 10*row)
+	}
+	r.Scrolled(&fyne.ScrollEvent{Scrolled: fyne.NewDelta(0, 20*wheelNotch)}) // far up
+	if got := h.auth.list.GetScrollOffset(); got != 0 {
+		t.Errorf("scrolling up past the top leaves the list at %v", got)
 	}
 }
