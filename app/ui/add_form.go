@@ -2,7 +2,6 @@ package ui
 
 import (
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -221,7 +220,7 @@ func (f *addForm) update() {
 func (f *addForm) submit() {
 	k, err := f.key()
 	if err != nil {
-		f.a.showProblem("The account is not complete", fmt.Sprintf("%v.", err), "Correct the field and try again.")
+		f.a.showProblem("The account is not complete", sentence(err), "Correct the field and try again.")
 		return
 	}
 	f.close()

@@ -240,7 +240,7 @@ func TestAddFromScreenProblems(t *testing.T) {
 	h.desk.captureErr, h.desk.screens = nil, []capture.Screen{blank}
 	h.add.scanScreen()
 	h.wait()
-	if got := h.shown(); !strings.Contains(got, "No QR code was found on the screen (tried: ") ||
+	if got := h.shown(); !strings.Contains(got, "No QR code was found on the screen, looked at as it is, at several contrasts") ||
 		!strings.Contains(got, "not covered by another window") {
 		t.Errorf("an empty screen shows:\n%s", got)
 	}
@@ -263,7 +263,7 @@ func TestAddFromClipboard(t *testing.T) {
 		{name: "no session", err: errors.New("cannot read the clipboard: no graphical session (DISPLAY is unset)"),
 			wantShown: []string{"The clipboard could not be read", "no graphical session (DISPLAY is unset)"}},
 		{name: "image without code", clip: capture.Clip{PNG: readFile(t, noCodeFile(t, "no-code-screenshot.png"))},
-			wantShown: []string{"No QR code found", "No QR code was found in the clipboard image (tried: "}},
+			wantShown: []string{"No QR code found", "No QR code was found in the clipboard image, looked at as it is, "}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newAddHarness(t, nil)
@@ -300,7 +300,7 @@ func TestAddImageProblems(t *testing.T) {
 		want []string
 	}{
 		{noCodeFile(t, "no-code-photo.png"), []string{"No QR code found",
-			"No QR code was found in no-code-photo.png (tried: ", "Zoom in", "crop the image", "Paste from clipboard"}},
+			"No QR code was found in no-code-photo.png, looked at as it is, ", "Zoom in", "crop the image", "Paste from clipboard"}},
 		{"../../testdata/qr/other-url.png", []string{"Not an authenticator QR code",
 			"“https://www.example.com/docs/getting-started?utm_source=qr”", "otpauth://"}},
 		{notImage, []string{"The image could not be read", "notes.png: unsupported image format", "PNG, JPEG"}},
@@ -595,5 +595,34 @@ func TestChecklistNotesShowBesideLongNames(t *testing.T) {
 	}
 	if got := h.add.review.add.Text; got != "Add 0 accounts" || !h.add.review.add.Disabled() {
 		t.Errorf("after unchecking both by their names, the button says %q", got)
+	}
+}
+
+// TestProblemsSpeakPlainly: what the QR decoder tried is said in plain
+// words, not its own names, and no message ends in two full stops.
+func TestProblemsSpeakPlainly(t *testing.T) {
+	tried := []string{"downscaled ×1/2", "hybrid binarizer", "inverted", "histogram binarizer", "local contrast",
+		"denoised", "upscaled ×2", "regions", "upscaled ×3", "tiles"}
+	want := "made smaller, at several contrasts, with light and dark swapped, smoothed, enlarged and a part at a time"
+	if got := triedWords(tried); got != want {
+		t.Errorf("triedWords = %q, want %q", got, want)
+	}
+	h := newAddHarness(t, nil)
+	h.add.showDecodeFailure([]decodeFailure{{source: "code.png", err: &qr.NotFoundError{Tried: tried}}}, "Try again.")
+	shown := h.shown()
+	for _, internal := range []string{"binarizer", "histogram", "denoised", "upscaled", "tried:"} {
+		if strings.Contains(shown, internal) {
+			t.Errorf("the dialog says %q:\n%s", internal, shown)
+		}
+	}
+	h.add.dialog.Hide()
+	h.add.showDecodeFailure([]decodeFailure{{source: "code.png", err: errors.New("the file is damaged.")}}, "Try another.")
+	if shown := h.shown(); strings.Contains(shown, "..") || !strings.Contains(shown, "code.png: the file is damaged.\n") {
+		t.Errorf("an error that ends in a full stop is shown as:\n%s", shown)
+	}
+	for in, want := range map[string]string{"done": "done.", "done.": "done.", "why?": "why?", "wait…": "wait…", "": ""} {
+		if got := stop(in); got != want {
+			t.Errorf("stop(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
