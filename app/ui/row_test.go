@@ -103,3 +103,23 @@ func TestWheelMovesARowANotch(t *testing.T) {
 		t.Errorf("scrolling up past the top leaves the list at %v", got)
 	}
 }
+
+// TestContentIsCentredOnWideWindows: on a window wider than the content
+// needs, a screen is maxContentWidth wide, in the middle.
+func TestContentIsCentredOnWideWindows(t *testing.T) {
+	h := newHarness(t, fixture())
+	h.win.Resize(fyne.NewSize(1800, 800))
+	root, holder := h.auth.root, h.main.holders[0]
+	if w := root.Size().Width; w != maxContentWidth {
+		t.Errorf("on a 1800-wide window the accounts are %v wide, want %v", w, maxContentWidth)
+	}
+	left := root.Position().X
+	right := holder.Size().Width - left - root.Size().Width
+	if math.Abs(float64(left-right)) > 1 || left <= 0 {
+		t.Errorf("the accounts are %v from the left and %v from the right, want them centred", left, right)
+	}
+	h.win.Resize(defaultWindowSize)
+	if root.Size().Width != holder.Size().Width {
+		t.Errorf("on a narrow window the accounts are %v of %v wide", root.Size().Width, holder.Size().Width)
+	}
+}

@@ -173,7 +173,7 @@ func NewMain(a fyne.App, w fyne.Window, deps Deps) *Main {
 
 	tabs := make([]*container.TabItem, len(m.screens))
 	for i, s := range m.screens {
-		m.holders = append(m.holders, container.NewStack())
+		m.holders = append(m.holders, newContentHolder())
 		tabs[i] = container.NewTabItemWithIcon(s.title(), s.icon(), m.holders[i])
 	}
 	m.holders[0].Add(m.screens[0].content())
