@@ -155,6 +155,8 @@ func (r *review) updateAdd() {
 	switch {
 	case r.checks == nil:
 		r.add.SetText("Add")
+	case n == 0:
+		r.add.SetText("Check an account to add")
 	case n == 1:
 		r.add.SetText("Add 1 account")
 	default:

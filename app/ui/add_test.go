@@ -593,7 +593,7 @@ func TestChecklistNotesShowBesideLongNames(t *testing.T) {
 			}
 		}
 	}
-	if got := h.add.review.add.Text; got != "Add 0 accounts" || !h.add.review.add.Disabled() {
+	if got := h.add.review.add.Text; got != "Check an account to add" || !h.add.review.add.Disabled() {
 		t.Errorf("after unchecking both by their names, the button says %q", got)
 	}
 }

@@ -46,6 +46,7 @@ type settings struct {
 	removePass   *widget.Button
 	lockNow      *widget.Button
 	autoLock     *widget.Select
+	needsPass    *widget.Label // why Lock now and the auto-lock are disabled
 	startHidden  *widget.Check
 	trayHint     *widget.Label
 	startOnLogin *widget.Check
@@ -82,6 +83,8 @@ func newSettings(m *Main) *settings {
 		labels[i] = c.label
 	}
 	s.autoLock = widget.NewSelect(labels, s.onAutoLock)
+	s.needsPass = &widget.Label{Wrapping: fyne.TextWrapWord, SizeName: theme.SizeNameCaptionText,
+		Text: "Lock now and the automatic lock need an app passphrase: set one above first."}
 	autoLockHint := &widget.Label{Wrapping: fyne.TextWrapWord, SizeName: theme.SizeNameCaptionText,
 		Text: "Counted from the last key typed or code copied. Countersign also locks when the screen does."}
 
@@ -101,6 +104,7 @@ func newSettings(m *Main) *settings {
 		heading("Lock automatically"),
 		container.NewHBox(container.NewGridWrap(fyne.NewSize(220, s.autoLock.MinSize().Height), s.autoLock)),
 		autoLockHint,
+		s.needsPass,
 		widget.NewSeparator(),
 		heading("Starting"),
 		s.startOnLogin,
@@ -145,6 +149,7 @@ func (s *settings) update() {
 	i := slices.IndexFunc(autoLockChoices, func(c autoLockChoice) bool { return c.minutes == minutes })
 	s.autoLock.SetSelectedIndex(max(i, 0))
 	enable(s.autoLock, on)
+	show(s.needsPass, !on)
 
 	s.startOnLogin.SetChecked(autostartEnabled(s.getenv()))
 	s.startHidden.SetChecked(StartsHidden(s.m.app))

@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/countersign/countersign/internal/applock"
+	"github.com/countersign/countersign/internal/vault"
 )
 
 // showSettings chooses the Settings screen in the navigation.
@@ -296,5 +297,40 @@ func TestPassphraseHasAMinimumLength(t *testing.T) {
 	s.submitPassphrase(t, "", "sesame78", "sesame78")
 	if !h.storedVerifier(t).Check("sesame78") {
 		t.Error("an 8-character passphrase was not set")
+	}
+}
+
+// TestDisabledControlsSayWhy: a control that cannot be used says why
+// beside it: Lock now and the automatic lock without a passphrase, Add in
+// a checklist with nothing checked, Next in the form while the secret is
+// missing, Digits for Steam.
+func TestDisabledControlsSayWhy(t *testing.T) {
+	h, _ := newSessionHarness(t, fixture(), Session{}, "")
+	s := h.showSettings()
+	if !s.lockNow.Disabled() || !s.autoLock.Disabled() {
+		t.Fatal("without a passphrase Lock now and the automatic lock are enabled")
+	}
+	if !s.needsPass.Visible() || !strings.Contains(s.needsPass.Text, "need an app passphrase") {
+		t.Errorf("nothing says why Lock now is disabled (%q, shown %v)", s.needsPass.Text, s.needsPass.Visible())
+	}
+
+	a := newAddHarness(t, nil)
+	a.add.showReview([]vault.Account{fixture()[0], fixture()[3]}, nil)
+	for _, c := range a.add.review.checks {
+		test.Tap(c)
+	}
+	if r := a.add.review; !r.add.Disabled() || r.add.Text != "Check an account to add" {
+		t.Errorf("with nothing checked Add says %q (disabled %v)", r.add.Text, r.add.Disabled())
+	}
+	a.add.review.dialog.Hide()
+
+	a.add.enterByHand()
+	f := a.add.form
+	if !f.next.Disabled() || f.previewItem.HintText == "" {
+		t.Errorf("with no secret Next is disabled %v, and the code's hint says %q", f.next.Disabled(), f.previewItem.HintText)
+	}
+	f.kind.SetSelected(typeSteam)
+	if !f.digits.Disabled() || f.digitsItem.HintText == "" {
+		t.Errorf("for Steam Digits is disabled %v, its hint %q", f.digits.Disabled(), f.digitsItem.HintText)
 	}
 }
