@@ -2,6 +2,8 @@ package ui
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -619,6 +621,12 @@ func TestProblemsSpeakPlainly(t *testing.T) {
 	h.add.showDecodeFailure([]decodeFailure{{source: "code.png", err: errors.New("the file is damaged.")}}, "Try another.")
 	if shown := h.shown(); strings.Contains(shown, "..") || !strings.Contains(shown, "code.png: the file is damaged.\n") {
 		t.Errorf("an error that ends in a full stop is shown as:\n%s", shown)
+	}
+	saved := failureText("The account could not be saved", fmt.Errorf("write vault: %w", fs.ErrPermission),
+		storeAdvice(fs.ErrPermission))
+	if want := "The account could not be saved. Write vault: permission denied. Check that you may write"; !strings.HasPrefix(saved, want) ||
+		!strings.HasSuffix(saved, "then try again.") {
+		t.Errorf("failureText = %q, want it to start %q and end with what to do", saved, want)
 	}
 	for in, want := range map[string]string{"done": "done.", "done.": "done.", "why?": "why?", "wait…": "wait…", "": ""} {
 		if got := stop(in); got != want {

@@ -413,7 +413,7 @@ func (s *authenticator) copyCode(id string) {
 	} else {
 		var err error
 		if code, err = s.codes.Code(a.Key, s.now()); err != nil {
-			dialog.ShowError(err, s.m.win)
+			s.showError("The code could not be made", err) // a clock before 1970
 			return
 		}
 	}
@@ -444,7 +444,7 @@ func (s *authenticator) copySelected() {
 func (s *authenticator) onNextHOTP(id string) {
 	code, a, err := s.store.NextHOTP(id)
 	if err != nil {
-		dialog.ShowError(err, s.m.win)
+		s.showError("The next code could not be made", err)
 		return
 	}
 	s.hotpCodes[id] = code

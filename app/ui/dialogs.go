@@ -152,7 +152,7 @@ func (s *authenticator) showQR(id string) {
 }
 
 func (s *authenticator) showError(what string, err error) {
-	d := dialog.NewError(fmt.Errorf("%s: %w", what, err), s.m.win)
+	d := dialog.NewError(errors.New(failureText(what, err, storeAdvice(err))), s.m.win)
 	s.dialog = d
 	d.Show()
 }

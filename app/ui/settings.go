@@ -297,7 +297,7 @@ func (s *settings) savePassphrase(f *passForm) {
 }
 
 func (s *settings) showError(what string, err error) {
-	d := dialog.NewError(errors.New(what+": "+err.Error()), s.m.win)
+	d := dialog.NewError(errors.New(failureText(what, err, "")), s.m.win)
 	s.dialog = d
 	d.Show()
 }

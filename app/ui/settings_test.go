@@ -125,7 +125,7 @@ func TestChangeAndRemoveNeedTheCurrentPassphrase(t *testing.T) {
 	if v := h.storedVerifier(t); !v.Check("old one") {
 		t.Fatal("the passphrase changed without the current one")
 	}
-	if !strings.Contains(visibleText(h.win.Canvas()), "not changed: wrong passphrase") {
+	if !strings.Contains(visibleText(h.win.Canvas()), "The passphrase was not changed. Wrong passphrase.") {
 		t.Errorf("a wrong current passphrase is not reported:\n%s", visibleText(h.win.Canvas()))
 	}
 	s.dialog.Hide()

@@ -1,7 +1,11 @@
 package ui
 
 import (
+	"errors"
+	"io/fs"
 	"strings"
+
+	"github.com/countersign/countersign/internal/vault"
 )
 
 // stop ends a message with one full stop: none is added after one that is
@@ -47,4 +51,29 @@ func triedWords(tried []string) string {
 		return ways[0]
 	}
 	return strings.Join(ways[:len(ways)-1], ", ") + " and " + ways[len(ways)-1]
+}
+
+// failureText says that what failed, why (err, as a sentence) and, when
+// there is advice, what to do: "The account could not be saved. Write
+// vault: permission denied. Check …".
+func failureText(what string, err error, advice string) string {
+	s := stop(what) + " " + sentence(err)
+	if advice != "" {
+		s += " " + stop(advice)
+	}
+	return s
+}
+
+// storeAdvice says what to do when the accounts could not be read or
+// written.
+func storeAdvice(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		return "Check that you may write to the folder of your accounts (COUNTERSIGN_HOME, or ~/.local/share/countersign), then try again"
+	case errors.Is(err, vault.ErrKeyMissing), errors.Is(err, vault.ErrUnreadable):
+		return "Nothing was changed. Restart Countersign: it says what to do about the vault file"
+	case errors.Is(err, vault.ErrNotFound):
+		return "Another window or the countersign command removed it meanwhile"
+	}
+	return "Nothing was changed. Try again; if it fails again, check that the system keyring is unlocked"
 }
