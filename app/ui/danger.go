@@ -29,7 +29,11 @@ func newDangerConfirm(title, message, action, keep string, callback func(ok bool
 	d.act = &widget.Button{Text: action, Importance: widget.DangerImportance, OnTapped: func() { d.answer(true) }}
 	d.SetButtons([]fyne.CanvasObject{d.keep, d.act})
 	d.SetOnClosed(func() { d.answer(false) })
-	d.Resize(fyne.NewSize(dangerWidth(win), d.MinSize().Height))
+	// A wrapped label is as tall as its lines at the width it was last
+	// given: lay the dialog out at its width once, then fit its height.
+	w := dangerWidth(win)
+	d.Resize(fyne.NewSize(w, d.MinSize().Height))
+	d.Resize(fyne.NewSize(w, 0))
 	return d
 }
 
