@@ -107,7 +107,7 @@ func (r *review) checklist() fyne.CanvasObject {
 			c.Checked = true
 		}
 		r.checks[i] = c
-		rows.Add(container.NewBorder(nil, nil, c, note, name))
+		rows.Add(container.NewBorder(nil, nil, c, container.NewCenter(note), name))
 	}
 	scroll := container.NewVScroll(rows)
 	scroll.SetMinSize(fyne.NewSize(0, min(rows.MinSize().Height, 360)))
