@@ -224,12 +224,17 @@ chaos: deps
 bench-qr: deps deps-qr
 	.ci/bench-qr
 
-# The Account screen's tabs as the README shows them: the real window on Xvfb
-# against a real countersign-server --dev (the test that checks them, with
-# its pictures kept).
+# The window's screens as the README shows them, in the light theme (NAME.png)
+# and the dark one (NAME-dark.png): the real window on Xvfb, the Authenticator
+# and Settings with the accounts of testdata, the Account screen's tabs against
+# a real countersign-server --dev (the tests that check them, with their
+# pictures kept).
 screenshots: deps
-	COUNTERSIGN_SCREENSHOTS=$(CURDIR)/packaging/screenshots COUNTERSIGN_TEST_X11=1 \
-		.ci/keyring-session $(GO) test -count=1 -run 'TestAccountScreensOnX11' ./app/countersign/
+	for theme in light dark; do \
+		FYNE_THEME=$$theme COUNTERSIGN_SCREENSHOTS=$(CURDIR)/packaging/screenshots COUNTERSIGN_TEST_X11=1 \
+			.ci/keyring-session $(GO) test -count=1 -run 'TestWindowScreensOnX11|TestAccountScreensOnX11' ./app/countersign/ \
+			|| exit 1; \
+	done
 
 # The window (500 accounts) against a bare Fyne window (.ci/hello), same run:
 # start to mapped, idle RSS, idle CPU, as a table (RUNS=5 by default).

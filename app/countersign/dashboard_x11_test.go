@@ -92,7 +92,7 @@ func TestAccountScreensOnX11(t *testing.T) {
 		}
 		seen[sum] = name
 		if dir := os.Getenv("COUNTERSIGN_SCREENSHOTS"); dir != "" {
-			if err := os.WriteFile(filepath.Join(dir, "account-"+name+".png"), buf.Bytes(), 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(dir, screenshotName("account-"+name)), buf.Bytes(), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}

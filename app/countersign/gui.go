@@ -17,6 +17,7 @@ import (
 	"github.com/countersign/countersign/assets"
 	"github.com/countersign/countersign/internal/applock"
 	"github.com/countersign/countersign/internal/approver"
+	"github.com/countersign/countersign/internal/capture"
 	"github.com/countersign/countersign/internal/client"
 	"github.com/countersign/countersign/internal/keyring"
 	"github.com/countersign/countersign/internal/single"
@@ -61,6 +62,7 @@ func runGUI(hidden bool, show string) error {
 	// Fyne window's at no idle cost (see make bench-ui).
 	debug.SetGCPercent(50)
 	a := app.NewWithID(appID)
+	a.Settings().SetTheme(ui.Theme())
 	if icon, err := assets.IconPNG(256); err == nil {
 		a.SetIcon(fyne.NewStaticResource("countersign.png", icon))
 	}
@@ -114,16 +116,17 @@ func runGUI(hidden bool, show string) error {
 
 	var open func()
 	open = func() {
-		ui.ShowOpening(a, w)
+		ui.ShowOpening(a, w, capture.ScreenSize)
 		go func() {
 			v, err := openVault()
 			fyne.Do(func() {
 				if err != nil {
-					ui.ShowOpenError(a, w, err, open)
+					ui.ShowOpenError(a, w, err, open, capture.ScreenSize)
 					w.Show() // even when started hidden: there is no tray yet
 					return
 				}
 				deps.Vault, deps.Session, deps.Keys = v, sess, ui.FidoKeys(os.Getenv)
+				deps.Screen = capture.ScreenSize
 				m = ui.NewMain(a, w, deps)
 				if show != "" {
 					if err := m.ShowScreen(show); err != nil {

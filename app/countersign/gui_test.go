@@ -113,6 +113,77 @@ func TestWindowShowsAccounts(t *testing.T) {
 	}
 }
 
+// TestWindowFitsTheScreen starts the real window at FYNE_SCALE=1.5 on a
+// 1280×800 screen, where its default size (1050 pixels high) would not fit,
+// and finds the bottom of the screen below the window.
+func TestWindowFitsTheScreen(t *testing.T) {
+	needKeyring(t)
+	display := xvfbtest.Start(t, image.Pt(1280, 800))
+	home := t.TempDir()
+	ok(t, home, "import", "../../testdata/transfer/aegis-plain.json")
+
+	t.Setenv("DISPLAY", display)
+	t.Setenv("WAYLAND_DISPLAY", "")
+	t.Setenv("XDG_SESSION_TYPE", "x11")
+	cmd := exec.Command(binary)
+	cmd.Env = append(os.Environ(), "COUNTERSIGN_HOME="+home, "FYNE_SCALE=1.5")
+	var stderr testkit.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+	})
+
+	avatarRed := color.RGBA{0xC6, 0x28, 0x28, 0xff} // GitHub's avatar (app/ui avatarPalette[0])
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			t.Fatalf("the window exited: %v\n%s", err, stderr.String())
+		default:
+		}
+		screens, err := capture.Screens(context.Background(), capture.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		img := screens[0].Image
+		if contains(img, avatarRed) {
+			// With no window manager the window sits at the top left; the
+			// X server's black shows below it.
+			b := img.Bounds()
+			bottom := img.(interface {
+				SubImage(image.Rectangle) image.Image
+			}).SubImage(image.Rect(b.Min.X, b.Max.Y-8, b.Max.X, b.Max.Y))
+			if !allBlack(bottom) {
+				t.Errorf("the window reaches the bottom of the 800-pixel screen at scale 1.5")
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no account on screen after 30 s\n%s", stderr.String())
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// allBlack reports whether every pixel of img is black.
+func allBlack(img image.Image) bool {
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if r, g, b, _ := img.At(x, y).RGBA(); r|g|b != 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // runWithin runs cmd and returns its output, failing after d.
 func runWithin(cmd *exec.Cmd, d time.Duration) (string, error) {
 	var out testkit.Buffer

@@ -421,7 +421,7 @@ func (a *adder) reviewCodes(found []qrText, failed []decodeFailure, advice strin
 		as, err := transfer.ParseURI(f.text)
 		if err != nil {
 			a.showProblem("This QR code cannot be added",
-				fmt.Sprintf("The authenticator QR code %s is not valid: %v.", where(f.source), err),
+				fmt.Sprintf("The authenticator QR code %s is not valid: %v", where(f.source), err),
 				"Nothing was added. Ask the site for a new QR code, or enter the secret by hand if it shows one.")
 			return
 		}
@@ -457,12 +457,12 @@ func (a *adder) showDecodeFailure(failed []decodeFailure, advice string) {
 	switch {
 	case errors.As(f.err, &nf):
 		a.showProblem("No QR code found",
-			fmt.Sprintf("No QR code was found %s (tried: %s).", where(f.source), strings.Join(nf.Tried, ", ")), advice)
+			fmt.Sprintf("No QR code was found %s, looked at as it is, %s.", where(f.source), triedWords(nf.Tried)), advice)
 	case errors.Is(f.err, qr.ErrUnsupportedImage), errors.Is(f.err, qr.ErrCorruptImage), errors.Is(f.err, qr.ErrTooLarge):
-		a.showProblem("The image could not be read", fmt.Sprintf("%s: %v.", f.source, f.err),
+		a.showProblem("The image could not be read", fmt.Sprintf("%s: %v", f.source, f.err),
 			"Use a "+qr.SupportedFormats+" image, or show the code on the screen and use Scan screen for QR code.")
 	default:
-		a.showProblem("The image could not be read", fmt.Sprintf("%s: %v.", f.source, f.err), advice)
+		a.showProblem("The image could not be read", fmt.Sprintf("%s: %v", f.source, f.err), advice)
 	}
 }
 
@@ -484,9 +484,9 @@ func quote(text string) string {
 
 // showProblem shows what went wrong and what to do about it.
 func (a *adder) showProblem(title, what, advice string) {
-	box := container.NewVBox(&widget.Label{Text: what, Wrapping: fyne.TextWrapWord})
+	box := container.NewVBox(&widget.Label{Text: stop(what), Wrapping: fyne.TextWrapWord})
 	if advice != "" {
-		box.Add(&widget.Label{Text: advice, Wrapping: fyne.TextWrapWord, TextStyle: fyne.TextStyle{Bold: true}})
+		box.Add(&widget.Label{Text: stop(advice), Wrapping: fyne.TextWrapWord, TextStyle: fyne.TextStyle{Bold: true}})
 	}
 	d := dialog.NewCustom(title, "Close", box, a.m.win)
 	d.Resize(fyne.NewSize(480, d.MinSize().Height))

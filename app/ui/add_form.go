@@ -2,7 +2,6 @@ package ui
 
 import (
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -36,6 +35,7 @@ type addForm struct {
 	step                 *widget.Entry // the period of a TOTP key, the counter of a HOTP key
 	stepItem             *widget.FormItem
 	previewItem          *widget.FormItem
+	digitsItem           *widget.FormItem // says why Digits is disabled for Steam
 	form                 *widget.Form
 	preview              *widget.Label
 	next                 *widget.Button
@@ -70,6 +70,7 @@ func (a *adder) enterByHand() {
 	f.kind = widget.NewSelect([]string{typeTOTP, typeHOTP, typeSteam}, func(string) { f.onKindChanged() })
 	f.algorithm = widget.NewSelect([]string{string(otp.SHA1), string(otp.SHA256), string(otp.SHA512)}, func(string) { f.update() })
 	f.digits = widget.NewSelect([]string{"6", "7", "8"}, func(string) { f.update() })
+	f.digitsItem = widget.NewFormItem("Digits", f.digits)
 	f.step = widget.NewEntry()
 	f.step.Validator = f.validateStep
 	f.preview = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, SizeName: theme.SizeNameSubHeadingText}
@@ -82,7 +83,7 @@ func (a *adder) enterByHand() {
 		&widget.FormItem{Text: "Secret", Widget: f.secret, HintText: "Base32, as the site shows it; spaces are fine"},
 		widget.NewFormItem("Type", f.kind),
 		widget.NewFormItem("Algorithm", f.algorithm),
-		widget.NewFormItem("Digits", f.digits),
+		f.digitsItem,
 		f.stepItem,
 		f.previewItem,
 	)
@@ -145,8 +146,10 @@ func (f *addForm) onKindChanged() {
 	}
 	if f.kind.Selected == typeSteam {
 		f.digits.Disable()
+		f.digitsItem.HintText = "Steam Guard codes always have 5 characters"
 	} else {
 		f.digits.Enable()
+		f.digitsItem.HintText = ""
 	}
 	f.form.Refresh()
 	f.update()
@@ -202,26 +205,32 @@ func (f *addForm) update() {
 		return // still being built
 	}
 	k, err := f.key()
+	var code string
+	if err == nil {
+		code, err = otp.Code(k, f.a.m.deps.Now())
+	}
+	// Next is disabled until there is a code to show; the preview's hint
+	// says what is missing meanwhile.
+	hint := ""
 	if err != nil {
 		f.preview.SetText("")
 		f.next.Disable()
-		return
+		hint = sentence(err)
+	} else {
+		f.preview.SetText(groupCode(code))
+		f.next.Enable()
 	}
-	code, err := otp.Code(k, f.a.m.deps.Now())
-	if err != nil {
-		f.preview.SetText("")
-		f.next.Disable()
-		return
+	if hint != f.previewItem.HintText {
+		f.previewItem.HintText = hint
+		f.form.Refresh()
 	}
-	f.preview.SetText(groupCode(code))
-	f.next.Enable()
 }
 
 // submit goes on to the review with the account the form describes.
 func (f *addForm) submit() {
 	k, err := f.key()
 	if err != nil {
-		f.a.showProblem("The account is not complete", fmt.Sprintf("%v.", err), "Correct the field and try again.")
+		f.a.showProblem("The account is not complete", sentence(err), "Correct the field and try again.")
 		return
 	}
 	f.close()

@@ -69,11 +69,11 @@ func (a *adder) importData(name string, data []byte, opts transfer.Options) {
 		case errors.As(err, &ee) && !opts.SkipInvalid:
 			a.offerSkip(name, data, opts, ee)
 		case errors.Is(err, transfer.ErrUnknownFormat):
-			a.showProblem("This file cannot be imported", fmt.Sprintf("%s: %v.", name, err),
+			a.showProblem("This file cannot be imported", fmt.Sprintf("%s: %v", name, err),
 				"Countersign reads the exports of "+formatTitles()+". Export again from the other app "+
 					"in one of them, or add the accounts one at a time.")
 		default:
-			a.showProblem("This file cannot be imported", fmt.Sprintf("%s: %v.", name, err),
+			a.showProblem("This file cannot be imported", fmt.Sprintf("%s: %v", name, err),
 				"Nothing was added. Check that it is the file the other app exported.")
 		}
 	})
@@ -115,7 +115,7 @@ func (a *adder) askPassphrase(name string, data []byte, opts transfer.Options, p
 // the others.
 func (a *adder) offerSkip(name string, data []byte, opts transfer.Options, ee *transfer.EntryError) {
 	box := container.NewVBox(
-		&widget.Label{Text: fmt.Sprintf("%s: %v.", name, ee), Wrapping: fyne.TextWrapWord},
+		&widget.Label{Text: stop(fmt.Sprintf("%s: %v", name, ee)), Wrapping: fyne.TextWrapWord},
 		&widget.Label{Text: "Nothing was added. You can import the other entries and leave this one out.",
 			Wrapping: fyne.TextWrapWord, TextStyle: fyne.TextStyle{Bold: true}},
 	)

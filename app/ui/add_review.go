@@ -88,26 +88,51 @@ func (a *adder) showReview(accounts []vault.Account, notes []string) {
 	r.dialog.Show()
 }
 
-// checklist is one check per account, with its type beside it.
+// checklist is one row per account: a check, the account's name, and a
+// note of its type or of why it cannot be chosen. A long name is cut short,
+// never the note.
 func (r *review) checklist() fyne.CanvasObject {
 	rows := container.NewVBox()
 	r.checks = make([]*widget.Check, len(r.accounts))
 	for i, acc := range r.accounts {
-		c := widget.NewCheck(acc.Label(), func(bool) { r.updateAdd() })
-		note := &widget.Label{Text: describeKey(acc.Key), Importance: widget.LowImportance}
+		c := widget.NewCheck("", func(bool) { r.updateAdd() })
+		name := newCheckName(acc.Label(), c)
+		note := &widget.Label{Text: describeKey(acc.Key), SizeName: theme.SizeNameCaptionText}
 		if r.dup[i] != "" {
 			c.Disable()
+			name.Importance = widget.LowImportance // greyed, as a disabled check's own label is
 			note.Text = r.dup[i]
 			note.Importance = widget.WarningImportance
 		} else {
 			c.Checked = true
 		}
 		r.checks[i] = c
-		rows.Add(container.NewBorder(nil, nil, nil, note, c))
+		rows.Add(container.NewBorder(nil, nil, c, container.NewCenter(note), name))
 	}
 	scroll := container.NewVScroll(rows)
 	scroll.SetMinSize(fyne.NewSize(0, min(rows.MinSize().Height, 360)))
 	return scroll
+}
+
+// checkName is the name beside a check of the checklist: cut short with an
+// ellipsis when long, and a click on it flips the check, as a click on a
+// check's own label does.
+type checkName struct {
+	widget.Label
+	check *widget.Check
+}
+
+func newCheckName(text string, c *widget.Check) *checkName {
+	n := &checkName{check: c}
+	n.Text, n.Truncation = text, fyne.TextTruncateEllipsis
+	n.ExtendBaseWidget(n)
+	return n
+}
+
+func (n *checkName) Tapped(*fyne.PointEvent) {
+	if !n.check.Disabled() {
+		n.check.SetChecked(!n.check.Checked)
+	}
 }
 
 // chosen are the accounts to add.
@@ -130,6 +155,8 @@ func (r *review) updateAdd() {
 	switch {
 	case r.checks == nil:
 		r.add.SetText("Add")
+	case n == 0:
+		r.add.SetText("Check an account to add")
 	case n == 1:
 		r.add.SetText("Add 1 account")
 	default:

@@ -2,6 +2,8 @@ package ui
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -240,7 +242,7 @@ func TestAddFromScreenProblems(t *testing.T) {
 	h.desk.captureErr, h.desk.screens = nil, []capture.Screen{blank}
 	h.add.scanScreen()
 	h.wait()
-	if got := h.shown(); !strings.Contains(got, "No QR code was found on the screen (tried: ") ||
+	if got := h.shown(); !strings.Contains(got, "No QR code was found on the screen, looked at as it is, at several contrasts") ||
 		!strings.Contains(got, "not covered by another window") {
 		t.Errorf("an empty screen shows:\n%s", got)
 	}
@@ -263,7 +265,7 @@ func TestAddFromClipboard(t *testing.T) {
 		{name: "no session", err: errors.New("cannot read the clipboard: no graphical session (DISPLAY is unset)"),
 			wantShown: []string{"The clipboard could not be read", "no graphical session (DISPLAY is unset)"}},
 		{name: "image without code", clip: capture.Clip{PNG: readFile(t, noCodeFile(t, "no-code-screenshot.png"))},
-			wantShown: []string{"No QR code found", "No QR code was found in the clipboard image (tried: "}},
+			wantShown: []string{"No QR code found", "No QR code was found in the clipboard image, looked at as it is, "}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newAddHarness(t, nil)
@@ -300,7 +302,7 @@ func TestAddImageProblems(t *testing.T) {
 		want []string
 	}{
 		{noCodeFile(t, "no-code-photo.png"), []string{"No QR code found",
-			"No QR code was found in no-code-photo.png (tried: ", "Zoom in", "crop the image", "Paste from clipboard"}},
+			"No QR code was found in no-code-photo.png, looked at as it is, ", "Zoom in", "crop the image", "Paste from clipboard"}},
 		{"../../testdata/qr/other-url.png", []string{"Not an authenticator QR code",
 			"“https://www.example.com/docs/getting-started?utm_source=qr”", "otpauth://"}},
 		{notImage, []string{"The image could not be read", "notes.png: unsupported image format", "PNG, JPEG"}},
@@ -544,5 +546,91 @@ func TestAddWhileLocked(t *testing.T) {
 	h.wait()
 	if h.add.review != nil {
 		t.Error("the review shows over the lock")
+	}
+}
+
+// TestChecklistNotesShowBesideLongNames: a long name is cut short, and the
+// note beside each account (its type, "already added") stays whole inside
+// the dialog.
+func TestChecklistNotesShowBesideLongNames(t *testing.T) {
+	long := strings.Repeat("a-very-long-account-name-", 8) + "@example.com"
+	account := func(id, issuer, name string) vault.Account {
+		return vault.Account{ID: id, Key: otp.Key{Type: otp.TOTP, Issuer: issuer, Name: name, Secret: rfcSecret,
+			Digits: 6, Period: 30, Algorithm: otp.SHA1}}
+	}
+	have := account("dup000000001", "Example", long)
+	h := newAddHarness(t, []vault.Account{have})
+	h.win.Resize(defaultWindowSize)
+	h.add.showReview([]vault.Account{have, account("", "Other", long), account("", "Short", "bob")}, nil)
+	if h.add.review == nil {
+		t.Fatalf("no checklist; the window shows:\n%s", h.shown())
+	}
+	width := h.win.Canvas().Size().Width
+	notes := map[string]bool{}
+	for _, o := range laidOut(h.win.Canvas().Overlays().Top()) {
+		l, ok := o.(*widget.Label)
+		if !ok || (l.Text != "already added" && l.Text != "TOTP, 6 digits, 30 s") {
+			continue
+		}
+		notes[l.Text] = true
+		pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(l)
+		if !l.Visible() || l.Size().Width < l.MinSize().Width || pos.X < 0 || pos.X+l.Size().Width > width {
+			t.Errorf("the note %q is cut off or outside the window: at x %v, %v wide of %v needed, window %v wide",
+				l.Text, pos.X, l.Size().Width, l.MinSize().Width, width)
+		}
+	}
+	if !notes["already added"] || !notes["TOTP, 6 digits, 30 s"] {
+		t.Errorf("the checklist shows the notes %v; want “already added” and the type", notes)
+	}
+	if got := h.add.review.dialog.MinSize().Width; got > width {
+		t.Errorf("the checklist needs %v of the window's %v width", got, width)
+	}
+	// A click on a name flips its check, unless the account cannot be chosen.
+	for _, o := range laidOut(h.win.Canvas().Overlays().Top()) {
+		if n, ok := o.(*checkName); ok {
+			was := n.check.Checked
+			test.Tap(n)
+			if want := was != !n.check.Disabled(); n.check.Checked != want {
+				t.Errorf("after a click on %q its check is %v, want %v", n.Text, n.check.Checked, want)
+			}
+		}
+	}
+	if got := h.add.review.add.Text; got != "Check an account to add" || !h.add.review.add.Disabled() {
+		t.Errorf("after unchecking both by their names, the button says %q", got)
+	}
+}
+
+// TestProblemsSpeakPlainly: what the QR decoder tried is said in plain
+// words, not its own names, and no message ends in two full stops.
+func TestProblemsSpeakPlainly(t *testing.T) {
+	tried := []string{"downscaled ×1/2", "hybrid binarizer", "inverted", "histogram binarizer", "local contrast",
+		"denoised", "upscaled ×2", "regions", "upscaled ×3", "tiles"}
+	want := "made smaller, at several contrasts, with light and dark swapped, smoothed, enlarged and a part at a time"
+	if got := triedWords(tried); got != want {
+		t.Errorf("triedWords = %q, want %q", got, want)
+	}
+	h := newAddHarness(t, nil)
+	h.add.showDecodeFailure([]decodeFailure{{source: "code.png", err: &qr.NotFoundError{Tried: tried}}}, "Try again.")
+	shown := h.shown()
+	for _, internal := range []string{"binarizer", "histogram", "denoised", "upscaled", "tried:"} {
+		if strings.Contains(shown, internal) {
+			t.Errorf("the dialog says %q:\n%s", internal, shown)
+		}
+	}
+	h.add.dialog.Hide()
+	h.add.showDecodeFailure([]decodeFailure{{source: "code.png", err: errors.New("the file is damaged.")}}, "Try another.")
+	if shown := h.shown(); strings.Contains(shown, "..") || !strings.Contains(shown, "code.png: the file is damaged.\n") {
+		t.Errorf("an error that ends in a full stop is shown as:\n%s", shown)
+	}
+	saved := failureText("The account could not be saved", fmt.Errorf("write vault: %w", fs.ErrPermission),
+		storeAdvice(fs.ErrPermission))
+	if want := "The account could not be saved. Write vault: permission denied. Check that you may write"; !strings.HasPrefix(saved, want) ||
+		!strings.HasSuffix(saved, "then try again.") {
+		t.Errorf("failureText = %q, want it to start %q and end with what to do", saved, want)
+	}
+	for in, want := range map[string]string{"done": "done.", "done.": "done.", "why?": "why?", "wait…": "wait…", "": ""} {
+		if got := stop(in); got != want {
+			t.Errorf("stop(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

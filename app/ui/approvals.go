@@ -409,14 +409,11 @@ func orUnknown(s, unknown string) string {
 func (s *approvals) confirmUnpair(id, label, server string) {
 	msg := fmt.Sprintf("Unpair this desktop from %s on %s?\n\nIt will stop getting sign-in requests "+
 		"for that account. You can pair it again later.", label, server)
-	d := dialog.NewConfirm("Unpair", msg, func(ok bool) {
+	d := newDangerConfirm("Unpair", msg, "Unpair", "Keep", func(ok bool) {
 		if ok {
 			s.unpair(id, "Unpaired from "+label, "This desktop could not be unpaired")
 		}
 	}, s.m.win)
-	d.SetConfirmText("Unpair")
-	d.SetConfirmImportance(widget.DangerImportance)
-	d.SetDismissText("Keep")
 	s.dialog = d
 	d.Show()
 }

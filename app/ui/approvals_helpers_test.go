@@ -283,6 +283,7 @@ func newApprovalsHarnessWith(t *testing.T, svc *fakeApprovals, vault Store) *app
 		deps.Approvals = svc // a nil *fakeApprovals is not a nil Approvals
 	}
 	h.main = NewMain(h.app, h.win, deps)
+	h.main.lock.background = checkNow
 	h.s = h.main.approvals
 	h.main.add.settle = 0
 	// Set before any event is sent, so the events goroutine sees it.

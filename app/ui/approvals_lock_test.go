@@ -35,6 +35,7 @@ func (h *approvalsHarness) unlockWith(t *testing.T, p string) {
 	l := h.main.lock
 	l.entry.SetText(p)
 	test.Tap(l.unlock)
+	l.busy.Wait()
 	if l.locked {
 		t.Fatal("the app did not unlock")
 	}

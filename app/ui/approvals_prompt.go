@@ -268,16 +268,14 @@ func (p *prompt) confirmReport() {
 	if p.state != promptOpen || p.s.m.lock.locked {
 		return
 	}
-	d := dialog.NewConfirm("This wasn't me",
+	d := newDangerConfirm("This wasn't me",
 		"The sign-in will be blocked and you will be asked to change your password.",
+		"Block the sign-in", "Go back",
 		func(ok bool) {
 			if ok {
 				p.decide(approver.Report, 0)
 			}
 		}, p.win)
-	d.SetConfirmText("Block the sign-in")
-	d.SetConfirmImportance(widget.DangerImportance)
-	d.SetDismissText("Go back")
 	p.dialog = d
 	d.Show()
 }

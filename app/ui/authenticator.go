@@ -216,7 +216,7 @@ func (s *authenticator) applyFilter(keep bool) {
 		i = 0
 	}
 	if i >= 0 {
-		s.list.Select(i)
+		s.list.selectRow(i)
 	} else {
 		s.selectedID = ""
 	}
@@ -271,7 +271,7 @@ func (s *authenticator) updateEmptyState() {
 
 // rowState computes what the row of account a shows at now.
 func (s *authenticator) rowState(a vault.Account, now time.Time) rowState {
-	st := rowState{id: a.ID, issuer: a.Issuer, name: a.Name}
+	st := rowState{id: a.ID, issuer: a.Issuer, name: a.Name, pinned: a.Pinned, tags: a.Tags}
 	if a.Type == otp.HOTP {
 		st.hotp = true
 		st.code = groupCode(s.hotpCodes[a.ID])
@@ -413,7 +413,7 @@ func (s *authenticator) copyCode(id string) {
 	} else {
 		var err error
 		if code, err = s.codes.Code(a.Key, s.now()); err != nil {
-			dialog.ShowError(err, s.m.win)
+			s.showError("The code could not be made", err) // a clock before 1970
 			return
 		}
 	}
@@ -444,7 +444,7 @@ func (s *authenticator) copySelected() {
 func (s *authenticator) onNextHOTP(id string) {
 	code, a, err := s.store.NextHOTP(id)
 	if err != nil {
-		dialog.ShowError(err, s.m.win)
+		s.showError("The next code could not be made", err)
 		return
 	}
 	s.hotpCodes[id] = code
@@ -572,7 +572,8 @@ func (e *searchEntry) TypedShortcut(sc fyne.Shortcut) {
 // and the selection is the only highlight.
 type accountList struct {
 	widget.List
-	s *authenticator
+	s         *authenticator
+	rowHeight float32 // a row's height with its separator, once known
 }
 
 func newAccountList(s *authenticator) *accountList {
@@ -580,7 +581,7 @@ func newAccountList(s *authenticator) *accountList {
 	l.Length = func() int { return len(s.view) }
 	l.CreateItem = func() fyne.CanvasObject {
 		r := newAccountRow()
-		r.onTapped, r.onMenu, r.onNextHOTP = s.onRowTapped, s.onMenu, s.onNextHOTP
+		r.onTapped, r.onMenu, r.onNextHOTP, r.onScrolled = s.onRowTapped, s.onMenu, s.onNextHOTP, l.scrollBy
 		return r
 	}
 	l.UpdateItem = func(i widget.ListItemID, o fyne.CanvasObject) {
@@ -591,6 +592,33 @@ func newAccountList(s *authenticator) *accountList {
 	l.OnSelected = s.onSelected
 	l.ExtendBaseWidget(l)
 	return l
+}
+
+// wheelNotch is how far Fyne's desktop driver says one notch of a mouse
+// wheel moves (its scroll speed on Linux and Windows).
+const wheelNotch = 25
+
+// scrollBy moves the list by a wheel's ev: a row for each notch, as other
+// apps' lists do. Fyne's own scrolling moves 25 units a notch, under half
+// a row here, so that ten notches went four rows.
+func (l *accountList) scrollBy(ev *fyne.ScrollEvent) {
+	if l.rowHeight == 0 {
+		l.rowHeight = newAccountRow().MinSize().Height + theme.Padding() // the row and the separator
+	}
+	y := l.GetScrollOffset() - ev.Scrolled.DY/wheelNotch*l.rowHeight
+	l.ScrollToOffset(max(0, y))
+}
+
+// selectRow selects row i and scrolls it into view. A list not laid out yet
+// (the window opening, or behind the lock) has no height to show a row in,
+// and Fyne's List would scroll down by the row's height to "show" it: the
+// list would open one row down, with the pinned first account out of
+// sight. It opens at the top instead.
+func (l *accountList) selectRow(i int) {
+	l.Select(i)
+	if l.Size().Height <= 0 {
+		l.ScrollToTop()
+	}
 }
 
 // FocusGained hands the keys back to the window (a click on a row would

@@ -12,6 +12,8 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/countersign/countersign/internal/otp"
 	"github.com/countersign/countersign/internal/qr"
@@ -380,7 +382,7 @@ func TestDeleteAsksThenRemoves(t *testing.T) {
 	h := newHarness(t, fixture())
 	const bank = "bk0000000002"
 	h.menuAction(t, bank, "Delete…")
-	d, ok := h.auth.dialog.(*dialog.ConfirmDialog)
+	d, ok := h.auth.dialog.(*dangerConfirm)
 	if !ok {
 		t.Fatalf("Delete… shows %T, want a confirmation", h.auth.dialog)
 	}
@@ -396,7 +398,7 @@ func TestDeleteAsksThenRemoves(t *testing.T) {
 	}
 
 	h.menuAction(t, bank, "Delete…")
-	h.auth.dialog.(*dialog.ConfirmDialog).Confirm()
+	h.auth.dialog.(*dangerConfirm).Confirm()
 	if slices.ContainsFunc(h.store.accounts, func(a vault.Account) bool { return a.ID == bank }) {
 		t.Error("still in the store after Delete")
 	}
@@ -501,5 +503,28 @@ func TestIdleTicksDoNotRedraw(t *testing.T) {
 	// 70, 75, 80, 85, the seconds 86–89 and the new period at 90.
 	if changes < 9 || changes > 12 {
 		t.Errorf("%d redraws over 30 s, want about 10 (not one a second)", changes)
+	}
+}
+
+// TestDeleteAsksWithWords: the confirmation of a deletion has no tick to
+// click by reflex: its action is a danger button that says Delete.
+func TestDeleteAsksWithWords(t *testing.T) {
+	h := newHarness(t, fixture())
+	h.menuAction(t, "bk0000000002", "Delete…")
+	var danger []string
+	for _, o := range laidOut(h.win.Canvas().Overlays().Top()) {
+		b, ok := o.(*widget.Button)
+		if !ok {
+			continue
+		}
+		if b.Icon != nil && b.Icon.Name() == theme.ConfirmIcon().Name() {
+			t.Errorf("the button %q of the confirmation shows a tick", b.Text)
+		}
+		if b.Importance == widget.DangerImportance {
+			danger = append(danger, b.Text)
+		}
+	}
+	if !slices.Equal(danger, []string{"Delete"}) {
+		t.Errorf("the confirmation's danger buttons are %q, want one that says Delete", danger)
 	}
 }

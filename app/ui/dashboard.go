@@ -391,14 +391,11 @@ func (d *dashboard) showError(failed string, err error) {
 
 // confirm asks before a change that cannot be taken back.
 func (d *dashboard) confirm(title, msg, verb string, ok func()) {
-	dl := dialog.NewConfirm(title, msg, func(yes bool) {
+	dl := newDangerConfirm(title, msg, verb, "Cancel", func(yes bool) {
 		if yes {
 			ok()
 		}
 	}, d.m.win)
-	dl.SetConfirmText(verb)
-	dl.SetConfirmImportance(widget.DangerImportance)
-	dl.SetDismissText("Cancel")
 	d.dialog = dl
 	dl.Show()
 }

@@ -102,14 +102,11 @@ func (s *authenticator) confirmDelete(id string) {
 	msg := fmt.Sprintf("Delete %s from this computer?\n\n"+
 		"You will no longer get its codes here. Make sure you can still sign in "+
 		"another way (another authenticator, a security key or backup codes).", a.Label())
-	d := dialog.NewConfirm("Delete account", msg, func(ok bool) {
+	d := newDangerConfirm("Delete account", msg, "Delete", "Keep", func(ok bool) {
 		if ok {
 			s.delete(id)
 		}
 	}, s.m.win)
-	d.SetConfirmText("Delete")
-	d.SetConfirmImportance(widget.DangerImportance)
-	d.SetDismissText("Keep")
 	s.dialog = d
 	d.Show()
 }
@@ -155,7 +152,7 @@ func (s *authenticator) showQR(id string) {
 }
 
 func (s *authenticator) showError(what string, err error) {
-	d := dialog.NewError(fmt.Errorf("%s: %w", what, err), s.m.win)
+	d := dialog.NewError(errors.New(failureText(what, err, storeAdvice(err))), s.m.win)
 	s.dialog = d
 	d.Show()
 }

@@ -110,7 +110,7 @@ func newKeys(m *Main) *keys {
 	k.setPIN.Importance = widget.HighImportance
 	k.chgPIN = widget.NewButtonWithIcon("Change PIN…", theme.AccountIcon(), func() { k.showPIN(true) })
 	k.showPK = widget.NewButtonWithIcon("Passkeys…", theme.ListIcon(), k.askPasskeys)
-	k.showFP = widget.NewButtonWithIcon("Fingerprints…", theme.VisibilityIcon(), k.askFingerprints)
+	k.showFP = widget.NewButtonWithIcon("Fingerprints…", fingerprintIcon, k.askFingerprints)
 	k.reset = widget.NewButtonWithIcon("Reset…", theme.DeleteIcon(), k.showReset)
 	k.reset.Importance = widget.DangerImportance
 	k.actions = container.NewHBox(k.setPIN, k.chgPIN, k.showPK, k.showFP, k.reset)

@@ -227,12 +227,11 @@ func (l *fingerList) rename(fp fido.Fingerprint, name string) {
 
 func (l *fingerList) confirmDelete(fp fido.Fingerprint, name string) {
 	msg := fmt.Sprintf("Delete the fingerprint %q from the key?\nThat finger will no longer unlock the key.", name)
-	d := dialog.NewCustomConfirm("Delete fingerprint", "Delete", "Cancel", widget.NewLabel(msg), func(ok bool) {
+	d := newDangerConfirm("Delete fingerprint", msg, "Delete", "Cancel", func(ok bool) {
 		if ok {
 			l.delete(fp)
 		}
 	}, l.k.m.win)
-	d.SetConfirmImportance(widget.DangerImportance)
 	l.k.dialog = d
 	d.Show()
 }

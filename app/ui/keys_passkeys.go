@@ -7,7 +7,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -149,12 +148,11 @@ func (l *passkeyList) confirmDelete(p passkey) {
 		"You will no longer be able to sign in to %s with this key.\n"+
 		"This cannot be undone: remove the key from your account there too.",
 		p.user(), p.rp.ID, p.rp.ID)
-	d := dialog.NewCustomConfirm("Delete passkey", "Delete", "Cancel", widget.NewLabel(msg), func(ok bool) {
+	d := newDangerConfirm("Delete passkey", msg, "Delete", "Cancel", func(ok bool) {
 		if ok {
 			l.delete(p)
 		}
 	}, l.k.m.win)
-	d.SetConfirmImportance(widget.DangerImportance)
 	l.k.dialog = d
 	d.Show()
 }

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -69,14 +71,21 @@ type appLock struct {
 	cancelRetry func() bool
 	stopSaver   func()
 
-	view    *fyne.Container
-	entry   *widget.Entry
-	unlock  *widget.Button
-	problem *widget.Label
+	view     *fyne.Container
+	entry    *widget.Entry
+	unlock   *widget.Button
+	checking *widget.Activity // turns while a passphrase is checked
+	problem  *widget.Label
+
+	// background runs a check off the UI goroutine (go f(), replaced in
+	// tests); busy counts the checks under way, inCheck says one is.
+	background func(f func())
+	busy       sync.WaitGroup
+	inCheck    bool
 }
 
 func newAppLock(m *Main) *appLock {
-	l := &appLock{m: m, limiter: applock.NewLimiter()}
+	l := &appLock{m: m, limiter: applock.NewLimiter(), background: func(f func()) { go f() }}
 	l.idle = applock.NewIdle(time.Duration(m.app.Preferences().Int(prefLockMinutes))*time.Minute, m.deps.Now())
 
 	l.entry = widget.NewPasswordEntry()
@@ -84,13 +93,15 @@ func newAppLock(m *Main) *appLock {
 	l.entry.OnSubmitted = func(string) { l.onUnlock() }
 	l.unlock = widget.NewButtonWithIcon("Unlock", theme.LoginIcon(), l.onUnlock)
 	l.unlock.Importance = widget.HighImportance
+	l.checking = widget.NewActivity()
+	l.checking.Hide()
 	l.problem = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord, Alignment: fyne.TextAlignCenter}
 	l.problem.Hide()
 
 	title := &widget.Label{Text: "Countersign is locked", TextStyle: fyne.TextStyle{Bold: true},
 		SizeName: theme.SizeNameSubHeadingText, Alignment: fyne.TextAlignCenter}
 	hint := &widget.Label{Text: "Enter your app passphrase to see your codes.", Alignment: fyne.TextAlignCenter}
-	var icon fyne.CanvasObject = widget.NewIcon(theme.VisibilityOffIcon())
+	var icon fyne.CanvasObject = widget.NewIcon(lockIcon)
 	if res := m.app.Icon(); res != nil {
 		icon = canvas.NewImageFromResource(res) // the app's own, as on a lock screen
 		icon.(*canvas.Image).FillMode = canvas.ImageFillContain
@@ -98,7 +109,7 @@ func newAppLock(m *Main) *appLock {
 	iconBox := container.NewCenter(container.NewGridWrap(fyne.NewSquareSize(64), icon))
 	form := container.NewGridWrap(fyne.NewSize(320, l.entry.MinSize().Height), l.entry)
 	l.view = container.NewVBox(layout.NewSpacer(), iconBox, title, hint,
-		container.NewCenter(form), container.NewCenter(l.unlock), l.problem, layout.NewSpacer())
+		container.NewCenter(form), container.NewCenter(container.NewHBox(l.unlock, l.checking)), l.problem, layout.NewSpacer())
 	l.view.Hide()
 	return l
 }
@@ -153,6 +164,20 @@ func (l *appLock) enabled() bool {
 	return err == nil && !v.IsZero()
 }
 
+// minPassphrase is the fewest characters an app passphrase may have. The
+// lock's wait after wrong guesses slows guessing at the window, not at the
+// verifier, which sits in a readable preferences file: 8 characters is the
+// least that holds out there for a while under Argon2id.
+const minPassphrase = 8
+
+// checkNewPassphrase says what is wrong with p as a new app passphrase.
+func checkNewPassphrase(p string) error {
+	if n := utf8.RuneCountInString(p); n < minPassphrase {
+		return fmt.Errorf("use at least %d characters (this one has %d)", minPassphrase, n)
+	}
+	return nil
+}
+
 // setPassphrase stores the verifier of a new passphrase; "" removes it.
 func (l *appLock) setPassphrase(p string) error {
 	prefs := l.m.app.Preferences()
@@ -160,6 +185,9 @@ func (l *appLock) setPassphrase(p string) error {
 		prefs.RemoveValue(prefLockVerifier)
 		l.scheduleIdle()
 		return nil
+	}
+	if err := checkNewPassphrase(p); err != nil {
+		return err
 	}
 	params := l.m.deps.Session.LockParams
 	if params == (applock.Params{}) {
@@ -181,19 +209,35 @@ func (l *appLock) setPassphrase(p string) error {
 // check verifies p, within the limit on wrong attempts. It returns nil for
 // the right passphrase, and otherwise an error that says what to do.
 func (l *appLock) check(p string) error {
-	now := l.m.deps.Now()
-	if wait := l.limiter.Wait(now); wait > 0 {
-		return fmt.Errorf("too many wrong passphrases: try again in %s", waitText(wait))
+	v, err := l.admit()
+	if err != nil {
+		return err
+	}
+	return l.judge(v.Check(p))
+}
+
+// admit returns the verifier to check an attempt against, or why no
+// attempt may be made now. Checking (Argon2id, a second or two) may run
+// off the UI goroutine; admit and judge run on it.
+func (l *appLock) admit() (applock.Verifier, error) {
+	if wait := l.limiter.Wait(l.m.deps.Now()); wait > 0 {
+		return applock.Verifier{}, fmt.Errorf("too many wrong passphrases: try again in %s", waitText(wait))
 	}
 	v, err := l.verifier()
 	if err != nil {
-		return fmt.Errorf("the stored passphrase cannot be read: %w", err)
+		return applock.Verifier{}, fmt.Errorf("the stored passphrase cannot be read: %w", err)
 	}
-	if v.Check(p) {
+	return v, nil
+}
+
+// judge counts an attempt that was right (ok) or wrong, and says what to
+// do after a wrong one.
+func (l *appLock) judge(ok bool) error {
+	if ok {
 		l.limiter.Reset()
 		return nil
 	}
-	if wait := l.limiter.Fail(now); wait > 0 {
+	if wait := l.limiter.Fail(l.m.deps.Now()); wait > 0 {
 		return fmt.Errorf("wrong passphrase: try again in %s", waitText(wait))
 	}
 	return fmt.Errorf("wrong passphrase")
@@ -249,19 +293,70 @@ func (l *appLock) lock() {
 	}
 }
 
+// onUnlock checks the passphrase typed off the UI goroutine, the button
+// disabled and the activity turning meanwhile, and unlocks if it is right.
 func (l *appLock) onUnlock() {
-	if !l.locked {
+	if !l.locked || l.inCheck {
 		return
 	}
-	err := l.check(l.entry.Text)
+	p := l.entry.Text
 	l.entry.SetText("")
+	v, err := l.admit()
 	if err != nil {
-		l.problem.SetText(sentence(err))
-		l.problem.Show()
-		l.view.Refresh() // lay the message out
-		l.showRetry(false)
+		l.refused(err)
 		return
 	}
+	l.setChecking(true)
+	l.busy.Add(1)
+	l.background(func() {
+		defer l.busy.Done()
+		ok := v.Check(p)
+		fyne.Do(func() {
+			l.setChecking(false)
+			if !l.locked {
+				return
+			}
+			if err := l.judge(ok); err != nil {
+				l.refused(err)
+				return
+			}
+			l.unlockNow()
+		})
+	})
+}
+
+// setChecking shows that a passphrase is being checked.
+func (l *appLock) setChecking(on bool) {
+	l.inCheck = on
+	if on {
+		l.problem.Hide()
+		l.unlock.SetText("Checking…")
+		l.unlock.Disable()
+		l.entry.Disable()
+		l.checking.Show()
+		l.checking.Start()
+		return
+	}
+	l.checking.Stop()
+	l.checking.Hide()
+	l.unlock.SetText("Unlock")
+	l.unlock.Enable()
+	l.entry.Enable()
+	if l.locked {
+		l.m.win.Canvas().Focus(l.entry)
+	}
+}
+
+// refused says why the passphrase did not unlock.
+func (l *appLock) refused(err error) {
+	l.problem.SetText(sentence(err))
+	l.problem.Show()
+	l.view.Refresh() // lay the message out
+	l.showRetry(false)
+}
+
+// unlockNow shows the codes again.
+func (l *appLock) unlockNow() {
 	l.locked = false
 	l.problem.Hide()
 	l.view.Hide()
@@ -364,7 +459,7 @@ func sentence(err error) string {
 	if s == "" {
 		return s
 	}
-	return strings.ToUpper(s[:1]) + s[1:] + "."
+	return stop(strings.ToUpper(s[:1]) + s[1:])
 }
 
 // lockShortcut is Ctrl+L (Cmd+L on macOS): lock now.

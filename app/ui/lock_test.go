@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -58,15 +59,22 @@ func newSessionHarness(t *testing.T, accounts []vault.Account, sess Session, pas
 	sess.LockParams = cheapParams
 	sess.Rand = bytes.NewReader(make([]byte, 1024))
 	h.main = NewMain(h.app, h.win, Deps{Vault: h.store, Now: h.clock.Now, After: h.clock.After, Session: sess})
+	h.main.lock.background = checkNow
 	h.auth = h.main.auth
 	return h, spy
 }
+
+// checkNow checks a passphrase at once, on the test's goroutine: the test
+// driver's fyne.Do runs what it is given where it is called, so a check on
+// a goroutine of its own would change the widgets under the test's feet.
+func checkNow(f func()) { f() }
 
 // unlockWith types p into the lock screen and presses Unlock.
 func (h *harness) unlockWith(p string) {
 	l := h.main.lock
 	l.entry.SetText(p)
 	test.Tap(l.unlock)
+	l.busy.Wait()
 }
 
 // pressLock presses Ctrl+L on the window.
@@ -113,6 +121,7 @@ func TestUnlockWrongThenRight(t *testing.T) {
 
 	l.entry.SetText("open sesame")
 	l.entry.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn}) // Enter unlocks too
+	l.busy.Wait()
 	if l.locked || l.view.Visible() || !h.main.nav.Visible() {
 		t.Fatal("the right passphrase did not unlock")
 	}
@@ -320,4 +329,66 @@ func visibleText(c fyne.Canvas) string {
 		walk(o)
 	}
 	return b.String()
+}
+
+// manyAccounts are the fixture and n more, more than the window shows.
+func manyAccounts(n int) []vault.Account {
+	many := fixture()
+	for i := range n {
+		a := fixture()[0]
+		a.ID = fmt.Sprintf("zz%010d", i)
+		a.Issuer = fmt.Sprintf("Zed %02d", i)
+		many = append(many, a)
+	}
+	return many
+}
+
+// TestListOpensAtTheTop: the list opens scrolled to the top, the pinned
+// first account in sight, at start and after the unlock at start.
+func TestListOpensAtTheTop(t *testing.T) {
+	check := func(h *harness, when string) {
+		t.Helper()
+		if off := h.auth.list.GetScrollOffset(); off != 0 {
+			t.Errorf("%s the list is scrolled %v down, want it at the top", when, off)
+		}
+		if r := h.row(t, "gh0000000001"); r.Position().Y+r.Size().Height <= 0 {
+			t.Errorf("%s the pinned first account is out of sight", when)
+		}
+	}
+	h := newHarness(t, manyAccounts(30))
+	h.win.Resize(defaultWindowSize)
+	check(h, "at start")
+
+	h, _ = newSessionHarness(t, manyAccounts(30), Session{}, "open sesame")
+	h.win.Resize(defaultWindowSize)
+	h.unlockWith("open sesame")
+	check(h, "after the unlock")
+}
+
+// TestUnlockShowsItIsChecking: while the passphrase is checked (Argon2id
+// takes a second or two), off the UI goroutine, Unlock is disabled and
+// says so, and an activity turns; then the window unlocks.
+func TestUnlockShowsItIsChecking(t *testing.T) {
+	h, _ := newSessionHarness(t, fixture(), Session{}, "open sesame")
+	l := h.main.lock
+	var pending func()
+	l.background = func(f func()) { pending = f }
+	l.entry.SetText("open sesame")
+	test.Tap(l.unlock)
+	if pending == nil {
+		t.Fatal("the passphrase was checked on the UI goroutine")
+	}
+	if !l.unlock.Disabled() || l.unlock.Text != "Checking…" || !l.checking.Visible() || !l.entry.Disabled() {
+		t.Errorf("while checking: Unlock disabled %v, %q; activity shown %v; field disabled %v",
+			l.unlock.Disabled(), l.unlock.Text, l.checking.Visible(), l.entry.Disabled())
+	}
+	l.onUnlock() // Enter again meanwhile: one check is enough
+	if !l.locked {
+		t.Fatal("unlocked before the check ended")
+	}
+	pending()
+	if l.locked || l.unlock.Disabled() || l.checking.Visible() || l.unlock.Text != "Unlock" {
+		t.Errorf("after the check: locked %v, Unlock disabled %v, %q, activity shown %v",
+			l.locked, l.unlock.Disabled(), l.unlock.Text, l.checking.Visible())
+	}
 }

@@ -17,17 +17,18 @@ import (
 
 // ShowOpening fills w with a note that the accounts are being opened, for
 // the moment the keyring takes (longer when it asks to be unlocked).
-func ShowOpening(a fyne.App, w fyne.Window) {
+// screen, when not nil, is the size of the screen the window opens on.
+func ShowOpening(a fyne.App, w fyne.Window, screen Screen) {
 	note := widget.NewLabel("Opening your accounts…")
 	w.SetContent(withMinSize(container.NewCenter(container.NewVBox(widget.NewProgressBarInfinite(), note))))
-	restoreSize(a, w)
+	restoreSize(a, w, screen)
 }
 
 // ShowOpenError fills w with why the accounts could not be opened and what
 // to do about it, and shows the same in a dialog. retry, when not nil, is
 // offered as "Try again" (after unlocking the keyring, say). Nothing is
 // written: a vault that does not open stays as it is.
-func ShowOpenError(a fyne.App, w fyne.Window, err error, retry func()) {
+func ShowOpenError(a fyne.App, w fyne.Window, err error, retry func(), screen Screen) {
 	details := func() fyne.CanvasObject {
 		msg := &widget.Label{Text: err.Error(), Wrapping: fyne.TextWrapWord}
 		advice := &widget.Label{Text: openAdvice(err), Wrapping: fyne.TextWrapWord, TextStyle: fyne.TextStyle{Bold: true}}
@@ -59,7 +60,7 @@ func ShowOpenError(a fyne.App, w fyne.Window, err error, retry func()) {
 	}
 	w.SetContent(withMinSize(container.NewCenter(container.NewVBox(
 		container.NewCenter(widget.NewIcon(theme.ErrorIcon())), title, container.NewCenter(buttons)))))
-	restoreSize(a, w)
+	restoreSize(a, w, screen)
 	show()
 }
 
@@ -89,11 +90,31 @@ func withMinSize(o fyne.CanvasObject) fyne.CanvasObject {
 	return container.NewStack(r, o)
 }
 
-// restoreSize sizes w as it was when it last closed.
-func restoreSize(a fyne.App, w fyne.Window) {
+// Screen reports the size, in pixels, of the screen the window opens on;
+// ok is false when it is not known.
+type Screen func() (width, height int, ok bool)
+
+// screenShare is how much of the screen the window may take at most: the
+// rest is for the desktop's panels and the window's frame.
+const screenShare = 0.9
+
+// restoreSize sizes w as it was when it last closed, and no larger than
+// screenShare of the screen (at FYNE_SCALE=1.5 the default size is 1050
+// pixels high, more than a 1280×800 screen has), though never below the
+// window's minimum size.
+func restoreSize(a fyne.App, w fyne.Window, screen Screen) {
 	p := a.Preferences()
-	w.Resize(fyne.NewSize(
+	size := fyne.NewSize(
 		float32(p.FloatWithFallback(prefWidth, float64(defaultWindowSize.Width))),
 		float32(p.FloatWithFallback(prefHeight, float64(defaultWindowSize.Height))),
-	).Max(minWindowSize))
+	)
+	if screen != nil {
+		if pw, ph, ok := screen(); ok {
+			// Before the window first shows, its canvas does not know its
+			// scale yet; the app's (FYNE_SCALE) is the best guess then.
+			scale := max(w.Canvas().Scale(), a.Settings().Scale(), 1)
+			size = size.Min(fyne.NewSize(float32(pw)/scale*screenShare, float32(ph)/scale*screenShare))
+		}
+	}
+	w.Resize(size.Max(minWindowSize))
 }

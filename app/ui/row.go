@@ -3,6 +3,7 @@ package ui
 import (
 	"image/color"
 	"strconv"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -14,6 +15,8 @@ import (
 // rowState is what one row of the account list shows.
 type rowState struct {
 	id, issuer, name string
+	pinned           bool
+	tags             []string
 	code             string // grouped; "" when there is none to show (HOTP not asked yet)
 	next             string // the following code, shown when the current one is about to expire
 	hotp             bool
@@ -30,9 +33,12 @@ type accountRow struct {
 	onTapped   func(id string)
 	onMenu     func(id string, at fyne.Position)
 	onNextHOTP func(id string)
+	onScrolled func(ev *fyne.ScrollEvent)
 
 	avatar       *avatar
+	pin          *widget.Icon // shown on pinned accounts
 	issuer, name *widget.Label
+	tags         *widget.Label
 	code, next   *widget.Label
 	ring         *countdown
 	nextHOTP     *widget.Button
@@ -48,13 +54,14 @@ func newAccountRow() *accountRow {
 		avatar: newAvatar(),
 		issuer: &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, Truncation: fyne.TextTruncateEllipsis},
 		name:   &widget.Label{SizeName: theme.SizeNameCaptionText, Truncation: fyne.TextTruncateEllipsis},
+		tags: &widget.Label{SizeName: theme.SizeNameCaptionText, TextStyle: fyne.TextStyle{Italic: true},
+			Truncation: fyne.TextTruncateEllipsis},
+		pin: widget.NewIcon(pinIcon),
 		// Codes in the bold face the issuers already use: its digits are as
 		// wide as each other, and a monospace face would cost another whole
 		// font set in memory (see make bench-ui).
 		code: &widget.Label{TextStyle: fyne.TextStyle{Bold: true},
 			SizeName: theme.SizeNameSubHeadingText, Alignment: fyne.TextAlignTrailing},
-		// A space keeps the line's height when there is no next code, so
-		// that every row is as tall as the list's template row.
 		next: &widget.Label{Text: " ",
 			SizeName: theme.SizeNameCaptionText, Alignment: fyne.TextAlignTrailing},
 		ring: newCountdown(),
@@ -73,8 +80,14 @@ func newAccountRow() *accountRow {
 	})
 	r.menu.Importance = widget.LowImportance
 
-	texts := container.New(lines{}, r.issuer, r.name)
-	codes := container.New(lines{}, r.code, r.next)
+	// The pin before the issuer; the tags after the name, cut short before
+	// the name is.
+	title := container.New(titleLine{}, r.pin, r.issuer)
+	sub := container.New(subLine{}, r.name, r.tags)
+	texts := container.New(lines{}, title, sub)
+	// The next code's line is kept free while it is hidden, so that every
+	// row is as tall; the code alone is centred in the row.
+	codes := container.New(lines{reserve: true}, r.code, r.next)
 	r.ringBox, r.nextHOTPBox = container.NewCenter(r.ring), container.NewCenter(r.nextHOTP)
 	right := container.NewHBox(codes, r.ringBox, r.nextHOTPBox, container.NewCenter(r.menu))
 	r.content = container.NewBorder(nil, nil, container.NewCenter(r.avatar), right, texts)
@@ -89,6 +102,11 @@ func newAccountRow() *accountRow {
 func (r *accountRow) set(s rowState) {
 	old := r.state
 	r.state = s
+	show(r.pin, s.pinned)
+	if tags := strings.Join(s.tags, " · "); tags != r.tags.Text {
+		r.tags.SetText(tags)
+	}
+	show(r.tags, len(s.tags) > 0)
 	if s.issuer != old.issuer || s.name != old.name || r.avatar.text.Text == "" {
 		title, sub := s.issuer, s.name
 		if title == "" {
@@ -101,13 +119,14 @@ func (r *accountRow) set(s rowState) {
 	if s.code != r.code.Text {
 		r.code.SetText(s.code)
 	}
-	next := " "
+	next := " " // keeps the line's height while it is hidden
 	if s.next != "" {
 		next = "next " + s.next
 	}
 	if next != r.next.Text {
 		r.next.SetText(next)
 	}
+	show(r.next, s.next != "")
 	if s.hotp {
 		r.ringBox.Hide()
 		r.nextHOTPBox.Show()
@@ -130,14 +149,23 @@ func (r *accountRow) TappedSecondary(ev *fyne.PointEvent) {
 	}
 }
 
+// Scrolled hands the mouse wheel over a row to the list, which moves a
+// row a notch (see accountList.scrollBy).
+func (r *accountRow) Scrolled(ev *fyne.ScrollEvent) {
+	if r.onScrolled != nil {
+		r.onScrolled(ev)
+	}
+}
+
 func (r *accountRow) CreateRenderer() fyne.WidgetRenderer {
 	return widget.NewSimpleRenderer(r.content)
 }
 
 // lines stacks labels as lines of one block of text: each label's inner
 // padding overlaps the next one's, so the gap between the lines is one
-// padding, not two.
-type lines struct{}
+// padding, not two. The visible lines are centred vertically; with reserve,
+// hidden ones keep their room in the minimum size.
+type lines struct{ reserve bool }
 
 func (lines) overlap() float32 { return theme.InnerPadding() }
 
@@ -145,7 +173,7 @@ func (l lines) MinSize(objects []fyne.CanvasObject) fyne.Size {
 	var s fyne.Size
 	n := 0
 	for _, o := range objects {
-		if !o.Visible() {
+		if !o.Visible() && !l.reserve {
 			continue
 		}
 		m := o.MinSize()
@@ -160,7 +188,7 @@ func (l lines) MinSize(objects []fyne.CanvasObject) fyne.Size {
 }
 
 func (l lines) Layout(objects []fyne.CanvasObject, size fyne.Size) {
-	y := (size.Height - l.MinSize(objects).Height) / 2 // centred vertically
+	y := (size.Height - lines{}.MinSize(objects).Height) / 2 // centred vertically
 	for _, o := range objects {
 		if !o.Visible() {
 			continue
@@ -170,6 +198,69 @@ func (l lines) Layout(objects []fyne.CanvasObject, size fyne.Size) {
 		o.Resize(fyne.NewSize(size.Width, h))
 		y += h - l.overlap()
 	}
+}
+
+// titleLine lays out the pin icon, at the size of a caption line and only
+// while it shows, and the issuer after it.
+type titleLine struct{}
+
+func (titleLine) pin(objects []fyne.CanvasObject) float32 {
+	if !objects[0].Visible() {
+		return 0
+	}
+	return theme.CaptionTextSize() + theme.InnerPadding()/2
+}
+
+func (l titleLine) MinSize(objects []fyne.CanvasObject) fyne.Size {
+	p, issuer := l.pin(objects), objects[1].MinSize()
+	return fyne.NewSize(p+issuer.Width, max(p, issuer.Height))
+}
+
+func (l titleLine) Layout(objects []fyne.CanvasObject, size fyne.Size) {
+	p := l.pin(objects)
+	objects[0].Move(fyne.NewPos(0, (size.Height-p)/2))
+	objects[0].Resize(fyne.NewSquareSize(p))
+	objects[1].Move(fyne.NewPos(p, 0))
+	objects[1].Resize(fyne.NewSize(size.Width-p, size.Height))
+}
+
+// subLine lays out the name and, after it, the tags: the name takes the
+// room it needs and the tags what is left, and when that is not enough
+// both are cut short in proportion, the tags to no less than a third.
+type subLine struct{}
+
+func (subLine) MinSize(objects []fyne.CanvasObject) fyne.Size {
+	name, tags := objects[0].MinSize(), objects[1].MinSize()
+	return fyne.NewSize(name.Width, max(name.Height, tags.Height))
+}
+
+func (subLine) Layout(objects []fyne.CanvasObject, size fyne.Size) {
+	name, tags := objects[0], objects[1]
+	if !tags.Visible() {
+		name.Move(fyne.Position{})
+		name.Resize(size)
+		return
+	}
+	nameW, tagsW := fullWidth(name), fullWidth(tags)
+	if nameW+tagsW > size.Width {
+		tagsW = max(min(tagsW, size.Width/3), size.Width-nameW)
+		nameW = size.Width - tagsW
+	}
+	name.Move(fyne.Position{})
+	name.Resize(fyne.NewSize(nameW, size.Height))
+	tags.Move(fyne.NewPos(nameW, 0))
+	tags.Resize(fyne.NewSize(tagsW, size.Height))
+}
+
+// fullWidth is the width a label needs to show all its text.
+func fullWidth(o fyne.CanvasObject) float32 {
+	l, ok := o.(*widget.Label)
+	if !ok || l.Truncation == fyne.TextTruncateOff {
+		return o.MinSize().Width
+	}
+	// One unit more than measured: the label cuts its text short when it
+	// would touch the padding.
+	return fyne.MeasureText(l.Text, theme.Size(l.SizeName), l.TextStyle).Width + 2*theme.InnerPadding() + 1
 }
 
 // avatar is a coloured disc with an account's initials.

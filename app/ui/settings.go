@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 
@@ -45,6 +46,7 @@ type settings struct {
 	removePass   *widget.Button
 	lockNow      *widget.Button
 	autoLock     *widget.Select
+	needsPass    *widget.Label // why Lock now and the auto-lock are disabled
 	startHidden  *widget.Check
 	trayHint     *widget.Label
 	startOnLogin *widget.Check
@@ -71,7 +73,7 @@ func newSettings(m *Main) *settings {
 	s.setPass.Importance = widget.HighImportance
 	s.changePass = widget.NewButton("Change passphrase…", func() { s.showPassphrase(true, true) })
 	s.removePass = widget.NewButton("Remove passphrase…", func() { s.showPassphrase(true, false) })
-	s.lockNow = widget.NewButtonWithIcon("Lock now", theme.VisibilityOffIcon(), m.lock.lockNow)
+	s.lockNow = widget.NewButtonWithIcon("Lock now", lockIcon, m.lock.lockNow)
 	honest := &widget.Label{Wrapping: fyne.TextWrapWord, SizeName: theme.SizeNameCaptionText,
 		Text: "The lock hides your codes in this window and the tray. It does not encrypt your accounts " +
 			"any further: their key stays in the system keyring, and the countersign command can still read them."}
@@ -81,6 +83,8 @@ func newSettings(m *Main) *settings {
 		labels[i] = c.label
 	}
 	s.autoLock = widget.NewSelect(labels, s.onAutoLock)
+	s.needsPass = &widget.Label{Wrapping: fyne.TextWrapWord, SizeName: theme.SizeNameCaptionText,
+		Text: "Lock now and the automatic lock need an app passphrase: set one above first."}
 	autoLockHint := &widget.Label{Wrapping: fyne.TextWrapWord, SizeName: theme.SizeNameCaptionText,
 		Text: "Counted from the last key typed or code copied. Countersign also locks when the screen does."}
 
@@ -100,6 +104,7 @@ func newSettings(m *Main) *settings {
 		heading("Lock automatically"),
 		container.NewHBox(container.NewGridWrap(fyne.NewSize(220, s.autoLock.MinSize().Height), s.autoLock)),
 		autoLockHint,
+		s.needsPass,
 		widget.NewSeparator(),
 		heading("Starting"),
 		s.startOnLogin,
@@ -144,6 +149,7 @@ func (s *settings) update() {
 	i := slices.IndexFunc(autoLockChoices, func(c autoLockChoice) bool { return c.minutes == minutes })
 	s.autoLock.SetSelectedIndex(max(i, 0))
 	enable(s.autoLock, on)
+	show(s.needsPass, !on)
 
 	s.startOnLogin.SetChecked(autostartEnabled(s.getenv()))
 	s.startHidden.SetChecked(StartsHidden(s.m.app))
@@ -222,12 +228,7 @@ func (s *settings) showPassphrase(needCurrent, set bool) {
 	}
 	if set {
 		f.next, f.repeat = widget.NewPasswordEntry(), widget.NewPasswordEntry()
-		f.next.Validator = func(p string) error {
-			if p == "" {
-				return errors.New("choose a passphrase")
-			}
-			return nil
-		}
+		f.next.Validator = checkNewPassphrase
 		f.repeat.Validator = func(p string) error {
 			if p != f.next.Text {
 				return errors.New("the two passphrases differ")
@@ -240,7 +241,8 @@ func (s *settings) showPassphrase(needCurrent, set bool) {
 			}
 		}
 		items = append(items,
-			widget.NewFormItem("New passphrase", f.next),
+			&widget.FormItem{Text: "New passphrase", Widget: f.next,
+				HintText: fmt.Sprintf("At least %d characters", minPassphrase)},
 			&widget.FormItem{Text: "Repeat it", Widget: f.repeat, HintText: "Type the new passphrase again"})
 	}
 	title, confirm := "Set the app passphrase", "Set"
@@ -295,7 +297,7 @@ func (s *settings) savePassphrase(f *passForm) {
 }
 
 func (s *settings) showError(what string, err error) {
-	d := dialog.NewError(errors.New(what+": "+err.Error()), s.m.win)
+	d := dialog.NewError(errors.New(failureText(what, err, "")), s.m.win)
 	s.dialog = d
 	d.Show()
 }

@@ -29,14 +29,16 @@ func autostartPath(getenv func(string) string) (string, error) {
 	return filepath.Join(dir, "autostart", autostartName), nil
 }
 
-// autostartEntry is the desktop entry that starts exe hidden in the tray
-// when the person logs in.
+// autostartEntry is the desktop entry that starts exe when the person logs
+// in. It starts it as any other start does, so that the "Start hidden in
+// the tray" setting, which every start reads, decides whether the window
+// shows: one setting, whichever way Countersign starts.
 func autostartEntry(exe string) []byte {
 	return []byte("[Desktop Entry]\n" +
 		"Type=Application\n" +
 		"Name=Countersign\n" +
-		"Comment=Authenticator codes, started at login in the tray\n" +
-		"Exec=" + execArg(exe) + " --hidden\n" +
+		"Comment=Authenticator codes, started at login\n" +
+		"Exec=" + execArg(exe) + "\n" +
 		"Icon=io.github.countersign.Countersign\n" +
 		"Terminal=false\n" +
 		"X-GNOME-Autostart-enabled=true\n")

@@ -3,13 +3,17 @@ package ui
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/countersign/countersign/internal/applock"
+	"github.com/countersign/countersign/internal/vault"
 )
 
 // showSettings chooses the Settings screen in the navigation.
@@ -117,18 +121,18 @@ func TestChangeAndRemoveNeedTheCurrentPassphrase(t *testing.T) {
 	s := h.showSettings()
 
 	test.Tap(s.changePass)
-	s.submitPassphrase(t, "not it", "new one", "new one")
+	s.submitPassphrase(t, "not it", "a new one", "a new one")
 	if v := h.storedVerifier(t); !v.Check("old one") {
 		t.Fatal("the passphrase changed without the current one")
 	}
-	if !strings.Contains(visibleText(h.win.Canvas()), "not changed: wrong passphrase") {
+	if !strings.Contains(visibleText(h.win.Canvas()), "The passphrase was not changed. Wrong passphrase.") {
 		t.Errorf("a wrong current passphrase is not reported:\n%s", visibleText(h.win.Canvas()))
 	}
 	s.dialog.Hide()
 
 	test.Tap(s.changePass)
-	s.submitPassphrase(t, "old one", "new one", "new one")
-	if v := h.storedVerifier(t); !v.Check("new one") || v.Check("old one") {
+	s.submitPassphrase(t, "old one", "a new one", "a new one")
+	if v := h.storedVerifier(t); !v.Check("a new one") || v.Check("old one") {
 		t.Fatal("the passphrase did not change")
 	}
 
@@ -142,7 +146,7 @@ func TestChangeAndRemoveNeedTheCurrentPassphrase(t *testing.T) {
 	}
 	s.dialog.Hide()
 	test.Tap(s.removePass)
-	s.submitPassphrase(t, "new one", "", "")
+	s.submitPassphrase(t, "a new one", "", "")
 	if !h.storedVerifier(t).IsZero() {
 		t.Fatal("the passphrase was not removed")
 	}
@@ -186,10 +190,14 @@ func TestStartOnLogin(t *testing.T) {
 		t.Fatalf("no autostart entry: %v", err)
 	}
 	for _, want := range []string{"[Desktop Entry]\n", "Type=Application\n", "Name=Countersign\n",
-		`Exec="/opt/Counter Sign/countersign" --hidden` + "\n"} {
+		`Exec="/opt/Counter Sign/countersign"` + "\n"} {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("autostart entry lacks %q:\n%s", want, data)
 		}
+	}
+	// Hidden or not is the Start hidden setting's to say, at login too.
+	if strings.Contains(string(data), "--hidden") {
+		t.Errorf("the autostart entry starts hidden whatever Start hidden says:\n%s", data)
 	}
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o644 {
 		t.Errorf("autostart entry mode %o, want 644", fi.Mode().Perm())
@@ -259,5 +267,70 @@ func TestStartHidden(t *testing.T) {
 	test.Tap(s.startHidden)
 	if !StartsHidden(h.app) {
 		t.Error("StartsHidden is false after checking Start hidden in the tray")
+	}
+}
+
+// TestPassphraseHasAMinimumLength: a new passphrase shorter than
+// minPassphrase is refused, saying how long it must be.
+func TestPassphraseHasAMinimumLength(t *testing.T) {
+	h, _ := newSessionHarness(t, fixture(), Session{}, "")
+	s := h.showSettings()
+	test.Tap(s.setPass)
+	if !slices.ContainsFunc(laidOut(h.win.Canvas().Overlays().Top()), func(o fyne.CanvasObject) bool {
+		text, ok := o.(*canvas.Text)
+		return ok && text.Text == "At least 8 characters"
+	}) {
+		t.Error("the dialog does not say the minimum length")
+	}
+	s.submitPassphrase(t, "", "sesame7", "sesame7")
+	if !h.storedVerifier(t).IsZero() {
+		t.Fatal("a 7-character passphrase was set")
+	}
+	if err := s.form.next.Validate(); err == nil || err.Error() != "use at least 8 characters (this one has 7)" {
+		t.Errorf("the field says %v", err)
+	}
+	if err := h.main.lock.setPassphrase("sesame7"); err == nil {
+		t.Error("the lock takes a 7-character passphrase")
+	}
+	s.dialog.Hide()
+	test.Tap(s.setPass)
+	s.submitPassphrase(t, "", "sesame78", "sesame78")
+	if !h.storedVerifier(t).Check("sesame78") {
+		t.Error("an 8-character passphrase was not set")
+	}
+}
+
+// TestDisabledControlsSayWhy: a control that cannot be used says why
+// beside it: Lock now and the automatic lock without a passphrase, Add in
+// a checklist with nothing checked, Next in the form while the secret is
+// missing, Digits for Steam.
+func TestDisabledControlsSayWhy(t *testing.T) {
+	h, _ := newSessionHarness(t, fixture(), Session{}, "")
+	s := h.showSettings()
+	if !s.lockNow.Disabled() || !s.autoLock.Disabled() {
+		t.Fatal("without a passphrase Lock now and the automatic lock are enabled")
+	}
+	if !s.needsPass.Visible() || !strings.Contains(s.needsPass.Text, "need an app passphrase") {
+		t.Errorf("nothing says why Lock now is disabled (%q, shown %v)", s.needsPass.Text, s.needsPass.Visible())
+	}
+
+	a := newAddHarness(t, nil)
+	a.add.showReview([]vault.Account{fixture()[0], fixture()[3]}, nil)
+	for _, c := range a.add.review.checks {
+		test.Tap(c)
+	}
+	if r := a.add.review; !r.add.Disabled() || r.add.Text != "Check an account to add" {
+		t.Errorf("with nothing checked Add says %q (disabled %v)", r.add.Text, r.add.Disabled())
+	}
+	a.add.review.dialog.Hide()
+
+	a.add.enterByHand()
+	f := a.add.form
+	if !f.next.Disabled() || f.previewItem.HintText == "" {
+		t.Errorf("with no secret Next is disabled %v, and the code's hint says %q", f.next.Disabled(), f.previewItem.HintText)
+	}
+	f.kind.SetSelected(typeSteam)
+	if !f.digits.Disabled() || f.digitsItem.HintText == "" {
+		t.Errorf("for Steam Digits is disabled %v, its hint %q", f.digits.Disabled(), f.digitsItem.HintText)
 	}
 }

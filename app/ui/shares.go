@@ -255,7 +255,7 @@ func (o *shareOffers) confirmDecline(s shareOffer) {
 	sd := &shareDialog{offer: s.share.ID}
 	msg := "Decline " + offerWhat(s.share) + "?\n\nThe server forgets the secret it kept for this desktop. " +
 		"The account's owner can share it again later."
-	d := dialog.NewConfirm("Decline the shared authenticator", msg, func(yes bool) {
+	d := newDangerConfirm("Decline the shared authenticator", msg, "Decline", "Back", func(yes bool) {
 		if sd.done {
 			return
 		}
@@ -267,9 +267,6 @@ func (o *shareOffers) confirmDecline(s shareOffer) {
 			o.showNext() // asked again
 		}
 	}, o.a.m.win)
-	d.SetConfirmText("Decline")
-	d.SetConfirmImportance(widget.DangerImportance)
-	d.SetDismissText("Back")
 	sd.d = d
 	o.dialog = sd
 	d.Show()

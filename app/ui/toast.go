@@ -163,6 +163,8 @@ func (r *toastRenderer) applyTheme() {
 	r.c.bg.CornerRadius = th.Size(theme.SizeNameInputRadius) * 2
 	r.c.text.Color = th.Color(theme.ColorNameBackground, v)
 	r.c.text.TextSize = th.Size(theme.SizeNameText)
+	r.c.undo.text.Color = r.c.text.Color
+	r.c.undo.line.StrokeColor = r.c.text.Color
 }
 
 func (r *toastRenderer) Objects() []fyne.CanvasObject {
@@ -170,17 +172,21 @@ func (r *toastRenderer) Objects() []fyne.CanvasObject {
 }
 func (r *toastRenderer) Destroy() {}
 
-// toastAction is the toast's Undo: bold text in the theme's primary colour,
-// which reads on the toast's inverted background in either variant.
+// toastAction is the toast's Undo: bold, underlined text in the toast's
+// own colours, whose contrast is the theme's text on its background in
+// either variant (a coloured word on the inverted card would not be:
+// Fyne's blue on the light theme's grey is 1.6:1).
 type toastAction struct {
 	widget.BaseWidget
 	text     *canvas.Text
+	line     *canvas.Line
 	onTapped func()
 }
 
 func newToastAction(label string) *toastAction {
-	a := &toastAction{text: canvas.NewText(label, theme.Color(theme.ColorNamePrimary))}
+	a := &toastAction{text: canvas.NewText(label, nil), line: canvas.NewLine(nil)}
 	a.text.TextStyle.Bold = true
+	a.line.StrokeWidth = 1
 	a.ExtendBaseWidget(a)
 	return a
 }
@@ -194,5 +200,18 @@ func (a *toastAction) Tapped(*fyne.PointEvent) {
 func (a *toastAction) Cursor() desktop.Cursor { return desktop.PointerCursor }
 
 func (a *toastAction) CreateRenderer() fyne.WidgetRenderer {
-	return widget.NewSimpleRenderer(container.NewPadded(a.text))
+	return widget.NewSimpleRenderer(container.NewPadded(container.New(underline{}, a.text, a.line)))
+}
+
+// underline lays out a text with a line just beneath it.
+type underline struct{}
+
+func (underline) MinSize(objects []fyne.CanvasObject) fyne.Size { return objects[0].MinSize() }
+
+func (underline) Layout(objects []fyne.CanvasObject, size fyne.Size) {
+	text, line := objects[0], objects[1]
+	text.Resize(size)
+	y := size.Height - 2
+	line.Move(fyne.NewPos(0, y))
+	line.Resize(fyne.NewSize(size.Width, 0))
 }

@@ -66,6 +66,9 @@ type Deps struct {
 	// NewWindow opens a window of its own, for a sign-in request's prompt;
 	// the app's NewWindow when nil.
 	NewWindow func(title string) fyne.Window
+	// Screen is the size of the screen the window opens on; nil when it is
+	// not known. The window opens no larger than it.
+	Screen Screen
 }
 
 func (d *Deps) defaults(a fyne.App) {
@@ -173,7 +176,7 @@ func NewMain(a fyne.App, w fyne.Window, deps Deps) *Main {
 
 	tabs := make([]*container.TabItem, len(m.screens))
 	for i, s := range m.screens {
-		m.holders = append(m.holders, container.NewStack())
+		m.holders = append(m.holders, newContentHolder())
 		tabs[i] = container.NewTabItemWithIcon(s.title(), s.icon(), m.holders[i])
 	}
 	m.holders[0].Add(m.screens[0].content())
@@ -182,7 +185,7 @@ func NewMain(a fyne.App, w fyne.Window, deps Deps) *Main {
 	m.nav.OnSelected = func(*container.TabItem) { m.show(m.screens[m.nav.SelectedIndex()]) }
 
 	w.SetContent(withMinSize(container.NewStack(m.nav, m.lock.view, m.toast.layer)))
-	restoreSize(a, w)
+	restoreSize(a, w, deps.Screen)
 	w.SetOnClosed(m.onClosed)
 	// Quitting (Ctrl+C in the terminal, logging out) stops the app without
 	// closing the window; the size is kept then too.

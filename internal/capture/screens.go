@@ -34,3 +34,16 @@ func x11Screens() (screens []Screen, err error) {
 	}
 	return screens, nil
 }
+
+// ScreenSize is the size, in pixels, of the first monitor, as the display
+// reports it (the Xinerama heads on X11, the displays on macOS and
+// Windows); ok is false when it cannot say (Wayland, no display).
+func ScreenSize() (width, height int, ok bool) {
+	defer func() {
+		if recover() != nil { // the X protocol library panics on some broken connections
+			width, height, ok = 0, 0, false
+		}
+	}()
+	b := screenshot.GetDisplayBounds(0)
+	return b.Dx(), b.Dy(), !b.Empty()
+}
