@@ -100,6 +100,11 @@ func (s *Server) approverRemove(w http.ResponseWriter, r *http.Request, st *reqS
 	if err := s.permits(r, st, household.RemoveDevice, member); err != nil {
 		return err
 	}
+	if !s.confirmed(w, r, ask{Title: "Remove the desktop “" + name + "”?",
+		Text:   "It can no longer approve your sign-ins, and it stops showing this account's devices and the shared authenticator. To use it again, pair it again.",
+		Button: "Remove desktop", Back: "/account/security#approvers"}) {
+		return nil
+	}
 	err = s.approvals.RemoveApprover(ctx, st.user.ID, id, st.ip, truncate(r.UserAgent(), 512))
 	if errors.Is(err, approval.ErrNotFound) || errors.Is(err, store.ErrNotFound) {
 		return errNotFound

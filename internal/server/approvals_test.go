@@ -198,7 +198,13 @@ func TestPairingPageAndRemoval(t *testing.T) {
 	if r := other.post("/account/approvers/"+d.a.ID+"/remove", nil); r.status != http.StatusNotFound {
 		t.Errorf("removing another account's approver: %d", r.status)
 	}
+	// It asks first, naming the desktop, and nothing goes until confirmed.
 	r = c.post("/account/approvers/"+d.a.ID+"/remove", nil)
+	mustContain(t, html.UnescapeString(r.body), "Remove the desktop “Ada's laptop”?", `id="confirm-form"`, `name="confirm" value="1"`)
+	if list, _ := e.srv.approvals.Approvers(context.Background(), e.user("ada@example.com").ID); len(list) != 1 {
+		t.Fatalf("%d desktops after asking, want 1", len(list))
+	}
+	r = c.post("/account/approvers/"+d.a.ID+"/remove", url.Values{"confirm": {"1"}})
 	if r.status != http.StatusSeeOther || r.loc != "/account/security#approvers" {
 		t.Fatalf("remove: %d %q", r.status, r.loc)
 	}

@@ -209,6 +209,11 @@ func (s *Server) appRevoke(w http.ResponseWriter, r *http.Request, st *reqState)
 	if name == "" {
 		return errNotFound
 	}
+	if !s.confirmed(w, r, ask{Title: "Remove " + name + "'s access?",
+		Text:   name + " is signed out and its tokens stop working at once; to use it again it must ask you again.",
+		Button: "Remove access", Back: "/account/security#authorized-apps"}) {
+		return nil
+	}
 	err = s.oauth.RevokeGrant(ctx, st.user.ID, id)
 	if errors.Is(err, oauth.ErrNotFound) {
 		return errNotFound

@@ -289,7 +289,7 @@ func TestCSRF(t *testing.T) {
 		t.Errorf("JSON without a token: %d %s", r.status, r.body)
 	}
 	// With the right token it works.
-	if r := c.post("/account/sessions/others", url.Values{"csrf": {good}}); r.status != http.StatusSeeOther {
+	if r := c.post("/account/sessions/others", url.Values{"csrf": {good}, "confirm": {"1"}}); r.status != http.StatusSeeOther {
 		t.Errorf("the right token: %d", r.status)
 	}
 	if n := sessions(); n != 1 {

@@ -345,7 +345,7 @@ func TestAuthorizedAppsRemoveAccess(t *testing.T) {
 	if r := c.post("/account/apps/nope/revoke", nil); r.status != http.StatusNotFound {
 		t.Errorf("unknown app: %d", r.status)
 	}
-	r := c.post("/account/apps/"+app.ID+"/revoke", nil)
+	r := c.post("/account/apps/"+app.ID+"/revoke", url.Values{"confirm": {"1"}})
 	if r.status != http.StatusSeeOther || r.loc != "/account/security#authorized-apps" {
 		t.Fatalf("remove access: %d %q", r.status, r.loc)
 	}

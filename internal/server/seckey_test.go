@@ -96,7 +96,7 @@ func TestSecurityKeyRegistrationAndSignin(t *testing.T) {
 
 	// Remove it.
 	keys, _ := e.db.SecurityKeys(ctx, u.ID)
-	r = c2.submit(fmt.Sprintf("/account/security-keys/%s/remove", keys[0].ID), nil)
+	r = c2.submit(fmt.Sprintf("/account/security-keys/%s/remove", keys[0].ID), url.Values{"confirm": {"1"}})
 	mustContain(t, r.body, "is removed")
 	if keys, _ := e.db.SecurityKeys(ctx, u.ID); len(keys) != 0 {
 		t.Errorf("%d keys left", len(keys))

@@ -263,12 +263,19 @@ func (s *Server) twoStepDisable(w http.ResponseWriter, r *http.Request, st *reqS
 		http.Redirect(w, r, "/account/security", http.StatusSeeOther)
 		return nil
 	}
+	a := ask{Title: "Turn off two-step verification?",
+		Text: "Then your password alone signs you in: anyone who learns it gets into your account. Your methods, security keys and desktops are kept, should you turn it on again. Enter your password to turn it off.",
+		Button: "Turn off two-step", Back: "/account/security#two-step", Password: true}
+	if !s.confirmed(w, r, a) {
+		return nil
+	}
 	ok, err := s.checkCurrentPassword(ctx, r, st, r.PostFormValue("password"))
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return s.showSecurity(w, r, st, http.StatusUnauthorized, "That password is not right, so two-step verification is still on.", func(*securityData) {})
+		s.askAgain(w, r, http.StatusUnauthorized, "That password is not right, so two-step verification is still on.", a)
+		return nil
 	}
 	u.TwoStep = false
 	if err := s.store.UpdateUser(ctx, u); err != nil {
@@ -321,6 +328,11 @@ func (s *Server) methodRemove(w http.ResponseWriter, r *http.Request, st *reqSta
 				func(*securityData) {})
 		}
 	}
+	if !s.confirmed(w, r, ask{Title: "Remove " + methodName(*m) + "?",
+		Text:   "You will no longer be able to use it for the second step of signing in. You can add it again later.",
+		Button: "Remove method", Back: "/account/security#two-step"}) {
+		return nil
+	}
 	if err := s.store.DeleteMethod(ctx, u.ID, m.ID); err != nil {
 		return err
 	}
@@ -336,6 +348,11 @@ func (s *Server) methodRemove(w http.ResponseWriter, r *http.Request, st *reqSta
 
 func (s *Server) backupCodesRegenerate(w http.ResponseWriter, r *http.Request, st *reqState) error {
 	ctx := r.Context()
+	if !s.confirmed(w, r, ask{Title: "Get new backup codes?",
+		Text:   "Your current backup codes stop working at once, including any you printed or saved. Keep the new ones somewhere safe.",
+		Button: "Get new codes", Back: "/account/security#two-step"}) {
+		return nil
+	}
 	codes, hashes, err := s.newBackupCodes(st.user.ID)
 	if err != nil {
 		return err
@@ -413,6 +430,11 @@ func (s *Server) keyRemove(w http.ResponseWriter, r *http.Request, st *reqState)
 	if err := s.permits(r, st, household.RemoveDevice, member); err != nil {
 		return err
 	}
+	if !s.confirmed(w, r, ask{Title: "Remove the security key “" + name + "”?",
+		Text:   "It will no longer sign in to this account or confirm it is you. To use it again, add it again.",
+		Button: "Remove key", Back: "/account/security#security-keys"}) {
+		return nil
+	}
 	if err := s.store.DeleteSecurityKey(ctx, st.user.ID, id); err != nil {
 		return err
 	}
@@ -462,6 +484,14 @@ func (s *Server) deviceRemove(w http.ResponseWriter, r *http.Request, st *reqSta
 		return err
 	}
 	current := st.sess.DeviceID == d.ID
+	text := "It will ask for the second step again, and its sessions are signed out now."
+	if current {
+		text = "This is the browser you are using: it will ask for the second step again, and you are signed out now."
+	}
+	if !s.confirmed(w, r, ask{Title: "Stop trusting “" + d.Name + "”?", Text: text,
+		Button: "Stop trusting", Back: "/account/security#devices"}) {
+		return nil
+	}
 	// The activity first: removing the device may end this very session.
 	if err := s.activity(ctx, r, st, st.user.ID, store.ActDeviceRemoved, true, d.Name); err != nil {
 		return err
@@ -506,6 +536,11 @@ func (s *Server) sessionRevoke(w http.ResponseWriter, r *http.Request, st *reqSt
 		return err
 	}
 	detail := browserOf(sess.UserAgent) + " (" + sess.IP + ")"
+	if !s.confirmed(w, r, ask{Title: "Sign out " + detail + "?",
+		Text:   "That browser is signed out now and must sign in again.",
+		Button: "Sign it out", Back: "/account/security#sessions"}) {
+		return nil
+	}
 	if err := s.store.DeleteUserSession(ctx, st.user.ID, id); err != nil {
 		return err
 	}
@@ -519,6 +554,11 @@ func (s *Server) sessionRevoke(w http.ResponseWriter, r *http.Request, st *reqSt
 
 func (s *Server) sessionsRevokeOthers(w http.ResponseWriter, r *http.Request, st *reqState) error {
 	ctx := r.Context()
+	if !s.confirmed(w, r, ask{Title: "Sign out everywhere else?",
+		Text:   "Every other browser signed in to this account is signed out now and must sign in again; this one stays signed in.",
+		Button: "Sign out everywhere else", Back: "/account/security#sessions"}) {
+		return nil
+	}
 	n, err := s.store.DeleteOtherSessions(ctx, st.user.ID, st.sess.ID)
 	if err != nil {
 		return fmt.Errorf("end other sessions: %w", err)
@@ -584,6 +624,11 @@ func (s *Server) apiTokenRevoke(w http.ResponseWriter, r *http.Request, st *reqS
 	}
 	if name == "" {
 		return errNotFound
+	}
+	if !s.confirmed(w, r, ask{Title: "Revoke the API token “" + name + "”?",
+		Text:   "Scripts and apps that use it stop working at once. This cannot be undone; make a new token if you need one.",
+		Button: "Revoke token", Back: "/account/security#api-tokens"}) {
+		return nil
 	}
 	if err := s.store.RevokeAPIToken(ctx, st.user.ID, id, s.now()); err != nil {
 		return err

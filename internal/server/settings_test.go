@@ -32,7 +32,7 @@ func TestSignOutEverywhereElse(t *testing.T) {
 		t.Errorf("%d sessions listed, want 3", n)
 	}
 	mustContain(t, sectionOf(r.body, "sessions"), "this session", "Firefox 133", `id="signout-others"`)
-	r = c.submit("/account/sessions/others", nil)
+	r = c.submit("/account/sessions/others", url.Values{"confirm": {"1"}})
 	mustContain(t, r.body, "Signed out of 2 other sessions.")
 	for _, o := range others {
 		if r := o.get("/account/security"); r.status != http.StatusSeeOther {
@@ -60,7 +60,7 @@ func TestSignOutEverywhereElse(t *testing.T) {
 		t.Errorf("revoking someone else's session: %d", r.status)
 	}
 	c.get("/account/security")
-	if r := c.post("/account/sessions/"+otherID+"/revoke", nil); r.status != http.StatusSeeOther {
+	if r := c.post("/account/sessions/"+otherID+"/revoke", url.Values{"confirm": {"1"}}); r.status != http.StatusSeeOther {
 		t.Errorf("revoke: %d", r.status)
 	}
 	if r := o.get("/account/security"); r.status != http.StatusSeeOther {
@@ -87,7 +87,7 @@ func TestDevicesRename(t *testing.T) {
 		t.Errorf("empty name: %d", r.status)
 	}
 	// Removing this browser's own device signs it out.
-	r = c.post("/account/devices/"+devs[0].ID+"/remove", nil)
+	r = c.post("/account/devices/"+devs[0].ID+"/remove", url.Values{"confirm": {"1"}})
 	if r.status != http.StatusSeeOther || r.loc != "/signin" {
 		t.Errorf("removing this browser: %d %q", r.status, r.loc)
 	}
@@ -120,7 +120,7 @@ func TestAPITokens(t *testing.T) {
 	if r := c.post("/account/api-tokens", url.Values{"name": {"x"}, "scope": {"admin"}}); r.status != http.StatusBadRequest {
 		t.Errorf("unknown scope: %d", r.status)
 	}
-	r = c.submit("/account/api-tokens/"+tok.ID+"/revoke", nil)
+	r = c.submit("/account/api-tokens/"+tok.ID+"/revoke", url.Values{"confirm": {"1"}})
 	mustContain(t, r.body, "is revoked")
 	if tok, _ := e.db.APITokenByHash(context.Background(), h[:]); tok.RevokedAt.IsZero() {
 		t.Error("not revoked")

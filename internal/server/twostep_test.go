@@ -157,7 +157,7 @@ func TestTrustedDevice(t *testing.T) {
 	c3.post("/signin/verify", url.Values{"method": {"backup"}, "code": {"zzzz-zzzz"}})
 	e.clock.Advance(30 * time.Second)
 	c3.submit("/signin/verify", url.Values{"method": {"totp"}, "code": {e.totpCode(secret, 0)}})
-	r = c3.post("/account/devices/"+devs[0].ID+"/remove", nil)
+	r = c3.post("/account/devices/"+devs[0].ID+"/remove", url.Values{"confirm": {"1"}})
 	if r.status != http.StatusSeeOther {
 		t.Fatalf("remove device: %d %s", r.status, r.body)
 	}
@@ -292,6 +292,11 @@ func TestBackupCodes(t *testing.T) {
 	c.follow(r)
 	c.get("/account/security")
 	r = c.post("/account/backup-codes", nil)
+	mustContain(t, r.body, "Your current backup codes stop working at once")
+	if got := backupRe.FindAllStringSubmatch(r.body, -1); len(got) != 0 {
+		t.Fatalf("new codes shown before confirming: %d", len(got))
+	}
+	r = c.post("/account/backup-codes", url.Values{"confirm": {"1"}})
 	fresh := backupRe.FindAllStringSubmatch(r.body, -1)
 	if len(fresh) != 10 {
 		t.Fatalf("%d new codes", len(fresh))
@@ -323,19 +328,21 @@ func TestRemovingMethods(t *testing.T) {
 	if r.status != http.StatusConflict || !strings.Contains(r.body, "a backup method is required") {
 		t.Errorf("removing the last-but-one: %d", r.status)
 	}
-	// Turning off needs the password.
-	r = c.post("/account/two-step/disable", url.Values{"password": {"not my password"}})
-	if r.status != http.StatusUnauthorized || !e.user("ada@example.com").TwoStep {
+	// Turning off asks first, with the password; a wrong one asks again.
+	r = c.post("/account/two-step/disable", nil)
+	mustContain(t, r.body, "Turn off two-step verification?", `name="password"`, `id="confirm-form"`)
+	r = c.post("/account/two-step/disable", url.Values{"confirm": {"1"}, "password": {"not my password"}})
+	if r.status != http.StatusUnauthorized || !e.user("ada@example.com").TwoStep || !strings.Contains(r.body, `id="confirm-form"`) {
 		t.Errorf("disable with a wrong password: %d", r.status)
 	}
 	before := c.cookie(sessionCookie)
-	r = c.submit("/account/two-step/disable", url.Values{"password": {pw}})
+	r = c.submit("/account/two-step/disable", url.Values{"confirm": {"1"}, "password": {pw}})
 	mustContain(t, r.body, `<strong id="two-step-status" class="off">Off</strong>`)
 	if c.cookie(sessionCookie) == before {
 		t.Error("the session id did not change when two-step went off")
 	}
 	// Off: methods may go.
-	r = c.submit("/account/methods/"+ms[0].ID+"/remove", nil)
+	r = c.submit("/account/methods/"+ms[0].ID+"/remove", url.Values{"confirm": {"1"}})
 	mustContain(t, r.body, "is removed")
 	if ms, _ := e.db.Methods(context.Background(), u.ID); len(ms) != 1 {
 		t.Errorf("%d methods left", len(ms))

@@ -518,6 +518,7 @@ func TestCompanion(t *testing.T) {
 		s.wantCount("#approvers li", 2)
 
 		s.submit(`#approvers li form[action="/account/approvers/`+d.acct.ID+`/remove"]`, nil)
+		s.submit("form#confirm-form", nil) // removing asks first
 		s.wantPath("/account/security")
 		s.wantCount("#approvers li", 1)
 		if got := s.text("#approvers li"); !strings.Contains(got, "Ada's tower") {

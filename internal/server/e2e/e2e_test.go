@@ -297,6 +297,11 @@ func TestSignInFlows(t *testing.T) {
 	// Forget the browser: removing the trusted device ends its sessions,
 	// this one included, so the next sign-in asks for a second step again.
 	s.submit(`#devices li form[action$="/remove"]`, nil)
+	if got := s.text("#confirm-h"); !strings.HasPrefix(got, "Stop trusting") {
+		t.Errorf("removing a browser asks %q", got)
+	}
+	s.shot("confirm-remove")
+	s.submit("form#confirm-form", nil)
 	s.open("/account/security")
 	s.wantPath("/signin")
 	s.shot("signin")

@@ -352,6 +352,7 @@ func TestOAuthRelyingParty(t *testing.T) {
 	}
 	s.shot("authorized-apps")
 	s.submit(`#authorized-apps li form[action$="/revoke"]`, nil)
+	s.submit("form#confirm-form", nil) // removing access asks first
 	s.open("/account/security")
 	s.wantCount("#authorized-apps li", 0)
 	phase("access removed")
