@@ -96,7 +96,9 @@ type dashboard struct {
 }
 
 func newDashboard(m *Main) *dashboard {
-	return &dashboard{m: m, open: m.deps.Dashboards, ui: fyne.Do}
+	d := &dashboard{m: m, open: m.deps.Dashboards, ui: fyne.Do}
+	d.bindKeys()
+	return d
 }
 
 // build makes the screen's widgets the first time it is asked for them:
