@@ -221,6 +221,7 @@ func (f *pairForm) onPair() {
 			return
 		}
 		f.dialog.Hide()
+		f.s.m.dashboard.accountsChanged()
 		f.s.m.toast.show("Paired with " + accountLabel(acct))
 	})
 }
