@@ -77,7 +77,7 @@ type dashboard struct {
 	src      Dashboard          // nil until an account is chosen
 	visible  bool
 
-	heading *widget.Label  // when there are no tabs to show
+	heading *widget.Label // when there are no tabs to show
 	status  *widget.Label
 	pair    *widget.Button // when no account is paired
 	picker  *widget.Select
