@@ -649,15 +649,26 @@ func (d *dashboard) showInvitation(m api.Member, inv api.Invitation) {
 		Text: fmt.Sprintf("Works once, until %s (%s).", inv.ExpiresAt.In(now.Location()).Format("15:04"),
 			"in "+count(int(left/time.Minute), "minute", "minutes"))}
 	how := &widget.Label{Wrapping: fyne.TextWrapWord, Text: "On " + possessive(m.Name) + " desktop, open Countersign, " +
-		"choose Approvals, then Pair with an account: scan this code, or type the code below with the server " +
-		serverName(d.account.Server) + "."}
+		"choose Approvals, then Pair with an account: scan this code, or type the server and the code below."}
+	server := &widget.Label{Text: invitationServer(inv, d.account.Server), Alignment: fyne.TextAlignCenter,
+		Selectable: true, Truncation: fyne.TextTruncateEllipsis}
 	copyLink := widget.NewButtonWithIcon("Copy link", theme.ContentCopyIcon(), func() {
 		d.m.app.Clipboard().SetContent(inv.URI)
 		d.m.toast.show("Copied the invitation link")
 	})
-	content := container.NewVBox(how, container.NewCenter(img), code, expiry, container.NewCenter(copyLink))
+	content := container.NewVBox(how, container.NewCenter(img), server, code, expiry, container.NewCenter(copyLink))
 	dl := dialog.NewCustom("Invitation for "+m.Name, "Done", content, d.m.win)
 	dl.Resize(fyne.NewSize(440, dl.MinSize().Height))
 	d.dialog = dl
 	dl.Show()
+}
+
+// invitationServer is the server an invitation is redeemed on, as a URL
+// to type in the pairing dialog: the server's public URL, which the
+// invitation's link holds; the one this desktop pairs with otherwise.
+func invitationServer(inv api.Invitation, paired string) string {
+	if server, _, err := api.ParsePairURI(inv.URI); err == nil {
+		return server
+	}
+	return paired
 }

@@ -212,7 +212,7 @@ func TestBoardAddMemberShowsInvitation(t *testing.T) {
 	entryIn(t, h.win.Canvas()).SetText("Robin")
 	h.tap(t, "Add")
 	wantChanges(t, f, call{"AddMember", "Robin"}, call{"Invite", "m-robin"})
-	h.assertShows(t, "Invitation for Robin", "K7Q9-M2XD", "Works once, until", "in 10 minutes")
+	h.assertShows(t, "Invitation for Robin", "https://accounts.example.com", "K7Q9-M2XD", "Works once, until", "in 10 minutes")
 	h.capture(t, "invitation")
 	h.tap(t, "Done")
 	h.assertShows(t, "Robin")

@@ -360,7 +360,7 @@ func sentence(err error) string {
 	if s == "" {
 		return s
 	}
-	return strings.ToUpper(s[:1]) + s[1:] + "."
+	return endSentence(strings.ToUpper(s[:1]) + s[1:])
 }
 
 // lockShortcut is Ctrl+L (Cmd+L on macOS): lock now.
