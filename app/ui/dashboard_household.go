@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"slices"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -166,12 +167,12 @@ func (b *board) move(dv api.Device, to string, undo bool) {
 		},
 		func() {
 			if !undo {
-				b.d.m.toast.show("Gave " + dv.Name + " back to " + target.Name)
+				b.d.m.toast.show("Gave " + client.DeviceName(dv) + " back to " + target.Name)
 				return
 			}
 			moved := dv
 			moved.MemberID = to
-			b.d.m.toast.showUndo("Gave "+dv.Name+" to "+target.Name, func() { b.move(moved, from, false) })
+			b.d.m.toast.showUndo("Gave "+client.DeviceName(dv)+" to "+target.Name, func() { b.move(moved, from, false) })
 		},
 		// Refused, or the server could not be reached: the card goes back.
 		func() { b.place(dv.ID, from) })
@@ -227,7 +228,7 @@ func newMemberColumn(b *board, m api.Member, devs []api.Device) *memberColumn {
 			head = append(head, &widget.Label{Text: "Shares the authenticator", SizeName: theme.SizeNameCaptionText,
 				Importance: widget.SuccessImportance})
 		} else {
-			c.share = widget.NewButtonWithIcon("Share authenticator", theme.VisibilityIcon(), c.shareAuthenticator)
+			c.share = widget.NewButtonWithIcon("Share authenticator", theme.VisibilityIcon(), func() { b.confirmShare(m) })
 		}
 		// The authenticator is sealed to the member's paired desktops: with
 		// none there is nothing to share it with yet (stopping still works).
@@ -298,16 +299,37 @@ func (c *memberColumn) showMenu() {
 	widget.ShowPopUpMenuAtPosition(fyne.NewMenu("", c.menuItems()...), cv, pos.AddXY(0, c.menu.Size().Height))
 }
 
-func (c *memberColumn) shareAuthenticator() {
-	m := c.member
+// confirmShare says what sharing the authenticator with m gives them,
+// and shares it once confirmed.
+func (b *board) confirmShare(m api.Member) {
+	var desktops []string
+	for _, dv := range b.data.Devices {
+		if dv.MemberID == m.ID && dv.Type == api.DeviceApprover {
+			desktops = append(desktops, client.DeviceName(dv))
+		}
+	}
+	on := possessive(m.Name) + " desktop (" + strings.Join(desktops, ", ") + ")"
+	if len(desktops) > 1 {
+		on = possessive(m.Name) + " desktops (" + strings.Join(desktops, ", ") + ")"
+	}
+	msg := fmt.Sprintf("Share the authenticator of %s with %s?\n\n%s gets the codes of this account on %s, "+
+		"and on the desktops they pair later, and can sign in with them as you do. Stopping later withdraws "+
+		"the offer only: codes %s already added keep working until the account's authenticator is changed.",
+		accountLabel(b.d.account), m.Name, m.Name, on, m.Name)
+	b.d.confirm("Share the authenticator", msg, "Share", func() { b.share(m) })
+}
+
+// share shares the authenticator with m: the server offers it to each of
+// their desktops.
+func (b *board) share(m api.Member) {
 	var n int
-	c.b.d.act("The authenticator could not be shared", []string{api.ChangedHousehold},
+	b.d.act("The authenticator could not be shared", []string{api.ChangedHousehold},
 		func(ctx context.Context, src Dashboard) (err error) {
 			n, err = src.ShareAuthenticator(ctx, m.ID)
 			return err
 		},
 		func() {
-			c.b.d.m.toast.show("Offered the authenticator to " + possessive(m.Name) + " " +
+			b.d.m.toast.show("Offered the authenticator to " + possessive(m.Name) + " " +
 				count(n, "desktop", "desktops"))
 		})
 }
@@ -370,11 +392,7 @@ func newBoardCard(c *memberColumn) *boardCard {
 func (k *boardCard) set(dv api.Device) {
 	k.dv = dv
 	k.kind.Resource = kindIcon(dv.Kind)
-	name := dv.Name
-	if dv.Current {
-		name += " (this device)"
-	}
-	k.name.Text = name
+	k.name.Text = client.DeviceName(dv)
 	k.what.Text = deviceWhat(dv)
 	seen := "Never seen"
 	if !dv.LastSeenAt.IsZero() {

@@ -178,8 +178,9 @@ func TestBoardMemberActions(t *testing.T) {
 	h.settle(t)
 	wantChanges(t, f, call{"RenameMember", "m-sam Samuel"}, call{"RenameMember", "m-sam Sam"})
 
-	// Share with Sam, whose laptop is paired.
+	// Share with Sam, whose laptop is paired, once confirmed.
 	h.tap(t, "Share authenticator")
+	h.tap(t, "Share")
 	if got := h.main.toast.visibleText(); got != "Offered the authenticator to Sam's 1 desktop" {
 		t.Errorf("toast %q", got)
 	}
