@@ -18,19 +18,25 @@ import (
 
 	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/client"
+	"github.com/countersign/countersign/internal/permit"
 	"github.com/countersign/countersign/internal/qr"
 )
 
 // Sizes of the household board.
 const (
-	columnWidth = 196
-	// edgeScroll is how near the board's side a dragged card scrolls it.
+	// minColumnWidth is the narrowest a member's column gets: as many as
+	// fit at that width share a row of the board.
+	minColumnWidth = 180
+	// edgeScroll is how near the board's top or bottom a dragged card
+	// scrolls it.
 	edgeScroll = 40
 )
 
 // board is the household: a column per member, the owner first, with
-// their devices as cards. Dragging a card onto another member's column
-// gives the device to that member.
+// their devices as cards, in rows as wide as the window. Dragging a card
+// onto another member's column, or choosing them in the card's menu,
+// gives the device to that member; this desktop is offered only what
+// package permit's table lets it do.
 type board struct {
 	d    *dashboard
 	data api.Household
@@ -50,10 +56,9 @@ func newBoard(d *dashboard) *board {
 	b := &board{d: d}
 	b.add = widget.NewButtonWithIcon("Add member…", theme.ContentAddIcon(), b.askAdd)
 	b.add.Importance = widget.HighImportance
-	b.intro = &widget.Label{Text: "Drag a device onto another person to give it to them.", Wrapping: fyne.TextWrapWord,
-		SizeName: theme.SizeNameCaptionText}
-	b.strip = container.NewHBox()
-	b.scroll = container.NewHScroll(b.strip)
+	b.intro = &widget.Label{Wrapping: fyne.TextWrapWord, SizeName: theme.SizeNameCaptionText}
+	b.strip = container.New(&columnsLayout{})
+	b.scroll = container.NewVScroll(b.strip)
 	b.root = container.NewBorder(container.NewBorder(nil, nil, nil, b.add, b.intro), nil, nil, nil, b.scroll)
 	b.reset()
 	return b
@@ -107,9 +112,23 @@ func (b *board) set(h api.Household) {
 		b.columns = append(b.columns, c)
 		b.strip.Objects = append(b.strip.Objects, c.root)
 	}
-	enable(b.add, b.youOwn())
-	b.strip.Refresh()
-	b.scroll.Refresh()
+	// With every column made, each card knows where its device may go.
+	for _, c := range b.columns {
+		for _, k := range c.cards {
+			show(k.menu, len(k.moves()) > 0)
+		}
+	}
+	enable(b.add, b.may(permit.AddMember, ""))
+	b.intro.SetText("Only the account's owner can " + permit.MoveDevice.Words() + ".")
+	if b.may(permit.MoveDevice, "") {
+		b.intro.SetText("Drag a device onto another person, or choose them in its menu, to give it to them.")
+	}
+	// Twice: the rows know their height once the columns, and the card
+	// names wrapped in them, are laid out at their width.
+	for range 2 {
+		b.strip.Refresh()
+		b.scroll.Refresh()
+	}
 }
 
 func boolRank(first bool) int {
@@ -128,9 +147,16 @@ func (b *board) ownerID() string {
 	return ""
 }
 
-// youOwn reports whether this desktop acts as the account's owner, who
-// alone may add, remove and share with members.
-func (b *board) youOwn() bool { return b.data.You != "" && b.data.You == b.ownerID() }
+// may reports whether this desktop may do a to what is the member
+// target's ("" for nobody's), as package permit's table says: it acts as
+// its member, the owner's desktop or a member's.
+func (b *board) may(a permit.Action, target string) bool {
+	caller := permit.MemberDesktop
+	if b.data.You != "" && b.data.You == b.ownerID() {
+		caller = permit.OwnerDesktop
+	}
+	return permit.Permits(caller, a, b.data.You, target)
+}
 
 func (b *board) member(id string) (api.Member, bool) {
 	i := slices.IndexFunc(b.data.Members, func(m api.Member) bool { return m.ID == id })
@@ -198,7 +224,7 @@ type memberColumn struct {
 	bg    *canvas.Rectangle // lit while a card is dragged over it
 	menu  *widget.Button
 	share *widget.Button
-	list  *widget.List
+	cards []*boardCard
 	root  fyne.CanvasObject
 }
 
@@ -233,22 +259,24 @@ func newMemberColumn(b *board, m api.Member, devs []api.Device) *memberColumn {
 		// The authenticator is sealed to the member's paired desktops: with
 		// none there is nothing to share it with yet (stopping still works).
 		hasDesktop := slices.ContainsFunc(devs, func(d api.Device) bool { return d.Type == api.DeviceApprover })
-		enable(c.share, b.youOwn() && (m.SharesAuthenticator || hasDesktop))
+		enable(c.share, b.may(permit.Share, m.ID) && (m.SharesAuthenticator || hasDesktop))
 		head = append(head, c.share)
 	}
-	c.list = widget.NewList(
-		func() int { return len(c.devices) },
-		func() fyne.CanvasObject { return newBoardCard(c) },
-		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*boardCard).set(c.devices[i]) },
-	)
-	c.list.HideSeparators = true
-	var body fyne.CanvasObject = c.list
-	if len(devs) == 0 {
-		body = container.NewVBox(&widget.Label{Text: "No devices. Drag one here, or invite " + m.Name + "'s desktop.",
-			Wrapping: fyne.TextWrapWord, SizeName: theme.SizeNameCaptionText})
+	body := head
+	for _, dv := range devs {
+		k := newBoardCard(c)
+		k.set(dv)
+		c.cards = append(c.cards, k)
+		body = append(body, k)
 	}
-	col := container.NewBorder(container.NewVBox(head...), nil, nil, nil, body)
-	c.root = container.New(fixedWidth(columnWidth), c.bg, container.NewPadded(col))
+	if len(devs) == 0 {
+		empty := "No devices."
+		if b.may(permit.MoveDevice, "") && b.may(permit.Invite, m.ID) {
+			empty = "No devices. Drag one here, or invite " + possessive(m.Name) + " desktop."
+		}
+		body = append(body, &widget.Label{Text: empty, Wrapping: fyne.TextWrapWord, SizeName: theme.SizeNameCaptionText})
+	}
+	c.root = container.NewStack(c.bg, container.NewPadded(container.NewVBox(body...)))
 	return c
 }
 
@@ -278,13 +306,13 @@ func (c *memberColumn) contains(pos fyne.Position) bool {
 func (c *memberColumn) menuItems() []*fyne.MenuItem {
 	b, m := c.b, c.member
 	rename := fyne.NewMenuItem("Rename…", func() { b.askRename(m) })
-	rename.Disabled = !b.youOwn() && m.ID != b.data.You
+	rename.Disabled = !b.may(permit.RenameMember, m.ID)
 	invite := fyne.NewMenuItem("Invite a desktop…", func() { b.invite(m) })
 	items := []*fyne.MenuItem{rename, invite}
-	invite.Disabled = !b.youOwn()
+	invite.Disabled = !b.may(permit.Invite, m.ID)
 	if m.Role != api.RoleOwner {
 		remove := fyne.NewMenuItem("Remove…", func() { b.confirmRemove(m) })
-		remove.Disabled = !b.youOwn()
+		remove.Disabled = !b.may(permit.RemoveMember, m.ID)
 		items = append(items, fyne.NewMenuItemSeparator(), remove)
 	}
 	return items
@@ -341,27 +369,8 @@ func (c *memberColumn) stopSharing() {
 		func() { c.b.d.m.toast.show("Stopped sharing the authenticator with " + m.Name) })
 }
 
-// fixedWidth stacks its objects at a width of its own, whatever their
-// content's.
-type fixedWidth float32
-
-func (w fixedWidth) MinSize(objects []fyne.CanvasObject) fyne.Size {
-	var h float32
-	for _, o := range objects {
-		h = max(h, o.MinSize().Height)
-	}
-	return fyne.NewSize(float32(w), h)
-}
-
-func (w fixedWidth) Layout(objects []fyne.CanvasObject, size fyne.Size) {
-	for _, o := range objects {
-		o.Move(fyne.NewPos(0, 0))
-		o.Resize(size)
-	}
-}
-
-// boardCard is a device on the household board, dragged to give it to
-// another member.
+// boardCard is a device on the household board, dragged or moved with
+// its menu to give it to another member.
 type boardCard struct {
 	widget.BaseWidget
 	c  *memberColumn
@@ -372,6 +381,7 @@ type boardCard struct {
 	name    *widget.Label
 	what    *widget.Label
 	seen    *widget.Label
+	menu    *widget.Button // Move to…, when this desktop may move it
 	content fyne.CanvasObject
 }
 
@@ -380,11 +390,14 @@ func newBoardCard(c *memberColumn) *boardCard {
 	k.bg = canvas.NewRectangle(theme.Color(theme.ColorNameBackground))
 	k.bg.CornerRadius = theme.InputRadiusSize()
 	k.kind = widget.NewIcon(kindIcon("desktop"))
-	k.name = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, Truncation: fyne.TextTruncateEllipsis}
+	// The name wraps rather than lose its end: "(this desktop)".
+	k.name = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, Wrapping: fyne.TextWrapWord}
 	k.what = &widget.Label{SizeName: theme.SizeNameCaptionText, Truncation: fyne.TextTruncateEllipsis}
 	k.seen = &widget.Label{SizeName: theme.SizeNameCaptionText, Truncation: fyne.TextTruncateEllipsis}
-	k.content = container.NewStack(k.bg, container.NewBorder(nil, nil, container.NewCenter(k.kind), nil,
-		container.New(lines{}, k.name, k.what, k.seen)))
+	k.menu = widget.NewButtonWithIcon("", theme.MoreVerticalIcon(), func() { k.showMenu(k.menu, fyne.Position{}) })
+	k.menu.Importance = widget.LowImportance
+	k.content = container.NewStack(k.bg, container.NewBorder(nil, nil, container.NewCenter(k.kind),
+		container.NewVBox(k.menu), container.New(lines{}, k.name, k.what, k.seen)))
 	k.ExtendBaseWidget(k)
 	return k
 }
@@ -403,6 +416,42 @@ func (k *boardCard) set(dv api.Device) {
 	k.content.Refresh() // lay the lines out at their new sizes
 }
 
+// moves are the card's menu: "Move to Sam" for each other member, in the
+// board's order, when this desktop may move the device; none otherwise.
+// Each gives the device as dropping the card on their column does.
+func (k *boardCard) moves() []*fyne.MenuItem {
+	b, dv := k.c.b, k.dv
+	if !b.may(permit.MoveDevice, dv.MemberID) {
+		return nil
+	}
+	var items []*fyne.MenuItem
+	for _, c := range b.columns {
+		if to := c.member; to.ID != dv.MemberID {
+			items = append(items, fyne.NewMenuItem("Move to "+to.Name, func() { b.move(dv, to.ID, true) }))
+		}
+	}
+	return items
+}
+
+// showMenu shows the card's menu below the button, or at pos on the card
+// for a right click.
+func (k *boardCard) showMenu(from fyne.CanvasObject, pos fyne.Position) {
+	items := k.moves()
+	drv := fyne.CurrentApp().Driver()
+	cv := drv.CanvasForObject(k)
+	if len(items) == 0 || cv == nil {
+		return
+	}
+	at := drv.AbsolutePositionForObject(from).Add(pos)
+	if from == k.menu {
+		at = at.AddXY(0, k.menu.Size().Height)
+	}
+	widget.ShowPopUpMenuAtPosition(fyne.NewMenu("", items...), cv, at)
+}
+
+// TappedSecondary shows the card's menu where it was right-clicked.
+func (k *boardCard) TappedSecondary(ev *fyne.PointEvent) { k.showMenu(k, ev.Position) }
+
 // dim shows the card faded while its copy is dragged.
 func (k *boardCard) dim(on bool) {
 	if on {
@@ -420,6 +469,76 @@ func (k *boardCard) Dragged(ev *fyne.DragEvent) { k.c.b.dragged(k, ev.Dragged) }
 
 // DragEnd drops the card on the column under it.
 func (k *boardCard) DragEnd() { k.c.b.dropped() }
+
+// columnsLayout lays the members' columns out in rows as wide as the
+// board: as many a row as fit at minColumnWidth (or the widest column's
+// least width) share its width, and each row is as tall as its tallest
+// column. The board scrolls down, never sideways.
+type columnsLayout struct {
+	width float32 // the width last laid out at, for MinSize
+}
+
+// grid is how many columns a row holds at width, and how wide each is.
+func (l *columnsLayout) grid(objects []fyne.CanvasObject, width float32) (perRow int, colWidth float32) {
+	least := float32(minColumnWidth)
+	for _, o := range objects {
+		least = max(least, o.MinSize().Width)
+	}
+	gap := theme.Padding()
+	perRow = max(1, min(len(objects), int((width+gap)/(least+gap))))
+	return perRow, max(least, (width-gap*float32(perRow-1))/float32(perRow))
+}
+
+// rows is the height of each row at width.
+func (l *columnsLayout) rows(objects []fyne.CanvasObject, perRow int) []float32 {
+	var heights []float32
+	for i, o := range objects {
+		if i%perRow == 0 {
+			heights = append(heights, 0)
+		}
+		heights[len(heights)-1] = max(heights[len(heights)-1], o.MinSize().Height)
+	}
+	return heights
+}
+
+func (l *columnsLayout) MinSize(objects []fyne.CanvasObject) fyne.Size {
+	if len(objects) == 0 {
+		return fyne.Size{}
+	}
+	_, least := l.grid(objects, 0)
+	perRow, _ := l.grid(objects, l.width)
+	var h float32
+	for _, rh := range l.rows(objects, perRow) {
+		h += rh
+	}
+	gap := theme.Padding()
+	rows := (len(objects) + perRow - 1) / perRow
+	return fyne.NewSize(least, h+gap*float32(rows-1))
+}
+
+func (l *columnsLayout) Layout(objects []fyne.CanvasObject, size fyne.Size) {
+	l.width = size.Width
+	if len(objects) == 0 {
+		return
+	}
+	perRow, colWidth := l.grid(objects, size.Width)
+	// Each column at its width first: wrapped names are as tall as that
+	// makes them.
+	for _, o := range objects {
+		if o.Size().Width != colWidth {
+			o.Resize(fyne.NewSize(colWidth, o.MinSize().Height))
+		}
+	}
+	gap := theme.Padding()
+	var y float32
+	for r, rh := range l.rows(objects, perRow) {
+		for i := r * perRow; i < min(len(objects), (r+1)*perRow); i++ {
+			objects[i].Move(fyne.NewPos(float32(i-r*perRow)*(colWidth+gap), y))
+			objects[i].Resize(fyne.NewSize(colWidth, rh))
+		}
+		y += rh + gap
+	}
+}
 
 // dragging is a card on its way to another column.
 type dragging struct {
@@ -444,8 +563,8 @@ func (b *board) dragged(k *boardCard, delta fyne.Delta) {
 		if !slices.Contains(b.columns, k.c) {
 			return // a card of a board shown before
 		}
-		if !b.youOwn() {
-			return // only the owner moves devices between members
+		if !b.may(permit.MoveDevice, k.dv.MemberID) {
+			return // the server would refuse it
 		}
 		b.drag = &dragging{dv: k.dv, from: k.dv.MemberID, start: drv.AbsolutePositionForObject(k), size: k.Size()}
 		b.drag.ghost = newGhost(k)
@@ -490,16 +609,17 @@ func (b *board) columnAt(pos fyne.Position) *memberColumn {
 	return nil
 }
 
-// scrollNear scrolls the board when a dragged card nears its side.
+// scrollNear scrolls the board when a dragged card nears its top or
+// bottom.
 func (b *board) scrollNear(pos fyne.Position) {
 	at := fyne.CurrentApp().Driver().AbsolutePositionForObject(b.scroll)
-	width := b.scroll.Size().Width
-	maxX := max(b.strip.MinSize().Width-width, 0)
+	height := b.scroll.Size().Height
+	maxY := max(b.strip.Size().Height-height, 0)
 	switch {
-	case pos.X < at.X+edgeScroll && b.scroll.Offset.X > 0:
-		b.scroll.Offset.X = max(b.scroll.Offset.X-edgeScroll/2, 0)
-	case pos.X > at.X+width-edgeScroll && b.scroll.Offset.X < maxX:
-		b.scroll.Offset.X = min(b.scroll.Offset.X+edgeScroll/2, maxX)
+	case pos.Y < at.Y+edgeScroll && b.scroll.Offset.Y > 0:
+		b.scroll.Offset.Y = max(b.scroll.Offset.Y-edgeScroll/2, 0)
+	case pos.Y > at.Y+height-edgeScroll && b.scroll.Offset.Y < maxY:
+		b.scroll.Offset.Y = min(b.scroll.Offset.Y+edgeScroll/2, maxY)
 	default:
 		return
 	}
@@ -540,7 +660,9 @@ func (b *board) cancelDrag() {
 		return
 	}
 	for _, c := range b.columns {
-		c.list.Refresh()
+		for _, k := range c.cards {
+			k.dim(false)
+		}
 	}
 }
 
