@@ -30,6 +30,9 @@ const (
 	// edgeScroll is how near the board's top or bottom a dragged card
 	// scrolls it.
 	edgeScroll = 40
+	// columnCards is how many cards a column shows until asked for all:
+	// a household's few, and the board stays quick with hundreds.
+	columnCards = 8
 )
 
 // board is the household: a column per member, the owner first, with
@@ -44,12 +47,14 @@ type board struct {
 	add     *widget.Button
 	intro   *widget.Label
 	columns []*memberColumn
-	strip   *fyne.Container // the columns side by side
+	layout  *columnsLayout
+	strip   *fyne.Container // the columns, in rows
 	scroll  *container.Scroll
 	root    fyne.CanvasObject
 
-	drag    *dragging      // the card being dragged, nil when none
-	pending *api.Household // what loaded during a drag, shown once it ends
+	drag    *dragging       // the card being dragged, nil when none
+	pending *api.Household  // what loaded during a drag, shown once it ends
+	all     map[string]bool // members whose every card shows, by id
 }
 
 func newBoard(d *dashboard) *board {
@@ -57,7 +62,8 @@ func newBoard(d *dashboard) *board {
 	b.add = widget.NewButtonWithIcon("Add member…", theme.ContentAddIcon(), b.askAdd)
 	b.add.Importance = widget.HighImportance
 	b.intro = &widget.Label{Wrapping: fyne.TextWrapWord, SizeName: theme.SizeNameCaptionText}
-	b.strip = container.New(&columnsLayout{})
+	b.layout = &columnsLayout{}
+	b.strip = container.New(b.layout)
 	b.scroll = container.NewVScroll(b.strip)
 	b.root = container.NewBorder(container.NewBorder(nil, nil, nil, b.add, b.intro), nil, nil, nil, b.scroll)
 	b.reset()
@@ -74,6 +80,7 @@ func (b *board) watches(what string) bool {
 func (b *board) reset() {
 	b.cancelDrag()
 	b.pending = nil
+	b.all = map[string]bool{}
 	b.data = api.Household{}
 	b.columns = nil
 	b.strip.RemoveAll()
@@ -123,12 +130,8 @@ func (b *board) set(h api.Household) {
 	if b.may(permit.MoveDevice, "") {
 		b.intro.SetText("Drag a device onto another person, or choose them in its menu, to give it to them.")
 	}
-	// Twice: the rows know their height once the columns, and the card
-	// names wrapped in them, are laid out at their width.
-	for range 2 {
-		b.strip.Refresh()
-		b.scroll.Refresh()
-	}
+	b.layout.fit(b.strip.Objects, b.scroll.Size().Width)
+	b.scroll.Refresh()
 }
 
 func boolRank(first bool) int {
@@ -263,7 +266,16 @@ func newMemberColumn(b *board, m api.Member, devs []api.Device) *memberColumn {
 		head = append(head, c.share)
 	}
 	body := head
-	for _, dv := range devs {
+	for i, dv := range devs {
+		if i == columnCards && !b.all[m.ID] {
+			more := widget.NewButton(fmt.Sprintf("Show %d more", len(devs)-i), func() {
+				b.all[m.ID] = true
+				b.set(b.data)
+			})
+			more.Importance = widget.LowImportance
+			body = append(body, more)
+			break
+		}
 		k := newBoardCard(c)
 		k.set(dv)
 		c.cards = append(c.cards, k)
@@ -413,7 +425,6 @@ func (k *boardCard) set(dv api.Device) {
 	}
 	k.seen.Text = seen
 	k.dim(k.c.b.drag != nil && k.c.b.drag.dv.ID == dv.ID)
-	k.content.Refresh() // lay the lines out at their new sizes
 }
 
 // moves are the card's menu: "Move to Sam" for each other member, in the
@@ -516,19 +527,29 @@ func (l *columnsLayout) MinSize(objects []fyne.CanvasObject) fyne.Size {
 	return fyne.NewSize(least, h+gap*float32(rows-1))
 }
 
-func (l *columnsLayout) Layout(objects []fyne.CanvasObject, size fyne.Size) {
-	l.width = size.Width
+// fit lays the columns out at the width they get in a board as wide as
+// width, so that their names wrapped at that width make them as tall as
+// they are: MinSize is right from then on.
+func (l *columnsLayout) fit(objects []fyne.CanvasObject, width float32) int {
+	l.width = width
 	if len(objects) == 0 {
-		return
+		return 0
 	}
-	perRow, colWidth := l.grid(objects, size.Width)
-	// Each column at its width first: wrapped names are as tall as that
-	// makes them.
+	perRow, colWidth := l.grid(objects, width)
 	for _, o := range objects {
 		if o.Size().Width != colWidth {
 			o.Resize(fyne.NewSize(colWidth, o.MinSize().Height))
 		}
 	}
+	return perRow
+}
+
+func (l *columnsLayout) Layout(objects []fyne.CanvasObject, size fyne.Size) {
+	perRow := l.fit(objects, size.Width)
+	if perRow == 0 {
+		return
+	}
+	_, colWidth := l.grid(objects, size.Width)
 	gap := theme.Padding()
 	var y float32
 	for r, rh := range l.rows(objects, perRow) {
