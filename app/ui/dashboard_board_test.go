@@ -39,6 +39,41 @@ func TestBoardColumnsFitTheWindow(t *testing.T) {
 		t.Errorf("this desktop's name is %v tall, needs %v: it is cut", got, need)
 	}
 	h.capture(t, "household-fits")
+
+	// Alex gets more devices, so that the rows are taller than the window.
+	f := b.d.src.(shownNames).Dashboard.(*fakeDashboard)
+	f.mu.Lock()
+	for i := range 4 {
+		f.devices = append(f.devices, api.Device{ID: fmt.Sprintf("tv-%d", i), Type: api.DeviceBrowser,
+			Name: fmt.Sprintf("TV %d", i), Kind: "tv", MemberID: "m-alex", LastSeenAt: start.Add(-time.Hour)})
+	}
+	f.mu.Unlock()
+	h.tap(t, "Refresh")
+
+	// Wider, the three share one row, and the board is no taller than it;
+	// narrower again, they wrap as before, and the board is tall enough to
+	// scroll to the last row.
+	for _, w := range []float32{1000, defaultWindowSize.Width} {
+		h.win.Resize(fyne.NewSize(w, defaultWindowSize.Height))
+		var tallest float32
+		for _, c := range b.columns {
+			tallest = max(tallest, c.root.MinSize().Height)
+		}
+		rows := map[float32]bool{}
+		for _, c := range b.columns {
+			rows[c.root.Position().Y] = true
+			if bottom := c.root.Position().Y + c.root.Size().Height; bottom > b.strip.Size().Height+0.5 {
+				t.Errorf("%v wide: %s's column ends at %v, below the board's end %v: it cannot be scrolled to",
+					w, c.member.Name, bottom, b.strip.Size().Height)
+			}
+		}
+		switch {
+		case w == 1000 && (len(rows) != 1 || b.strip.Size().Height > max(tallest, b.scroll.Size().Height)+0.5):
+			t.Errorf("%v wide: %d rows, the board %v tall for columns at most %v", w, len(rows), b.strip.Size().Height, tallest)
+		case w != 1000 && len(rows) != 2:
+			t.Errorf("%v wide: %d rows, want 2", w, len(rows))
+		}
+	}
 }
 
 // A member with many devices shows the first few cards and a button for
