@@ -500,7 +500,7 @@ func (l *columnsLayout) grid(objects []fyne.CanvasObject, width float32) (perRow
 	return perRow, max(least, (width-gap*float32(perRow-1))/float32(perRow))
 }
 
-// rows is the height of each row at width.
+// rows is the height of each row of perRow columns, as laid out now.
 func (l *columnsLayout) rows(objects []fyne.CanvasObject, perRow int) []float32 {
 	var heights []float32
 	for i, o := range objects {
