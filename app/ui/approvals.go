@@ -243,9 +243,11 @@ func (s *approvals) forget(id string) {
 	s.changed()
 }
 
-// changed shows a change of the waiting requests on the screen and the tray.
+// changed shows a change of the waiting requests on the screen, in the
+// navigation and on the tray.
 func (s *approvals) changed() {
 	s.update()
+	s.showCount()
 	s.m.refreshTray()
 }
 

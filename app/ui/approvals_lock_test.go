@@ -70,7 +70,7 @@ func TestPromptWhileLocked(t *testing.T) {
 	if w.shown == 0 || w.focused == 0 {
 		t.Errorf("while locked the prompt was shown %d times, focused %d", w.shown, w.focused)
 	}
-	if h.tray.icon.Name() != "countersign-pending.png" {
+	if h.tray.icon.Name() != "countersign-pending-1.png" {
 		t.Errorf("while locked with a request waiting the tray icon is %s", h.tray.icon.Name())
 	}
 	text := promptText(p)

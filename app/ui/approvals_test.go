@@ -410,11 +410,18 @@ func TestTrayMarksWaitingRequests(t *testing.T) {
 	if plain == nil || plain.Name() != "countersign.png" {
 		t.Fatalf("tray icon %v, want the app's", plain)
 	}
+	rail := func() string { return h.main.nav.Items[h.main.screenIndex(h.s)].Text }
+	if got := rail(); got != "Approvals" {
+		t.Errorf("with nothing waiting the navigation says %q", got)
+	}
 	h.arrive(t, request("req-1"))
+	if h.tray.icon.Name() != "countersign-pending-1.png" || rail() != "Approvals (1)" {
+		t.Errorf("with a request waiting the tray icon is %s, the navigation says %q", h.tray.icon.Name(), rail())
+	}
 	h.arrive(t, request("req-2"))
 	h.arrive(t, request("req-3"))
-	if h.tray.icon.Name() != "countersign-pending.png" {
-		t.Errorf("with requests waiting the tray icon is %s", h.tray.icon.Name())
+	if h.tray.icon.Name() != "countersign-pending-3.png" || rail() != "Approvals (3)" {
+		t.Errorf("with 3 requests waiting the tray icon is %s, the navigation says %q", h.tray.icon.Name(), rail())
 	}
 	if got := h.tray.labels(); len(got) < 3 || got[2] != "3 sign-in requests waiting" {
 		t.Errorf("tray menu %q, want 3 sign-in requests waiting", got)
@@ -443,10 +450,13 @@ func TestTrayMarksWaitingRequests(t *testing.T) {
 	if got := h.tray.labels()[2]; got != "1 sign-in request waiting" {
 		t.Errorf("tray item %q, want 1 sign-in request waiting", got)
 	}
+	if h.tray.icon.Name() != "countersign-pending-1.png" || rail() != "Approvals (1)" {
+		t.Errorf("with 1 request left the tray icon is %s, the navigation says %q", h.tray.icon.Name(), rail())
+	}
 	h.send(t, approver.Event{Kind: approver.EventResolved, Account: adaAccount,
 		Resolved: &api.Resolved{ID: "req-3", Status: api.StatusCancelled}})
-	if h.tray.icon != plain {
-		t.Errorf("with nothing waiting the tray icon is %s", h.tray.icon.Name())
+	if h.tray.icon != plain || rail() != "Approvals" {
+		t.Errorf("with nothing waiting the tray icon is %s, the navigation says %q", h.tray.icon.Name(), rail())
 	}
 	for _, l := range h.tray.labels() {
 		if strings.Contains(l, "waiting") {

@@ -82,7 +82,9 @@ type dashboard struct {
 	src      Dashboard          // nil until an account is chosen
 	visible  bool
 
+	heading *widget.Label // when there are no tabs to show
 	status  *widget.Label
+	pair    *widget.Button // when no account is paired
 	picker  *widget.Select
 	picking bool // update is setting the picker: its OnChanged is ours
 	tabs    *container.AppTabs
@@ -102,7 +104,9 @@ type dashboard struct {
 }
 
 func newDashboard(m *Main) *dashboard {
-	return &dashboard{m: m, open: m.deps.Dashboards, ui: fyne.Do}
+	d := &dashboard{m: m, open: m.deps.Dashboards, ui: fyne.Do}
+	d.bindKeys()
+	return d
 }
 
 // build makes the screen's widgets the first time it is asked for them:
@@ -112,7 +116,10 @@ func (d *dashboard) build() {
 	if d.root != nil {
 		return
 	}
+	d.heading = heading("Account")
 	d.status = &widget.Label{Wrapping: fyne.TextWrapWord}
+	d.pair = widget.NewButtonWithIcon("Pair with an account…", theme.ContentAddIcon(), d.m.approvals.showPair)
+	d.pair.Importance = widget.HighImportance
 	d.picker = widget.NewSelect(nil, d.onPick)
 	d.overview = newOverview(d)
 	d.devices = newDevicesPane(d)
@@ -129,7 +136,7 @@ func (d *dashboard) build() {
 	d.tabs = container.NewAppTabs(items...)
 	d.tabs.OnSelected = func(*container.TabItem) { d.showTab() }
 	d.layer = container.NewWithoutLayout()
-	top := container.NewVBox(d.status, d.picker)
+	top := container.NewVBox(d.heading, d.status, container.NewHBox(d.pair), d.picker)
 	tabs := container.NewThemeOverride(d.tabs, compactTabs{})
 	d.root = container.NewStack(container.NewBorder(top, nil, nil, nil, tabs), d.layer)
 	d.update()
@@ -271,13 +278,15 @@ func (d *dashboard) update() {
 			"available here.")
 	case len(d.accounts) == 0:
 		d.status.SetText("The account dashboard needs a paired account. Pair this desktop with your " +
-			"account under Approvals to see its devices, apps and activity here.")
+			"account to see its devices, apps, activity and household here.")
 	case d.src == nil:
 		d.status.SetText("The dashboard of " + accountLabel(d.account) + " cannot be opened.")
 	default:
 		d.status.SetText("")
 	}
 	show(d.status, d.status.Text != "")
+	show(d.heading, d.src == nil)
+	show(d.pair, d.open != nil && d.m.deps.Approvals != nil && len(d.accounts) == 0)
 	show(d.tabs, d.src != nil)
 
 	d.picking = true
@@ -288,6 +297,15 @@ func (d *dashboard) update() {
 	d.picking = false
 	show(d.picker, len(d.accounts) > 1)
 	d.root.Refresh()
+}
+
+// accountsChanged shows the accounts again once one was paired here.
+func (d *dashboard) accountsChanged() {
+	if d.root == nil {
+		return // not built: it reads them when first shown
+	}
+	d.reloadAccounts()
+	d.showTab()
 }
 
 // handle takes in an event of the paired accounts (approvals.go reads
@@ -439,22 +457,13 @@ func (d *dashboard) explain(err error) string {
 	var apiErr *approver.APIError
 	switch {
 	case errors.As(err, &apiErr) && apiErr.Message != "":
-		return endSentence(apiErr.Message)
+		return stop(apiErr.Message)
 	case isOffline(err):
 		return "Can't reach " + serverName(d.account.Server) + ". Check the network connection and try again."
 	case errors.Is(err, context.DeadlineExceeded):
 		return serverName(d.account.Server) + " takes too long to answer."
 	}
 	return sentence(err)
-}
-
-// endSentence makes sure a sentence ends with a full stop.
-func endSentence(s string) string {
-	s = strings.TrimSpace(s)
-	if s == "" || strings.ContainsAny(s[len(s)-1:], ".!?") {
-		return s
-	}
-	return s + "."
 }
 
 // tab frames a pane: when it was last updated, a Refresh button, and a

@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/countersign/countersign/internal/api"
+	"github.com/countersign/countersign/internal/client"
 )
 
 // devicesPane lists every device of the account: trusted browsers, paired
@@ -87,7 +88,7 @@ func (p *devicesPane) rename(id string) {
 	if !ok {
 		return
 	}
-	p.d.askName("Rename "+dv.Name, "Name", "Rename", dv.Name, func(name string) {
+	p.d.askName("Rename "+client.DeviceName(dv), "Name", "Rename", dv.Name, func(name string) {
 		if name == dv.Name {
 			return
 		}
@@ -116,10 +117,10 @@ func (p *devicesPane) remove(id string) {
 	if dv.Current {
 		what += " This is this desktop: it will no longer be paired with the account."
 	}
-	p.d.confirm("Remove device", fmt.Sprintf("Remove %s?\n\n%s", dv.Name, what), "Remove", func() {
+	p.d.confirm("Remove device", fmt.Sprintf("Remove %s?\n\n%s", client.DeviceName(dv), what), "Remove", func() {
 		p.d.act("The device could not be removed", []string{api.ChangedDevices, api.ChangedSessions},
 			func(ctx context.Context, src Dashboard) error { return src.RemoveDevice(ctx, dv.ID) },
-			func() { p.d.m.toast.show("Removed " + dv.Name) })
+			func() { p.d.m.toast.show("Removed " + client.DeviceName(dv)) })
 	})
 }
 
@@ -169,7 +170,6 @@ type deviceRow struct {
 
 	kind    *widget.Icon
 	name    *widget.Label
-	current *widget.Label
 	what    *widget.Label
 	seen    *widget.Label
 	rename  *widget.Button
@@ -182,7 +182,6 @@ func newDeviceRow(p *devicesPane) *deviceRow {
 	r := &deviceRow{p: p}
 	r.kind = widget.NewIcon(kindIcon("desktop"))
 	r.name = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, Truncation: fyne.TextTruncateEllipsis}
-	r.current = &widget.Label{Text: "This device", Importance: widget.SuccessImportance, TextStyle: fyne.TextStyle{Bold: true}}
 	r.what = &widget.Label{Truncation: fyne.TextTruncateEllipsis}
 	r.seen = &widget.Label{Truncation: fyne.TextTruncateEllipsis, SizeName: theme.SizeNameCaptionText}
 	// Words without icons, so that a row fits the window's narrowest width.
@@ -193,10 +192,9 @@ func newDeviceRow(p *devicesPane) *deviceRow {
 		b.Importance = widget.LowImportance
 	}
 	icon := container.NewCenter(container.NewGridWrap(fyne.NewSquareSize(32), r.kind))
-	title := container.NewBorder(nil, nil, nil, r.current, r.name)
 	buttons := container.NewHBox(r.rename, r.signOut, r.remove, layout.NewSpacer())
 	r.content = container.NewBorder(nil, nil, icon, nil,
-		container.New(lines{}, title, r.what, r.seen, buttons))
+		container.New(lines{}, r.name, r.what, r.seen, buttons))
 	r.ExtendBaseWidget(r)
 	return r
 }
@@ -204,8 +202,7 @@ func newDeviceRow(p *devicesPane) *deviceRow {
 func (r *deviceRow) set(dv api.Device) {
 	r.id = dv.ID
 	r.kind.Resource = kindIcon(dv.Kind)
-	r.name.Text = dv.Name
-	show(r.current, dv.Current)
+	r.name.Text = client.DeviceName(dv)
 	r.what.Text = joinNonEmpty(" · ", deviceWhat(dv), r.p.members[dv.MemberID])
 	r.seen.Text = deviceSeen(dv, r.p.d.m.deps.Now())
 	show(r.signOut, dv.Type == api.DeviceBrowser && dv.Sessions > 0)

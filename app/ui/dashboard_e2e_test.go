@@ -72,7 +72,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 	t.Cleanup(func() { cancel(); <-done })
 
 	h.tab(t, "Devices")
-	h.assertShows(t, "Ada's desktop", "This device", "Kitchen laptop", "Updated ")
+	h.assertShows(t, "Ada's desktop (this desktop)", "Kitchen laptop", "Updated ")
 	h.capture(t, "e2e-devices")
 
 	h.tab(t, "Household")
@@ -539,7 +539,7 @@ func TestDashboardEndToEndMemberForbidden(t *testing.T) {
 	}
 	before := devs[0]
 	l.h.tab(t, "Devices")
-	l.h.assertShows(t, before.Name, "Sam's desktop", "This device")
+	l.h.assertShows(t, before.Name, "Sam's desktop (this desktop)")
 
 	want := "This device belongs to Ada Lovelace, the account's owner: only Ada Lovelace can change it."
 	l.h.tapRow(t, before.Name, "Rename…")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"slices"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -18,19 +19,28 @@ import (
 	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/approver"
 	"github.com/countersign/countersign/internal/client"
+	"github.com/countersign/countersign/internal/permit"
 	"github.com/countersign/countersign/internal/qr"
 )
 
 // Sizes of the household board.
 const (
-	columnWidth = 196
-	// edgeScroll is how near the board's side a dragged card scrolls it.
+	// minColumnWidth is the narrowest a member's column gets: as many as
+	// fit at that width share a row of the board.
+	minColumnWidth = 180
+	// edgeScroll is how near the board's top or bottom a dragged card
+	// scrolls it.
 	edgeScroll = 40
+	// columnCards is how many cards a column shows until asked for all:
+	// a household's few, and the board stays quick with hundreds.
+	columnCards = 8
 )
 
 // board is the household: a column per member, the owner first, with
-// their devices as cards. Dragging a card onto another member's column
-// gives the device to that member.
+// their devices as cards, in rows as wide as the window. Dragging a card
+// onto another member's column, or choosing them in the card's menu,
+// gives the device to that member; this desktop is offered only what
+// package permit's table lets it do.
 type board struct {
 	d    *dashboard
 	data api.Household
@@ -38,22 +48,24 @@ type board struct {
 	add     *widget.Button
 	intro   *widget.Label
 	columns []*memberColumn
-	strip   *fyne.Container // the columns side by side
+	layout  *columnsLayout
+	strip   *fyne.Container // the columns, in rows
 	scroll  *container.Scroll
 	root    fyne.CanvasObject
 
-	drag    *dragging      // the card being dragged, nil when none
-	pending *api.Household // what loaded during a drag, shown once it ends
+	drag    *dragging       // the card being dragged, nil when none
+	pending *api.Household  // what loaded during a drag, shown once it ends
+	all     map[string]bool // members whose every card shows, by id
 }
 
 func newBoard(d *dashboard) *board {
 	b := &board{d: d}
 	b.add = widget.NewButtonWithIcon("Add member…", theme.ContentAddIcon(), b.askAdd)
 	b.add.Importance = widget.HighImportance
-	b.intro = &widget.Label{Text: "Drag a device onto another person to give it to them.", Wrapping: fyne.TextWrapWord,
-		SizeName: theme.SizeNameCaptionText}
-	b.strip = container.NewHBox()
-	b.scroll = container.NewHScroll(b.strip)
+	b.intro = &widget.Label{Wrapping: fyne.TextWrapWord, SizeName: theme.SizeNameCaptionText}
+	b.layout = &columnsLayout{}
+	b.strip = container.New(b.layout)
+	b.scroll = container.NewVScroll(b.strip)
 	b.root = container.NewBorder(container.NewBorder(nil, nil, nil, b.add, b.intro), nil, nil, nil, b.scroll)
 	b.reset()
 	return b
@@ -69,6 +81,7 @@ func (b *board) watches(what string) bool {
 func (b *board) reset() {
 	b.cancelDrag()
 	b.pending = nil
+	b.all = map[string]bool{}
 	b.data = api.Household{}
 	b.columns = nil
 	b.strip.RemoveAll()
@@ -107,8 +120,18 @@ func (b *board) set(h api.Household) {
 		b.columns = append(b.columns, c)
 		b.strip.Objects = append(b.strip.Objects, c.root)
 	}
-	enable(b.add, b.youOwn())
-	b.strip.Refresh()
+	// With every column made, each card knows where its device may go.
+	for _, c := range b.columns {
+		for _, k := range c.cards {
+			show(k.menu, len(k.moves()) > 0)
+		}
+	}
+	enable(b.add, b.may(permit.AddMember, ""))
+	b.intro.SetText("Only the account's owner can " + permit.MoveDevice.Words() + ".")
+	if b.may(permit.MoveDevice, "") {
+		b.intro.SetText("Drag a device onto another person, or choose them in its menu, to give it to them.")
+	}
+	b.layout.fit(b.strip.Objects, b.scroll.Size().Width)
 	b.scroll.Refresh()
 }
 
@@ -128,9 +151,16 @@ func (b *board) ownerID() string {
 	return ""
 }
 
-// youOwn reports whether this desktop acts as the account's owner, who
-// alone may add, remove and share with members.
-func (b *board) youOwn() bool { return b.data.You != "" && b.data.You == b.ownerID() }
+// may reports whether this desktop may do a to what is the member
+// target's ("" for nobody's), as package permit's table says: it acts as
+// its member, the owner's desktop or a member's.
+func (b *board) may(a permit.Action, target string) bool {
+	caller := permit.MemberDesktop
+	if b.data.You != "" && b.data.You == b.ownerID() {
+		caller = permit.OwnerDesktop
+	}
+	return permit.Permits(caller, a, b.data.You, target)
+}
 
 func (b *board) member(id string) (api.Member, bool) {
 	i := slices.IndexFunc(b.data.Members, func(m api.Member) bool { return m.ID == id })
@@ -167,12 +197,12 @@ func (b *board) move(dv api.Device, to string, undo bool) {
 		},
 		func() {
 			if !undo {
-				b.d.m.toast.show("Gave " + dv.Name + " back to " + target.Name)
+				b.d.m.toast.show("Gave " + client.DeviceName(dv) + " back to " + target.Name)
 				return
 			}
 			moved := dv
 			moved.MemberID = to
-			b.d.m.toast.showUndo("Gave "+dv.Name+" to "+target.Name, func() { b.move(moved, from, false) })
+			b.d.m.toast.showUndo("Gave "+client.DeviceName(dv)+" to "+target.Name, func() { b.move(moved, from, false) })
 		},
 		// Refused, or the server could not be reached: the card goes back.
 		func() { b.place(dv.ID, from) })
@@ -198,7 +228,7 @@ type memberColumn struct {
 	bg    *canvas.Rectangle // lit while a card is dragged over it
 	menu  *widget.Button
 	share *widget.Button
-	list  *widget.List
+	cards []*boardCard
 	root  fyne.CanvasObject
 }
 
@@ -228,27 +258,38 @@ func newMemberColumn(b *board, m api.Member, devs []api.Device) *memberColumn {
 			head = append(head, &widget.Label{Text: "Shares the authenticator", SizeName: theme.SizeNameCaptionText,
 				Importance: widget.SuccessImportance})
 		} else {
-			c.share = widget.NewButtonWithIcon("Share authenticator", theme.VisibilityIcon(), c.shareAuthenticator)
+			c.share = widget.NewButtonWithIcon("Share authenticator", theme.VisibilityIcon(), func() { b.confirmShare(m) })
 		}
 		// The authenticator is sealed to the member's paired desktops: with
 		// none there is nothing to share it with yet (stopping still works).
 		hasDesktop := slices.ContainsFunc(devs, func(d api.Device) bool { return d.Type == api.DeviceApprover })
-		enable(c.share, b.youOwn() && (m.SharesAuthenticator || hasDesktop))
+		enable(c.share, b.may(permit.Share, m.ID) && (m.SharesAuthenticator || hasDesktop))
 		head = append(head, c.share)
 	}
-	c.list = widget.NewList(
-		func() int { return len(c.devices) },
-		func() fyne.CanvasObject { return newBoardCard(c) },
-		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*boardCard).set(c.devices[i]) },
-	)
-	c.list.HideSeparators = true
-	var body fyne.CanvasObject = c.list
-	if len(devs) == 0 {
-		body = container.NewVBox(&widget.Label{Text: "No devices. Drag one here, or invite " + m.Name + "'s desktop.",
-			Wrapping: fyne.TextWrapWord, SizeName: theme.SizeNameCaptionText})
+	body := head
+	for i, dv := range devs {
+		if i == columnCards && !b.all[m.ID] {
+			more := widget.NewButton(fmt.Sprintf("Show %d more", len(devs)-i), func() {
+				b.all[m.ID] = true
+				b.set(b.data)
+			})
+			more.Importance = widget.LowImportance
+			body = append(body, more)
+			break
+		}
+		k := newBoardCard(c)
+		k.set(dv)
+		c.cards = append(c.cards, k)
+		body = append(body, k)
 	}
-	col := container.NewBorder(container.NewVBox(head...), nil, nil, nil, body)
-	c.root = container.New(fixedWidth(columnWidth), c.bg, container.NewPadded(col))
+	if len(devs) == 0 {
+		empty := "No devices."
+		if b.may(permit.MoveDevice, "") && b.may(permit.Invite, m.ID) {
+			empty = "No devices. Drag one here, or invite " + possessive(m.Name) + " desktop."
+		}
+		body = append(body, &widget.Label{Text: empty, Wrapping: fyne.TextWrapWord, SizeName: theme.SizeNameCaptionText})
+	}
+	c.root = container.NewStack(c.bg, container.NewPadded(container.NewVBox(body...)))
 	return c
 }
 
@@ -278,13 +319,13 @@ func (c *memberColumn) contains(pos fyne.Position) bool {
 func (c *memberColumn) menuItems() []*fyne.MenuItem {
 	b, m := c.b, c.member
 	rename := fyne.NewMenuItem("Rename…", func() { b.askRename(m) })
-	rename.Disabled = !b.youOwn() && m.ID != b.data.You
+	rename.Disabled = !b.may(permit.RenameMember, m.ID)
 	invite := fyne.NewMenuItem("Invite a desktop…", func() { b.invite(m) })
 	items := []*fyne.MenuItem{rename, invite}
-	invite.Disabled = !b.youOwn()
+	invite.Disabled = !b.may(permit.Invite, m.ID)
 	if m.Role != api.RoleOwner {
 		remove := fyne.NewMenuItem("Remove…", func() { b.confirmRemove(m) })
-		remove.Disabled = !b.youOwn()
+		remove.Disabled = !b.may(permit.RemoveMember, m.ID)
 		items = append(items, fyne.NewMenuItemSeparator(), remove)
 	}
 	return items
@@ -299,16 +340,37 @@ func (c *memberColumn) showMenu() {
 	widget.ShowPopUpMenuAtPosition(fyne.NewMenu("", c.menuItems()...), cv, pos.AddXY(0, c.menu.Size().Height))
 }
 
-func (c *memberColumn) shareAuthenticator() {
-	m := c.member
+// confirmShare says what sharing the authenticator with m gives them,
+// and shares it once confirmed.
+func (b *board) confirmShare(m api.Member) {
+	var desktops []string
+	for _, dv := range b.data.Devices {
+		if dv.MemberID == m.ID && dv.Type == api.DeviceApprover {
+			desktops = append(desktops, client.DeviceName(dv))
+		}
+	}
+	on := possessive(m.Name) + " desktop (" + strings.Join(desktops, ", ") + ")"
+	if len(desktops) > 1 {
+		on = possessive(m.Name) + " desktops (" + strings.Join(desktops, ", ") + ")"
+	}
+	msg := fmt.Sprintf("Share the authenticator of %s with %s?\n\n%s gets the codes of this account on %s, "+
+		"and on the desktops they pair later, and can sign in with them as you do. Stopping later withdraws "+
+		"the offer only: codes %s already added keep working until the account's authenticator is changed.",
+		accountLabel(b.d.account), m.Name, m.Name, on, m.Name)
+	b.d.confirm("Share the authenticator", msg, "Share", func() { b.share(m) })
+}
+
+// share shares the authenticator with m: the server offers it to each of
+// their desktops.
+func (b *board) share(m api.Member) {
 	var n int
-	c.b.d.act("The authenticator could not be shared", []string{api.ChangedHousehold},
+	b.d.act("The authenticator could not be shared", []string{api.ChangedHousehold},
 		func(ctx context.Context, src Dashboard) (err error) {
 			n, err = src.ShareAuthenticator(ctx, m.ID)
 			return err
 		},
 		func() {
-			c.b.d.m.toast.show("Offered the authenticator to " + possessive(m.Name) + " " +
+			b.d.m.toast.show("Offered the authenticator to " + possessive(m.Name) + " " +
 				count(n, "desktop", "desktops"))
 		})
 }
@@ -320,27 +382,8 @@ func (c *memberColumn) stopSharing() {
 		func() { c.b.d.m.toast.show("Stopped sharing the authenticator with " + m.Name) })
 }
 
-// fixedWidth stacks its objects at a width of its own, whatever their
-// content's.
-type fixedWidth float32
-
-func (w fixedWidth) MinSize(objects []fyne.CanvasObject) fyne.Size {
-	var h float32
-	for _, o := range objects {
-		h = max(h, o.MinSize().Height)
-	}
-	return fyne.NewSize(float32(w), h)
-}
-
-func (w fixedWidth) Layout(objects []fyne.CanvasObject, size fyne.Size) {
-	for _, o := range objects {
-		o.Move(fyne.NewPos(0, 0))
-		o.Resize(size)
-	}
-}
-
-// boardCard is a device on the household board, dragged to give it to
-// another member.
+// boardCard is a device on the household board, dragged or moved with
+// its menu to give it to another member.
 type boardCard struct {
 	widget.BaseWidget
 	c  *memberColumn
@@ -351,6 +394,7 @@ type boardCard struct {
 	name    *widget.Label
 	what    *widget.Label
 	seen    *widget.Label
+	menu    *widget.Button // Move to…, when this desktop may move it
 	content fyne.CanvasObject
 }
 
@@ -359,11 +403,14 @@ func newBoardCard(c *memberColumn) *boardCard {
 	k.bg = canvas.NewRectangle(theme.Color(theme.ColorNameBackground))
 	k.bg.CornerRadius = theme.InputRadiusSize()
 	k.kind = widget.NewIcon(kindIcon("desktop"))
-	k.name = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, Truncation: fyne.TextTruncateEllipsis}
+	// The name wraps rather than lose its end: "(this desktop)".
+	k.name = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, Wrapping: fyne.TextWrapWord}
 	k.what = &widget.Label{SizeName: theme.SizeNameCaptionText, Truncation: fyne.TextTruncateEllipsis}
 	k.seen = &widget.Label{SizeName: theme.SizeNameCaptionText, Truncation: fyne.TextTruncateEllipsis}
-	k.content = container.NewStack(k.bg, container.NewBorder(nil, nil, container.NewCenter(k.kind), nil,
-		container.New(lines{}, k.name, k.what, k.seen)))
+	k.menu = widget.NewButtonWithIcon("", theme.MoreVerticalIcon(), func() { k.showMenu(k.menu, fyne.Position{}) })
+	k.menu.Importance = widget.LowImportance
+	k.content = container.NewStack(k.bg, container.NewBorder(nil, nil, container.NewCenter(k.kind),
+		container.NewVBox(k.menu), container.New(lines{}, k.name, k.what, k.seen)))
 	k.ExtendBaseWidget(k)
 	return k
 }
@@ -371,11 +418,7 @@ func newBoardCard(c *memberColumn) *boardCard {
 func (k *boardCard) set(dv api.Device) {
 	k.dv = dv
 	k.kind.Resource = kindIcon(dv.Kind)
-	name := dv.Name
-	if dv.Current {
-		name += " (this device)"
-	}
-	k.name.Text = name
+	k.name.Text = client.DeviceName(dv)
 	k.what.Text = deviceWhat(dv)
 	seen := "Never seen"
 	if !dv.LastSeenAt.IsZero() {
@@ -383,8 +426,43 @@ func (k *boardCard) set(dv api.Device) {
 	}
 	k.seen.Text = seen
 	k.dim(k.c.b.drag != nil && k.c.b.drag.dv.ID == dv.ID)
-	k.content.Refresh() // lay the lines out at their new sizes
 }
+
+// moves are the card's menu: "Move to Sam" for each other member, in the
+// board's order, when this desktop may move the device; none otherwise.
+// Each gives the device as dropping the card on their column does.
+func (k *boardCard) moves() []*fyne.MenuItem {
+	b, dv := k.c.b, k.dv
+	if !b.may(permit.MoveDevice, dv.MemberID) {
+		return nil
+	}
+	var items []*fyne.MenuItem
+	for _, c := range b.columns {
+		if to := c.member; to.ID != dv.MemberID {
+			items = append(items, fyne.NewMenuItem("Move to "+to.Name, func() { b.move(dv, to.ID, true) }))
+		}
+	}
+	return items
+}
+
+// showMenu shows the card's menu below the button, or at pos on the card
+// for a right click.
+func (k *boardCard) showMenu(from fyne.CanvasObject, pos fyne.Position) {
+	items := k.moves()
+	drv := fyne.CurrentApp().Driver()
+	cv := drv.CanvasForObject(k)
+	if len(items) == 0 || cv == nil {
+		return
+	}
+	at := drv.AbsolutePositionForObject(from).Add(pos)
+	if from == k.menu {
+		at = at.AddXY(0, k.menu.Size().Height)
+	}
+	widget.ShowPopUpMenuAtPosition(fyne.NewMenu("", items...), cv, at)
+}
+
+// TappedSecondary shows the card's menu where it was right-clicked.
+func (k *boardCard) TappedSecondary(ev *fyne.PointEvent) { k.showMenu(k, ev.Position) }
 
 // dim shows the card faded while its copy is dragged.
 func (k *boardCard) dim(on bool) {
@@ -403,6 +481,86 @@ func (k *boardCard) Dragged(ev *fyne.DragEvent) { k.c.b.dragged(k, ev.Dragged) }
 
 // DragEnd drops the card on the column under it.
 func (k *boardCard) DragEnd() { k.c.b.dropped() }
+
+// columnsLayout lays the members' columns out in rows as wide as the
+// board: as many a row as fit at minColumnWidth (or the widest column's
+// least width) share its width, and each row is as tall as its tallest
+// column. The board scrolls down, never sideways.
+type columnsLayout struct {
+	width float32 // the width last laid out at, for MinSize
+}
+
+// grid is how many columns a row holds at width, and how wide each is.
+func (l *columnsLayout) grid(objects []fyne.CanvasObject, width float32) (perRow int, colWidth float32) {
+	least := float32(minColumnWidth)
+	for _, o := range objects {
+		least = max(least, o.MinSize().Width)
+	}
+	gap := theme.Padding()
+	perRow = max(1, min(len(objects), int((width+gap)/(least+gap))))
+	return perRow, max(least, (width-gap*float32(perRow-1))/float32(perRow))
+}
+
+// rows is the height of each row of perRow columns, as laid out now.
+func (l *columnsLayout) rows(objects []fyne.CanvasObject, perRow int) []float32 {
+	var heights []float32
+	for i, o := range objects {
+		if i%perRow == 0 {
+			heights = append(heights, 0)
+		}
+		heights[len(heights)-1] = max(heights[len(heights)-1], o.MinSize().Height)
+	}
+	return heights
+}
+
+func (l *columnsLayout) MinSize(objects []fyne.CanvasObject) fyne.Size {
+	if len(objects) == 0 {
+		return fyne.Size{}
+	}
+	_, least := l.grid(objects, 0)
+	perRow, _ := l.grid(objects, l.width)
+	var h float32
+	for _, rh := range l.rows(objects, perRow) {
+		h += rh
+	}
+	gap := theme.Padding()
+	rows := (len(objects) + perRow - 1) / perRow
+	return fyne.NewSize(least, h+gap*float32(rows-1))
+}
+
+// fit lays the columns out at the width they get in a board as wide as
+// width, so that their names wrapped at that width make them as tall as
+// they are: MinSize is right from then on.
+func (l *columnsLayout) fit(objects []fyne.CanvasObject, width float32) int {
+	l.width = width
+	if len(objects) == 0 {
+		return 0
+	}
+	perRow, colWidth := l.grid(objects, width)
+	for _, o := range objects {
+		if o.Size().Width != colWidth {
+			o.Resize(fyne.NewSize(colWidth, o.MinSize().Height))
+		}
+	}
+	return perRow
+}
+
+func (l *columnsLayout) Layout(objects []fyne.CanvasObject, size fyne.Size) {
+	perRow := l.fit(objects, size.Width)
+	if perRow == 0 {
+		return
+	}
+	_, colWidth := l.grid(objects, size.Width)
+	gap := theme.Padding()
+	var y float32
+	for r, rh := range l.rows(objects, perRow) {
+		for i := r * perRow; i < min(len(objects), (r+1)*perRow); i++ {
+			objects[i].Move(fyne.NewPos(float32(i-r*perRow)*(colWidth+gap), y))
+			objects[i].Resize(fyne.NewSize(colWidth, rh))
+		}
+		y += rh + gap
+	}
+}
 
 // dragging is a card on its way to another column.
 type dragging struct {
@@ -427,8 +585,8 @@ func (b *board) dragged(k *boardCard, delta fyne.Delta) {
 		if !slices.Contains(b.columns, k.c) {
 			return // a card of a board shown before
 		}
-		if !b.youOwn() {
-			return // only the owner moves devices between members
+		if !b.may(permit.MoveDevice, k.dv.MemberID) {
+			return // the server would refuse it
 		}
 		b.drag = &dragging{dv: k.dv, from: k.dv.MemberID, start: drv.AbsolutePositionForObject(k), size: k.Size()}
 		b.drag.ghost = newGhost(k)
@@ -473,16 +631,17 @@ func (b *board) columnAt(pos fyne.Position) *memberColumn {
 	return nil
 }
 
-// scrollNear scrolls the board when a dragged card nears its side.
+// scrollNear scrolls the board when a dragged card nears its top or
+// bottom.
 func (b *board) scrollNear(pos fyne.Position) {
 	at := fyne.CurrentApp().Driver().AbsolutePositionForObject(b.scroll)
-	width := b.scroll.Size().Width
-	maxX := max(b.strip.MinSize().Width-width, 0)
+	height := b.scroll.Size().Height
+	maxY := max(b.strip.Size().Height-height, 0)
 	switch {
-	case pos.X < at.X+edgeScroll && b.scroll.Offset.X > 0:
-		b.scroll.Offset.X = max(b.scroll.Offset.X-edgeScroll/2, 0)
-	case pos.X > at.X+width-edgeScroll && b.scroll.Offset.X < maxX:
-		b.scroll.Offset.X = min(b.scroll.Offset.X+edgeScroll/2, maxX)
+	case pos.Y < at.Y+edgeScroll && b.scroll.Offset.Y > 0:
+		b.scroll.Offset.Y = max(b.scroll.Offset.Y-edgeScroll/2, 0)
+	case pos.Y > at.Y+height-edgeScroll && b.scroll.Offset.Y < maxY:
+		b.scroll.Offset.Y = min(b.scroll.Offset.Y+edgeScroll/2, maxY)
 	default:
 		return
 	}
@@ -523,7 +682,9 @@ func (b *board) cancelDrag() {
 		return
 	}
 	for _, c := range b.columns {
-		c.list.Refresh()
+		for _, k := range c.cards {
+			k.dim(false)
+		}
 	}
 }
 
@@ -654,15 +815,26 @@ func (d *dashboard) showInvitation(m api.Member, inv api.Invitation) {
 		Text: fmt.Sprintf("Works once, until %s (%s).", inv.ExpiresAt.In(now.Location()).Format("15:04"),
 			"in "+count(int(left/time.Minute), "minute", "minutes"))}
 	how := &widget.Label{Wrapping: fyne.TextWrapWord, Text: "On " + possessive(m.Name) + " desktop, open Countersign, " +
-		"choose Approvals, then Pair with an account: scan this code, or type the code below with the server " +
-		serverName(d.account.Server) + "."}
+		"choose Approvals, then Pair with an account: scan this code, or type the server and the code below."}
+	server := &widget.Label{Text: invitationServer(inv, d.account.Server), Alignment: fyne.TextAlignCenter,
+		Selectable: true, Truncation: fyne.TextTruncateEllipsis}
 	copyLink := widget.NewButtonWithIcon("Copy link", theme.ContentCopyIcon(), func() {
 		d.m.app.Clipboard().SetContent(inv.URI)
 		d.m.toast.show("Copied the invitation link")
 	})
-	content := container.NewVBox(how, container.NewCenter(img), code, expiry, container.NewCenter(copyLink))
+	content := container.NewVBox(how, container.NewCenter(img), server, code, expiry, container.NewCenter(copyLink))
 	dl := dialog.NewCustom("Invitation for "+m.Name, "Done", content, d.m.win)
 	dl.Resize(fyne.NewSize(440, dl.MinSize().Height))
 	d.dialog = dl
 	dl.Show()
+}
+
+// invitationServer is the server an invitation is redeemed on, as a URL
+// to type in the pairing dialog: the server's public URL, which the
+// invitation's link holds; the one this desktop pairs with otherwise.
+func invitationServer(inv api.Invitation, paired string) string {
+	if server, _, err := api.ParsePairURI(inv.URI); err == nil {
+		return server
+	}
+	return paired
 }

@@ -15,31 +15,14 @@ import (
 func (h *dashHarness) card(t *testing.T, name string) *boardCard {
 	t.Helper()
 	for _, c := range h.d.household.columns {
-		for _, o := range rendered(c.list) {
-			if k, ok := o.(*boardCard); ok && k.Visible() && k.dv.Name == name {
+		for _, k := range c.cards {
+			if k.Visible() && k.dv.Name == name {
 				return k
 			}
 		}
 	}
 	t.Fatalf("no card shows %s", name)
 	return nil
-}
-
-// rendered is o and everything under it as the window draws it, unlike
-// test.LaidOutObjects, which makes every widget's renderer anew.
-func rendered(o fyne.CanvasObject) []fyne.CanvasObject {
-	out := []fyne.CanvasObject{o}
-	switch o := o.(type) {
-	case *fyne.Container:
-		for _, c := range o.Objects {
-			out = append(out, rendered(c)...)
-		}
-	case fyne.Widget:
-		for _, c := range test.WidgetRenderer(o).Objects() {
-			out = append(out, rendered(c)...)
-		}
-	}
-	return out
 }
 
 // columnOf is the name of the member whose column shows the device.
@@ -178,8 +161,9 @@ func TestBoardMemberActions(t *testing.T) {
 	h.settle(t)
 	wantChanges(t, f, call{"RenameMember", "m-sam Samuel"}, call{"RenameMember", "m-sam Sam"})
 
-	// Share with Sam, whose laptop is paired.
+	// Share with Sam, whose laptop is paired, once confirmed.
 	h.tap(t, "Share authenticator")
+	h.tap(t, "Share")
 	if got := h.main.toast.visibleText(); got != "Offered the authenticator to Sam's 1 desktop" {
 		t.Errorf("toast %q", got)
 	}
@@ -212,7 +196,7 @@ func TestBoardAddMemberShowsInvitation(t *testing.T) {
 	entryIn(t, h.win.Canvas()).SetText("Robin")
 	h.tap(t, "Add")
 	wantChanges(t, f, call{"AddMember", "Robin"}, call{"Invite", "m-robin"})
-	h.assertShows(t, "Invitation for Robin", "K7Q9-M2XD", "Works once, until", "in 10 minutes")
+	h.assertShows(t, "Invitation for Robin", "https://accounts.example.com", "K7Q9-M2XD", "Works once, until", "in 10 minutes")
 	h.capture(t, "invitation")
 	h.tap(t, "Done")
 	h.assertShows(t, "Robin")
@@ -265,7 +249,9 @@ func TestBoardMemberCannotManage(t *testing.T) {
 	wantChanges(t, f)
 }
 
-func TestBoardScrollsSideways(t *testing.T) {
+// Six members do not fit side by side: the columns wrap into rows and the
+// board scrolls down; a card held at the bottom edge scrolls it.
+func TestBoardScrollsDown(t *testing.T) {
 	f := household()
 	for _, name := range []string{"Robin", "Kim", "Lou"} {
 		f.members = append(f.members, apiMember(name))
@@ -273,16 +259,18 @@ func TestBoardScrollsSideways(t *testing.T) {
 	h := newDashHarness(t, f)
 	h.tab(t, "Household")
 	b := h.d.household
-	if b.strip.MinSize().Width <= b.scroll.Size().Width {
-		t.Fatalf("six columns (%v) fit in %v", b.strip.MinSize().Width, b.scroll.Size().Width)
+	if b.strip.Size().Height <= b.scroll.Size().Height {
+		t.Fatalf("six members' rows (%v) fit in %v", b.strip.Size().Height, b.scroll.Size().Height)
 	}
-	// A card held at the right edge scrolls the board.
+	if b.strip.Size().Width > b.scroll.Size().Width {
+		t.Errorf("the board (%v) is wider than the window shows (%v)", b.strip.Size().Width, b.scroll.Size().Width)
+	}
 	k := h.card(t, "Firefox on Linux")
 	at := fyne.CurrentApp().Driver().AbsolutePositionForObject(k)
-	right := fyne.CurrentApp().Driver().AbsolutePositionForObject(b.scroll).X + b.scroll.Size().Width - 5
-	k.Dragged(&fyne.DragEvent{Dragged: fyne.NewDelta(right-at.X-k.Size().Width/2, 0)})
-	if b.scroll.Offset.X == 0 {
-		t.Error("holding a card at the right edge did not scroll the board")
+	bottom := fyne.CurrentApp().Driver().AbsolutePositionForObject(b.scroll).Y + b.scroll.Size().Height - 5
+	k.Dragged(&fyne.DragEvent{Dragged: fyne.NewDelta(0, bottom-at.Y-k.Size().Height/2)})
+	if b.scroll.Offset.Y == 0 {
+		t.Error("holding a card at the bottom edge did not scroll the board")
 	}
 	h.capture(t, "household-dragging")
 	k.DragEnd()

@@ -28,7 +28,7 @@ func TestDashboardTabsShowTheAccount(t *testing.T) {
 	}{
 		{"Overview", []string{"Ada Lovelace — ada@example.com", "On", "Text message to •••• 42",
 			"Your only second step is a text message.", "\"Living room TV\" has not been seen since"}},
-		{"Devices", []string{"Ada's desktop", "This device", "Countersign on Linux · Ada", "Firefox 128 on Linux · Ada",
+		{"Devices", []string{"Ada's desktop (this desktop)", "Countersign on Linux · Ada", "Firefox 128 on Linux · Ada",
 			"Seen 3 hours ago · 203.0.113.7 · Paris, France", "Sam's laptop", "Countersign on macOS · Sam"}},
 		{"Apps", []string{"Photo Book", "• Sign you in", "• See your email address", "Old Forum"}},
 		{"Sessions", []string{"Firefox 128 on Linux", "Chrome 131 on Windows 11", "192.0.2.55"}},

@@ -177,21 +177,32 @@ func (f *pairForm) say(text string, imp widget.Importance) {
 
 func (f *pairForm) problem(text string) { f.say(text, widget.DangerImportance) }
 
-// check says what is missing before pairing, or "".
-func (f *pairForm) check() string {
-	server := strings.TrimSpace(f.server.Text)
+// check reads the server to pair with: a pairing link, or its address
+// as a URL (https://accounts.example.com), a host and port
+// (localhost:18084) or a host, made a URL by approver.ServerURL. It says
+// what is missing or wrong, or "".
+func (f *pairForm) check() (server, problem string) {
+	server = strings.TrimSpace(f.server.Text)
 	name := strings.TrimSpace(f.name.Text)
-	switch {
-	case server == "":
-		return "Type the server's address, or read the pairing QR code."
-	case !isPairURI(server) && strings.TrimSpace(f.code.Text) == "":
-		return "Type the pairing code the page shows, like K7Q9-M2XD."
-	case name == "":
-		return "Give this desktop a name, so that you know it in the account's list."
-	case utf8.RuneCountInString(name) > maxDeviceName:
-		return fmt.Sprintf("The name is too long: at most %d characters.", maxDeviceName)
+	if server == "" {
+		return "", "Type the server's address, or read the pairing QR code."
 	}
-	return ""
+	if !isPairURI(server) {
+		u, err := approver.ServerURL(server)
+		if err != nil {
+			return "", sentence(err)
+		}
+		server = u
+	}
+	switch {
+	case !isPairURI(server) && strings.TrimSpace(f.code.Text) == "":
+		return "", "Type the pairing code the page shows, like K7Q9-M2XD."
+	case name == "":
+		return "", "Give this desktop a name, so that you know it in the account's list."
+	case utf8.RuneCountInString(name) > maxDeviceName:
+		return "", fmt.Sprintf("The name is too long: at most %d characters.", maxDeviceName)
+	}
+	return server, ""
 }
 
 // onPair redeems the code off the UI goroutine; the dialog shows progress,
@@ -200,11 +211,14 @@ func (f *pairForm) onPair() {
 	if f.busy {
 		return
 	}
-	if msg := f.check(); msg != "" {
+	server, msg := f.check()
+	if msg != "" {
 		f.problem(msg)
 		return
 	}
-	server, code, name := strings.TrimSpace(f.server.Text), strings.TrimSpace(f.code.Text), strings.TrimSpace(f.name.Text)
+	// The field shows the URL the address was read as.
+	f.server.SetText(server)
+	code, name := strings.TrimSpace(f.code.Text), strings.TrimSpace(f.name.Text)
 	f.setBusy(true)
 	f.say("Pairing with "+server+"…", widget.MediumImportance)
 	var acct approver.Account
@@ -221,6 +235,7 @@ func (f *pairForm) onPair() {
 			return
 		}
 		f.dialog.Hide()
+		f.s.m.dashboard.accountsChanged()
 		f.s.m.toast.show("Paired with " + accountLabel(acct))
 	})
 }

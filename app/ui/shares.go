@@ -413,7 +413,7 @@ func shareReason(err error, acc approver.Account) string {
 	var apiErr *approver.APIError
 	switch {
 	case errors.As(err, &apiErr) && apiErr.Message != "":
-		return endSentence(apiErr.Message)
+		return stop(apiErr.Message)
 	case errors.Is(err, approver.ErrOffline):
 		return "Can't reach " + serverName(acc.Server) + ". Check the network connection."
 	case errors.Is(err, approver.ErrUnpaired):

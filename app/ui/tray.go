@@ -33,8 +33,9 @@ type tray struct {
 	menu   *fyne.Menu // one menu, its items replaced on each change
 	labels []string   // of the items last set, to set them again only on a change
 
-	icon, markedIcon fyne.Resource // without and with the mark of requests waiting
-	marked           bool          // the icon set is markedIcon
+	icon   fyne.Resource         // the app's, with no request waiting
+	counts map[int]fyne.Resource // the icon marked with each count shown, made once
+	shown  int                   // the count the icon shows, 0 for none
 }
 
 func newTray(m *Main, app desktop.App) *tray {
@@ -48,24 +49,31 @@ func newTray(m *Main, app desktop.App) *tray {
 // start sets the menu and has closing the window hide it instead.
 func (t *tray) start() {
 	if t.icon = t.m.app.Icon(); t.icon != nil {
-		t.markedIcon = markIcon(t.icon)
 		t.app.SetSystemTrayIcon(t.icon)
 	}
 	t.m.win.SetCloseIntercept(t.hideWindow)
 	t.refresh()
 }
 
-// setMark shows on the icon whether sign-in requests are waiting.
-func (t *tray) setMark(on bool) {
-	if on == t.marked || t.icon == nil {
+// setCount shows on the icon how many sign-in requests wait, nothing for
+// none.
+func (t *tray) setCount(n int) {
+	n = min(n, 10) // "9+"
+	if n == t.shown || t.icon == nil {
 		return
 	}
-	t.marked = on
-	if on {
-		t.app.SetSystemTrayIcon(t.markedIcon)
-	} else {
+	t.shown = n
+	if n == 0 {
 		t.app.SetSystemTrayIcon(t.icon)
+		return
 	}
+	if t.counts == nil {
+		t.counts = map[int]fyne.Resource{}
+	}
+	if t.counts[n] == nil {
+		t.counts[n] = markIcon(t.icon, n)
+	}
+	t.app.SetSystemTrayIcon(t.counts[n])
 }
 
 func (t *tray) stop() {
@@ -80,7 +88,7 @@ func (t *tray) refresh() {
 	if t.cancel != nil {
 		t.cancel()
 	}
-	t.setMark(t.m.approvals.waitingCount() > 0)
+	t.setCount(t.m.approvals.waitingCount())
 	items := t.items()
 	labels := make([]string, len(items))
 	for i, it := range items {

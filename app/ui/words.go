@@ -12,7 +12,7 @@ import (
 // there (an error's own words may end with one), a question or an
 // exclamation mark, or an ellipsis.
 func stop(s string) string {
-	s = strings.TrimRight(s, " ")
+	s = strings.TrimSpace(s)
 	if s == "" || strings.HasSuffix(s, "…") || strings.ContainsAny(s[len(s)-1:], ".?!") {
 		return s
 	}

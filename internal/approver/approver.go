@@ -601,16 +601,14 @@ func pairTarget(uriOrServer, code string) (server, normCode string, err error) {
 		}
 		return strings.TrimRight(server, "/"), normCode, nil
 	}
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", "", fmt.Errorf("%q is neither a countersign://pair link nor a server URL (https://…)", uriOrServer)
+	if server, err = ServerURL(s); err != nil {
+		return "", "", err
 	}
 	normCode = api.NormalizePairCode(code)
 	if normCode == "" {
 		return "", "", errors.New("a pairing code is needed with a server URL: make one on the server's Login & security page")
 	}
-	u.RawQuery, u.Fragment = "", ""
-	return strings.TrimRight(u.String(), "/"), normCode, nil
+	return server, normCode, nil
 }
 
 // Unpair removes this device from the account on the server (an already

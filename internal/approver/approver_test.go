@@ -642,7 +642,10 @@ func TestPairTarget(t *testing.T) {
 		{"https://a.example/", "k7q9-m2xd", "https://a.example", "K7Q9M2XD", true},
 		{"  http://localhost:8080  ", "K7Q9 M2XD", "http://localhost:8080", "K7Q9M2XD", true},
 		{"https://a.example", "", "", "", false},
-		{"a.example", "K7Q9M2XD", "", "", false},
+		{"a.example", "K7Q9M2XD", "https://a.example", "K7Q9M2XD", true},
+		{"localhost:18084", "K7Q9M2XD", "http://localhost:18084", "K7Q9M2XD", true},
+		{"a.example", "", "", "", false},
+		{"ftp://a.example", "K7Q9M2XD", "", "", false},
 		{"countersign://other?server=https%3A%2F%2Fa.example&code=K", "", "", "", false},
 	}
 	for _, tt := range tests {

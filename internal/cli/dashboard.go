@@ -358,11 +358,7 @@ func (d *dashboard) listDevices() error {
 	now := d.env.Now()
 	var rows [][]string
 	for _, dev := range h.Devices {
-		name := dev.Name
-		if dev.Current {
-			name += " (this desktop)"
-		}
-		rows = append(rows, []string{dev.ID, name, deviceKind(dev), dash(members[dev.MemberID]), seen(dev.LastSeenAt, now), where(dev.Place, dev.IP)})
+		rows = append(rows, []string{dev.ID, client.DeviceName(dev), deviceKind(dev), dash(members[dev.MemberID]), seen(dev.LastSeenAt, now), where(dev.Place, dev.IP)})
 	}
 	if len(rows) == 0 {
 		warnf(d.env, "no devices")

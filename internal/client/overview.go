@@ -170,6 +170,15 @@ func plural(n int, word string) string {
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
+// DeviceName is a device's name as people are shown it, wherever that
+// is: with "(this desktop)" after the desktop that asked.
+func DeviceName(d api.Device) string {
+	if d.Current {
+		return d.Name + " (this desktop)"
+	}
+	return d.Name
+}
+
 // DeviceKindName names a device's kind (api.Device.Kind) for people.
 func DeviceKindName(kind string) string {
 	switch kind {

@@ -264,7 +264,7 @@ func (s *Server) twoStepDisable(w http.ResponseWriter, r *http.Request, st *reqS
 		return nil
 	}
 	a := ask{Title: "Turn off two-step verification?",
-		Text: "Then your password alone signs you in: anyone who learns it gets into your account. Your methods, security keys and desktops are kept, should you turn it on again. Enter your password to turn it off.",
+		Text:   "Then your password alone signs you in: anyone who learns it gets into your account. Your methods, security keys and desktops are kept, should you turn it on again. Enter your password to turn it off.",
 		Button: "Turn off two-step", Back: "/account/security#two-step", Password: true}
 	if !s.confirmed(w, r, a) {
 		return nil
