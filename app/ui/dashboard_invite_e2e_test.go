@@ -23,6 +23,10 @@ func TestDashboardEndToEndInvitationPairs(t *testing.T) {
 	l.h.tap(t, "Add member…")
 	entryIn(t, l.h.win.Canvas()).SetText("Robin")
 	l.h.tap(t, "Add")
+	// An invitation hands out access: the server asks to confirm it is you.
+	l.h.assertShows(t, "Confirm it's you")
+	l.h.d.stepUpOpen.password.SetText(livePassword)
+	l.h.tap(t, "Confirm")
 	l.h.assertShows(t, "Invitation for Robin", "type the server and the code below")
 	var server, code string
 	for _, o := range laidOut(l.h.win.Canvas().Overlays().Top()) {
