@@ -414,7 +414,7 @@ func (s *approvals) confirmUnpair(id, label, server string) {
 	d.SetConfirmImportance(widget.DangerImportance)
 	d.SetDismissText("Keep")
 	s.dialog = d
-	d.Show()
+	s.m.showDialog(d)
 }
 
 // unpair removes this desktop from the account on the server and forgets
@@ -429,7 +429,7 @@ func (s *approvals) unpair(id, done, failed string) {
 		if err != nil {
 			d := dialog.NewError(errors.New(failed+". "+sentence(err)), s.m.win)
 			s.dialog = d
-			d.Show()
+			s.m.showDialog(d)
 			return
 		}
 		s.m.toast.show(done)

@@ -156,7 +156,7 @@ func (l *passkeyList) confirmDelete(p passkey) {
 	}, l.k.m.win)
 	d.SetConfirmImportance(widget.DangerImportance)
 	l.k.dialog = d
-	d.Show()
+	l.k.m.showDialog(d)
 }
 
 func (l *passkeyList) delete(p passkey) {

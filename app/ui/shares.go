@@ -204,7 +204,7 @@ func (o *shareOffers) showNext() {
 	d.Resize(fyne.NewSize(460, d.MinSize().Height))
 	sd.d = d
 	o.dialog = sd
-	d.Show()
+	o.a.m.showDialogKeys(d, pressButton(add), d.Dismiss)
 }
 
 // hide takes the dialog away, not as an answer of its own.
@@ -272,7 +272,7 @@ func (o *shareOffers) confirmDecline(s shareOffer) {
 	d.SetDismissText("Back")
 	sd.d = d
 	o.dialog = sd
-	d.Show()
+	o.a.m.showDialog(d)
 }
 
 // offerWhat names what an offer shares: "the authenticator of
@@ -392,7 +392,7 @@ func (o *shareOffers) showError(msg string) {
 	})
 	sd.d = d
 	o.dialog = sd
-	d.Show()
+	o.a.m.showDialog(d)
 }
 
 // lockChanged asks again, and says again what went wrong, once unlocked:
