@@ -33,7 +33,7 @@ func Shortcuts() []Shortcut {
 		{"Add accounts", "Ctrl+N",
 			"Opens the Add menu under the Add button."},
 		{"Undo", "Ctrl+Z",
-			"Undoes what the message at the bottom offers to undo."},
+			"Undoes what the message at the bottom offers to undo (in a text field, the typing)."},
 		{"Lock", "Ctrl+L",
 			"Locks the window when an app passphrase is set."},
 		{"Confirm", "Enter",

@@ -15,6 +15,7 @@ import (
 
 	"github.com/countersign/countersign/internal/fido"
 	"github.com/countersign/countersign/internal/otp"
+	"github.com/countersign/countersign/internal/transfer"
 	"github.com/countersign/countersign/internal/vault"
 )
 
@@ -378,5 +379,275 @@ func TestCtrlNOpensAddMenuAtTheButton(t *testing.T) {
 				h.main.screens[from].title(), m.Position(), h.main.current.title(), btn)
 		}
 		press(c, fyne.KeyEscape)
+	}
+}
+
+// dialogCase opens one dialog of the window.
+type dialogCase struct {
+	name string
+	open func()
+	// focused is the field the dialog opens with the focus in, or a field
+	// to put it in; nil for none.
+	focused func() fyne.Focusable
+}
+
+// authDialogs are the dialogs of the Authenticator screen and of adding
+// accounts.
+func authDialogs(h *addHarness) []dialogCase {
+	gh := "gh0000000001"
+	return []dialogCase{
+		{"edit", func() { h.auth.showEdit(gh) }, func() fyne.Focusable { return h.auth.form.tags }},
+		{"edit, notes", func() { h.auth.showEdit(gh) }, func() fyne.Focusable { return h.auth.form.notes }},
+		{"delete", func() { h.auth.confirmDelete(gh) }, nil},
+		{"QR code", func() { h.auth.showQR(gh) }, nil},
+		{"error", func() { h.auth.showError("The account could not be saved", os.ErrPermission) }, nil},
+		{"enter by hand", h.add.enterByHand, func() fyne.Focusable { return h.add.form.issuer }},
+		{"review", func() { h.add.showReview(fixture()[:1], nil) }, nil},
+		{"problem", func() { h.add.showProblem("No QR code", "The image holds none.", "Try another.") }, nil},
+		{"import passphrase", func() { h.add.askPassphrase("backup.json", nil, transfer.Options{}, "") },
+			func() fyne.Focusable { return h.win.Canvas().Focused() }}, // it opens with its field focused
+		{"open image", h.add.chooseImage, nil},
+		{"settings passphrase", func() { shortcut(h.win.Canvas(), ctrl(fyne.Key2)); h.main.settings.showPassphrase(false, true) },
+			func() fyne.Focusable { return h.main.settings.form.next }},
+	}
+}
+
+func TestEscClosesEveryDialog(t *testing.T) {
+	h := newAddHarness(t, fixture())
+	c := h.win.Canvas()
+	for _, focus := range []bool{false, true} {
+		for _, dc := range authDialogs(h) {
+			if focus && dc.focused == nil {
+				continue
+			}
+			shortcut(c, ctrl(fyne.Key1))
+			dc.open()
+			if c.Overlays().Top() == nil {
+				t.Fatalf("%s: no dialog opened", dc.name)
+			}
+			if focus {
+				c.Focus(dc.focused())
+			} else {
+				c.Unfocus()
+			}
+			press(c, fyne.KeyEscape)
+			if top := c.Overlays().Top(); top != nil {
+				t.Errorf("%s (a field focused: %v): Esc left %T open", dc.name, focus, top)
+				for c.Overlays().Top() != nil {
+					c.Overlays().Remove(c.Overlays().Top())
+				}
+			}
+		}
+	}
+	// Esc is Cancel: nothing was saved, deleted or added, and the forms
+	// know they are closed.
+	if len(h.store.accounts) != len(fixture()) || h.auth.form != nil || h.add.form != nil || h.add.review != nil {
+		t.Errorf("Esc did more than cancel: %d accounts, edit form %v, add form %v, review %v",
+			len(h.store.accounts), h.auth.form != nil, h.add.form != nil, h.add.review != nil)
+	}
+	if !h.storedVerifier(t).IsZero() {
+		t.Error("Esc set a passphrase")
+	}
+
+	// Pop-up menus: the row's, the Add menu and the tag filter's.
+	shortcut(c, ctrl(fyne.Key1))
+	for _, m := range []struct {
+		name string
+		open func()
+	}{
+		{"tags", func() { test.Tap(h.auth.tags) }},
+		{"row menu", func() { h.auth.list.Select(0); press(c, desktop.KeyMenu) }},
+		{"Add menu", func() { shortcut(c, ctrl(fyne.KeyN)) }},
+	} {
+		name := m.name
+		c.Unfocus()
+		m.open()
+		if c.Overlays().Top() == nil {
+			t.Fatalf("%s did not open (selected %q, current %s)", name, h.selected(), h.main.current.title())
+		}
+		press(c, fyne.KeyEscape)
+		if top := c.Overlays().Top(); top != nil {
+			t.Errorf("%s: Esc left %T open", name, top)
+			c.Overlays().Remove(top)
+		}
+	}
+}
+
+func TestEscClosesDialogsOfOtherScreens(t *testing.T) {
+	t.Run("Approvals", func(t *testing.T) {
+		h := newApprovalsHarness(t, newFakeApprovals(adaAccount))
+		c := h.win.Canvas()
+		h.s.showPair()
+		if c.Focused() == nil {
+			t.Fatal("the pairing dialog opens with no field focused")
+		}
+		press(c, fyne.KeyEscape)
+		if c.Overlays().Top() != nil || h.s.pair != nil {
+			t.Error("Esc in the pairing dialog did not close it")
+		}
+		h.s.confirmUnpair(adaAccount.ID, "ada@example.com", adaAccount.Server)
+		press(c, fyne.KeyEscape)
+		if c.Overlays().Top() != nil || len(h.svc.unpaired) != 0 {
+			t.Errorf("Esc on Unpair: dialog %T, unpaired %q", c.Overlays().Top(), h.svc.unpaired)
+		}
+	})
+	t.Run("Account", func(t *testing.T) {
+		h := newDashHarness(t, household())
+		c := h.win.Canvas()
+		saved := false
+		h.d.askName("Rename", "Name", "Rename", "Firefox", func(string) { saved = true })
+		press(c, fyne.KeyEscape)
+		h.d.confirm("Remove device", "Remove it?", "Remove", func() { saved = true })
+		press(c, fyne.KeyEscape)
+		if c.Overlays().Top() != nil || saved {
+			t.Errorf("Esc: dialog %T left open, saved %v", c.Overlays().Top(), saved)
+		}
+	})
+	t.Run("Security keys", func(t *testing.T) {
+		const path = "/dev/hidraw7"
+		info := &fido.Info{Path: path, Model: "YubiKey 5", Versions: []string{"FIDO_2_1"},
+			Options: map[string]bool{"rk": true, "clientPin": true, "credMgmt": true}, PINRetries: 8, MinPINLength: 4}
+		h := newKeysHarness(t, &fakeKeys{locs: []fido.Location{{Path: path}}, info: map[string]*fido.Info{path: info}})
+		h.waitFor(t, "the info card", func() bool { return h.keys.body.Visible() })
+		c := h.win.Canvas()
+		for name, open := range map[string]func(){
+			"change PIN": func() { h.keys.showPIN(true) },
+			"ask PIN":    func() { h.keys.askPIN("Passkeys", "Show", "", func(string, string) { t.Error("Esc went on") }) },
+			"reset":      h.keys.showReset,
+		} {
+			open()
+			if c.Focused() == nil {
+				t.Errorf("%s opens with no field focused", name)
+			}
+			press(c, fyne.KeyEscape)
+			if c.Overlays().Top() != nil || h.keys.form != nil {
+				t.Errorf("%s: Esc left %T open", name, c.Overlays().Top())
+			}
+		}
+	})
+}
+
+func TestEnterPressesTheDefaultButton(t *testing.T) {
+	h := newAddHarness(t, fixture())
+	c := h.win.Canvas()
+
+	// Edit: Enter in a single-line field saves; in Notes it starts a line.
+	h.auth.showEdit("gh0000000001")
+	test.Type(h.auth.form.notes, "first")
+	c.Focus(h.auth.form.notes)
+	press(c, fyne.KeyReturn)
+	h.auth.form.tags.SetText("Work, Code")
+	c.Focus(h.auth.form.tags)
+	press(c, fyne.KeyReturn)
+	if a, _ := h.auth.account("gh0000000001"); c.Overlays().Top() != nil || !slices.Equal(a.Tags, []string{"Work", "Code"}) || a.Notes != "first" {
+		t.Errorf("Enter in Tags: dialog %T, tags %q, notes %q", c.Overlays().Top(), a.Tags, a.Notes)
+	}
+
+	// By hand: Enter does nothing while a field is missing (Next is
+	// disabled), then goes on to the review.
+	h.add.enterByHand()
+	f := h.add.form
+	test.Type(f.name, "dave")
+	press(c, fyne.KeyReturn) // the issuer field has the focus
+	if h.add.review != nil || h.add.form == nil {
+		t.Fatal("Enter went on with no secret")
+	}
+	c.Focus(f.secret)
+	test.Type(f.secret, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ")
+	press(c, fyne.KeyReturn)
+	if h.add.review == nil {
+		t.Fatalf("Enter in the secret field did not go on to the review; the window shows:\n%s", h.shown())
+	}
+	c.Unfocus()
+	press(c, fyne.KeyEnter) // the review's Add
+	if c.Overlays().Top() != nil || len(h.store.accounts) != len(fixture())+1 {
+		t.Errorf("Enter on the review: dialog %T, %d accounts", c.Overlays().Top(), len(h.store.accounts))
+	}
+
+	// Delete: Enter on the confirmation deletes.
+	h.auth.confirmDelete("st0000000004")
+	press(c, fyne.KeyReturn)
+	if _, ok := h.auth.account("st0000000004"); ok || c.Overlays().Top() != nil {
+		t.Error("Enter on Delete did not delete")
+	}
+	// QR: Enter closes it.
+	h.auth.showQR("gh0000000001")
+	press(c, fyne.KeyReturn)
+	if c.Overlays().Top() != nil {
+		t.Error("Enter did not close the QR code")
+	}
+
+	// Set passphrase: Enter in either field sets it, once they agree.
+	s := h.main.settings
+	shortcut(c, ctrl(fyne.Key2))
+	s.showPassphrase(false, true)
+	test.Type(s.form.next, "open sesame")
+	test.Type(s.form.repeat, "open sesam")
+	c.Focus(s.form.repeat)
+	press(c, fyne.KeyReturn)
+	if !h.storedVerifier(t).IsZero() || c.Overlays().Top() == nil {
+		t.Fatal("Enter set a passphrase typed differently twice")
+	}
+	test.Type(s.form.repeat, "e")
+	press(c, fyne.KeyReturn)
+	if !h.storedVerifier(t).Check("open sesame") || c.Overlays().Top() != nil {
+		t.Error("Enter in Repeat it did not set the passphrase")
+	}
+}
+
+func TestEnterInOtherScreensDialogs(t *testing.T) {
+	t.Run("pair", func(t *testing.T) {
+		h := newApprovalsHarness(t, newFakeApprovals())
+		c := h.win.Canvas()
+		h.s.showPair()
+		test.Type(h.s.pair.server, "https://accounts.example.com")
+		test.Type(h.s.pair.code, "K7Q9-M2XD")
+		c.Focus(h.s.pair.code)
+		press(c, fyne.KeyReturn)
+		h.s.busy.Wait()
+		if len(h.svc.paired) != 1 {
+			t.Errorf("Enter in the pairing code paired %v", h.svc.paired)
+		}
+	})
+	t.Run("rename", func(t *testing.T) {
+		h := newDashHarness(t, household())
+		c := h.win.Canvas()
+		var got string
+		h.d.askName("Rename", "Name", "Rename", "Firefox", func(n string) { got = n })
+		c.Focused().(*dialogEntry).SetText("Firefox at home")
+		press(c, fyne.KeyReturn)
+		if got != "Firefox at home" || c.Overlays().Top() != nil {
+			t.Errorf("Enter in the name: saved %q, dialog %T", got, c.Overlays().Top())
+		}
+	})
+	t.Run("PIN", func(t *testing.T) {
+		const path = "/dev/hidraw7"
+		info := &fido.Info{Path: path, Model: "YubiKey 5", Versions: []string{"FIDO_2_1"},
+			Options: map[string]bool{"rk": true, "clientPin": true, "credMgmt": true}, PINRetries: 8, MinPINLength: 4}
+		h := newKeysHarness(t, &fakeKeys{locs: []fido.Location{{Path: path}}, info: map[string]*fido.Info{path: info}})
+		h.waitFor(t, "the info card", func() bool { return h.keys.body.Visible() })
+		c := h.win.Canvas()
+		var pin string
+		h.keys.askPIN("Passkeys", "Show", "", func(_, p string) { pin = p })
+		test.Type(c.Focused(), "1234")
+		press(c, fyne.KeyReturn)
+		if pin != "1234" {
+			t.Errorf("Enter in the PIN went on with %q", pin)
+		}
+	})
+}
+
+func TestCtrlZTakesTheToastsUndo(t *testing.T) {
+	h := newHarness(t, fixture())
+	c := h.win.Canvas()
+	undone := 0
+	h.main.toast.showUndo("Moved Firefox to Sam", func() { undone++ })
+	shortcut(c, &fyne.ShortcutUndo{})
+	if undone != 1 || h.main.toast.visibleText() != "" {
+		t.Errorf("Ctrl+Z: undone %d times, toast %q; want once and gone", undone, h.main.toast.visibleText())
+	}
+	shortcut(c, &fyne.ShortcutUndo{})
+	if undone != 1 {
+		t.Errorf("a second Ctrl+Z undid again")
 	}
 }
