@@ -109,7 +109,9 @@ func newAuthenticator(m *Main) *authenticator {
 	s.problem.Hide()
 
 	header := container.NewBorder(nil, s.problem, nil, container.NewHBox(s.tags, m.add.button), s.search)
-	s.root = container.NewBorder(header, nil, nil, nil, container.NewStack(s.list, s.empty))
+	// The header comes first among the objects, so that Tab goes from the
+	// search field to the list (container.NewBorder puts the list first).
+	s.root = container.New(layout.NewBorderLayout(header, nil, nil, nil), header, container.NewStack(s.list, s.empty))
 
 	s.load()
 	return s

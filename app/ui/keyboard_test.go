@@ -192,13 +192,7 @@ func TestTabReachesEveryControl(t *testing.T) {
 		checkTabReaches(t, c, "Settings")
 	})
 	t.Run("Security keys", func(t *testing.T) {
-		const path = "/dev/hidraw7"
-		info := &fido.Info{Path: path, Model: "YubiKey 5", Versions: []string{"FIDO_2_1"},
-			Options: map[string]bool{"rk": true, "clientPin": true, "credMgmt": true, "bioEnroll": false},
-			PINRetries: 8, MinPINLength: 4}
-		h := newKeysHarness(t, &fakeKeys{locs: []fido.Location{{Path: path, Product: "YubiKey"}},
-			info: map[string]*fido.Info{path: info}})
-		h.waitFor(t, "the info card", func() bool { return h.keys.body.Visible() })
+		h := newKeyWithPIN(t)
 		checkTabReaches(t, h.win.Canvas(), "Security keys")
 	})
 	t.Run("Approvals", func(t *testing.T) {
@@ -218,11 +212,13 @@ func TestAccountsListTakesTheFocus(t *testing.T) {
 	h := newHarness(t, fixture())
 	c := h.win.Canvas()
 	h.auth.focusSearch()
-	for c.Focused() != h.auth.list {
-		test.FocusNext(c)
-		if c.Focused() == h.auth.search {
-			t.Fatal("Tab from the search field does not reach the accounts list")
+	for range 4 { // the tag filter and Add come between
+		if test.FocusNext(c); c.Focused() == h.auth.list {
+			break
 		}
+	}
+	if c.Focused() != h.auth.list {
+		t.Fatalf("Tab from the search field goes to %T, not the accounts list", c.Focused())
 	}
 	ring := func(id string) bool { return h.auth.list.rows[id].focusRing.Visible() }
 	if !ring(h.selected()) {
@@ -382,6 +378,17 @@ func TestCtrlNOpensAddMenuAtTheButton(t *testing.T) {
 	}
 }
 
+// newKeyWithPIN is the Security keys screen showing a key with a PIN set.
+func newKeyWithPIN(t *testing.T) *keysHarness {
+	t.Helper()
+	const path = "/dev/hidraw7"
+	info := &fido.Info{Path: path, Model: "YubiKey 5", Versions: []string{"FIDO_2_1"},
+		Options: map[string]bool{"rk": true, "clientPin": true, "credMgmt": true}, PINRetries: 8, MinPINLength: 4}
+	h := newKeysHarness(t, &fakeKeys{locs: []fido.Location{{Path: path}}, info: map[string]*fido.Info{path: info}})
+	h.waitFor(t, "the info card", func() bool { return h.keys.body.Visible() })
+	return h
+}
+
 // dialogCase opens one dialog of the window.
 type dialogCase struct {
 	name string
@@ -504,11 +511,7 @@ func TestEscClosesDialogsOfOtherScreens(t *testing.T) {
 		}
 	})
 	t.Run("Security keys", func(t *testing.T) {
-		const path = "/dev/hidraw7"
-		info := &fido.Info{Path: path, Model: "YubiKey 5", Versions: []string{"FIDO_2_1"},
-			Options: map[string]bool{"rk": true, "clientPin": true, "credMgmt": true}, PINRetries: 8, MinPINLength: 4}
-		h := newKeysHarness(t, &fakeKeys{locs: []fido.Location{{Path: path}}, info: map[string]*fido.Info{path: info}})
-		h.waitFor(t, "the info card", func() bool { return h.keys.body.Visible() })
+		h := newKeyWithPIN(t)
 		c := h.win.Canvas()
 		for name, open := range map[string]func(){
 			"change PIN": func() { h.keys.showPIN(true) },
@@ -621,11 +624,7 @@ func TestEnterInOtherScreensDialogs(t *testing.T) {
 		}
 	})
 	t.Run("PIN", func(t *testing.T) {
-		const path = "/dev/hidraw7"
-		info := &fido.Info{Path: path, Model: "YubiKey 5", Versions: []string{"FIDO_2_1"},
-			Options: map[string]bool{"rk": true, "clientPin": true, "credMgmt": true}, PINRetries: 8, MinPINLength: 4}
-		h := newKeysHarness(t, &fakeKeys{locs: []fido.Location{{Path: path}}, info: map[string]*fido.Info{path: info}})
-		h.waitFor(t, "the info card", func() bool { return h.keys.body.Visible() })
+		h := newKeyWithPIN(t)
 		c := h.win.Canvas()
 		var pin string
 		h.keys.askPIN("Passkeys", "Show", "", func(_, p string) { pin = p })
@@ -647,7 +646,7 @@ func TestCtrlZTakesTheToastsUndo(t *testing.T) {
 		t.Errorf("Ctrl+Z: undone %d times, toast %q; want once and gone", undone, h.main.toast.visibleText())
 	}
 	shortcut(c, &fyne.ShortcutUndo{})
-	if undone != 1 {
+	if undone > 1 {
 		t.Errorf("a second Ctrl+Z undid again")
 	}
 }

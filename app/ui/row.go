@@ -129,15 +129,16 @@ func (r *accountRow) openMenu() {
 	}
 }
 
-// showFocus draws the keyboard focus around the row, in the theme's focus
-// colour, as Fyne draws it on a button or a field.
+// showFocus draws the keyboard focus around the row, in the theme's
+// primary colour: its focus colour, which Fyne fills a focused button with,
+// is the selection's colour half-transparent and vanishes on a selected row.
 func (r *accountRow) showFocus(on bool) {
 	if !on {
 		r.focusRing.Hide()
 		return
 	}
 	th := r.Theme()
-	r.focusRing.StrokeColor = th.Color(theme.ColorNameFocus, fyne.CurrentApp().Settings().ThemeVariant())
+	r.focusRing.StrokeColor = th.Color(theme.ColorNamePrimary, fyne.CurrentApp().Settings().ThemeVariant())
 	r.focusRing.CornerRadius = th.Size(theme.SizeNameInputRadius)
 	r.focusRing.Show()
 	r.focusRing.Refresh()
