@@ -210,6 +210,7 @@ func (s *authenticator) applyFilter(keep bool) {
 	s.view = filterAccounts(s.all, s.search.Text, s.tag())
 	s.updateEmptyState()
 	s.list.UnselectAll()
+	clear(s.list.rows) // the refresh binds the rows on screen again
 	s.list.Refresh()
 	i := -1
 	if keep {

@@ -25,7 +25,7 @@ func Shortcuts() []Shortcut {
 		{"Search", "Ctrl+F, or type",
 			"Searches issuer, name and tags; Esc clears the search."},
 		{"Move the selection", "Up, Down, Page Up, Page Down, Home, End",
-			"Moves the selection in the accounts list; Home and End when the search field is empty."},
+			"Moves the selection in the accounts list; while you type a search, Home and End move in its text."},
 		{"Copy the code", "Enter, Ctrl+C",
 			"Copies the selected account's code."},
 		{"Account menu", "Menu, Shift+F10",
