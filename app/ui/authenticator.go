@@ -43,8 +43,8 @@ const (
 // The keyboard belongs to the search field and the list: typing searches,
 // Up, Down, Page Up, Page Down, Home and End move the selection in the list,
 // Enter or Ctrl+C copy the selected code, the Menu key or Shift+F10 open its
-// menu and Esc clears the search. One timer, aligned to the second, refreshes the rows
-// on screen while the screen is shown.
+// menu and Esc clears the search. One timer, aligned to the second,
+// refreshes the rows on screen while the screen is shown.
 type authenticator struct {
 	m     *Main
 	store Store

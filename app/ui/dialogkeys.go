@@ -14,6 +14,10 @@ import (
 // reach the dialog from the window when nothing in the dialog has the focus,
 // and from its text fields (dialogEntry) when one has it. Pop-up menus close
 // on Esc by themselves (Fyne's PopUpMenu takes the focus when it opens).
+//
+// What they cannot reach: Fyne hands a key only to the widget with the
+// focus, and its buttons, checks and selects do nothing with Esc or Enter
+// (Space presses a focused button). A dialog's own buttons are Fyne's.
 
 // shownDialog is a dialog over the window and what its keys do.
 type shownDialog struct {
