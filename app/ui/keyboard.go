@@ -37,9 +37,11 @@ func Shortcuts() []Shortcut {
 		{"Lock", "Ctrl+L",
 			"Locks the window when an app passphrase is set."},
 		{"Confirm", "Enter",
-			"Presses a dialog's default button (Save, Add, Delete …)."},
+			"Presses a dialog's default button (Save, Add, Delete …) from its text fields or with nothing focused."},
 		{"Close", "Esc",
 			"Closes the dialog or menu on top, as its Cancel or Close button would."},
+		{"Press", "Space",
+			"Presses the focused button, ticks the focused box, opens the focused list of choices."},
 	}
 }
 
