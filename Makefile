@@ -19,17 +19,18 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 #   libgl1-mesa-dev, libx11-dev, libxcursor-dev, libxrandr-dev, libxinerama-dev,
 #   libxi-dev, libxxf86vm-dev   Fyne's GLFW window (and Xlib for the clipboard)
 #   xvfb, xclip         a real X server and clipboard owner for the screen, clipboard and GUI tests
+#   xdotool             keys typed into the real window (XTEST) for the keyboard test
 #   libfido2-dev        security keys through go-libfido2 (cgo)
 #   fido2-tools         libfido2's own fido2-token/-cred/-assert, the independent client of the software key
 #   postgresql          a throwaway PostgreSQL server for the store tests (started per test run, loopback only)
 #   chromium            the real browser of the server's end-to-end tests (headless, WebAuthn virtual authenticator)
 DEB_PACKAGES := gcc libc6-dev pkg-config git dbus gnome-keyring libsecret-tools libfido2-dev fido2-tools \
 	libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev \
-	xvfb xclip postgresql chromium
+	xvfb xclip xdotool postgresql chromium
 # Only for make bench-qr (zbarimg is the reference) and make corpus (draws testdata/qr).
 QR_PACKAGES := zbar-tools jq qrencode imagemagick chromium fonts-dejavu-core
-# Only for make bench-ui (xvfb, dbus and gnome-keyring are in DEB_PACKAGES).
-UI_BENCH_PACKAGES := xdotool imagemagick
+# Only for make bench-ui (xvfb, xdotool, dbus and gnome-keyring are in DEB_PACKAGES).
+UI_BENCH_PACKAGES := imagemagick
 # Only for make test-package: lintian (the .deb), desktop-file-validate,
 # appstreamcli (the metainfo), systemd-analyze (the server's unit), udevadm (the udev
 # rule), rpm (reads the .rpms).

@@ -13,7 +13,6 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -96,7 +95,11 @@ func (a *adder) menu() *fyne.Menu {
 }
 
 // showMenu opens the add menu under the Add button, with the keyboard in it.
+// The button is on the Authenticator screen, which comes forward first.
 func (a *adder) showMenu() {
+	if a.m.current != a.m.auth {
+		a.m.showIndex(a.m.screenIndex(a.m.auth))
+	}
 	c := a.m.win.Canvas()
 	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(a.button)
 	m := widget.NewPopUpMenu(a.menu(), c)
@@ -113,12 +116,6 @@ func (a *adder) emptyActions() fyne.CanvasObject {
 		box.Add(b)
 	}
 	return container.NewCenter(box)
-}
-
-// isNew reports whether s is Ctrl+N (Cmd+N on macOS).
-func isNew(s fyne.Shortcut) bool {
-	c, ok := s.(*desktop.CustomShortcut)
-	return ok && c.KeyName == fyne.KeyN && c.Modifier == fyne.KeyModifierShortcutDefault
 }
 
 // Background work.
@@ -195,7 +192,7 @@ func (a *adder) chooseImageFor(chosen func(fyne.URIReadCloser, error)) {
 	d.SetTitleText("Open an image with a QR code")
 	d.SetFilter(storage.NewExtensionFileFilter(imageExtensions))
 	a.dialog = d
-	d.Show()
+	a.m.showDialogKeys(d, nil, d.Dismiss)
 }
 
 // onImageChosen reads the image the file dialog chose; r is nil when the
@@ -491,5 +488,5 @@ func (a *adder) showProblem(title, what, advice string) {
 	d := dialog.NewCustom(title, "Close", box, a.m.win)
 	d.Resize(fyne.NewSize(480, d.MinSize().Height))
 	a.dialog = d
-	d.Show()
+	a.m.showDialog(d)
 }

@@ -29,10 +29,10 @@ const (
 type addForm struct {
 	a *adder
 
-	issuer, name, secret *widget.Entry
+	issuer, name, secret *dialogEntry
 	kind, algorithm      *widget.Select
 	digits               *widget.Select
-	step                 *widget.Entry // the period of a TOTP key, the counter of a HOTP key
+	step                 *dialogEntry // the period of a TOTP key, the counter of a HOTP key
 	stepItem             *widget.FormItem
 	previewItem          *widget.FormItem
 	digitsItem           *widget.FormItem // says why Digits is disabled for Steam
@@ -48,9 +48,9 @@ type addForm struct {
 
 func (a *adder) enterByHand() {
 	f := &addForm{a: a, period: strconv.Itoa(otp.DefaultPeriod), counter: "0"}
-	f.issuer = widget.NewEntry()
+	f.issuer = a.m.newDialogEntry()
 	f.issuer.SetPlaceHolder("GitHub")
-	f.name = widget.NewEntry()
+	f.name = a.m.newDialogEntry()
 	f.name.SetPlaceHolder("you@example.com")
 	f.name.Validator = func(s string) error {
 		if strings.TrimSpace(s) == "" {
@@ -58,7 +58,7 @@ func (a *adder) enterByHand() {
 		}
 		return nil
 	}
-	f.secret = widget.NewEntry()
+	f.secret = a.m.newDialogEntry()
 	f.secret.SetPlaceHolder("JBSW Y3DP EHPK 3PXP")
 	f.secret.Validator = func(s string) error {
 		_, err := otp.DecodeSecret(s)
@@ -71,7 +71,7 @@ func (a *adder) enterByHand() {
 	f.algorithm = widget.NewSelect([]string{string(otp.SHA1), string(otp.SHA256), string(otp.SHA512)}, func(string) { f.update() })
 	f.digits = widget.NewSelect([]string{"6", "7", "8"}, func(string) { f.update() })
 	f.digitsItem = widget.NewFormItem("Digits", f.digits)
-	f.step = widget.NewEntry()
+	f.step = a.m.newDialogEntry()
 	f.step.Validator = f.validateStep
 	f.preview = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, SizeName: theme.SizeNameSubHeadingText}
 
@@ -87,7 +87,7 @@ func (a *adder) enterByHand() {
 		f.stepItem,
 		f.previewItem,
 	)
-	for _, e := range []*widget.Entry{f.issuer, f.name, f.secret, f.step} {
+	for _, e := range []*dialogEntry{f.issuer, f.name, f.secret, f.step} {
 		e.OnChanged = func(string) { f.update() }
 	}
 	f.kind.SetSelected(typeTOTP)
@@ -102,7 +102,7 @@ func (a *adder) enterByHand() {
 	f.update()
 	f.dialog.Resize(fyne.NewSize(500, f.dialog.MinSize().Height))
 	a.form, a.dialog = f, f.dialog
-	f.dialog.Show()
+	a.m.showDialogKeys(f.dialog, pressButton(f.next), pressButton(cancel))
 	a.m.win.Canvas().Focus(f.issuer)
 	f.scheduleTick()
 }
@@ -171,7 +171,7 @@ func (f *addForm) validateStep(s string) error {
 
 // key is the key the fields describe, or the first thing wrong with them.
 func (f *addForm) key() (otp.Key, error) {
-	for _, e := range []*widget.Entry{f.name, f.secret, f.step} {
+	for _, e := range []*dialogEntry{f.name, f.secret, f.step} {
 		if err := e.Validator(e.Text); err != nil {
 			return otp.Key{}, err
 		}

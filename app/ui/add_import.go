@@ -21,7 +21,7 @@ func (a *adder) chooseImport() {
 	d := dialog.NewFileOpen(a.onImportChosen, a.m.win)
 	d.SetTitleText("Import accounts from another app")
 	a.dialog = d
-	d.Show()
+	a.m.showDialogKeys(d, nil, d.Dismiss)
 }
 
 // onImportChosen reads the export the file dialog chose; r is nil when the
@@ -91,7 +91,7 @@ func formatTitles() string {
 // askPassphrase asks for the passphrase of an encrypted export; problem,
 // when not empty, says what was wrong with the last one.
 func (a *adder) askPassphrase(name string, data []byte, opts transfer.Options, problem string) {
-	pass := widget.NewPasswordEntry()
+	pass := a.m.newDialogPasswordEntry()
 	box := container.NewVBox(&widget.Label{Text: name + " is encrypted. Type the passphrase it was exported with.",
 		Wrapping: fyne.TextWrapWord})
 	if problem != "" {
@@ -104,10 +104,9 @@ func (a *adder) askPassphrase(name string, data []byte, opts transfer.Options, p
 			a.importData(name, data, opts)
 		}
 	}, a.m.win)
-	pass.OnSubmitted = func(string) { d.Confirm() }
 	d.Resize(fyne.NewSize(460, d.MinSize().Height))
 	a.dialog = d
-	d.Show()
+	a.m.showDialog(d)
 	a.m.win.Canvas().Focus(pass)
 }
 
@@ -127,5 +126,5 @@ func (a *adder) offerSkip(name string, data []byte, opts transfer.Options, ee *t
 	}, a.m.win)
 	d.Resize(fyne.NewSize(480, d.MinSize().Height))
 	a.dialog = d
-	d.Show()
+	a.m.showDialog(d)
 }

@@ -85,7 +85,7 @@ func (a *adder) showReview(accounts []vault.Account, notes []string) {
 	}
 	r.dialog.Resize(size)
 	a.review, a.dialog = r, r.dialog
-	r.dialog.Show()
+	a.m.showDialogKeys(r.dialog, pressButton(r.add), pressButton(r.cancel))
 }
 
 // checklist is one row per account: a check, the account's name, and a

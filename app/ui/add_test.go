@@ -459,7 +459,7 @@ func TestImportEncryptedAegis(t *testing.T) {
 		if !strings.Contains(h.shown(), "aegis-encrypted.json is encrypted.") {
 			t.Errorf("the prompt does not say the file is encrypted:\n%s", h.shown())
 		}
-		focused, ok := h.win.Canvas().Focused().(*widget.Entry)
+		focused, ok := h.win.Canvas().Focused().(*dialogEntry)
 		if !ok || !focused.Password {
 			t.Fatalf("focus on %T, want the password entry", h.win.Canvas().Focused())
 		}

@@ -417,7 +417,7 @@ func (s *approvals) confirmUnpair(id, label, server string) {
 		}
 	}, s.m.win)
 	s.dialog = d
-	d.Show()
+	s.m.showDialog(d)
 }
 
 // unpair removes this desktop from the account on the server and forgets
@@ -432,7 +432,7 @@ func (s *approvals) unpair(id, done, failed string) {
 		if err != nil {
 			d := dialog.NewError(errors.New(failed+". "+sentence(err)), s.m.win)
 			s.dialog = d
-			d.Show()
+			s.m.showDialog(d)
 			return
 		}
 		s.m.toast.show(done)

@@ -40,10 +40,11 @@ const (
 // authenticator is the screen of authenticator codes: the accounts, each
 // with its current code and a countdown, searchable and filterable by tag.
 //
-// The keyboard belongs to the search field: typing searches, Up and Down
-// move the selection in the list, Enter or Ctrl+C copy the selected code and
-// Esc clears the search. One timer, aligned to the second, refreshes the rows
-// on screen while the screen is shown.
+// The keyboard belongs to the search field and the list: typing searches,
+// Up, Down, Page Up, Page Down, Home and End move the selection in the list,
+// Enter or Ctrl+C copy the selected code, the Menu key or Shift+F10 open its
+// menu and Esc clears the search. One timer, aligned to the second,
+// refreshes the rows on screen while the screen is shown.
 type authenticator struct {
 	m     *Main
 	store Store
@@ -108,7 +109,9 @@ func newAuthenticator(m *Main) *authenticator {
 	s.problem.Hide()
 
 	header := container.NewBorder(nil, s.problem, nil, container.NewHBox(s.tags, m.add.button), s.search)
-	s.root = container.NewBorder(header, nil, nil, nil, container.NewStack(s.list, s.empty))
+	// The header comes first among the objects, so that Tab goes from the
+	// search field to the list (container.NewBorder puts the list first).
+	s.root = container.New(layout.NewBorderLayout(header, nil, nil, nil), header, container.NewStack(s.list, s.empty))
 
 	s.load()
 	return s
@@ -207,6 +210,7 @@ func (s *authenticator) applyFilter(keep bool) {
 	s.view = filterAccounts(s.all, s.search.Text, s.tag())
 	s.updateEmptyState()
 	s.list.UnselectAll()
+	clear(s.list.rows) // the refresh binds the rows on screen again
 	s.list.Refresh()
 	i := -1
 	if keep {
@@ -378,6 +382,9 @@ func (s *authenticator) tick(gen int) {
 func (s *authenticator) onSelected(i widget.ListItemID) {
 	if i >= 0 && i < len(s.view) {
 		s.selectedID = s.view[i].ID
+		if s.list.focused {
+			s.list.Refresh() // the focus ring moves with the selection
+		}
 	}
 }
 
@@ -387,6 +394,26 @@ func (s *authenticator) moveSelection(delta int) {
 	}
 	i := slices.IndexFunc(s.view, func(a vault.Account) bool { return a.ID == s.selectedID })
 	s.list.Select(max(0, min(len(s.view)-1, i+delta)))
+}
+
+// selectionMove is how far a key moves the selection: a row, a page of the
+// rows on screen, or to either end; ok is false for other keys.
+func (s *authenticator) selectionMove(key fyne.KeyName) (delta int, ok bool) {
+	switch key {
+	case fyne.KeyUp:
+		return -1, true
+	case fyne.KeyDown:
+		return 1, true
+	case fyne.KeyPageUp:
+		return -s.list.page(), true
+	case fyne.KeyPageDown:
+		return s.list.page(), true
+	case fyne.KeyHome:
+		return -len(s.view), true
+	case fyne.KeyEnd:
+		return len(s.view), true
+	}
+	return 0, false
 }
 
 func (s *authenticator) onRowTapped(id string) {
@@ -474,16 +501,22 @@ func (s *authenticator) unfocus() {
 }
 
 func (s *authenticator) typedKey(ev *fyne.KeyEvent) {
+	if delta, ok := s.selectionMove(ev.Name); ok {
+		s.moveSelection(delta)
+		return
+	}
+	if s.m.isMenuKey(ev) {
+		s.menuSelected()
+		return
+	}
 	switch ev.Name {
-	case fyne.KeyUp:
-		s.moveSelection(-1)
-	case fyne.KeyDown:
-		s.moveSelection(1)
 	case fyne.KeyReturn, fyne.KeyEnter:
 		s.copySelected()
 	case fyne.KeyEscape:
 		s.search.SetText("")
-		s.unfocus()
+		if s.m.win.Canvas().Focused() == s.search {
+			s.unfocus()
+		}
 	}
 }
 
@@ -513,15 +546,31 @@ func (s *authenticator) onMenu(id string, at fyne.Position) {
 	widget.ShowPopUpMenuAtPosition(s.menuFor(id), s.m.win.Canvas(), at)
 }
 
-// menuFor is the menu of the account with id.
+// menuSelected opens the selected account's menu under its row's menu
+// button, as a click on the button would.
+func (s *authenticator) menuSelected() {
+	if s.selectedID == "" {
+		return
+	}
+	if r := s.list.row(s.selectedID); r != nil {
+		r.openMenu()
+	}
+}
+
+// menuFor is the menu of the account with id, for the mouse and the
+// keyboard alike: a counter-based account's has Next code too.
 func (s *authenticator) menuFor(id string) *fyne.Menu {
-	return fyne.NewMenu("",
-		fyne.NewMenuItem("Copy code", func() { s.copyCode(id) }),
+	items := []*fyne.MenuItem{fyne.NewMenuItem("Copy code", func() { s.copyCode(id) })}
+	if a, ok := s.account(id); ok && a.Type == otp.HOTP {
+		items = append(items, fyne.NewMenuItem("Next code", func() { s.onNextHOTP(id) }))
+	}
+	items = append(items,
 		fyne.NewMenuItem("Edit…", func() { s.showEdit(id) }),
 		fyne.NewMenuItem("Show as QR code…", func() { s.showQR(id) }),
 		fyne.NewMenuItemSeparator(),
 		fyne.NewMenuItem("Delete…", func() { s.confirmDelete(id) }),
 	)
+	return fyne.NewMenu("", items...)
 }
 
 // searchEntry is the search field; it hands the list's keys to the screen.
@@ -536,13 +585,32 @@ func newSearchEntry(s *authenticator) *searchEntry {
 	return e
 }
 
+// TypedKey hands the list's keys to the screen. Home and End move the
+// cursor in the search text while there is some.
 func (e *searchEntry) TypedKey(ev *fyne.KeyEvent) {
 	switch ev.Name {
-	case fyne.KeyUp, fyne.KeyDown, fyne.KeyReturn, fyne.KeyEnter, fyne.KeyEscape:
-		e.s.typedKey(ev)
+	case fyne.KeyHome, fyne.KeyEnd:
+		if e.Text != "" {
+			e.Entry.TypedKey(ev)
+			return
+		}
+	case fyne.KeyUp, fyne.KeyDown, fyne.KeyPageUp, fyne.KeyPageDown,
+		fyne.KeyReturn, fyne.KeyEnter, fyne.KeyEscape, desktop.KeyMenu, fyne.KeyF10:
 	default:
 		e.Entry.TypedKey(ev)
+		return
 	}
+	e.s.typedKey(ev)
+}
+
+func (e *searchEntry) KeyDown(ev *fyne.KeyEvent) {
+	e.s.m.keyDown(ev)
+	e.Entry.KeyDown(ev)
+}
+
+func (e *searchEntry) KeyUp(ev *fyne.KeyEvent) {
+	e.s.m.keyUp(ev)
+	e.Entry.KeyUp(ev)
 }
 
 // TypedShortcut copies the selected code on Ctrl+C unless text in the field
@@ -556,28 +624,28 @@ func (e *searchEntry) TypedShortcut(sc fyne.Shortcut) {
 		e.Entry.TypedShortcut(&fyne.ShortcutSelectAll{})
 		return
 	}
-	if isNew(sc) {
-		e.s.m.add.showMenu()
-		return
-	}
-	if isLock(sc) {
-		e.s.m.lock.lockNow()
+	if e.s.m.windowShortcut(sc) {
 		return
 	}
 	e.Entry.TypedShortcut(sc)
 }
 
-// accountList is the virtualised list of accounts. It never keeps the
-// keyboard focus: the search field has it, so that there is one place keys go
-// and the selection is the only highlight.
+// accountList is the virtualised list of accounts. With the keyboard focus
+// it takes the keys the search field takes (the screen's typedKey), draws a
+// focus ring around the selected row, and hands typed text to the search.
+// Fyne's own focus highlight (a row apart from the selection) stays off:
+// the selection is the one row keys act on.
 type accountList struct {
 	widget.List
 	s         *authenticator
-	rowHeight float32 // a row's height with its separator, once known
+	rowHeight float32 // a row's height with its separator, once known, for the wheel
+	focused   bool
+	rows      map[string]*accountRow // the row that last showed each account
+	rowSize   fyne.Size              // a row's size, for a page of them
 }
 
 func newAccountList(s *authenticator) *accountList {
-	l := &accountList{s: s}
+	l := &accountList{s: s, rows: map[string]*accountRow{}}
 	l.Length = func() int { return len(s.view) }
 	l.CreateItem = func() fyne.CanvasObject {
 		r := newAccountRow()
@@ -586,11 +654,16 @@ func newAccountList(s *authenticator) *accountList {
 	}
 	l.UpdateItem = func(i widget.ListItemID, o fyne.CanvasObject) {
 		if i < len(s.view) {
-			o.(*accountRow).set(s.rowState(s.view[i], s.now()))
+			st := s.rowState(s.view[i], s.now())
+			st.focused = l.focused && s.view[i].ID == s.selectedID
+			r := o.(*accountRow)
+			r.set(st)
+			l.rows[st.id] = r
 		}
 	}
 	l.OnSelected = s.onSelected
 	l.ExtendBaseWidget(l)
+	l.rowSize = newAccountRow().MinSize()
 	return l
 }
 
@@ -621,6 +694,38 @@ func (l *accountList) selectRow(i int) {
 	}
 }
 
-// FocusGained hands the keys back to the window (a click on a row would
-// otherwise leave the list holding them), which routes them to the screen.
-func (l *accountList) FocusGained() { l.s.unfocus() }
+func (l *accountList) FocusGained() {
+	l.focused = true
+	l.Refresh()
+}
+
+func (l *accountList) FocusLost() {
+	l.focused = false
+	l.Refresh()
+}
+
+func (l *accountList) TypedKey(ev *fyne.KeyEvent) { l.s.typedKey(ev) }
+func (l *accountList) TypedRune(r rune)           { l.s.typedRune(r) }
+func (l *accountList) KeyDown(ev *fyne.KeyEvent)  { l.s.m.keyDown(ev) }
+func (l *accountList) KeyUp(ev *fyne.KeyEvent)    { l.s.m.keyUp(ev) }
+
+// page is how many rows Page Up and Page Down move: those that fit on
+// screen, less one to keep in view.
+func (l *accountList) page() int {
+	step := l.rowSize.Height + l.Theme().Size(theme.SizeNamePadding) // rows and the separators between
+	return max(1, int(l.Size().Height/step)-1)
+}
+
+// row scrolls the account id into view and returns its row, or nil when
+// the list does not show it.
+func (l *accountList) row(id string) *accountRow {
+	i := slices.IndexFunc(l.s.view, func(a vault.Account) bool { return a.ID == id })
+	if i < 0 {
+		return nil
+	}
+	l.ScrollTo(i) // binds the row, if it was off screen
+	if r := l.rows[id]; r != nil && r.state.id == id {
+		return r
+	}
+	return nil
+}

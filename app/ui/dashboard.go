@@ -404,7 +404,7 @@ func (d *dashboard) try(failed string, what []string, op func(ctx context.Contex
 func (d *dashboard) showError(failed string, err error) {
 	dl := dialog.NewError(errors.New(failed+". "+d.explain(err)), d.m.win)
 	d.dialog = dl
-	dl.Show()
+	d.m.showDialog(dl)
 }
 
 // confirm asks before a change that cannot be taken back.
@@ -415,12 +415,12 @@ func (d *dashboard) confirm(title, msg, verb string, ok func()) {
 		}
 	}, d.m.win)
 	d.dialog = dl
-	dl.Show()
+	d.m.showDialog(dl)
 }
 
 // askName asks for a name: a member's or a device's.
 func (d *dashboard) askName(title, label, verb, name string, save func(string)) {
-	e := widget.NewEntry()
+	e := d.m.newDialogEntry()
 	e.SetText(name)
 	e.Validator = func(s string) error {
 		switch n := len([]rune(strings.TrimSpace(s))); {
@@ -436,15 +436,9 @@ func (d *dashboard) askName(title, label, verb, name string, save func(string)) 
 			save(strings.TrimSpace(e.Text))
 		}
 	}, d.m.win)
-	// Enter in the field answers as the button does, once the name is good.
-	e.OnSubmitted = func(s string) {
-		if e.Validate() == nil {
-			dl.Submit()
-		}
-	}
 	dl.Resize(fyne.NewSize(400, dl.MinSize().Height))
 	d.dialog = dl
-	dl.Show()
+	d.m.showDialog(dl)
 	d.m.win.Canvas().Focus(e)
 }
 

@@ -826,7 +826,7 @@ func (d *dashboard) showInvitation(m api.Member, inv api.Invitation) {
 	dl := dialog.NewCustom("Invitation for "+m.Name, "Done", content, d.m.win)
 	dl.Resize(fyne.NewSize(440, dl.MinSize().Height))
 	d.dialog = dl
-	dl.Show()
+	d.m.showDialog(dl)
 }
 
 // invitationServer is the server an invitation is redeemed on, as a URL

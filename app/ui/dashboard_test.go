@@ -109,10 +109,10 @@ func TestDashboardPickerTwinAccounts(t *testing.T) {
 }
 
 // entryIn is the entry of the dialog on top.
-func entryIn(t *testing.T, c fyne.Canvas) *widget.Entry {
+func entryIn(t *testing.T, c fyne.Canvas) *dialogEntry {
 	t.Helper()
 	for _, o := range laidOut(c.Overlays().Top()) {
-		if e, ok := o.(*widget.Entry); ok {
+		if e, ok := o.(*dialogEntry); ok {
 			return e
 		}
 	}

@@ -18,7 +18,7 @@ import (
 
 // editForm holds the fields of the Edit dialog.
 type editForm struct {
-	issuer, name, tags, notes *widget.Entry
+	issuer, name, tags, notes *dialogEntry
 	pinned                    *widget.Check
 }
 
@@ -28,10 +28,10 @@ func (s *authenticator) showEdit(id string) {
 		return
 	}
 	f := &editForm{
-		issuer: widget.NewEntry(),
-		name:   widget.NewEntry(),
-		tags:   widget.NewEntry(),
-		notes:  widget.NewMultiLineEntry(),
+		issuer: s.m.newDialogEntry(),
+		name:   s.m.newDialogEntry(),
+		tags:   s.m.newDialogEntry(),
+		notes:  s.m.newDialogMultiLineEntry(),
 		pinned: widget.NewCheck("Show at the top of the list", nil),
 	}
 	f.issuer.SetText(a.Issuer)
@@ -64,7 +64,7 @@ func (s *authenticator) showEdit(id string) {
 	}, s.m.win)
 	d.Resize(fyne.NewSize(460, d.MinSize().Height))
 	s.form, s.dialog = f, d
-	d.Show()
+	s.m.showDialog(d)
 }
 
 func (s *authenticator) saveEdit(id string, f *editForm) {
@@ -108,7 +108,7 @@ func (s *authenticator) confirmDelete(id string) {
 		}
 	}, s.m.win)
 	s.dialog = d
-	d.Show()
+	s.m.showDialog(d)
 }
 
 func (s *authenticator) delete(id string) {
@@ -148,11 +148,11 @@ func (s *authenticator) showQR(id string) {
 	d := dialog.NewCustom("QR code of "+a.Label(), "Close", content, s.m.win)
 	d.Resize(fyne.NewSize(420, 480))
 	s.dialog = d
-	d.Show()
+	s.m.showDialog(d)
 }
 
 func (s *authenticator) showError(what string, err error) {
 	d := dialog.NewError(errors.New(failureText(what, err, storeAdvice(err))), s.m.win)
 	s.dialog = d
-	d.Show()
+	s.m.showDialog(d)
 }

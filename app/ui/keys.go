@@ -401,13 +401,13 @@ func keyError(err error) string {
 func (k *keys) showError(what string, err error) {
 	d := dialog.NewError(errors.New(what+". "+keyError(err)), k.m.win)
 	k.dialog = d
-	d.Show()
+	k.m.showDialog(d)
 }
 
 // pinForm holds the fields of a PIN dialog; current is nil when setting a
 // first PIN.
 type pinForm struct {
-	current, next, repeat *widget.Entry
+	current, next, repeat *dialogEntry
 }
 
 // showPIN asks for a new PIN (and the current one when change is true),
@@ -418,10 +418,10 @@ func (k *keys) showPIN(change bool) {
 		return
 	}
 	minLen := minPIN(cur.info)
-	f := &pinForm{next: widget.NewPasswordEntry(), repeat: widget.NewPasswordEntry()}
+	f := &pinForm{next: k.m.newDialogPasswordEntry(), repeat: k.m.newDialogPasswordEntry()}
 	var items []*widget.FormItem
 	if change {
-		f.current = widget.NewPasswordEntry()
+		f.current = k.m.newDialogPasswordEntry()
 		f.current.Validator = func(p string) error {
 			if p == "" {
 				return errors.New("type the key's current PIN")
@@ -457,9 +457,8 @@ func (k *keys) showPIN(change bool) {
 		}
 	}, k.m.win)
 	d.Resize(fyne.NewSize(460, d.MinSize().Height))
-	submitOnEnter(d, f.current, f.next, f.repeat)
 	k.form, k.dialog = f, d
-	d.Show()
+	k.m.showDialog(d)
 	if f.current != nil {
 		k.m.win.Canvas().Focus(f.current)
 	} else {
@@ -486,16 +485,6 @@ func (k *keys) savePIN(path string, f *pinForm) {
 	})
 }
 
-// submitOnEnter makes Enter in any of entries submit the form d, as its
-// confirm button would once every field is valid.
-func submitOnEnter(d *dialog.FormDialog, entries ...*widget.Entry) {
-	for _, e := range entries {
-		if e != nil {
-			e.OnSubmitted = func(string) { d.Submit() }
-		}
-	}
-}
-
 // clearLists forgets the passkeys and fingerprints read and the PIN they
 // were read with.
 func (k *keys) clearLists() {
@@ -509,7 +498,7 @@ func (k *keys) askPIN(title, action, hint string, then func(path, pin string)) {
 	if !ok {
 		return
 	}
-	pin := widget.NewPasswordEntry()
+	pin := k.m.newDialogPasswordEntry()
 	d := dialog.NewForm(title, action, "Cancel",
 		[]*widget.FormItem{{Text: "PIN", Widget: pin, HintText: hint}},
 		func(ok bool) {
@@ -519,8 +508,7 @@ func (k *keys) askPIN(title, action, hint string, then func(path, pin string)) {
 			}
 		}, k.m.win)
 	d.Resize(fyne.NewSize(420, d.MinSize().Height))
-	submitOnEnter(d, pin)
 	k.form, k.dialog = &pinForm{current: pin}, d
-	d.Show()
+	k.m.showDialog(d)
 	k.m.win.Canvas().Focus(pin)
 }

@@ -114,8 +114,8 @@ func (l *fingerList) fill() {
 }
 
 // nameEntry is an entry for a finger's name, within CTAP's usual limit.
-func nameEntry(text string) *widget.Entry {
-	e := widget.NewEntry()
+func nameEntry(m *Main, text string) *dialogEntry {
+	e := m.newDialogEntry()
 	e.SetText(text)
 	e.SetPlaceHolder("Right index finger")
 	e.Validator = func(s string) error {
@@ -129,7 +129,7 @@ func nameEntry(text string) *widget.Entry {
 
 // askName asks what to call the new finger, then enrolls it.
 func (l *fingerList) askName() {
-	name := nameEntry("")
+	name := nameEntry(l.k.m, "")
 	d := dialog.NewForm("Add a fingerprint", "Start", "Cancel",
 		[]*widget.FormItem{{Text: "Name", Widget: name, HintText: "Optional: which finger this is"}},
 		func(ok bool) {
@@ -139,9 +139,8 @@ func (l *fingerList) askName() {
 			}
 		}, l.k.m.win)
 	d.Resize(fyne.NewSize(420, d.MinSize().Height))
-	submitOnEnter(d, name)
 	l.k.form, l.k.dialog = &pinForm{current: name}, d
-	d.Show()
+	l.k.m.showDialog(d)
 	l.k.m.win.Canvas().Focus(name)
 }
 
@@ -158,7 +157,7 @@ func (l *fingerList) startEnroll(name string) {
 	f.dialog.SetOnClosed(cancel)
 	f.dialog.Resize(fyne.NewSize(420, f.dialog.MinSize().Height))
 	l.enroll, l.k.dialog = f, f.dialog
-	f.dialog.Show()
+	l.k.m.showDialogKeys(f.dialog, nil, f.dialog.Dismiss)
 
 	taken := 0
 	progress := func(p fido.EnrollProgress) {
@@ -198,7 +197,7 @@ func (l *fingerList) startEnroll(name string) {
 }
 
 func (l *fingerList) askRename(fp fido.Fingerprint) {
-	name := nameEntry(fp.Name)
+	name := nameEntry(l.k.m, fp.Name)
 	d := dialog.NewForm("Rename fingerprint", "Rename", "Cancel",
 		[]*widget.FormItem{{Text: "Name", Widget: name}},
 		func(ok bool) {
@@ -208,9 +207,8 @@ func (l *fingerList) askRename(fp fido.Fingerprint) {
 			}
 		}, l.k.m.win)
 	d.Resize(fyne.NewSize(420, d.MinSize().Height))
-	submitOnEnter(d, name)
 	l.k.form, l.k.dialog = &pinForm{current: name}, d
-	d.Show()
+	l.k.m.showDialog(d)
 	l.k.m.win.Canvas().Focus(name)
 }
 
@@ -233,7 +231,7 @@ func (l *fingerList) confirmDelete(fp fido.Fingerprint, name string) {
 		}
 	}, l.k.m.win)
 	l.k.dialog = d
-	d.Show()
+	l.k.m.showDialog(d)
 }
 
 func (l *fingerList) delete(fp fido.Fingerprint) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/test"
 
@@ -170,7 +171,7 @@ func TestKeysResetCancelled(t *testing.T) {
 		t.Errorf("the reset dialog does not explain the rule:\n%s", h.shown())
 	}
 	test.Type(h.keys.form.current, "reset")
-	h.keys.form.current.OnSubmitted(h.keys.form.current.Text)
+	h.keys.form.current.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
 	if h.keys.resetF != nil {
 		t.Fatal("a reset started without RESET typed")
 	}

@@ -154,7 +154,7 @@ func (l *passkeyList) confirmDelete(p passkey) {
 		}
 	}, l.k.m.win)
 	l.k.dialog = d
-	d.Show()
+	l.k.m.showDialog(d)
 }
 
 func (l *passkeyList) delete(p passkey) {

@@ -36,7 +36,7 @@ func (k *keys) showReset() {
 	steps := &widget.Label{Wrapping: fyne.TextWrapWord, Text: "1. Remove the key and plug it in again.\n" +
 		"2. At once, type " + resetWord + " below and choose Reset.\n" +
 		"3. Touch the key when asked."}
-	confirm := widget.NewEntry()
+	confirm := k.m.newDialogEntry()
 	confirm.SetPlaceHolder(resetWord)
 	var d *dialog.CustomDialog
 	start := widget.NewButtonWithIcon("Reset", theme.DeleteIcon(), func() {
@@ -47,11 +47,6 @@ func (k *keys) showReset() {
 	start.Importance = widget.DangerImportance
 	start.Disable()
 	confirm.OnChanged = func(s string) { enable(start, strings.TrimSpace(s) == resetWord) }
-	confirm.OnSubmitted = func(string) {
-		if !start.Disabled() {
-			start.OnTapped()
-		}
-	}
 	cancel := widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() {
 		k.form = nil
 		d.Hide()
@@ -62,7 +57,7 @@ func (k *keys) showReset() {
 	d.SetButtons([]fyne.CanvasObject{cancel, start})
 	k.form, k.dialog = &pinForm{current: confirm}, d
 	d.Resize(fyne.NewSize(500, d.MinSize().Height))
-	d.Show()
+	k.m.showDialogKeys(d, pressButton(start), pressButton(cancel))
 	// The labels wrap to the width just set; the height follows them.
 	d.Resize(fyne.NewSize(500, d.MinSize().Height))
 	k.m.win.Canvas().Focus(confirm)
@@ -79,7 +74,7 @@ func (k *keys) startReset(path string) {
 	f.dialog.SetOnClosed(cancel) // Cancel, Escape: the key stops waiting
 	f.dialog.Resize(fyne.NewSize(420, f.dialog.MinSize().Height))
 	k.resetF, k.dialog = f, f.dialog
-	f.dialog.Show()
+	k.m.showDialogKeys(f.dialog, nil, f.dialog.Dismiss)
 
 	touch := func() {
 		k.ui(func() { f.prompt.SetText("Touch your security key now to confirm the reset. It may blink.") })

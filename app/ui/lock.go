@@ -465,12 +465,6 @@ func sentence(err error) string {
 // lockShortcut is Ctrl+L (Cmd+L on macOS): lock now.
 var lockShortcut = &desktop.CustomShortcut{KeyName: fyne.KeyL, Modifier: fyne.KeyModifierShortcutDefault}
 
-// isLock reports whether s is the lock shortcut.
-func isLock(s fyne.Shortcut) bool {
-	c, ok := s.(*desktop.CustomShortcut)
-	return ok && c.KeyName == lockShortcut.KeyName && c.Modifier == lockShortcut.Modifier
-}
-
 // startSession hooks the lock and the tray into the window: Ctrl+L, the
 // window coming to the front as activity, the tray when there is one, and
 // the lock itself (locked at once when a passphrase is set).

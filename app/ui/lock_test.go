@@ -331,8 +331,8 @@ func visibleText(c fyne.Canvas) string {
 	return b.String()
 }
 
-// manyAccounts are the fixture and n more, more than the window shows.
-func manyAccounts(n int) []vault.Account {
+// fixturePlus is the fixture and n more, more than the window shows.
+func fixturePlus(n int) []vault.Account {
 	many := fixture()
 	for i := range n {
 		a := fixture()[0]
@@ -355,11 +355,11 @@ func TestListOpensAtTheTop(t *testing.T) {
 			t.Errorf("%s the pinned first account is out of sight", when)
 		}
 	}
-	h := newHarness(t, manyAccounts(30))
+	h := newHarness(t, fixturePlus(30))
 	h.win.Resize(defaultWindowSize)
 	check(h, "at start")
 
-	h, _ = newSessionHarness(t, manyAccounts(30), Session{}, "open sesame")
+	h, _ = newSessionHarness(t, fixturePlus(30), Session{}, "open sesame")
 	h.win.Resize(defaultWindowSize)
 	h.unlockWith("open sesame")
 	check(h, "after the unlock")

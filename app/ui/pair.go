@@ -28,7 +28,7 @@ type pairForm struct {
 	s      *approvals
 	dialog *dialog.CustomDialog
 
-	server, code, name *widget.Entry
+	server, code, name *dialogEntry
 	sources            []*widget.Button
 	note               *widget.Label
 	progress           *widget.ProgressBarInfinite
@@ -40,14 +40,11 @@ func (s *approvals) showPair() {
 	if s.svc == nil {
 		return
 	}
-	f := &pairForm{s: s, server: widget.NewEntry(), code: widget.NewEntry(), name: widget.NewEntry()}
+	f := &pairForm{s: s, server: s.m.newDialogEntry(), code: s.m.newDialogEntry(), name: s.m.newDialogEntry()}
 	f.server.SetPlaceHolder("https://accounts.example.com")
 	f.server.OnChanged = f.onServerChanged
 	f.code.SetPlaceHolder("K7Q9-M2XD")
 	f.name.SetText(approver.DefaultDeviceName())
-	for _, e := range []*widget.Entry{f.server, f.code, f.name} {
-		e.OnSubmitted = func(string) { f.onPair() }
-	}
 
 	a := s.m.add
 	f.sources = []*widget.Button{
@@ -94,7 +91,7 @@ func (s *approvals) showPair() {
 	})
 	f.dialog.Resize(fyne.NewSize(520, f.dialog.MinSize().Height))
 	s.pair, s.dialog = f, f.dialog
-	f.dialog.Show()
+	s.m.showDialogKeys(f.dialog, pressButton(f.pair), pressButton(f.cancel))
 	s.m.win.Canvas().Focus(f.server)
 }
 

@@ -20,6 +20,7 @@ type rowState struct {
 	code             string // grouped; "" when there is none to show (HOTP not asked yet)
 	next             string // the following code, shown when the current one is about to expire
 	hotp             bool
+	focused          bool // the list has the keyboard focus and this is the selected row
 	// remaining and period are the TOTP countdown, in whole seconds.
 	remaining, period int
 }
@@ -46,6 +47,7 @@ type accountRow struct {
 	// ringBox and nextHOTPBox centre the ring and the button vertically;
 	// one of them is shown.
 	ringBox, nextHOTPBox *fyne.Container
+	focusRing            *canvas.Rectangle // shown while focused
 	content              fyne.CanvasObject
 }
 
@@ -72,12 +74,7 @@ func newAccountRow() *accountRow {
 		}
 	})
 	r.nextHOTP.Importance = widget.LowImportance
-	r.menu = widget.NewButtonWithIcon("", theme.MoreVerticalIcon(), func() {
-		if r.onMenu != nil {
-			pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(r.menu)
-			r.onMenu(r.state.id, pos.AddXY(0, r.menu.Size().Height))
-		}
-	})
+	r.menu = widget.NewButtonWithIcon("", theme.MoreVerticalIcon(), r.openMenu)
 	r.menu.Importance = widget.LowImportance
 
 	// The pin before the issuer; the tags after the name, cut short before
@@ -90,7 +87,10 @@ func newAccountRow() *accountRow {
 	codes := container.New(lines{reserve: true}, r.code, r.next)
 	r.ringBox, r.nextHOTPBox = container.NewCenter(r.ring), container.NewCenter(r.nextHOTP)
 	right := container.NewHBox(codes, r.ringBox, r.nextHOTPBox, container.NewCenter(r.menu))
-	r.content = container.NewBorder(nil, nil, container.NewCenter(r.avatar), right, texts)
+	r.focusRing = &canvas.Rectangle{StrokeWidth: 2}
+	r.focusRing.Hide()
+	r.content = container.NewStack(
+		container.NewBorder(nil, nil, container.NewCenter(r.avatar), right, texts), r.focusRing)
 	r.ExtendBaseWidget(r)
 	// Text in every line, so that a new row (which the list also uses to
 	// measure its rows) is as tall as one showing an account.
@@ -127,6 +127,9 @@ func (r *accountRow) set(s rowState) {
 		r.next.SetText(next)
 	}
 	show(r.next, s.next != "")
+	if s.focused != old.focused || s.focused && r.focusRing.StrokeColor == nil {
+		r.showFocus(s.focused)
+	}
 	if s.hotp {
 		r.ringBox.Hide()
 		r.nextHOTPBox.Show()
@@ -135,6 +138,29 @@ func (r *accountRow) set(s rowState) {
 		r.ringBox.Show()
 		r.ring.set(s.remaining, s.period)
 	}
+}
+
+// openMenu opens the account's menu under the row's menu button.
+func (r *accountRow) openMenu() {
+	if r.onMenu != nil && r.state.id != "" {
+		pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(r.menu)
+		r.onMenu(r.state.id, pos.AddXY(0, r.menu.Size().Height))
+	}
+}
+
+// showFocus draws the keyboard focus around the row, in the theme's
+// primary colour: its focus colour, which Fyne fills a focused button with,
+// is the selection's colour half-transparent and vanishes on a selected row.
+func (r *accountRow) showFocus(on bool) {
+	if !on {
+		r.focusRing.Hide()
+		return
+	}
+	th := r.Theme()
+	r.focusRing.StrokeColor = th.Color(theme.ColorNamePrimary, fyne.CurrentApp().Settings().ThemeVariant())
+	r.focusRing.CornerRadius = th.Size(theme.SizeNameInputRadius)
+	r.focusRing.Show()
+	r.focusRing.Refresh()
 }
 
 func (r *accountRow) Tapped(*fyne.PointEvent) {

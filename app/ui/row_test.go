@@ -83,7 +83,7 @@ func TestCodeIsCentredInItsRow(t *testing.T) {
 // TestWheelMovesARowANotch: a notch of the mouse wheel over the list moves
 // it a row, and ten notches ten rows, not four.
 func TestWheelMovesARowANotch(t *testing.T) {
-	h := newHarness(t, manyAccounts(30))
+	h := newHarness(t, fixturePlus(30))
 	h.win.Resize(defaultWindowSize)
 	r := h.row(t, "gh0000000001")
 	row := r.Size().Height + theme.Padding()

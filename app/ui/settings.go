@@ -62,7 +62,7 @@ type settings struct {
 // passForm holds the fields of a passphrase dialog; current is nil when
 // setting a first passphrase, next and repeat are nil when removing it.
 type passForm struct {
-	current, next, repeat *widget.Entry
+	current, next, repeat *dialogEntry
 }
 
 func newSettings(m *Main) *settings {
@@ -223,11 +223,11 @@ func (s *settings) showPassphrase(needCurrent, set bool) {
 	f := &passForm{}
 	var items []*widget.FormItem
 	if needCurrent {
-		f.current = widget.NewPasswordEntry()
+		f.current = s.m.newDialogPasswordEntry()
 		items = append(items, widget.NewFormItem("Current passphrase", f.current))
 	}
 	if set {
-		f.next, f.repeat = widget.NewPasswordEntry(), widget.NewPasswordEntry()
+		f.next, f.repeat = s.m.newDialogPasswordEntry(), s.m.newDialogPasswordEntry()
 		f.next.Validator = checkNewPassphrase
 		f.repeat.Validator = func(p string) error {
 			if p != f.next.Text {
@@ -260,7 +260,7 @@ func (s *settings) showPassphrase(needCurrent, set bool) {
 	}, s.m.win)
 	d.Resize(fyne.NewSize(460, d.MinSize().Height))
 	s.form, s.dialog = f, d
-	d.Show()
+	s.m.showDialog(d)
 	if f.current != nil {
 		s.m.win.Canvas().Focus(f.current)
 	} else {
@@ -299,5 +299,5 @@ func (s *settings) savePassphrase(f *passForm) {
 func (s *settings) showError(what string, err error) {
 	d := dialog.NewError(errors.New(failureText(what, err, "")), s.m.win)
 	s.dialog = d
-	d.Show()
+	s.m.showDialog(d)
 }

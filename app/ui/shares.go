@@ -204,7 +204,7 @@ func (o *shareOffers) showNext() {
 	d.Resize(fyne.NewSize(460, d.MinSize().Height))
 	sd.d = d
 	o.dialog = sd
-	d.Show()
+	o.a.m.showDialogKeys(d, pressButton(add), d.Dismiss)
 }
 
 // hide takes the dialog away, not as an answer of its own.
@@ -269,7 +269,7 @@ func (o *shareOffers) confirmDecline(s shareOffer) {
 	}, o.a.m.win)
 	sd.d = d
 	o.dialog = sd
-	d.Show()
+	o.a.m.showDialog(d)
 }
 
 // offerWhat names what an offer shares: "the authenticator of
@@ -389,7 +389,7 @@ func (o *shareOffers) showError(msg string) {
 	})
 	sd.d = d
 	o.dialog = sd
-	d.Show()
+	o.a.m.showDialog(d)
 }
 
 // lockChanged asks again, and says again what went wrong, once unlocked:

@@ -21,7 +21,7 @@ import (
 // stepUpDialog is the open "Confirm it's you" dialog.
 type stepUpDialog struct {
 	dlg      dialog.Dialog
-	password *widget.Entry
+	password *dialogEntry
 	problem  *widget.Label // what went wrong with the last try, in the dialog
 	confirm  *widget.Button
 	useKey   *widget.Button
@@ -31,7 +31,7 @@ type stepUpDialog struct {
 // stepUp asks the person to confirm it is them on the account of src, then
 // runs retry; cancelled runs (on the UI goroutine) when they do not.
 func (d *dashboard) stepUp(src Dashboard, retry, cancelled func()) {
-	s := &stepUpDialog{password: widget.NewPasswordEntry(), problem: &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.DangerImportance}}
+	s := &stepUpDialog{password: d.m.newDialogPasswordEntry(), problem: &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.DangerImportance}}
 	s.password.SetPlaceHolder("Password")
 	s.problem.Hide()
 	intro := &widget.Label{Wrapping: fyne.TextWrapWord,
@@ -73,7 +73,6 @@ func (d *dashboard) stepUp(src Dashboard, retry, cancelled func()) {
 		pw := s.password.Text
 		check(func(ctx context.Context) error { return src.StepUp(ctx, pw) })
 	}
-	s.password.OnSubmitted = func(string) { byPassword() }
 	s.confirm = &widget.Button{Text: "Confirm", Importance: widget.HighImportance, OnTapped: byPassword}
 	s.useKey = widget.NewButton("Use security key", func() {
 		s.problem.SetText("Touch your security key now.")
@@ -94,7 +93,8 @@ func (d *dashboard) stepUp(src Dashboard, retry, cancelled func()) {
 	s.dlg.Resize(fyne.NewSize(440, s.dlg.MinSize().Height))
 	d.dialog = s.dlg
 	d.stepUpOpen = s
-	s.dlg.Show()
+	// Enter confirms with the password typed; Esc cancels.
+	d.m.showDialogKeys(s.dlg, pressButton(s.confirm), s.dlg.Hide)
 	if c := d.m.win.Canvas(); c != nil {
 		c.Focus(s.password)
 	}

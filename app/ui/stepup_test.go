@@ -2,8 +2,11 @@ package ui
 
 import (
 	"context"
+
 	"strings"
 	"testing"
+
+	"fyne.io/fyne/v2"
 
 	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/approver"
@@ -69,6 +72,13 @@ func TestStepUpDialog(t *testing.T) {
 		t.Errorf("after Cancel the window shows:\n%s", got)
 	}
 	wantChanges(t, f, call{"Invite", "m-sam"})
+	// Esc cancels too.
+	invite()
+	press(h.win.Canvas(), fyne.KeyEscape)
+	h.settle(t)
+	if got := h.shown(); strings.Contains(got, "Confirm it's you") {
+		t.Errorf("after Esc the window shows:\n%s", got)
+	}
 
 	invite()
 	f.errs["StepUp"] = &approver.APIError{Status: 403, Code: api.CodeWrongPassword, Message: "That is not the account's password."}
@@ -82,6 +92,6 @@ func TestStepUpDialog(t *testing.T) {
 	}
 	h.tap(t, "Use security key")
 	h.assertShows(t, "Invitation for Sam")
-	wantChanges(t, f, call{"Invite", "m-sam"}, call{"Invite", "m-sam"}, call{"StepUp", "guess"},
+	wantChanges(t, f, call{"Invite", "m-sam"}, call{"Invite", "m-sam"}, call{"Invite", "m-sam"}, call{"StepUp", "guess"},
 		call{"StepUpWithKey", ""}, call{"Invite", "m-sam"})
 }

@@ -148,6 +148,9 @@ type Main struct {
 	approvals *approvals
 	dashboard *dashboard
 	tray      *tray
+
+	dialogs []shownDialog // the dialogs over the window (dialogkeys.go)
+	shift   bool          // whether a Shift key is down, for Shift+F10
 }
 
 // NewMain fills w with Countersign's screens, restores the window size
@@ -234,15 +237,16 @@ func (m *Main) saveSize() {
 	}
 }
 
-// bindKeys routes the keys nobody else handles to the screen on display,
-// unless a dialog or menu is open over it. Ctrl+F and Ctrl+C reach the canvas
+// bindKeys routes the keys nobody else handles to the dialog on top, or to
+// the screen on display when no dialog or menu is open over it, and binds
+// the window's shortcuts (keyboard.go). Ctrl+F and Ctrl+C reach the canvas
 // when the focused widget does not take shortcuts itself; the search entry,
 // which does, handles them the same way.
 func (m *Main) bindKeys() {
 	c := m.win.Canvas()
 	handler := func() (keyHandler, bool) {
 		m.lock.activity() // every key routed here counts
-		if c.Overlays().Top() != nil || m.lock.locked {
+		if !m.windowKeys() {
 			return nil, false
 		}
 		k, ok := m.current.(keyHandler)
@@ -258,15 +262,11 @@ func (m *Main) bindKeys() {
 			}
 		})
 	}
-	// Ctrl+N opens the add menu from any screen; the search entry, which
-	// takes shortcuts itself, passes it on.
-	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyN, Modifier: fyne.KeyModifierShortcutDefault},
-		func(fyne.Shortcut) {
-			if c.Overlays().Top() == nil && !m.lock.locked {
-				m.add.showMenu()
-			}
-		})
+	m.bindShortcuts()
 	c.SetOnTypedKey(func(ev *fyne.KeyEvent) {
+		if m.dialogKey(ev.Name) {
+			return
+		}
 		if k, ok := handler(); ok {
 			k.typedKey(ev)
 		}
@@ -276,6 +276,16 @@ func (m *Main) bindKeys() {
 			k.typedRune(r)
 		}
 	})
+	if dc, ok := c.(desktop.Canvas); ok {
+		dc.SetOnKeyDown(m.keyDown)
+		dc.SetOnKeyUp(m.keyUp)
+	}
+}
+
+// windowKeys reports whether the window's own keys and shortcuts apply:
+// no dialog or menu is open over it, and it is not locked.
+func (m *Main) windowKeys() bool {
+	return m.win.Canvas().Overlays().Top() == nil && !m.lock.locked
 }
 
 // isFind reports whether s is Ctrl+F (Cmd+F on macOS).
