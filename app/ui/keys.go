@@ -145,6 +145,9 @@ func (k *keys) shown() {
 }
 
 func (k *keys) hidden() {
+	if k.resetF != nil {
+		k.resetF.dialog.Hide() // cancels the reset: it follows the keys present
+	}
 	if k.stopWatch != nil {
 		k.stopWatch()
 		k.stopWatch = nil
@@ -198,6 +201,7 @@ func (k *keys) setPresent(states []keyState) {
 		}
 	}
 	k.update()
+	k.resetSaw(states)
 }
 
 func (k *keys) find(path string) int {
@@ -383,10 +387,11 @@ func (k *keys) refreshInfo() {
 }
 
 // keyError is the library's message for err: what happened and what to do.
-// A wrong PIN says only how many tries are left, without the operation's
-// prefix.
+// A wrong PIN says only how many tries are left, and a key not touched
+// only that, without the operation's prefix.
 func keyError(err error) string {
 	var wrong *fido.WrongPINError
+	var untouched *fido.TouchTimeoutError
 	for _, target := range []error{fido.ErrPINAuthBlocked, fido.ErrPINBlocked, fido.ErrPINNotSet, fido.ErrResetNotAllowed, fido.ErrNoDevice} {
 		if errors.Is(err, target) {
 			return sentence(target)
@@ -394,6 +399,9 @@ func keyError(err error) string {
 	}
 	if errors.As(err, &wrong) {
 		return sentence(wrong)
+	}
+	if errors.As(err, &untouched) {
+		return sentence(untouched)
 	}
 	return sentence(err)
 }

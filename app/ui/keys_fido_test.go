@@ -3,6 +3,7 @@
 package ui
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +20,13 @@ import (
 // the software key as the only configured device.
 func softkeyHarness(t *testing.T, sk *softkey.Key) *keysHarness {
 	t.Helper()
-	h := newKeysHarness(t, FidoKeys(func(string) string { return sk.Path() }))
+	return softkeyHarnessAt(t, sk.Path())
+}
+
+// softkeyHarnessAt is softkeyHarness with the key configured at path.
+func softkeyHarnessAt(t *testing.T, path string) *keysHarness {
+	t.Helper()
+	h := newKeysHarness(t, FidoKeys(func(string) string { return path }))
 	h.waitFor(t, "the software key's card", func() bool {
 		return h.keys.body.Visible() && h.keys.card.Title == "Countersign software key"
 	})
@@ -153,18 +160,28 @@ func TestKeysPasskeys(t *testing.T) {
 	}
 }
 
-func TestKeysResetCancelled(t *testing.T) {
-	touches := make(chan bool) // nobody touches the key
-	sk := softkeytest.Start(t, softkey.Options{Presence: softkey.ManualPresence(touches), PresenceTimeout: 10 * time.Second})
-	k, err := fido.Open(sk.Path())
+// resetKey is a software key with a PIN, configured by a link that goes
+// while it is unplugged, on the Security keys screen; nobody touches it
+// unless the test sends on touches.
+func resetKey(t *testing.T, presenceTimeout time.Duration) (*softkey.Key, *keysHarness, chan bool) {
+	t.Helper()
+	touches := make(chan bool)
+	link := filepath.Join(t.TempDir(), "key")
+	sk := softkeytest.Start(t, softkey.Options{Link: link, Presence: softkey.ManualPresence(touches), PresenceTimeout: presenceTimeout})
+	k, err := fido.Open(link)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := k.SetPIN("2468"); err != nil {
 		t.Fatal(err)
 	}
-	h := softkeyHarness(t, sk)
+	return sk, softkeyHarnessAt(t, link), touches
+}
 
+// replugForReset confirms a reset, unplugs the key and plugs it in again
+// as the dialog asks, and waits for the key to want its touch.
+func (h *keysHarness) replugForReset(t *testing.T, sk *softkey.Key) {
+	t.Helper()
 	test.Tap(h.keys.reset)
 	if !strings.Contains(h.shown(), "A reset erases everything in the key's FIDO application") {
 		t.Errorf("the reset dialog does not explain the rule:\n%s", h.shown())
@@ -176,20 +193,52 @@ func TestKeysResetCancelled(t *testing.T) {
 	}
 	h.keys.form.current.SetText("")
 	test.Type(h.keys.form.current, "RESET")
-	h.tap(t, "Reset")
-	h.waitFor(t, "the touch prompt", h.shows("Touch your security key now"))
-	start := time.Now()
-	h.tap(t, "Cancel")
-	h.waitFor(t, "the cancelled reset", func() bool { return h.main.toast.visibleText() == "Reset cancelled: the key is unchanged" })
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("cancelling took %v", d)
-	}
-	info, err := k.Info()
-	if err != nil {
+	h.tap(t, "Start the reset")
+	h.waitFor(t, "the removal prompt", h.shows("Remove the Countersign software key from the computer now."))
+	if err := sk.Unplug(); err != nil {
 		t.Fatal(err)
 	}
-	if !info.PINSet() {
+	h.waitFor(t, "the plug-in prompt", h.shows("Now plug it in again."))
+	if err := sk.Plug(); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor(t, "the touch prompt", h.shows("Touch the key now to confirm the reset."))
+}
+
+func TestKeysResetAfterReplug(t *testing.T) {
+	sk, h, touches := resetKey(t, 10*time.Second)
+	h.replugForReset(t, sk)
+	touches <- true
+	h.waitFor(t, "the reset", func() bool { return h.main.toast.visibleText() == "Key reset: it has no PIN and no passkeys now" })
+	if sk.PINSet() {
+		t.Error("the key kept its PIN after the reset")
+	}
+	h.waitFor(t, "the card without a PIN", func() bool { return h.keys.setPIN.Visible() })
+}
+
+func TestKeysResetCancelledWhileTouching(t *testing.T) {
+	sk, h, _ := resetKey(t, 10*time.Second)
+	h.replugForReset(t, sk)
+	begin := time.Now()
+	h.tap(t, "Cancel")
+	h.waitFor(t, "the cancelled reset", func() bool { return h.main.toast.visibleText() == "Reset cancelled: the key is unchanged" })
+	if d := time.Since(begin); d > 5*time.Second {
+		t.Errorf("cancelling took %v", d)
+	}
+	if !sk.PINSet() {
 		t.Error("the key lost its PIN although the reset was cancelled")
+	}
+}
+
+func TestKeysResetNotTouched(t *testing.T) {
+	sk, h, _ := resetKey(t, time.Second)
+	h.replugForReset(t, sk)
+	h.waitFor(t, "the timeout", h.shows("The key was not reset. No touch within 1 s: touch the key while it blinks"))
+	if h.keys.resetF != nil {
+		t.Error("the reset is still under way after the key gave up")
+	}
+	if !sk.PINSet() {
+		t.Error("the key lost its PIN without a touch")
 	}
 }
 
