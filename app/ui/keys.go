@@ -87,7 +87,7 @@ type keys struct {
 }
 
 // infoRows are the info card's lines, in order.
-var infoRows = []string{"Versions", "Options", "PIN", "Free passkey slots", "Firmware", "AAGUID"}
+var infoRows = []string{"Versions", "Features", "PIN", "Free passkey slots", "Firmware", "AAGUID"}
 
 func newKeys(m *Main) *keys {
 	k := &keys{m: m, svc: m.deps.Keys, ui: fyne.Do, fields: map[string]*widget.Label{}}
@@ -304,7 +304,7 @@ func (k *keys) fillCard(s keyState) {
 		k.fields[name].SetText(v)
 	}
 	set("Versions", strings.Join(in.Versions, ", "))
-	set("Options", optionsText(in.Options))
+	set("Features", strings.Join(in.Features(), "\n"))
 	set("PIN", pinText(in))
 	slots := "not reported"
 	if in.RemainingDiscoverable >= 0 {
@@ -313,25 +313,6 @@ func (k *keys) fillCard(s keyState) {
 	set("Free passkey slots", slots)
 	set("Firmware", in.FirmwareString())
 	set("AAGUID", in.AAGUID)
-}
-
-// optionsText lists the options the key has on, then those it has off.
-func optionsText(opts map[string]bool) string {
-	var on, off []string
-	for name, v := range opts {
-		if v {
-			on = append(on, name)
-		} else {
-			off = append(off, name)
-		}
-	}
-	slices.Sort(on)
-	slices.Sort(off)
-	s := strings.Join(on, ", ")
-	if len(off) > 0 {
-		s += " (off: " + strings.Join(off, ", ") + ")"
-	}
-	return s
 }
 
 func pinText(in *fido.Info) string {
