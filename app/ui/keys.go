@@ -84,6 +84,8 @@ type keys struct {
 	dialog dialog.Dialog // the last dialog shown
 	form   *pinForm      // the PIN dialog's fields while it is open
 	resetF *resetFlow    // the reset under way, nil for none
+	held   *heldPIN      // the PIN that proved right, for a while; nil for none
+	check  *widget.Button
 }
 
 // infoRows are the info card's lines, in order.
@@ -111,9 +113,10 @@ func newKeys(m *Main) *keys {
 	k.chgPIN = widget.NewButtonWithIcon("Change PIN…", theme.AccountIcon(), func() { k.showPIN(true) })
 	k.showPK = widget.NewButtonWithIcon("Passkeys…", theme.ListIcon(), k.askPasskeys)
 	k.showFP = widget.NewButtonWithIcon("Fingerprints…", theme.VisibilityIcon(), k.askFingerprints)
+	k.check = widget.NewButtonWithIcon("Refresh", theme.ViewRefreshIcon(), k.refresh)
 	k.reset = widget.NewButtonWithIcon("Reset…", theme.DeleteIcon(), k.showReset)
 	k.reset.Importance = widget.DangerImportance
-	k.actions = container.NewHBox(k.setPIN, k.chgPIN, k.showPK, k.showFP, k.reset)
+	k.actions = container.NewHBox(k.setPIN, k.chgPIN, k.showPK, k.showFP, k.check, k.reset)
 
 	k.pk = newPasskeyList(k)
 	k.fp = newFingerList(k)
@@ -132,8 +135,9 @@ func (k *keys) title() string              { return "Security keys" }
 func (k *keys) icon() fyne.Resource        { return keyIcon }
 func (k *keys) content() fyne.CanvasObject { return k.root }
 
-// shown starts watching for keys; hidden stops, and forgets the PIN the
-// passkey list was read with.
+// shown starts watching for keys, which reads what each one says about
+// itself (a PIN set elsewhere, say); hidden stops, and forgets the PIN and
+// what it showed.
 func (k *keys) shown() {
 	if k.svc == nil || k.stopWatch != nil {
 		k.update()
@@ -153,6 +157,37 @@ func (k *keys) hidden() {
 		k.stopWatch = nil
 	}
 	k.clearLists()
+	k.forgetPIN()
+}
+
+// typedKey is F5: read the keys' info again.
+func (k *keys) typedKey(ev *fyne.KeyEvent) {
+	if ev.Name == fyne.KeyF5 {
+		k.refresh()
+	}
+}
+
+func (k *keys) typedRune(rune)              {}
+func (k *keys) typedShortcut(fyne.Shortcut) {}
+
+// refresh reads again what every key present says about itself, for a
+// change made elsewhere (another program, another computer).
+func (k *keys) refresh() {
+	if k.svc == nil || k.stopWatch == nil {
+		return
+	}
+	var locs []fido.Location
+	for _, s := range k.present {
+		locs = append(locs, s.loc)
+	}
+	go func() {
+		states := k.readInfo(locs)
+		k.ui(func() {
+			if k.stopWatch != nil {
+				k.setPresent(states)
+			}
+		})
+	}()
 }
 
 // watch runs off the UI goroutine: it reads the info of every key present
@@ -164,19 +199,25 @@ func (k *keys) watch(ctx context.Context) {
 		return
 	}
 	for locs := range ch {
-		states := make([]keyState, len(locs))
-		for i, l := range locs {
-			states[i] = keyState{loc: l, err: l.Err}
-			if l.Err == nil {
-				states[i].info, states[i].err = k.svc.Info(l.Path)
-			}
-		}
+		states := k.readInfo(locs)
 		k.ui(func() {
 			if ctx.Err() == nil {
 				k.setPresent(states)
 			}
 		})
 	}
+}
+
+// readInfo asks each usable key of locs what it is, off the UI goroutine.
+func (k *keys) readInfo(locs []fido.Location) []keyState {
+	states := make([]keyState, len(locs))
+	for i, l := range locs {
+		states[i] = keyState{loc: l, err: l.Err}
+		if l.Err == nil {
+			states[i].info, states[i].err = k.svc.Info(l.Path)
+		}
+	}
+	return states
 }
 
 func (k *keys) watchFailed(err error) {
@@ -190,6 +231,9 @@ func (k *keys) watchFailed(err error) {
 // still there.
 func (k *keys) setPresent(states []keyState) {
 	k.present = states
+	if k.held != nil && k.find(k.held.path) < 0 {
+		k.forgetPIN() // the key went
+	}
 	if k.find(k.path) < 0 {
 		k.path = ""
 		k.clearLists()
@@ -393,12 +437,6 @@ func (k *keys) showError(what string, err error) {
 	d.Show()
 }
 
-// pinForm holds the fields of a PIN dialog; current is nil when setting a
-// first PIN.
-type pinForm struct {
-	current, next, repeat *widget.Entry
-}
-
 // showPIN asks for a new PIN (and the current one when change is true),
 // checked against the key's rules as it is typed.
 func (k *keys) showPIN(change bool) {
@@ -406,9 +444,9 @@ func (k *keys) showPIN(change bool) {
 	if !ok {
 		return
 	}
-	minLen := minPIN(cur.info)
+	path, minLen := cur.loc.Path, minPIN(cur.info)
 	f := &pinForm{next: widget.NewPasswordEntry(), repeat: widget.NewPasswordEntry()}
-	var items []*widget.FormItem
+	form := widget.NewForm()
 	if change {
 		f.current = widget.NewPasswordEntry()
 		f.current.Validator = func(p string) error {
@@ -417,7 +455,7 @@ func (k *keys) showPIN(change bool) {
 			}
 			return nil
 		}
-		items = append(items, widget.NewFormItem("Current PIN", f.current))
+		form.Append("Current PIN", f.current)
 	}
 	f.next.Validator = func(p string) error { return fido.CheckPIN(p, minLen) }
 	f.repeat.Validator = func(p string) error {
@@ -431,46 +469,28 @@ func (k *keys) showPIN(change bool) {
 			f.repeat.Validate()
 		}
 	}
-	items = append(items,
-		&widget.FormItem{Text: "New PIN", Widget: f.next,
-			HintText: fmt.Sprintf("At least %d characters; letters and digits are both fine", minLen)},
-		&widget.FormItem{Text: "Repeat it", Widget: f.repeat, HintText: "Type the new PIN again"})
-	title, confirm := "Set the key's PIN", "Set PIN"
-	if change {
-		title, confirm = "Change the key's PIN", "Change PIN"
-	}
-	d := dialog.NewForm(title, confirm, "Cancel", items, func(ok bool) {
-		k.form = nil
-		if ok {
-			k.savePIN(cur.loc.Path, f)
-		}
-	}, k.m.win)
-	d.Resize(fyne.NewSize(460, d.MinSize().Height))
-	submitOnEnter(d, f.current, f.next, f.repeat)
-	k.form, k.dialog = f, d
-	d.Show()
-	if f.current != nil {
-		k.m.win.Canvas().Focus(f.current)
-	} else {
-		k.m.win.Canvas().Focus(f.next)
-	}
-}
+	form.AppendItem(&widget.FormItem{Text: "New PIN", Widget: f.next,
+		HintText: fmt.Sprintf("At least %d characters; letters and digits are both fine", minLen)})
+	form.AppendItem(&widget.FormItem{Text: "Repeat it", Widget: f.repeat, HintText: "Type the new PIN again"})
 
-func (k *keys) savePIN(path string, f *pinForm) {
-	next := f.next.Text
-	what, done := "The PIN was not set", "PIN set"
-	op := func() error { return k.svc.SetPIN(path, next) }
-	if f.current != nil {
-		old := f.current.Text
-		what, done = "The PIN was not changed", "PIN changed"
-		op = func() error { return k.svc.ChangePIN(path, old, next) }
+	title, action, what, done := "Set the key's PIN", "Set PIN", "The PIN was not set", "PIN set"
+	if change {
+		title, action, what, done = "Change the key's PIN", "Change PIN", "The PIN was not changed", "PIN changed"
 	}
-	k.run(op, func(err error) {
-		k.refreshInfo() // the tries left change either way
+	var next string
+	k.pinDialog(title, action, f, form, func() func() error {
+		next = f.next.Text
+		if change {
+			old := f.current.Text
+			return func() error { return k.svc.ChangePIN(path, old, next) }
+		}
+		return func() error { return k.svc.SetPIN(path, next) }
+	}, func(err error) {
 		if err != nil {
 			k.showError(what, err)
 			return
 		}
+		k.holdPIN(path, next)
 		k.m.toast.show(done)
 	})
 }
@@ -490,26 +510,4 @@ func submitOnEnter(d *dialog.FormDialog, entries ...*widget.Entry) {
 func (k *keys) clearLists() {
 	k.pk.clear()
 	k.fp.clear()
-}
-
-// askPIN asks for the key's PIN, then calls then with it.
-func (k *keys) askPIN(title, action, hint string, then func(path, pin string)) {
-	cur, ok := k.current()
-	if !ok {
-		return
-	}
-	pin := widget.NewPasswordEntry()
-	d := dialog.NewForm(title, action, "Cancel",
-		[]*widget.FormItem{{Text: "PIN", Widget: pin, HintText: hint}},
-		func(ok bool) {
-			k.form = nil
-			if ok {
-				then(cur.loc.Path, pin.Text)
-			}
-		}, k.m.win)
-	d.Resize(fyne.NewSize(420, d.MinSize().Height))
-	submitOnEnter(d, pin)
-	k.form, k.dialog = &pinForm{current: pin}, d
-	d.Show()
-	k.m.win.Canvas().Focus(pin)
 }

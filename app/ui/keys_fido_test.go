@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/test"
 
@@ -60,7 +61,7 @@ func (h *keysHarness) submitPIN(t *testing.T, current, next, repeat string) {
 	}
 	test.Type(f.next, next)
 	test.Type(f.repeat, repeat)
-	h.keys.dialog.(*dialog.FormDialog).Submit()
+	f.submit()
 }
 
 func TestKeysSetAndChangePIN(t *testing.T) {
@@ -86,17 +87,18 @@ func TestKeysSetAndChangePIN(t *testing.T) {
 
 	test.Tap(h.keys.chgPIN)
 	h.submitPIN(t, "1357", "97531", "97531")
-	h.waitFor(t, "the wrong PIN", h.shows("Wrong PIN: 7 tries left before the PIN is blocked."))
-	if got := h.shown(); !strings.Contains(got, "The PIN was not changed.") {
-		t.Errorf("the error dialog says\n%s\nwant what was not done", got)
+	h.waitFor(t, "the wrong PIN", h.shows("Wrong PIN — 7 tries left before the PIN is blocked."))
+	if h.keys.form == nil || h.keys.form.current.Text != "" {
+		t.Fatal("after a wrong PIN the dialog closed or kept the wrong PIN; want it open and empty to type again")
 	}
 	h.waitFor(t, "the tries left", func() bool { return h.keys.fields["PIN"].Text == "set, 7 tries left" })
-	h.keys.dialog.Hide()
-
-	test.Tap(h.keys.chgPIN)
-	h.submitPIN(t, "2468", "97531", "97531")
+	test.Type(h.keys.form.current, "2468")
+	h.keys.form.submit()
 	h.waitFor(t, "the PIN changed", func() bool { return h.main.toast.visibleText() == "PIN changed" })
 	h.waitFor(t, "the tries reset", func() bool { return h.keys.fields["PIN"].Text == "set, 8 tries left" })
+	if h.keys.form != nil {
+		t.Error("the PIN dialog is still open after the change")
+	}
 }
 
 func TestKeysPasskeys(t *testing.T) {
@@ -120,7 +122,7 @@ func TestKeysPasskeys(t *testing.T) {
 
 	test.Tap(h.keys.showPK)
 	test.Type(h.keys.form.current, pin)
-	h.keys.dialog.(*dialog.FormDialog).Submit()
+	h.keys.form.submit()
 	h.waitFor(t, "the passkeys", func() bool { return h.keys.pk.root.Visible() })
 	if got := h.keys.pk.count.Text; got != "3 passkeys" {
 		t.Errorf("count %q, want 3 passkeys", got)
@@ -260,7 +262,7 @@ func TestKeysFingerprints(t *testing.T) {
 	}
 	h.keys.askFingerprints()
 	test.Type(h.keys.form.current, pin)
-	h.keys.dialog.(*dialog.FormDialog).Submit()
+	h.keys.form.submit()
 	h.waitFor(t, "the fingerprints", h.shows("No fingerprints on this key yet."))
 
 	test.Tap(h.keys.fp.add)
@@ -298,4 +300,91 @@ func TestKeysFingerprints(t *testing.T) {
 	h.waitFor(t, "the enrollment prompt", func() bool { return h.keys.fp.enroll != nil })
 	h.tap(t, "Cancel")
 	h.waitFor(t, "the cancelled enrollment", func() bool { return h.main.toast.visibleText() == "Fingerprint not added" })
+}
+
+func TestKeysPINAskedOnceAndWrongPINInline(t *testing.T) {
+	link := filepath.Join(t.TempDir(), "key")
+	sk := softkeytest.Start(t, softkey.Options{Link: link, Fingerprint: &softkey.FingerprintSensor{
+		Sample: softkey.SamplesFrom(make(chan softkey.SampleStatus))}})
+	k, err := fido.Open(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pin = "2468"
+	if err := k.SetPIN(pin); err != nil {
+		t.Fatal(err)
+	}
+	h := softkeyHarnessAt(t, link)
+
+	test.Tap(h.keys.showPK)
+	test.Type(h.keys.form.current, "1111")
+	h.keys.form.submit()
+	h.waitFor(t, "the wrong PIN", h.shows("Wrong PIN — 7 tries left before the PIN is blocked."))
+	h.waitFor(t, "the tries left", func() bool { return h.keys.fields["PIN"].Text == "set, 7 tries left" })
+	if h.keys.form == nil || h.keys.pk.root.Visible() {
+		t.Fatal("a wrong PIN closed the dialog or showed the passkeys")
+	}
+	if strings.Contains(h.shown(), "could not be read") {
+		t.Errorf("a wrong PIN raised an error dialog:\n%s", h.shown())
+	}
+	test.Type(h.keys.form.current, pin)
+	h.keys.form.submit()
+	h.waitFor(t, "the passkeys", func() bool { return h.keys.pk.root.Visible() })
+	h.waitFor(t, "the tries back after the right PIN", func() bool { return h.keys.fields["PIN"].Text == "set, 8 tries left" })
+
+	h.keys.askFingerprints()
+	if h.keys.form != nil {
+		t.Fatal("Fingerprints asked for the PIN again right after Passkeys")
+	}
+	h.waitFor(t, "the fingerprints", h.shows("No fingerprints on this key yet."))
+
+	// A few minutes later the PIN is forgotten.
+	h.clock.Advance(pinKeep)
+	h.keys.askFingerprints()
+	if h.keys.form == nil {
+		t.Fatalf("Fingerprints did not ask for the PIN %v later", pinKeep)
+	}
+	test.Type(h.keys.form.current, pin)
+	h.keys.form.submit()
+	h.waitFor(t, "the PIN held again", func() bool { return h.keys.heldFor(link) == pin })
+
+	// And when the key goes.
+	if err := sk.Unplug(); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor(t, "the key gone", func() bool { return !h.keys.body.Visible() })
+	if err := sk.Plug(); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor(t, "the key back", func() bool { return h.keys.body.Visible() })
+	h.keys.askPasskeys()
+	if h.keys.form == nil {
+		t.Fatal("Passkeys did not ask for the PIN after the key was unplugged")
+	}
+}
+
+func TestKeysNoticePINSetElsewhere(t *testing.T) {
+	sk := softkeytest.Start(t, softkey.Options{})
+	h := softkeyHarness(t, sk)
+	h.waitFor(t, "the card", func() bool { return h.keys.setPIN.Visible() })
+	k, err := fido.Open(sk.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.SetPIN("2468"); err != nil {
+		t.Fatal(err)
+	}
+	h.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyF5})
+	h.waitFor(t, "the PIN set elsewhere", func() bool { return h.keys.fields["PIN"].Text == "set, 8 tries left" })
+	if h.keys.setPIN.Visible() || !h.keys.chgPIN.Visible() {
+		t.Error("after F5 a key with a PIN still offers Set PIN")
+	}
+	if err := k.ChangePIN("2468", "13579"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.Passkeys("0000"); err == nil {
+		t.Fatal("a wrong PIN was accepted")
+	}
+	h.tap(t, "Refresh")
+	h.waitFor(t, "the try spent elsewhere", func() bool { return h.keys.fields["PIN"].Text == "set, 7 tries left" })
 }
