@@ -26,12 +26,12 @@ func hasSensor(in *fido.Info) bool {
 type fingerList struct {
 	k *keys
 
-	path      string
-	all       []fido.Fingerprint
-	count     *widget.Label
-	rows      *fyne.Container
-	add       *widget.Button
-	root      *fyne.Container
+	path  string
+	all   []fido.Fingerprint
+	count *widget.Label
+	rows  *fyne.Container
+	add   *widget.Button
+	root  *fyne.Container
 
 	enroll *enrollFlow // the enrollment under way, nil for none
 }
