@@ -19,6 +19,7 @@ import (
 	"github.com/countersign/countersign/internal/approver"
 	"github.com/countersign/countersign/internal/client"
 	"github.com/countersign/countersign/internal/keyring"
+	"github.com/countersign/countersign/internal/portal"
 	"github.com/countersign/countersign/internal/single"
 	"github.com/countersign/countersign/internal/vault"
 )
@@ -77,7 +78,7 @@ func runGUI(hidden bool, show string) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	approvals, approvalsErr := openApprovals()
-	var deps ui.Deps
+	deps := ui.Deps{Files: portal.FileChooser{}, Version: version, DataDir: dir}
 	if approvalsErr == nil {
 		go approvals.Run(ctx)
 		deps.Approvals = approvals

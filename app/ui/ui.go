@@ -10,6 +10,7 @@ package ui
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -66,6 +67,12 @@ type Deps struct {
 	// NewWindow opens a window of its own, for a sign-in request's prompt;
 	// the app's NewWindow when nil.
 	NewWindow func(title string) fyne.Window
+	// Files is the desktop's own file dialog (portal.FileChooser); nil
+	// uses Fyne's.
+	Files FileChooser
+	// Version and DataDir are what About says: the build, and the folder
+	// of the vault and the settings (COUNTERSIGN_HOME).
+	Version, DataDir string
 }
 
 func (d *Deps) defaults(a fyne.App) {
@@ -145,6 +152,10 @@ type Main struct {
 	approvals *approvals
 	dashboard *dashboard
 	tray      *tray
+
+	// asking counts the desktop's file dialogs open (files.go), for tests
+	// to wait on.
+	asking sync.WaitGroup
 }
 
 // NewMain fills w with Countersign's screens, restores the window size
