@@ -66,9 +66,9 @@ func (m *Main) openFile(kind fileKind, chosen func(fyne.URIReadCloser, error), f
 		return
 	}
 	files := m.deps.Files
-	m.asking.Add(1)
+	m.pending.Add(1)
 	go func() {
-		defer m.asking.Done()
+		defer m.pending.Done()
 		path, err := files.OpenFile(context.Background(), kind.title+" — "+kind.about, kind.filters)
 		fyne.Do(func() {
 			switch {
@@ -113,9 +113,9 @@ func (m *Main) saveFile(kind fileKind, name string, chosen func(path string), fa
 		return
 	}
 	files := m.deps.Files
-	m.asking.Add(1)
+	m.pending.Add(1)
 	go func() {
-		defer m.asking.Done()
+		defer m.pending.Done()
 		path, err := files.SaveFile(context.Background(), kind.title+" — "+kind.about, name, kind.filters)
 		fyne.Do(func() {
 			switch {

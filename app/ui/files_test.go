@@ -27,7 +27,7 @@ func TestImagePickedInTheDesktopsDialog(t *testing.T) {
 	png := qrFile(t, "my qr code.png", githubURI)
 	h, fake := portalHarness(t, func(portaltest.Call) (uint32, string) { return 0, png })
 	h.add.chooseImage()
-	h.main.asking.Wait()
+	h.main.pending.Wait()
 	h.wait()
 	if _, ok := h.add.dialog.(*dialog.FileDialog); ok {
 		t.Error("Fyne's file dialog opened although the portal answered")
@@ -51,7 +51,7 @@ func TestImagePickedInTheDesktopsDialog(t *testing.T) {
 func TestImportPickerCancelledInTheDesktopsDialog(t *testing.T) {
 	h, fake := portalHarness(t, func(portaltest.Call) (uint32, string) { return 1, "" })
 	h.add.chooseImport()
-	h.main.asking.Wait()
+	h.main.pending.Wait()
 	h.wait()
 	if top := h.win.Canvas().Overlays().Top(); top != nil {
 		t.Errorf("something opened after the dialog was cancelled:\n%s", h.shown())
@@ -66,7 +66,7 @@ func TestNoPortalFallsBackToFynesDialog(t *testing.T) {
 	h := newAddHarness(t, nil)
 	h.main.deps.Files = portal.FileChooser{Connect: portaltest.Bus(t)} // a bus without a portal
 	h.add.chooseImage()
-	h.main.asking.Wait()
+	h.main.pending.Wait()
 	d, ok := h.add.dialog.(*dialog.FileDialog)
 	if !ok {
 		t.Fatalf("without a portal the picker shows %T, want Fyne's file dialog", h.add.dialog)

@@ -153,9 +153,9 @@ type Main struct {
 	dashboard *dashboard
 	tray      *tray
 
-	// asking counts the desktop's file dialogs open (files.go), for tests
-	// to wait on.
-	asking sync.WaitGroup
+	// pending counts the work off the UI goroutine that is not a screen's
+	// own (the desktop's file dialogs, exports), for tests to wait on.
+	pending sync.WaitGroup
 }
 
 // NewMain fills w with Countersign's screens, restores the window size
