@@ -74,6 +74,7 @@ type keys struct {
 	showPK  *widget.Button
 	showFP  *widget.Button
 	reset   *widget.Button
+	check   *widget.Button // Refresh
 	actions *fyne.Container
 	body    *fyne.Container
 	root    fyne.CanvasObject
@@ -85,7 +86,6 @@ type keys struct {
 	form   *pinForm      // the PIN dialog's fields while it is open
 	resetF *resetFlow    // the reset under way, nil for none
 	held   *heldPIN      // the PIN that proved right, for a while; nil for none
-	check  *widget.Button
 }
 
 // infoRows are the info card's lines, in order.
@@ -114,15 +114,16 @@ func newKeys(m *Main) *keys {
 	k.showPK = widget.NewButtonWithIcon("Passkeys…", theme.ListIcon(), k.askPasskeys)
 	k.showFP = widget.NewButtonWithIcon("Fingerprints…", theme.VisibilityIcon(), k.askFingerprints)
 	k.check = widget.NewButtonWithIcon("Refresh", theme.ViewRefreshIcon(), k.refresh)
+	k.check.Importance = widget.LowImportance
 	k.reset = widget.NewButtonWithIcon("Reset…", theme.DeleteIcon(), k.showReset)
 	k.reset.Importance = widget.DangerImportance
-	k.actions = container.NewHBox(k.setPIN, k.chgPIN, k.showPK, k.showFP, k.check, k.reset)
+	k.actions = container.NewHBox(k.setPIN, k.chgPIN, k.showPK, k.showFP, k.reset)
 
 	k.pk = newPasskeyList(k)
 	k.fp = newFingerList(k)
 	k.body = container.NewVBox(k.picker, k.card, k.actions, k.pk.root, k.fp.root)
 	k.root = container.NewVScroll(container.NewPadded(container.NewVBox(
-		heading("Security keys"),
+		container.NewBorder(nil, nil, nil, k.check, heading("Security keys")),
 		k.status,
 		k.hint,
 		k.body,
@@ -298,6 +299,7 @@ func (k *keys) update() {
 	switch {
 	case k.svc == nil:
 		k.status.SetText("Security keys are not available in this build of Countersign.")
+		k.check.Hide()
 	case !ok && len(k.present) > 0:
 		k.status.SetText("A security key is plugged in but cannot be used:")
 	case !ok:
