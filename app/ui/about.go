@@ -34,14 +34,14 @@ var shortcuts = []struct{ Keys, What string }{
 // the data folder, and the keyboard shortcuts it is given.
 type about struct {
 	dialog dialog.Dialog
-	keys   *widget.Table
+	keys   *fyne.Container // two cells a shortcut: its keys, what it does
 }
 
 // showAbout opens About over the window, from Settings or the tray.
 func (m *Main) showAbout() *about {
 	a := newAbout(m, shortcuts)
 	a.dialog.Show()
-	a.dialog.Resize(fyne.NewSize(520, 560))
+	a.dialog.Resize(fyne.NewSize(520, min(640, m.win.Canvas().Size().Height-40)))
 	return a
 }
 
@@ -73,24 +73,13 @@ func newAbout(m *Main, keys []struct{ Keys, What string }) *about {
 		Text: "Your vault and settings live there; the vault's key is in the system keyring. " +
 			"Set COUNTERSIGN_HOME to use another folder."}
 
-	a.keys = widget.NewTable(
-		func() (int, int) { return len(keys), 2 },
-		func() fyne.CanvasObject { return &widget.Label{Truncation: fyne.TextTruncateEllipsis} },
-		func(id widget.TableCellID, o fyne.CanvasObject) {
-			l := o.(*widget.Label)
-			if id.Col == 0 {
-				l.TextStyle = fyne.TextStyle{Bold: true}
-				l.SetText(keys[id.Row].Keys)
-			} else {
-				l.TextStyle = fyne.TextStyle{}
-				l.SetText(keys[id.Row].What)
-			}
-		})
-	a.keys.SetColumnWidth(0, 190)
-	a.keys.SetColumnWidth(1, 280)
-	content := container.NewBorder(
-		container.NewVBox(info, dataHint, widget.NewSeparator(), heading("Keyboard shortcuts")),
-		nil, nil, nil, a.keys)
+	a.keys = container.New(layout.NewFormLayout())
+	for _, k := range keys {
+		a.keys.Add(bold(k.Keys))
+		a.keys.Add(&widget.Label{Text: k.What, Wrapping: fyne.TextWrapWord})
+	}
+	content := container.NewVScroll(container.NewVBox(info, dataHint, widget.NewSeparator(),
+		heading("Keyboard shortcuts"), a.keys))
 	a.dialog = dialog.NewCustom("About Countersign", "Close", content, m.win)
 	return a
 }

@@ -85,12 +85,12 @@ func (s *settings) showExport() {
 			f.save.OnTapped()
 		}
 	}
-	n := fmt.Sprintf("%d accounts", len(accounts))
+	what := fmt.Sprintf("all %d accounts, with their secrets,", len(accounts))
 	if len(accounts) == 1 {
-		n = "1 account"
+		what = "your account, with its secret,"
 	}
 	intro := &widget.Label{Wrapping: fyne.TextWrapWord,
-		Text: "Export writes all " + n + ", with their secrets, to one file: a backup, or a way to move to another app."}
+		Text: "Export writes " + what + " to one file: a backup, or a way to move to another app."}
 	cancel := widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() { f.dialog.Hide() })
 	f.dialog = dialog.NewCustomWithoutButtons("Export accounts", container.NewVBox(intro, f.format, f.passBox, f.warning), s.m.win)
 	f.dialog.SetButtons([]fyne.CanvasObject{cancel, f.save})
