@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -199,15 +200,40 @@ func (k *keys) watch(ctx context.Context) {
 		k.ui(func() { k.watchFailed(err) })
 		return
 	}
-	for locs := range ch {
+	var locs []fido.Location
+	var again <-chan time.Time
+	tries := 0
+	for {
+		select {
+		case l, ok := <-ch:
+			if !ok {
+				return
+			}
+			locs, tries = l, 0
+		case <-again:
+			tries++
+		}
 		states := k.readInfo(locs)
+		failed := slices.ContainsFunc(states, func(s keyState) bool { return s.loc.Err == nil && s.err != nil })
 		k.ui(func() {
 			if ctx.Err() == nil {
 				k.setPresent(states)
 			}
 		})
+		again = nil
+		if failed && tries < infoRetries {
+			again = time.After(infoRetryAfter)
+		}
 	}
 }
+
+// A key that does not answer just after it is plugged in (still starting,
+// its permissions still being set) is asked again, infoRetries times
+// infoRetryAfter apart.
+const (
+	infoRetries    = 3
+	infoRetryAfter = 500 * time.Millisecond
+)
 
 // readInfo asks each usable key of locs what it is, off the UI goroutine.
 func (k *keys) readInfo(locs []fido.Location) []keyState {

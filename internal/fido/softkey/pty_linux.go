@@ -73,6 +73,8 @@ func relink(target, link string) error {
 
 // Unplug simulates pulling the key out: its pty (and Options.Link) goes
 // away, so libfido2 can no longer open it. What the key holds stays.
+// Unlike a real key's, a request the host is in the middle of may be left
+// waiting: unplug between requests.
 func (k *Key) Unplug() error { return k.Close() }
 
 // Plug simulates plugging the key back in after Unplug: a fresh pty (Path
