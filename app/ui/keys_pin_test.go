@@ -85,3 +85,19 @@ func TestKeysInfoAskedAgainAfterAFailure(t *testing.T) {
 	h.waitFor(t, "the first failure", h.shows("failed to open: rx error"))
 	h.waitFor(t, "the card after asking again", func() bool { return h.keys.body.Visible() })
 }
+
+func TestKeysResetWaitsForTheKeyToAnswer(t *testing.T) {
+	svc := newPINKeys()
+	h := startedReset(t, svc, svc.plugged)
+	svc.plugged <- at()
+	h.waitFor(t, "the plug-in prompt", h.shows("Now plug it in again."))
+	svc.failInfo.Store(1) // back, but not answering at first
+	svc.plugged <- at("/dev/hidraw0")
+	h.waitFor(t, "the key not answering", h.shows("A key was plugged in but cannot be used."))
+	h.waitFor(t, "the touch prompt once it answers", h.shows("Touch the key now to confirm the reset."))
+	if got := <-svc.resetAt; got != "/dev/hidraw0" {
+		t.Errorf("reset asked of %s", got)
+	}
+	svc.resetErr <- nil
+	h.waitFor(t, "the reset", func() bool { return h.main.toast.visibleText() == "Key reset: it has no PIN and no passkeys now" })
+}

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,8 +41,8 @@ type resetFlow struct {
 	path   string // the key chosen; once back, the path it came back on
 	model  string
 	aaguid string
-	// before are the paths present at the last list, to tell a key that
-	// arrives from one that was there.
+	// before are the usable keys' paths at the last list, to tell a key
+	// that arrives (or becomes usable) from one that was there.
 	before    map[string]bool
 	stopTimer func() bool
 	cancel    context.CancelFunc // ends the request on the key; nil before it
@@ -98,7 +99,7 @@ func (k *keys) showReset() {
 // (resetSaw) from there.
 func (k *keys) beginReset(cur keyState) {
 	f := &resetFlow{stage: resetRemove, path: cur.loc.Path, model: cur.info.Model, aaguid: cur.info.AAGUID,
-		before: presentPaths(k.present)}
+		before: usablePaths(k.present)}
 	f.prompt = &widget.Label{Wrapping: fyne.TextWrapWord,
 		Text: "Remove the " + f.model + " from the computer now."}
 	bar := widget.NewProgressBarInfinite()
@@ -128,10 +129,13 @@ func (k *keys) waitReset(f *resetFlow, why string) {
 	})
 }
 
-func presentPaths(states []keyState) map[string]bool {
+// usablePaths are the paths of the keys in states that answered.
+func usablePaths(states []keyState) map[string]bool {
 	m := map[string]bool{}
 	for _, s := range states {
-		m[s.loc.Path] = true
+		if s.err == nil {
+			m[s.loc.Path] = true
+		}
 	}
 	return m
 }
@@ -143,12 +147,11 @@ func (k *keys) resetSaw(states []keyState) {
 	if f == nil || f.ended {
 		return
 	}
-	now := presentPaths(states)
 	before := f.before
-	f.before = now
+	f.before = usablePaths(states)
 	switch f.stage {
 	case resetRemove:
-		if !now[f.path] {
+		if !slices.ContainsFunc(states, func(s keyState) bool { return s.loc.Path == f.path }) {
 			f.stage = resetInsert
 			f.prompt.SetText("Now plug it in again. Countersign resets it as soon as it is back.")
 			k.waitReset(f, "the key was not plugged in again within a minute: start the reset again when you are ready")

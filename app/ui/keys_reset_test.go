@@ -68,9 +68,9 @@ const yubiAAGUID = "ee882879-721c-4913-9775-3dfcce97072a"
 
 // startedReset is the screen over svc with a YubiKey at /dev/hidraw0, its
 // reset confirmed and waiting for the key to go.
-func startedReset(t *testing.T, svc *pluggedKeys) *keysHarness {
+func startedReset(t *testing.T, svc KeyService, plugged chan<- []fido.Location) *keysHarness {
 	t.Helper()
-	svc.plugged <- at("/dev/hidraw0")
+	plugged <- at("/dev/hidraw0")
 	h := newKeysHarness(t, svc)
 	h.waitFor(t, "the key", func() bool { return h.keys.body.Visible() })
 	test.Tap(h.keys.reset)
@@ -91,7 +91,7 @@ func TestKeysResetOnlyTheKeyChosen(t *testing.T) {
 		"/dev/hidraw1": yubiInfo("/dev/hidraw1", "0bb43545-fd2c-4185-87dd-feb0b2916ace", "Security Key NFC by Yubico"),
 		"/dev/hidraw2": yubiInfo("/dev/hidraw2", yubiAAGUID, "YubiKey 5"),
 	})
-	h := startedReset(t, svc)
+	h := startedReset(t, svc, svc.plugged)
 
 	svc.plugged <- at()
 	h.waitFor(t, "the plug-in prompt", h.shows("Now plug it in again."))
@@ -131,7 +131,7 @@ func TestKeysResetGivesUpWaiting(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			svc := newPluggedKeys(map[string]*fido.Info{"/dev/hidraw0": yubiInfo("/dev/hidraw0", yubiAAGUID, "YubiKey 5")})
-			h := startedReset(t, svc)
+			h := startedReset(t, svc, svc.plugged)
 			if tt.remove {
 				svc.plugged <- at()
 				h.waitFor(t, "the plug-in prompt", h.shows("Now plug it in again."))
