@@ -17,10 +17,10 @@ const (
 	licence = "Apache License 2.0"
 )
 
-// shortcuts are the keyboard shortcuts About lists. The list of the
+// aboutShortcuts are the keyboard shortcuts About lists. The list of the
 // window's shortcuts (Shortcuts in shortcuts.go, on another branch)
 // replaces it when the branches meet.
-var shortcuts = []struct{ Keys, What string }{
+var aboutShortcuts = []struct{ Keys, What string }{
 	{"Ctrl+N", "Add an account"},
 	{"Ctrl+L", "Lock the window"},
 	{"Ctrl+F, or start typing", "Search the accounts"},
@@ -39,7 +39,7 @@ type about struct {
 
 // showAbout opens About over the window, from Settings or the tray.
 func (m *Main) showAbout() *about {
-	a := newAbout(m, shortcuts)
+	a := newAbout(m, aboutShortcuts)
 	a.dialog.Show()
 	a.dialog.Resize(fyne.NewSize(520, min(640, m.win.Canvas().Size().Height-40)))
 	return a

@@ -126,7 +126,8 @@ func (s *settings) saveExport(f *exportForm) {
 		vaultPath = v.Path()
 	}
 	failed := func(err error) {
-		d := dialog.NewError(errors.New("The accounts were not exported. "+sentence(err)), s.m.win)
+		d := dialog.NewError(errors.New("The accounts were not exported. "+sentence(err)+
+			" Choose another place to save them, or try again."), s.m.win)
 		s.dialog = d
 		d.Show()
 	}
