@@ -185,7 +185,9 @@ func (k *keys) refresh() {
 	go func() {
 		states := k.readInfo(locs)
 		k.ui(func() {
-			if k.stopWatch != nil {
+			// Unless the keys changed meanwhile: the watch has the newer list.
+			same := slices.EqualFunc(states, k.present, func(a, b keyState) bool { return a.loc.Path == b.loc.Path })
+			if k.stopWatch != nil && same {
 				k.setPresent(states)
 			}
 		})
