@@ -373,4 +373,13 @@ func TestKeysNoticePINSetElsewhere(t *testing.T) {
 	}
 	h.tap(t, "Refresh")
 	h.waitFor(t, "the try spent elsewhere", func() bool { return h.keys.fields["PIN"].Text == "set, 7 tries left" })
+
+	// Coming back to the screen reads the keys again too.
+	keysTab := h.main.nav.SelectedIndex()
+	h.main.nav.SelectIndex(0)
+	if _, err := k.Passkeys("0000"); err == nil {
+		t.Fatal("a wrong PIN was accepted")
+	}
+	h.main.nav.SelectIndex(keysTab)
+	h.waitFor(t, "the second try spent elsewhere", func() bool { return h.keys.fields["PIN"].Text == "set, 6 tries left" })
 }
