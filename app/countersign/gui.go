@@ -20,6 +20,7 @@ import (
 	"github.com/countersign/countersign/internal/capture"
 	"github.com/countersign/countersign/internal/client"
 	"github.com/countersign/countersign/internal/keyring"
+	"github.com/countersign/countersign/internal/portal"
 	"github.com/countersign/countersign/internal/single"
 	"github.com/countersign/countersign/internal/vault"
 )
@@ -79,7 +80,7 @@ func runGUI(hidden bool, show string) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	approvals, approvalsErr := openApprovals()
-	var deps ui.Deps
+	deps := ui.Deps{Files: portal.FileChooser{}, Version: version, DataDir: dir}
 	if approvalsErr == nil {
 		go approvals.Run(ctx)
 		deps.Approvals = approvals

@@ -18,6 +18,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/countersign/countersign/internal/capture"
+	"github.com/countersign/countersign/internal/portal"
 	"github.com/countersign/countersign/internal/qr"
 	"github.com/countersign/countersign/internal/transfer"
 	"github.com/countersign/countersign/internal/vault"
@@ -188,11 +189,27 @@ func (a *adder) chooseImage() {
 // chooseImageFor asks for an image file and hands the file chosen to
 // chosen (nil when the person cancelled).
 func (a *adder) chooseImageFor(chosen func(fyne.URIReadCloser, error)) {
-	d := dialog.NewFileOpen(chosen, a.m.win)
-	d.SetTitleText("Open an image with a QR code")
-	d.SetFilter(storage.NewExtensionFileFilter(imageExtensions))
-	a.dialog = d
-	a.m.showDialogKeys(d, nil, d.Dismiss)
+	a.m.openFile(imageFiles(), chosen, func(d dialog.Dialog) { a.dialog = d })
+}
+
+// imageFiles is the file dialog for an image with QR codes.
+func imageFiles() fileKind {
+	var patterns, names []string
+	for _, ext := range imageExtensions {
+		patterns = append(patterns, "*"+ext)
+		switch ext {
+		case ".jpeg": // named with .jpg
+		case ".jpg":
+			names = append(names, "JPEG")
+		case ".webp":
+			names = append(names, "WebP")
+		default:
+			names = append(names, strings.ToUpper(ext[1:]))
+		}
+	}
+	list := strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+	return fileKind{title: "Open an image with a QR code", about: list + " images",
+		filters: []portal.Filter{{Name: "Images (" + strings.Join(names, ", ") + ")", Patterns: patterns}}}
 }
 
 // onImageChosen reads the image the file dialog chose; r is nil when the

@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/countersign/countersign/internal/portal"
 	"github.com/countersign/countersign/internal/transfer"
 )
 
@@ -18,10 +19,18 @@ const maxImportSize = 32 << 20
 
 // chooseImport asks for another authenticator's export to import.
 func (a *adder) chooseImport() {
-	d := dialog.NewFileOpen(a.onImportChosen, a.m.win)
-	d.SetTitleText("Import accounts from another app")
-	a.dialog = d
-	a.m.showDialogKeys(d, nil, d.Dismiss)
+	a.m.openFile(importFiles(), a.onImportChosen, func(d dialog.Dialog) { a.dialog = d })
+}
+
+// importFiles is the file dialog for another authenticator's export. Apps
+// name their exports as they like, so every file can be chosen; the
+// usual endings come first.
+func importFiles() fileKind {
+	return fileKind{title: "Import accounts from another app", about: formatTitles(),
+		filters: []portal.Filter{
+			{Name: "Authenticator exports (.json, .2fas, .txt)", Patterns: []string{"*.json", "*.2fas", "*.txt"}},
+			{Name: "All files", Patterns: []string{"*"}},
+		}}
 }
 
 // onImportChosen reads the export the file dialog chose; r is nil when the

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
@@ -515,8 +516,10 @@ func TestEscClosesDialogsOfOtherScreens(t *testing.T) {
 		c := h.win.Canvas()
 		for name, open := range map[string]func(){
 			"change PIN": func() { h.keys.showPIN(true) },
-			"ask PIN":    func() { h.keys.askPIN("Passkeys", "Show", "", func(string, string) { t.Error("Esc went on") }) },
-			"reset":      h.keys.showReset,
+			"ask PIN": func() {
+				h.keys.withPIN("Passkeys", "Show", "", func(string, string) error { t.Error("Esc went on"); return nil }, func(string, error) {})
+			},
+			"reset": h.keys.showReset,
 		} {
 			open()
 			if c.Focused() == nil {
@@ -627,12 +630,17 @@ func TestEnterInOtherScreensDialogs(t *testing.T) {
 	t.Run("PIN", func(t *testing.T) {
 		h := newKeyWithPIN(t)
 		c := h.win.Canvas()
-		var pin string
-		h.keys.askPIN("Passkeys", "Show", "", func(_, p string) { pin = p })
+		got := make(chan string, 1)
+		h.keys.withPIN("Passkeys", "Show", "", func(_, p string) error { got <- p; return nil }, func(string, error) {})
 		test.Type(c.Focused(), "1234")
 		press(c, fyne.KeyReturn)
-		if pin != "1234" {
-			t.Errorf("Enter in the PIN went on with %q", pin)
+		select {
+		case pin := <-got:
+			if pin != "1234" {
+				t.Errorf("Enter in the PIN went on with %q", pin)
+			}
+		case <-time.After(5 * time.Second):
+			t.Error("Enter in the PIN did not go on")
 		}
 	})
 }

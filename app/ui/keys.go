@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -74,6 +75,7 @@ type keys struct {
 	showPK  *widget.Button
 	showFP  *widget.Button
 	reset   *widget.Button
+	check   *widget.Button // Refresh
 	actions *fyne.Container
 	body    *fyne.Container
 	root    fyne.CanvasObject
@@ -84,10 +86,11 @@ type keys struct {
 	dialog dialog.Dialog // the last dialog shown
 	form   *pinForm      // the PIN dialog's fields while it is open
 	resetF *resetFlow    // the reset under way, nil for none
+	held   *heldPIN      // the PIN that proved right, for a while; nil for none
 }
 
 // infoRows are the info card's lines, in order.
-var infoRows = []string{"Versions", "Options", "PIN", "Free passkey slots", "Firmware", "AAGUID"}
+var infoRows = []string{"Versions", "Features", "PIN", "Free passkey slots", "Firmware", "AAGUID"}
 
 func newKeys(m *Main) *keys {
 	k := &keys{m: m, svc: m.deps.Keys, ui: fyne.Do, fields: map[string]*widget.Label{}}
@@ -111,6 +114,8 @@ func newKeys(m *Main) *keys {
 	k.chgPIN = widget.NewButtonWithIcon("Change PIN…", theme.AccountIcon(), func() { k.showPIN(true) })
 	k.showPK = widget.NewButtonWithIcon("Passkeys…", theme.ListIcon(), k.askPasskeys)
 	k.showFP = widget.NewButtonWithIcon("Fingerprints…", fingerprintIcon, k.askFingerprints)
+	k.check = widget.NewButtonWithIcon("Refresh", theme.ViewRefreshIcon(), k.refresh)
+	k.check.Importance = widget.LowImportance
 	k.reset = widget.NewButtonWithIcon("Reset…", theme.DeleteIcon(), k.showReset)
 	k.reset.Importance = widget.DangerImportance
 	k.actions = container.NewHBox(k.setPIN, k.chgPIN, k.showPK, k.showFP, k.reset)
@@ -119,7 +124,7 @@ func newKeys(m *Main) *keys {
 	k.fp = newFingerList(k)
 	k.body = container.NewVBox(k.picker, k.card, k.actions, k.pk.root, k.fp.root)
 	k.root = container.NewVScroll(container.NewPadded(container.NewVBox(
-		heading("Security keys"),
+		container.NewBorder(nil, nil, nil, k.check, heading("Security keys")),
 		k.status,
 		k.hint,
 		k.body,
@@ -132,8 +137,9 @@ func (k *keys) title() string              { return "Security keys" }
 func (k *keys) icon() fyne.Resource        { return keyIcon }
 func (k *keys) content() fyne.CanvasObject { return k.root }
 
-// shown starts watching for keys; hidden stops, and forgets the PIN the
-// passkey list was read with.
+// shown starts watching for keys, which reads what each one says about
+// itself (a PIN set elsewhere, say); hidden stops, and forgets the PIN and
+// what it showed.
 func (k *keys) shown() {
 	if k.svc == nil || k.stopWatch != nil {
 		k.update()
@@ -145,11 +151,47 @@ func (k *keys) shown() {
 }
 
 func (k *keys) hidden() {
+	if k.resetF != nil {
+		k.resetF.dialog.Hide() // cancels the reset: it follows the keys present
+	}
 	if k.stopWatch != nil {
 		k.stopWatch()
 		k.stopWatch = nil
 	}
 	k.clearLists()
+	k.forgetPIN()
+}
+
+// typedKey is F5: read the keys' info again.
+func (k *keys) typedKey(ev *fyne.KeyEvent) {
+	if ev.Name == fyne.KeyF5 {
+		k.refresh()
+	}
+}
+
+func (k *keys) typedRune(rune)              {}
+func (k *keys) typedShortcut(fyne.Shortcut) {}
+
+// refresh reads again what every key present says about itself, for a
+// change made elsewhere (another program, another computer).
+func (k *keys) refresh() {
+	if k.svc == nil || k.stopWatch == nil {
+		return
+	}
+	var locs []fido.Location
+	for _, s := range k.present {
+		locs = append(locs, s.loc)
+	}
+	go func() {
+		states := k.readInfo(locs)
+		k.ui(func() {
+			// Unless the keys changed meanwhile: the watch has the newer list.
+			same := slices.EqualFunc(states, k.present, func(a, b keyState) bool { return a.loc.Path == b.loc.Path })
+			if k.stopWatch != nil && same {
+				k.setPresent(states)
+			}
+		})
+	}()
 }
 
 // watch runs off the UI goroutine: it reads the info of every key present
@@ -160,20 +202,51 @@ func (k *keys) watch(ctx context.Context) {
 		k.ui(func() { k.watchFailed(err) })
 		return
 	}
-	for locs := range ch {
-		states := make([]keyState, len(locs))
-		for i, l := range locs {
-			states[i] = keyState{loc: l, err: l.Err}
-			if l.Err == nil {
-				states[i].info, states[i].err = k.svc.Info(l.Path)
+	var locs []fido.Location
+	var again <-chan time.Time
+	tries := 0
+	for {
+		select {
+		case l, ok := <-ch:
+			if !ok {
+				return
 			}
+			locs, tries = l, 0
+		case <-again:
+			tries++
 		}
+		states := k.readInfo(locs)
+		failed := slices.ContainsFunc(states, func(s keyState) bool { return s.loc.Err == nil && s.err != nil })
 		k.ui(func() {
 			if ctx.Err() == nil {
 				k.setPresent(states)
 			}
 		})
+		again = nil
+		if failed && tries < infoRetries {
+			again = time.After(infoRetryAfter)
+		}
 	}
+}
+
+// A key that does not answer just after it is plugged in (still starting,
+// its permissions still being set) is asked again, infoRetries times
+// infoRetryAfter apart.
+const (
+	infoRetries    = 3
+	infoRetryAfter = 500 * time.Millisecond
+)
+
+// readInfo asks each usable key of locs what it is, off the UI goroutine.
+func (k *keys) readInfo(locs []fido.Location) []keyState {
+	states := make([]keyState, len(locs))
+	for i, l := range locs {
+		states[i] = keyState{loc: l, err: l.Err}
+		if l.Err == nil {
+			states[i].info, states[i].err = k.svc.Info(l.Path)
+		}
+	}
+	return states
 }
 
 func (k *keys) watchFailed(err error) {
@@ -187,6 +260,9 @@ func (k *keys) watchFailed(err error) {
 // still there.
 func (k *keys) setPresent(states []keyState) {
 	k.present = states
+	if k.held != nil && k.find(k.held.path) < 0 {
+		k.forgetPIN() // the key went
+	}
 	if k.find(k.path) < 0 {
 		k.path = ""
 		k.clearLists()
@@ -198,6 +274,7 @@ func (k *keys) setPresent(states []keyState) {
 		}
 	}
 	k.update()
+	k.resetSaw(states)
 }
 
 func (k *keys) find(path string) int {
@@ -250,6 +327,7 @@ func (k *keys) update() {
 	switch {
 	case k.svc == nil:
 		k.status.SetText("Security keys are not available in this build of Countersign.")
+		k.check.Hide()
 	case !ok && len(k.present) > 0:
 		k.status.SetText("A security key is plugged in but cannot be used:")
 	case !ok:
@@ -300,7 +378,7 @@ func (k *keys) fillCard(s keyState) {
 		k.fields[name].SetText(v)
 	}
 	set("Versions", strings.Join(in.Versions, ", "))
-	set("Options", optionsText(in.Options))
+	set("Features", strings.Join(in.Features(), "\n"))
 	set("PIN", pinText(in))
 	slots := "not reported"
 	if in.RemainingDiscoverable >= 0 {
@@ -309,25 +387,6 @@ func (k *keys) fillCard(s keyState) {
 	set("Free passkey slots", slots)
 	set("Firmware", in.FirmwareString())
 	set("AAGUID", in.AAGUID)
-}
-
-// optionsText lists the options the key has on, then those it has off.
-func optionsText(opts map[string]bool) string {
-	var on, off []string
-	for name, v := range opts {
-		if v {
-			on = append(on, name)
-		} else {
-			off = append(off, name)
-		}
-	}
-	slices.Sort(on)
-	slices.Sort(off)
-	s := strings.Join(on, ", ")
-	if len(off) > 0 {
-		s += " (off: " + strings.Join(off, ", ") + ")"
-	}
-	return s
 }
 
 func pinText(in *fido.Info) string {
@@ -383,10 +442,11 @@ func (k *keys) refreshInfo() {
 }
 
 // keyError is the library's message for err: what happened and what to do.
-// A wrong PIN says only how many tries are left, without the operation's
-// prefix.
+// A wrong PIN says only how many tries are left, and a key not touched
+// only that, without the operation's prefix.
 func keyError(err error) string {
 	var wrong *fido.WrongPINError
+	var untouched *fido.TouchTimeoutError
 	for _, target := range []error{fido.ErrPINAuthBlocked, fido.ErrPINBlocked, fido.ErrPINNotSet, fido.ErrResetNotAllowed, fido.ErrNoDevice} {
 		if errors.Is(err, target) {
 			return sentence(target)
@@ -394,6 +454,9 @@ func keyError(err error) string {
 	}
 	if errors.As(err, &wrong) {
 		return sentence(wrong)
+	}
+	if errors.As(err, &untouched) {
+		return sentence(untouched)
 	}
 	return sentence(err)
 }
@@ -404,12 +467,6 @@ func (k *keys) showError(what string, err error) {
 	k.m.showDialog(d)
 }
 
-// pinForm holds the fields of a PIN dialog; current is nil when setting a
-// first PIN.
-type pinForm struct {
-	current, next, repeat *dialogEntry
-}
-
 // showPIN asks for a new PIN (and the current one when change is true),
 // checked against the key's rules as it is typed.
 func (k *keys) showPIN(change bool) {
@@ -417,9 +474,9 @@ func (k *keys) showPIN(change bool) {
 	if !ok {
 		return
 	}
-	minLen := minPIN(cur.info)
+	path, minLen := cur.loc.Path, minPIN(cur.info)
 	f := &pinForm{next: k.m.newDialogPasswordEntry(), repeat: k.m.newDialogPasswordEntry()}
-	var items []*widget.FormItem
+	form := widget.NewForm()
 	if change {
 		f.current = k.m.newDialogPasswordEntry()
 		f.current.Validator = func(p string) error {
@@ -428,7 +485,7 @@ func (k *keys) showPIN(change bool) {
 			}
 			return nil
 		}
-		items = append(items, widget.NewFormItem("Current PIN", f.current))
+		form.Append("Current PIN", f.current)
 	}
 	f.next.Validator = func(p string) error { return fido.CheckPIN(p, minLen) }
 	f.repeat.Validator = func(p string) error {
@@ -442,45 +499,28 @@ func (k *keys) showPIN(change bool) {
 			f.repeat.Validate()
 		}
 	}
-	items = append(items,
-		&widget.FormItem{Text: "New PIN", Widget: f.next,
-			HintText: fmt.Sprintf("At least %d characters; letters and digits are both fine", minLen)},
-		&widget.FormItem{Text: "Repeat it", Widget: f.repeat, HintText: "Type the new PIN again"})
-	title, confirm := "Set the key's PIN", "Set PIN"
-	if change {
-		title, confirm = "Change the key's PIN", "Change PIN"
-	}
-	d := dialog.NewForm(title, confirm, "Cancel", items, func(ok bool) {
-		k.form = nil
-		if ok {
-			k.savePIN(cur.loc.Path, f)
-		}
-	}, k.m.win)
-	d.Resize(fyne.NewSize(460, d.MinSize().Height))
-	k.form, k.dialog = f, d
-	k.m.showDialog(d)
-	if f.current != nil {
-		k.m.win.Canvas().Focus(f.current)
-	} else {
-		k.m.win.Canvas().Focus(f.next)
-	}
-}
+	form.AppendItem(&widget.FormItem{Text: "New PIN", Widget: f.next,
+		HintText: fmt.Sprintf("At least %d characters; letters and digits are both fine", minLen)})
+	form.AppendItem(&widget.FormItem{Text: "Repeat it", Widget: f.repeat, HintText: "Type the new PIN again"})
 
-func (k *keys) savePIN(path string, f *pinForm) {
-	next := f.next.Text
-	what, done := "The PIN was not set", "PIN set"
-	op := func() error { return k.svc.SetPIN(path, next) }
-	if f.current != nil {
-		old := f.current.Text
-		what, done = "The PIN was not changed", "PIN changed"
-		op = func() error { return k.svc.ChangePIN(path, old, next) }
+	title, action, what, done := "Set the key's PIN", "Set PIN", "The PIN was not set", "PIN set"
+	if change {
+		title, action, what, done = "Change the key's PIN", "Change PIN", "The PIN was not changed", "PIN changed"
 	}
-	k.run(op, func(err error) {
-		k.refreshInfo() // the tries left change either way
+	var next string
+	k.pinDialog(title, action, f, form, func() func() error {
+		next = f.next.Text
+		if change {
+			old := f.current.Text
+			return func() error { return k.svc.ChangePIN(path, old, next) }
+		}
+		return func() error { return k.svc.SetPIN(path, next) }
+	}, func(err error) {
 		if err != nil {
 			k.showError(what, err)
 			return
 		}
+		k.holdPIN(path, next)
 		k.m.toast.show(done)
 	})
 }
@@ -490,25 +530,4 @@ func (k *keys) savePIN(path string, f *pinForm) {
 func (k *keys) clearLists() {
 	k.pk.clear()
 	k.fp.clear()
-}
-
-// askPIN asks for the key's PIN, then calls then with it.
-func (k *keys) askPIN(title, action, hint string, then func(path, pin string)) {
-	cur, ok := k.current()
-	if !ok {
-		return
-	}
-	pin := k.m.newDialogPasswordEntry()
-	d := dialog.NewForm(title, action, "Cancel",
-		[]*widget.FormItem{{Text: "PIN", Widget: pin, HintText: hint}},
-		func(ok bool) {
-			k.form = nil
-			if ok {
-				then(cur.loc.Path, pin.Text)
-			}
-		}, k.m.win)
-	d.Resize(fyne.NewSize(420, d.MinSize().Height))
-	k.form, k.dialog = &pinForm{current: pin}, d
-	k.m.showDialog(d)
-	k.m.win.Canvas().Focus(pin)
 }

@@ -22,16 +22,16 @@ func hasSensor(in *fido.Info) bool {
 }
 
 // fingerList is the Keys screen's list of the fingers enrolled on the key
-// on display, read with its PIN, which it keeps until the screen is left.
+// on display, read with its PIN.
 type fingerList struct {
 	k *keys
 
-	pin, path string
-	all       []fido.Fingerprint
-	count     *widget.Label
-	rows      *fyne.Container
-	add       *widget.Button
-	root      *fyne.Container
+	path  string
+	all   []fido.Fingerprint
+	count *widget.Label
+	rows  *fyne.Container
+	add   *widget.Button
+	root  *fyne.Container
 
 	enroll *enrollFlow // the enrollment under way, nil for none
 }
@@ -57,35 +57,34 @@ func newFingerList(k *keys) *fingerList {
 }
 
 func (l *fingerList) clear() {
-	l.pin, l.path, l.all = "", "", nil
+	l.path, l.all = "", nil
 	l.rows.RemoveAll()
 	l.root.Hide()
 }
 
+// askFingerprints lists the fingers enrolled, with the key's PIN.
 func (k *keys) askFingerprints() {
-	k.askPIN("Fingerprints on the key", "Show", "The key's PIN protects its fingerprints", k.fp.load)
+	var fps []fido.Fingerprint
+	k.withPIN("Fingerprints on the key", "Show", "The key's PIN protects its fingerprints",
+		func(path, pin string) (err error) {
+			fps, err = k.svc.Fingerprints(path, pin)
+			return err
+		}, func(path string, err error) { k.fp.load(path, fps, err) })
 }
 
-// load reads the fingers off the key with pin.
-func (l *fingerList) load(path, pin string) {
-	var fps []fido.Fingerprint
-	l.k.run(func() (err error) {
-		fps, err = l.k.svc.Fingerprints(path, pin)
-		return err
-	}, func(err error) {
-		if err != nil {
-			l.k.refreshInfo()
-			l.k.showError("The fingerprints could not be read", err)
-			return
-		}
-		if path != l.k.path {
-			return
-		}
-		l.pin, l.path, l.all = pin, path, fps
-		l.fill()
-		l.root.Show()
-		l.k.root.Refresh()
-	})
+// load shows the fingers read off the key at path.
+func (l *fingerList) load(path string, fps []fido.Fingerprint, err error) {
+	if err != nil {
+		l.k.showError("The fingerprints could not be read", err)
+		return
+	}
+	if path != l.k.path {
+		return
+	}
+	l.path, l.all = path, fps
+	l.fill()
+	l.root.Show()
+	l.k.root.Refresh()
 }
 
 func (l *fingerList) fill() {
@@ -147,7 +146,20 @@ func (l *fingerList) askName() {
 // startEnroll enrolls a finger, showing each touch's result and how many
 // remain, with a Cancel that cancels the enrollment on the key.
 func (l *fingerList) startEnroll(name string) {
-	path, pin := l.path, l.pin
+	path, pin := l.path, l.k.heldFor(l.path)
+	if pin == "" {
+		// The PIN is asked again, checked by reading the fingers.
+		l.k.withPIN("Add a fingerprint", "Continue", "The key's PIN protects its fingerprints",
+			func(path, pin string) error { _, err := l.k.svc.Fingerprints(path, pin); return err },
+			func(_ string, err error) {
+				if err != nil {
+					l.k.showError("The fingerprint was not added", err)
+					return
+				}
+				l.startEnroll(name)
+			})
+		return
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	f := &enrollFlow{cancel: cancel}
 	f.prompt = &widget.Label{Text: "Touch the sensor of your security key with the finger to add.", Wrapping: fyne.TextWrapWord}
@@ -191,7 +203,7 @@ func (l *fingerList) startEnroll(name string) {
 		default:
 			l.k.m.toast.show("Fingerprint added")
 		}
-		l.load(path, pin)
+		l.k.askFingerprints()
 		l.k.refreshInfo() // bioEnroll says whether any finger is enrolled
 	})
 }
@@ -213,14 +225,15 @@ func (l *fingerList) askRename(fp fido.Fingerprint) {
 }
 
 func (l *fingerList) rename(fp fido.Fingerprint, name string) {
-	path, pin := l.path, l.pin
-	l.k.run(func() error { return l.k.svc.RenameFingerprint(path, pin, fp.ID, name) }, func(err error) {
-		if err != nil {
-			l.k.showError("The fingerprint was not renamed", err)
-			return
-		}
-		l.load(path, pin)
-	})
+	l.k.withPIN("Rename fingerprint", "Rename", "The key's PIN protects its fingerprints",
+		func(path, pin string) error { return l.k.svc.RenameFingerprint(path, pin, fp.ID, name) },
+		func(_ string, err error) {
+			if err != nil {
+				l.k.showError("The fingerprint was not renamed", err)
+				return
+			}
+			l.k.askFingerprints()
+		})
 }
 
 func (l *fingerList) confirmDelete(fp fido.Fingerprint, name string) {
@@ -235,14 +248,15 @@ func (l *fingerList) confirmDelete(fp fido.Fingerprint, name string) {
 }
 
 func (l *fingerList) delete(fp fido.Fingerprint) {
-	path, pin := l.path, l.pin
-	l.k.run(func() error { return l.k.svc.DeleteFingerprint(path, pin, fp.ID) }, func(err error) {
-		if err != nil {
-			l.k.showError("The fingerprint was not deleted", err)
-			return
-		}
-		l.k.m.toast.show("Fingerprint deleted")
-		l.load(path, pin)
-		l.k.refreshInfo()
-	})
+	l.k.withPIN("Delete fingerprint", "Delete", "The key's PIN protects its fingerprints",
+		func(path, pin string) error { return l.k.svc.DeleteFingerprint(path, pin, fp.ID) },
+		func(_ string, err error) {
+			if err != nil {
+				l.k.showError("The fingerprint was not deleted", err)
+				return
+			}
+			l.k.m.toast.show("Fingerprint deleted")
+			l.k.askFingerprints()
+			l.k.refreshInfo()
+		})
 }

@@ -22,6 +22,7 @@ type keysHarness struct {
 	win   fyne.Window
 	main  *Main
 	keys  *keys
+	clock *testkit.Clock
 	queue chan func()
 }
 
@@ -29,6 +30,7 @@ func newKeysHarness(t *testing.T, svc KeyService) *keysHarness {
 	t.Helper()
 	h := &keysHarness{app: newTestApp(t), queue: make(chan func(), 64)}
 	clock := testkit.NewClock(start)
+	h.clock = clock
 	h.win = test.NewWindow(nil)
 	t.Cleanup(func() { h.win.Close() })
 	h.main = NewMain(h.app, h.win, Deps{Vault: &fakeStore{}, Now: clock.Now, After: clock.After, Keys: svc})

@@ -15,11 +15,10 @@ import (
 )
 
 // passkeyList is the Keys screen's list of the passkeys on the key on
-// display, read with its PIN, which it keeps until the screen is left.
+// display, read with its PIN.
 type passkeyList struct {
 	k *keys
 
-	pin    string
 	path   string
 	all    []passkey
 	search *widget.Entry
@@ -66,50 +65,48 @@ func newPasskeyList(k *keys) *passkeyList {
 	return l
 }
 
-// clear forgets the PIN and the list.
+// clear forgets the list.
 func (l *passkeyList) clear() {
-	l.pin, l.path, l.all = "", "", nil
+	l.path, l.all = "", nil
 	l.search.SetText("")
 	l.rows.RemoveAll()
 	l.root.Hide()
 }
 
-// askPasskeys asks for the PIN, then lists the passkeys.
+// askPasskeys lists the passkeys, with the key's PIN.
 func (k *keys) askPasskeys() {
-	k.askPIN("Passkeys on the key", "Show", "The key shows its passkeys only to someone who knows its PIN", k.pk.load)
+	var rps []fido.RelyingParty
+	k.withPIN("Passkeys on the key", "Show", "The key shows its passkeys only to someone who knows its PIN",
+		func(path, pin string) (err error) {
+			rps, err = k.svc.Passkeys(path, pin)
+			return err
+		}, func(path string, err error) { k.pk.load(path, rps, err) })
 }
 
-// load reads the passkeys off the key with pin.
-func (l *passkeyList) load(path, pin string) {
-	var rps []fido.RelyingParty
-	l.k.run(func() (err error) {
-		rps, err = l.k.svc.Passkeys(path, pin)
-		return err
-	}, func(err error) {
-		if err != nil {
-			l.k.refreshInfo() // a wrong PIN costs a try
-			l.k.showError("The passkeys could not be read", err)
-			return
+// load shows the passkeys read off the key at path.
+func (l *passkeyList) load(path string, rps []fido.RelyingParty, err error) {
+	if err != nil {
+		l.k.showError("The passkeys could not be read", err)
+		return
+	}
+	if path != l.k.path {
+		return
+	}
+	l.path, l.all = path, nil
+	for _, rp := range rps {
+		for _, c := range rp.Credentials {
+			l.all = append(l.all, passkey{rp: rp, cred: c})
 		}
-		if path != l.k.path {
-			return
+	}
+	slices.SortStableFunc(l.all, func(a, b passkey) int {
+		if c := strings.Compare(a.rp.ID, b.rp.ID); c != 0 {
+			return c
 		}
-		l.pin, l.path, l.all = pin, path, nil
-		for _, rp := range rps {
-			for _, c := range rp.Credentials {
-				l.all = append(l.all, passkey{rp: rp, cred: c})
-			}
-		}
-		slices.SortStableFunc(l.all, func(a, b passkey) int {
-			if c := strings.Compare(a.rp.ID, b.rp.ID); c != 0 {
-				return c
-			}
-			return strings.Compare(a.user(), b.user())
-		})
-		l.fill()
-		l.root.Show()
-		l.k.root.Refresh()
+		return strings.Compare(a.user(), b.user())
 	})
+	l.fill()
+	l.root.Show()
+	l.k.root.Refresh()
 }
 
 // fill shows the passkeys that match the search.
@@ -158,14 +155,14 @@ func (l *passkeyList) confirmDelete(p passkey) {
 }
 
 func (l *passkeyList) delete(p passkey) {
-	path, pin := l.path, l.pin
-	l.k.run(func() error { return l.k.svc.DeleteCredential(path, pin, p.cred.ID) }, func(err error) {
-		if err != nil {
-			l.k.showError("The passkey was not deleted", err)
-			return
-		}
-		l.k.m.toast.show("Passkey deleted")
-		l.load(path, pin)
-		l.k.refreshInfo() // one more free slot
-	})
+	l.k.withPIN("Delete passkey", "Delete", "The key's PIN protects its passkeys",
+		func(path, pin string) error { return l.k.svc.DeleteCredential(path, pin, p.cred.ID) },
+		func(_ string, err error) {
+			if err != nil {
+				l.k.showError("The passkey was not deleted", err)
+				return
+			}
+			l.k.m.toast.show("Passkey deleted")
+			l.k.askPasskeys() // with the PIN just used: one more free slot, one fewer row
+		})
 }

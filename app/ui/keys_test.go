@@ -43,7 +43,7 @@ func TestKeysInfoCardFake(t *testing.T) {
 	h.waitFor(t, "the info card", func() bool { return h.keys.body.Visible() })
 	h.win.Resize(fyne.NewSize(700, 600))
 	test.AssertRendersToMarkup(t, "keys/info.xml", h.win.Canvas())
-	for _, want := range []string{"FIDO_2_0, FIDO_2_1, U2F_V2", "clientPin, credMgmt, rk, up (off: plat)", "set, 8 tries left", "25", "5.4.3"} {
+	for _, want := range []string{"FIDO_2_0, FIDO_2_1, U2F_V2", "Manage passkeys\nPIN set\nPasskeys (resident credentials)\nTouch to confirm\nRemovable key", "set, 8 tries left", "25", "5.4.3"} {
 		if !strings.Contains(h.shown(), want) {
 			t.Errorf("the info card lacks %q", want)
 		}

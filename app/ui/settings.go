@@ -57,6 +57,8 @@ type settings struct {
 
 	dialog dialog.Dialog // the last dialog shown
 	form   *passForm     // the passphrase dialog's fields while it is open
+	export *exportForm   // the Export dialog's fields while it is open
+	about  *about        // the About dialog while it is open
 }
 
 // passForm holds the fields of a passphrase dialog; current is nil when
@@ -111,6 +113,13 @@ func newSettings(m *Main) *settings {
 		s.startHidden,
 		s.trayHint,
 		s.problem,
+		widget.NewSeparator(),
+		heading("Your accounts"),
+		container.NewHBox(widget.NewButtonWithIcon("Export…", theme.DocumentSaveIcon(), s.showExport)),
+		&widget.Label{Wrapping: fyne.TextWrapWord, SizeName: theme.SizeNameCaptionText,
+			Text: "An encrypted backup, or a file another authenticator app imports."},
+		widget.NewSeparator(),
+		container.NewHBox(widget.NewButtonWithIcon("About Countersign…", theme.InfoIcon(), s.showAbout)),
 	)))
 	return s
 }

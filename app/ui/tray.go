@@ -160,9 +160,12 @@ func (t *tray) items() []*fyne.MenuItem {
 		lock.Disabled = t.m.lock.locked
 		items = append(items, lock)
 	}
+	// About opens in the window, which shows nothing over its lock.
+	about := fyne.NewMenuItem("About Countersign", t.about)
+	about.Disabled = t.m.lock.locked
 	quit := fyne.NewMenuItem("Quit", t.quit)
 	quit.IsQuit = true
-	return append(items, quit)
+	return append(items, about, quit)
 }
 
 // trayLabel names a in the menu: its issuer, with the account name too when
@@ -199,6 +202,12 @@ func (t *tray) hideWindow() {
 		t.m.app.SendNotification(fyne.NewNotification("Countersign is still running",
 			"It stays in the tray with your pinned codes. Choose Quit there to close it."))
 	}
+}
+
+// about shows the window with About over it.
+func (t *tray) about() {
+	t.showWindow()
+	t.m.showAbout()
 }
 
 // quit takes a code we copied out of the clipboard and ends the app.

@@ -54,7 +54,7 @@ func TestTrayShowsPinnedCodes(t *testing.T) {
 	accounts[1].Pinned = true // Acme, counter-based: never in the tray
 	accounts[4].Pinned = true // Corp VPN
 	h, _ := newSessionHarness(t, accounts, Session{Tray: tray}, "")
-	want := []string{"Hide Countersign", "—", "Corp VPN · 4050 471", "GitHub · 050 471", "—", "Quit"}
+	want := []string{"Hide Countersign", "—", "Corp VPN · 4050 471", "GitHub · 050 471", "—", "About Countersign", "Quit"}
 	if got := tray.labels(); strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("tray menu %q, want %q", got, want)
 	}
@@ -85,7 +85,7 @@ func TestTrayShowsPinnedCodes(t *testing.T) {
 func TestTrayWhenLocked(t *testing.T) {
 	tray := &fakeTray{}
 	h, _ := newSessionHarness(t, fixture(), Session{Tray: tray}, "pass")
-	want := []string{"Hide Countersign", "—", "[Locked: show Countersign to unlock]", "—", "[Lock]", "Quit"}
+	want := []string{"Hide Countersign", "—", "[Locked: show Countersign to unlock]", "—", "[Lock]", "[About Countersign]", "Quit"}
 	if got := tray.labels(); strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("locked tray menu %q, want %q", got, want)
 	}

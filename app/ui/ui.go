@@ -10,6 +10,7 @@ package ui
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -69,6 +70,12 @@ type Deps struct {
 	// Screen is the size of the screen the window opens on; nil when it is
 	// not known. The window opens no larger than it.
 	Screen Screen
+	// Files is the desktop's own file dialog (portal.FileChooser); nil
+	// uses Fyne's.
+	Files FileChooser
+	// Version and DataDir are what About says: the build, and the folder
+	// of the vault and the settings (COUNTERSIGN_HOME).
+	Version, DataDir string
 }
 
 func (d *Deps) defaults(a fyne.App) {
@@ -151,6 +158,9 @@ type Main struct {
 
 	dialogs []shownDialog // the dialogs over the window (dialogkeys.go)
 	shift   bool          // whether a Shift key is down, for Shift+F10
+	// pending counts the work off the UI goroutine that is not a screen's
+	// own (the desktop's file dialogs, exports), for tests to wait on.
+	pending sync.WaitGroup
 }
 
 // NewMain fills w with Countersign's screens, restores the window size

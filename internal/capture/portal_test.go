@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/countersign/countersign/internal/portal"
 )
 
 // fakePortal serves org.freedesktop.portal.Screenshot on a private session
@@ -31,14 +33,14 @@ func (p *fakePortal) Screenshot(sender dbus.Sender, parent string, options map[s
 		return "", dbus.MakeFailedError(errors.New("test portal: expected a non-interactive request"))
 	}
 	name := strings.ReplaceAll(strings.TrimPrefix(string(sender), ":"), ".", "_")
-	request := dbus.ObjectPath(portalPath + "/request/" + name + "/" + token)
+	request := dbus.ObjectPath(portal.Path + "/request/" + name + "/" + token)
 	go func() {
 		time.Sleep(50 * time.Millisecond)
 		results := map[string]dbus.Variant{}
 		if p.response == 0 {
 			results["uri"] = dbus.MakeVariant("file://" + p.file)
 		}
-		p.conn.Emit(request, requestIface+"."+requestResponse, p.response, results)
+		p.conn.Emit(request, "org.freedesktop.portal.Request.Response", p.response, results)
 	}()
 	return request, nil
 }
@@ -64,14 +66,14 @@ func startPortal(t *testing.T, response uint32) *fakePortal {
 	f, _ := os.Create(p.file)
 	png.Encode(f, img)
 	f.Close()
-	if err := conn.Export(p, portalPath, "org.freedesktop.portal.Screenshot"); err != nil {
+	if err := conn.Export(p, portal.Path, "org.freedesktop.portal.Screenshot"); err != nil {
 		t.Fatal(err)
 	}
-	reply, err := conn.RequestName(portalBus, dbus.NameFlagDoNotQueue)
+	reply, err := conn.RequestName(portal.Bus, dbus.NameFlagDoNotQueue)
 	if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
-		t.Fatalf("claim %s: %v (reply %d)", portalBus, err, reply)
+		t.Fatalf("claim %s: %v (reply %d)", portal.Bus, err, reply)
 	}
-	t.Cleanup(func() { conn.ReleaseName(portalBus) })
+	t.Cleanup(func() { conn.ReleaseName(portal.Bus) })
 	return p
 }
 

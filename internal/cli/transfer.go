@@ -12,7 +12,6 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/countersign/countersign/internal/atomicfile"
 	"github.com/countersign/countersign/internal/transfer"
 	"github.com/countersign/countersign/internal/vault"
 )
@@ -173,44 +172,35 @@ func runExport(env Env, args []string) error {
 		return errors.New("the vault has no accounts to export")
 	}
 	if out != "-" {
-		if abs, _ := filepath.Abs(out); abs == v.Path() {
-			return errors.New("refusing to write an export over the vault itself")
-		}
 		if _, err := os.Stat(out); err == nil && !*force {
 			return fmt.Errorf("%s exists; choose another name or pass --force to replace it", out)
 		}
 	}
 
-	var buf bytes.Buffer
-	plaintext := true
-	switch *format {
-	case "uris":
-		err = transfer.ExportURIs(&buf, accounts)
-	case "aegis":
-		err = transfer.ExportAegis(&buf, accounts, rand.Reader)
-	case "backup":
-		plaintext = false
-		var pass []byte
+	f, err := transfer.ParseExportFormat(*format)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	var pass []byte
+	if f == transfer.FormatBackup {
 		if pass, err = backupPassphrase(env, *passphraseFile); err != nil {
 			return err
 		}
-		err = transfer.ExportBackup(&buf, accounts, pass, rand.Reader)
-		clear(pass)
-	default:
-		return fmt.Errorf("%w: unknown export format %q (want uris, aegis or backup)", ErrUsage, *format)
-	}
-	if err != nil {
-		return fmt.Errorf("export: %w", err)
+		defer clear(pass)
 	}
 	if out == "-" {
+		var buf bytes.Buffer
+		if err := transfer.Export(&buf, f, accounts, pass, rand.Reader); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
 		_, err = env.Stdout.Write(buf.Bytes())
 		return err
 	}
-	if err := atomicfile.WriteFile(out, buf.Bytes(), 0o600); err != nil {
-		return fmt.Errorf("write %s: %w", out, err)
+	if err := transfer.ExportFile(out, v.Path(), f, accounts, pass, rand.Reader); err != nil {
+		return fmt.Errorf("export: %w", err)
 	}
-	if plaintext {
-		warnf(env, "wrote %d account%s to %s with their secrets in plaintext; keep it safe and delete it when done", len(accounts), plural(len(accounts)), out)
+	if f.Plaintext() {
+		warnf(env, "wrote %d account%s to %s: %s", len(accounts), plural(len(accounts)), out, transfer.PlaintextWarning)
 	} else {
 		warnf(env, "wrote an encrypted backup of %d account%s to %s", len(accounts), plural(len(accounts)), out)
 	}

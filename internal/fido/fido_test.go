@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -258,5 +259,48 @@ func TestReset(t *testing.T) {
 	}
 	if sk.PINSet() || sk.ResidentCredentials() != 0 {
 		t.Error("the key kept its PIN or passkeys after a reset")
+	}
+}
+
+func TestUnplugAndPlugKeepTheLink(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	var mu sync.Mutex
+	link := filepath.Join(t.TempDir(), "key")
+	sk := softkeytest.Start(t, softkey.Options{Link: link, Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
+	k, err := Open(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.SetPIN("1234"); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	now = now.Add(time.Minute)
+	mu.Unlock()
+
+	if err := sk.Unplug(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(link); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the link after Unplug: %v, want it gone", err)
+	}
+	if err := checkOpenable(link); !errors.Is(err, ErrNoDevice) {
+		t.Errorf("opening an unplugged key: %v, want ErrNoDevice", err)
+	}
+	if err := sk.Plug(); err != nil {
+		t.Fatal(err)
+	}
+	if target, err := os.Readlink(link); err != nil || target != sk.Path() {
+		t.Errorf("the link after Plug names %q (%v), want %s", target, err, sk.Path())
+	}
+	k, err = Open(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Reset(t.Context()); err != nil {
+		t.Fatalf("reset just after plugging in again: %v", err)
+	}
+	if sk.PINSet() {
+		t.Error("the key kept its PIN after the reset")
 	}
 }

@@ -119,3 +119,16 @@ func TestSampleStatusString(t *testing.T) {
 		}
 	}
 }
+
+func TestFeaturesInPlainWords(t *testing.T) {
+	in := &Info{Options: map[string]bool{"rk": true, "up": true, "clientPin": true, "credMgmt": true, "credentialMgmtPreview": true,
+		"plat": false, "alwaysUv": false, "bioEnroll": false, "largeBlobs": false, "futureOption": true}}
+	want := []string{
+		"Manage passkeys", "PIN set", "Passkeys (resident credentials)", "Touch to confirm", "futureOption on",
+		"Asks for the PIN only when a site wants it", "Fingerprint sensor, no fingerprints yet", "Removable key",
+		"Stores data with passkeys (large blobs) (off)",
+	}
+	if got := in.Features(); !slices.Equal(got, want) {
+		t.Errorf("Features() =\n%q\nwant\n%q", got, want)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -271,5 +273,41 @@ func TestExportErrors(t *testing.T) {
 	}
 	if err := ExportAegis(&buf, backupSampleAccounts(), strings.NewReader("short")); err == nil {
 		t.Error("failing randomness: got no error")
+	}
+}
+
+func TestExportFile(t *testing.T) {
+	dir := t.TempDir()
+	accounts := []vault.Account{{Key: otp.Key{Type: otp.TOTP, Issuer: "GitHub", Name: "octocat", Secret: rfcSecret20}}}
+	vaultPath := filepath.Join(dir, "vault.json")
+	if err := os.WriteFile(vaultPath, []byte("the vault"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := ExportFile(vaultPath, vaultPath, FormatURIs, accounts, nil, nil); err == nil {
+		t.Error("an export was written over the vault")
+	}
+	if b, _ := os.ReadFile(vaultPath); string(b) != "the vault" {
+		t.Errorf("the vault file now holds %q", b)
+	}
+	out := filepath.Join(dir, "codes.txt")
+	if err := ExportFile(out, vaultPath, FormatURIs, accounts, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the export's mode: %v (%v), want 0600", fi.Mode(), err)
+	}
+	if b, _ := os.ReadFile(out); !strings.HasPrefix(string(b), "otpauth://totp/GitHub:octocat?") {
+		t.Errorf("the export holds %q", b)
+	}
+	if _, err := ParseExportFormat("bitwarden"); err == nil || !strings.Contains(err.Error(), "want backup, aegis, uris") {
+		t.Errorf("ParseExportFormat(bitwarden) = %v, want the formats that are written", err)
+	}
+	for _, f := range ExportFormats() {
+		if g, err := ParseExportFormat(strings.ToUpper(string(f))); err != nil || g != f {
+			t.Errorf("ParseExportFormat(%s) = %s, %v", f, g, err)
+		}
+	}
+	if !FormatAegis.Plaintext() || FormatBackup.Plaintext() {
+		t.Error("Plaintext: want Aegis plaintext, the backup not")
 	}
 }

@@ -43,6 +43,11 @@ type Options struct {
 	// Fingerprint, when set, gives the key a simulated fingerprint sensor
 	// and authenticatorBioEnrollment. Nil is a key without a sensor.
 	Fingerprint *FingerprintSensor
+	// Link, when set, is a symbolic link to the pty that exists only while
+	// the key is plugged in (Start, Plug) and goes with Close and Unplug,
+	// as a udev rule's stable name does: a path to configure once for a key
+	// that is unplugged and plugged in again.
+	Link string
 }
 
 // Key is one software authenticator. Its methods are safe for concurrent use.

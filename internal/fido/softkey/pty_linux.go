@@ -47,8 +47,44 @@ func (k *Key) Start() error {
 		defer close(d.done)
 		srv.run(ctx, reports)
 	}()
+	if k.opts.Link != "" {
+		if err := relink(slave.Name(), k.opts.Link); err != nil {
+			cancel()
+			master.Close()
+			<-d.done
+			slave.Close()
+			return err
+		}
+	}
 	k.dev = d
 	return nil
+}
+
+// relink points link at target, replacing what was there.
+func relink(target, link string) error {
+	if err := os.Remove(link); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("softkey: replace link: %w", err)
+	}
+	if err := os.Symlink(target, link); err != nil {
+		return fmt.Errorf("softkey: link the pty: %w", err)
+	}
+	return nil
+}
+
+// Unplug simulates pulling the key out: its pty (and Options.Link) goes
+// away, so libfido2 can no longer open it. What the key holds stays.
+// Unlike a real key's, a request the host is in the middle of may be left
+// waiting: unplug between requests.
+func (k *Key) Unplug() error { return k.Close() }
+
+// Plug simulates plugging the key back in after Unplug: a fresh pty (Path
+// may differ, as a real key's device node may; Options.Link follows it)
+// and a power cycle, as Replug, which opens the reset window again.
+func (k *Key) Plug() error {
+	if err := k.Replug(); err != nil {
+		return err
+	}
+	return k.Start()
 }
 
 // Path is the pty slave to open with libfido2, "" before Start.
@@ -71,10 +107,16 @@ func (k *Key) Close() error {
 	if d == nil {
 		return nil
 	}
+	var lerr error
+	if k.opts.Link != "" {
+		if err := os.Remove(k.opts.Link); err != nil && !errors.Is(err, os.ErrNotExist) {
+			lerr = fmt.Errorf("softkey: remove link: %w", err)
+		}
+	}
 	d.cancel()
 	err := d.master.Close() // ends readReports
 	<-d.done
-	return errors.Join(err, d.slave.Close())
+	return errors.Join(lerr, err, d.slave.Close())
 }
 
 // rawReports puts the slave in raw mode with VMIN=64: no echo, no line

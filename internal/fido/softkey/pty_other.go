@@ -18,3 +18,9 @@ func (k *Key) Path() string { return "" }
 
 // Close does nothing off Linux.
 func (k *Key) Close() error { return nil }
+
+// Unplug does nothing off Linux.
+func (k *Key) Unplug() error { return nil }
+
+// Plug is only implemented on Linux.
+func (k *Key) Plug() error { return ErrUnsupported }
