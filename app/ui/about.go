@@ -17,17 +17,14 @@ const (
 	licence = "Apache License 2.0"
 )
 
-// aboutShortcuts are the keyboard shortcuts About lists. The list of the
-// window's shortcuts (Shortcuts in shortcuts.go, on another branch)
-// replaces it when the branches meet.
-var aboutShortcuts = []struct{ Keys, What string }{
-	{"Ctrl+N", "Add an account"},
-	{"Ctrl+L", "Lock the window"},
-	{"Ctrl+F, or start typing", "Search the accounts"},
-	{"Up, Down", "Choose an account in the list"},
-	{"Ctrl+C, Enter", "Copy the chosen account's code"},
-	{"Escape", "Clear the search"},
-	{"F5", "Read the security keys again (Security keys)"},
+// aboutShortcuts are the keyboard shortcuts About lists: the window's own
+// list (Shortcuts), the one the README's table is checked against.
+func aboutShortcuts() []struct{ Keys, What string } {
+	var out []struct{ Keys, What string }
+	for _, sc := range Shortcuts() {
+		out = append(out, struct{ Keys, What string }{sc.Keys, sc.What})
+	}
+	return out
 }
 
 // about is the About dialog: the version, the licence, where to read more,
@@ -39,7 +36,7 @@ type about struct {
 
 // showAbout opens About over the window, from Settings or the tray.
 func (m *Main) showAbout() *about {
-	a := newAbout(m, aboutShortcuts)
+	a := newAbout(m, aboutShortcuts())
 	m.showDialog(a.dialog)
 	a.dialog.Resize(fyne.NewSize(520, min(640, m.win.Canvas().Size().Height-40)))
 	return a

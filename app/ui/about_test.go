@@ -15,7 +15,7 @@ func TestAboutFromTheTrayAndSettings(t *testing.T) {
 	tray.click(t, "About Countersign")
 	shown := shownText(h.win.Canvas())
 	for _, want := range []string{"About Countersign", "1.4.2", "Apache License 2.0", repoURL,
-		"/home/alice/.local/share/countersign", "COUNTERSIGN_HOME", "Keyboard shortcuts", "Ctrl+L", "Lock the window"} {
+		"/home/alice/.local/share/countersign", "COUNTERSIGN_HOME", "Keyboard shortcuts", "Ctrl+L", "Locks the window when an app passphrase is set."} {
 		if !strings.Contains(shown, want) {
 			t.Errorf("About lacks %q; it shows:\n%s", want, shown)
 		}
