@@ -60,6 +60,14 @@ func runGUI(hidden bool, show string) error {
 	// tighter garbage-collection target keeps its resident size near a bare
 	// Fyne window's at no idle cost (see make bench-ui).
 	debug.SetGCPercent(50)
+	// The window touches its widgets only on Fyne's goroutine (fyne.Do from
+	// any other), so it opts out of Fyne's check of the goroutine on every
+	// refresh, which reads the goroutine's stack each time: a fifth of the
+	// CPU a keystroke in the search field took (see make bench-ui).
+	// Setting the metadata also stops Fyne looking for a FyneApp.toml beside
+	// the binary.
+	app.SetMetadata(fyne.AppMetadata{ID: appID, Name: "Countersign", Version: version,
+		Migrations: map[string]bool{"fyneDo": true}})
 	a := app.NewWithID(appID)
 	if icon, err := assets.IconPNG(256); err == nil {
 		a.SetIcon(fyne.NewStaticResource("countersign.png", icon))
