@@ -1,0 +1,88 @@
+package ui
+
+import (
+	"fmt"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/countersign/countersign/internal/otp"
+	"github.com/countersign/countersign/internal/vault"
+)
+
+// manyAccounts is n TOTP accounts across a few issuers, like a long-used
+// vault.
+func manyAccounts(n int) []vault.Account {
+	issuers := []string{"GitHub", "GitLab", "Google", "DigitalOcean", "Proton", "Slack", "Example Bank"}
+	accounts := make([]vault.Account, n)
+	for i := range accounts {
+		accounts[i] = vault.Account{ID: fmt.Sprintf("ac%010d", i), Key: otp.Key{Type: otp.TOTP,
+			Issuer: issuers[i%len(issuers)], Name: fmt.Sprintf("user%d@example.com", i), Secret: rfcSecret,
+			Digits: 6, Period: 30, Algorithm: otp.SHA1}}
+	}
+	return accounts
+}
+
+// countUpdates counts the rows the account list fills in (UpdateItem).
+func countUpdates(l *accountList) *int {
+	n := 0
+	update := l.UpdateItem
+	l.UpdateItem = func(i widget.ListItemID, o fyne.CanvasObject) {
+		n++
+		update(i, o)
+	}
+	return &n
+}
+
+// TestKeystrokeRedrawsRowsOnce checks that a keystroke in the search field
+// fills in each row on screen once, not once for unselecting, once for the
+// new accounts and once more for selecting the first (make bench-ui times
+// the keystroke), and not at all when the accounts on view stay the same.
+func TestKeystrokeRedrawsRowsOnce(t *testing.T) {
+	h := newHarness(t, manyAccounts(545))
+	h.win.Resize(fyne.NewSize(500, 700))
+	h.auth.shown()
+	updates := countUpdates(h.auth.list)
+	onScreen := 0
+	for _, o := range laidOut(h.win.Canvas().Content()) {
+		if r, ok := o.(*accountRow); ok && r.Visible() {
+			onScreen++
+		}
+	}
+	if onScreen < 5 {
+		t.Fatalf("%d rows on screen, want a window full", onScreen)
+	}
+
+	for _, tc := range []struct {
+		key     string // typed, or "\b" for BackSpace
+		changes bool   // whether the accounts on view change
+	}{
+		{"g", true}, {"i", true}, {"t", false}, {"\b", false}, {"\b", true}, {"\b", true},
+	} {
+		before := h.search()
+		*updates = 0
+		if tc.key == "\b" {
+			h.auth.search.TypedKey(&fyne.KeyEvent{Name: fyne.KeyBackspace})
+		} else {
+			test.Type(h.auth.search, tc.key)
+		}
+		want := 0
+		if tc.changes {
+			want = min(onScreen, len(h.auth.view))
+		}
+		if *updates > want+1 { // the list may fill in one more row it keeps ready
+			t.Errorf("%q then %q: %d rows filled in, want at most %d", before, tc.key, *updates, want+1)
+		}
+		if tc.changes && *updates < want {
+			t.Errorf("%q then %q: %d rows filled in, want the %d on screen", before, tc.key, *updates, want)
+		}
+		if first := h.auth.view[0].ID; h.selected() != first {
+			t.Errorf("%q then %q: selected %q, want the first match %q", before, tc.key, h.selected(), first)
+		}
+	}
+}
+
+// search is the search field's text.
+func (h *harness) search() string { return h.auth.search.Text }
