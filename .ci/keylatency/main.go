@@ -96,50 +96,35 @@ func run(window string, keys, warmup int, text string, gap, timeout time.Duratio
 	if err := xproto.SetInputFocusChecked(x, xproto.InputFocusPointerRoot, win, xproto.TimeCurrentTime).Check(); err != nil {
 		return fmt.Errorf("cannot give window %#x the keyboard: %w", id, err)
 	}
-	frames := make(chan time.Time, 64)
-	go func() {
-		for {
-			ev, err := x.WaitForEvent()
-			if ev == nil && err == nil {
-				close(frames) // the connection closed
-				return
-			}
-			if n, ok := ev.(damage.NotifyEvent); ok && n.Damage == dmg {
-				frames <- time.Now()
-			}
-		}
-	}()
-
 	var samples []float64
 	for i := 0; i < warmup+keys; i++ {
 		time.Sleep(gap)
-		// Forget the frames drawn since the last key, and watch afresh.
-		for drained := false; !drained; {
-			select {
-			case <-frames:
-			default:
-				drained = true
-			}
-		}
+		// Watch afresh, and forget the frames drawn since the last key: the
+		// reply comes after every event sent before it.
 		damage.Subtract(x, dmg, 0, 0)
-		if _, err := xproto.GetInputFocus(x).Reply(); err != nil { // the server has done the above
+		if _, err := xproto.GetInputFocus(x).Reply(); err != nil {
 			return err
+		}
+		for {
+			if ev, err := x.PollForEvent(); ev == nil && err == nil {
+				break
+			}
 		}
 		k := byte(seq[i%len(seq)])
 		start := time.Now()
 		xtest.FakeInput(x, xproto.KeyPress, k, 0, 0, 0, 0, 0)
 		xtest.FakeInput(x, xproto.KeyRelease, k, 0, 0, 0, 0, 0)
-		x.Sync()
-		select {
-		case at, ok := <-frames:
-			if !ok {
-				return errors.New("the X connection closed")
-			}
-			if i >= warmup {
-				samples = append(samples, float64(at.Sub(start))/float64(time.Millisecond))
-			}
-		case <-time.After(timeout):
-			return fmt.Errorf("window %#x drew nothing within %v of key %d: is it typing into a field?", id, timeout, i+1)
+		giveUp := time.AfterFunc(timeout, func() {
+			fmt.Fprintf(os.Stderr, "keylatency: window %#x drew nothing within %v of key %d: is it typing into a field?\n", id, timeout, i+1)
+			os.Exit(1)
+		})
+		at, err := nextFrame(x, dmg)
+		giveUp.Stop()
+		if err != nil {
+			return err
+		}
+		if i >= warmup {
+			samples = append(samples, float64(at.Sub(start))/float64(time.Millisecond))
 		}
 	}
 	// Leave the field as it was found: empty.
@@ -157,6 +142,19 @@ func run(window string, keys, warmup int, text string, gap, timeout time.Duratio
 	fmt.Fprintf(os.Stderr, "keylatency: %d keys: p50 %.1f ms  p95 %.1f ms  max %.1f ms\n",
 		len(samples), percentile(samples, 50), percentile(samples, 95), samples[len(samples)-1])
 	return nil
+}
+
+// nextFrame waits for the damage event of dmg and says when it came.
+func nextFrame(x *xgb.Conn, dmg damage.Damage) (time.Time, error) {
+	for {
+		ev, err := x.WaitForEvent()
+		if ev == nil && err == nil {
+			return time.Time{}, errors.New("the X connection closed")
+		}
+		if n, ok := ev.(damage.NotifyEvent); ok && n.Damage == dmg {
+			return time.Now(), nil
+		}
+	}
 }
 
 // initExtensions makes sure the server has DAMAGE (with XFIXES, whose
