@@ -202,13 +202,10 @@ func (s *authenticator) tag() string {
 // applyFilter recomputes the accounts on view and selects the first, so
 // that typing a search and Enter copies the best match. With keep (the
 // accounts changed, not the filter) the selection stays on the same account
-// while it is on view. The list is redrawn once, and not at all when a new
-// search leaves the same accounts on view with the same one selected (a
-// keystroke's frame is timed by make bench-ui).
+// while it is on view. The list is redrawn once (a keystroke's frame is
+// timed by make bench-ui).
 func (s *authenticator) applyFilter(keep bool) {
-	view := filterAccounts(s.all, s.search.Text, s.tag())
-	same := !keep && slices.EqualFunc(view, s.view, func(a, b vault.Account) bool { return a.ID == b.ID })
-	s.view = view
+	s.view = filterAccounts(s.all, s.search.Text, s.tag())
 	s.updateEmptyState()
 	i := -1
 	if keep {
@@ -220,9 +217,6 @@ func (s *authenticator) applyFilter(keep bool) {
 	s.selectedID = ""
 	if i >= 0 {
 		s.selectedID = s.view[i].ID
-	}
-	if same && i == s.list.selected {
-		return
 	}
 	s.list.show(i)
 }
