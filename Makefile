@@ -231,8 +231,9 @@ screenshots: deps
 	COUNTERSIGN_SCREENSHOTS=$(CURDIR)/packaging/screenshots COUNTERSIGN_TEST_X11=1 \
 		.ci/keyring-session $(GO) test -count=1 -run 'TestAccountScreensOnX11' ./app/countersign/
 
-# The window (500 accounts) against a bare Fyne window (.ci/hello), same run:
-# start to mapped, idle RSS, idle CPU, as a table (RUNS=5 by default).
+# The window (545 accounts) against a bare Fyne window (.ci/hello), same run:
+# start to mapped, idle RSS, idle CPU, keystroke to frame (.ci/keylatency),
+# as a table (RUNS=5 by default).
 bench-ui: deps deps-bench-ui
 	.ci/bench-ui
 
