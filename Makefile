@@ -237,8 +237,9 @@ screenshots: deps
 			|| exit 1; \
 	done
 
-# The window (500 accounts) against a bare Fyne window (.ci/hello), same run:
-# start to mapped, idle RSS, idle CPU, as a table (RUNS=5 by default).
+# The window (545 accounts) against a bare Fyne window (.ci/hello), same run:
+# start to mapped, idle RSS, idle CPU, keystroke to frame (.ci/keylatency),
+# as a table (RUNS=5 by default).
 bench-ui: deps deps-bench-ui
 	.ci/bench-ui
 

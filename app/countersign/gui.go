@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
@@ -24,6 +25,10 @@ import (
 	"github.com/countersign/countersign/internal/single"
 	"github.com/countersign/countersign/internal/vault"
 )
+
+// startupSettles is how long after the vault opens the window has drawn its
+// first screen.
+const startupSettles = 2 * time.Second
 
 // appID names the app to the desktop (and its preferences on disk); it
 // matches FyneApp.toml.
@@ -62,6 +67,14 @@ func runGUI(hidden bool, show string) error {
 	// tighter garbage-collection target keeps its resident size near a bare
 	// Fyne window's at no idle cost (see make bench-ui).
 	debug.SetGCPercent(50)
+	// The window touches its widgets only on Fyne's goroutine (fyne.Do from
+	// any other), so it opts out of Fyne's check of the goroutine on every
+	// refresh, which reads the goroutine's stack each time: a fifth of the
+	// CPU a keystroke in the search field took (see make bench-ui).
+	// Setting the metadata also stops Fyne looking for a FyneApp.toml beside
+	// the binary.
+	app.SetMetadata(fyne.AppMetadata{ID: appID, Name: "Countersign", Version: version,
+		Migrations: map[string]bool{"fyneDo": true}})
 	a := app.NewWithID(appID)
 	a.Settings().SetTheme(ui.Theme())
 	if icon, err := assets.IconPNG(256); err == nil {
@@ -129,6 +142,10 @@ func runGUI(hidden bool, show string) error {
 				deps.Vault, deps.Session, deps.Keys = v, sess, ui.FidoKeys(os.Getenv)
 				deps.Screen = capture.ScreenSize
 				m = ui.NewMain(a, w, deps)
+				// Starting up (the vault, the fonts parsed for the first
+				// frames) leaves garbage the heap would keep: hand it back
+				// once the first screen is drawn (see make bench-ui).
+				time.AfterFunc(startupSettles, debug.FreeOSMemory)
 				if show != "" {
 					if err := m.ShowScreen(show); err != nil {
 						fmt.Fprintln(os.Stderr, "countersign:", err)

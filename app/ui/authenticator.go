@@ -205,13 +205,12 @@ func (s *authenticator) tag() string {
 // applyFilter recomputes the accounts on view and selects the first, so
 // that typing a search and Enter copies the best match. With keep (the
 // accounts changed, not the filter) the selection stays on the same account
-// while it is on view.
+// while it is on view. The list is redrawn once (a keystroke's frame is
+// timed by make bench-ui).
 func (s *authenticator) applyFilter(keep bool) {
 	s.view = filterAccounts(s.all, s.search.Text, s.tag())
 	s.updateEmptyState()
-	s.list.UnselectAll()
 	clear(s.list.rows) // the refresh binds the rows on screen again
-	s.list.Refresh()
 	i := -1
 	if keep {
 		i = slices.IndexFunc(s.view, func(a vault.Account) bool { return a.ID == s.selectedID })
@@ -219,11 +218,11 @@ func (s *authenticator) applyFilter(keep bool) {
 	if i < 0 && len(s.view) > 0 {
 		i = 0
 	}
+	s.selectedID = ""
 	if i >= 0 {
-		s.list.selectRow(i)
-	} else {
-		s.selectedID = ""
+		s.selectedID = s.view[i].ID
 	}
+	s.list.show(i)
 }
 
 // filterAccounts keeps the accounts that carry tag (any tag when "") and
@@ -638,14 +637,15 @@ func (e *searchEntry) TypedShortcut(sc fyne.Shortcut) {
 type accountList struct {
 	widget.List
 	s         *authenticator
-	rowHeight float32 // a row's height with its separator, once known, for the wheel
+	selected  widget.ListItemID // the selected row, -1 for none (List does not tell)
+	rowHeight float32           // a row's height with its separator, once known, for the wheel
 	focused   bool
 	rows      map[string]*accountRow // the row that last showed each account
 	rowSize   fyne.Size              // a row's size, for a page of them
 }
 
 func newAccountList(s *authenticator) *accountList {
-	l := &accountList{s: s, rows: map[string]*accountRow{}}
+	l := &accountList{s: s, selected: -1, rows: map[string]*accountRow{}}
 	l.Length = func() int { return len(s.view) }
 	l.CreateItem = func() fyne.CanvasObject {
 		r := newAccountRow()
@@ -661,7 +661,15 @@ func newAccountList(s *authenticator) *accountList {
 			l.rows[st.id] = r
 		}
 	}
-	l.OnSelected = s.onSelected
+	l.OnSelected = func(i widget.ListItemID) {
+		l.selected = i
+		s.onSelected(i)
+	}
+	l.OnUnselected = func(i widget.ListItemID) {
+		if l.selected == i {
+			l.selected = -1
+		}
+	}
 	l.ExtendBaseWidget(l)
 	l.rowSize = newAccountRow().MinSize()
 	return l
@@ -680,18 +688,6 @@ func (l *accountList) scrollBy(ev *fyne.ScrollEvent) {
 	}
 	y := l.GetScrollOffset() - ev.Scrolled.DY/wheelNotch*l.rowHeight
 	l.ScrollToOffset(max(0, y))
-}
-
-// selectRow selects row i and scrolls it into view. A list not laid out yet
-// (the window opening, or behind the lock) has no height to show a row in,
-// and Fyne's List would scroll down by the row's height to "show" it: the
-// list would open one row down, with the pinned first account out of
-// sight. It opens at the top instead.
-func (l *accountList) selectRow(i int) {
-	l.Select(i)
-	if l.Size().Height <= 0 {
-		l.ScrollToTop()
-	}
 }
 
 func (l *accountList) FocusGained() {
@@ -728,4 +724,25 @@ func (l *accountList) row(id string) *accountRow {
 		return r
 	}
 	return nil
+}
+
+// show redraws the rows on screen once, with row i selected and scrolled to
+// (none when i < 0). Unselecting, refreshing and selecting one after the
+// other would fill in every row on screen three times.
+func (l *accountList) show(i widget.ListItemID) {
+	switch {
+	case i < 0 && l.selected >= 0:
+		l.UnselectAll() // refreshes
+	case i < 0:
+		l.Refresh()
+	case i == l.selected:
+		l.ScrollTo(i) // refreshes
+	default:
+		l.Select(i) // scrolls to it and refreshes
+	}
+	if i >= 0 && l.Size().Height <= 0 {
+		// Not laid out yet (the window opening, or behind the lock): Fyne
+		// would scroll down by a row to "show" it, hiding the first.
+		l.ScrollToTop()
+	}
 }
