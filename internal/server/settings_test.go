@@ -82,7 +82,10 @@ func TestDevicesRename(t *testing.T) {
 	u := e.user("ada@example.com")
 	devs, _ := e.db.Devices(context.Background(), u.ID)
 	r := c.submit("/account/devices/"+devs[0].ID+"/rename", url.Values{"name": {"Work laptop"}})
-	mustContain(t, sectionOf(r.body, "devices"), "Work laptop")
+	// Controls with the same words have names of their own for screen
+	// readers: "Rename Work laptop", not one more "Rename".
+	mustContain(t, sectionOf(r.body, "devices"), "Work laptop", `aria-label="Rename Work laptop">Rename</button>`, `aria-label="Remove Work laptop">Remove</button>`)
+	mustContain(t, sectionOf(r.body, "household"), `aria-label="Rename `+html.EscapeString(u.Name)+`">Rename</button>`)
 	if r := c.post("/account/devices/"+devs[0].ID+"/rename", url.Values{"name": {""}}); r.status != http.StatusBadRequest {
 		t.Errorf("empty name: %d", r.status)
 	}

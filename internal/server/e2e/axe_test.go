@@ -82,7 +82,7 @@ func TestAccessibility(t *testing.T) {
 	s.signUp()
 	s.enableTwoStep()
 	for _, p := range []string{"/account/security", "/account/activity", "/account/password", "/account/two-step",
-		"/account/two-step/totp", "/account/two-step/phone", "/account/approvers/pair"} {
+		"/account/two-step/totp", "/account/two-step/phone", "/account/approvers/pair", "/developer/apps"} {
 		check(p)
 	}
 	s.signOut()
