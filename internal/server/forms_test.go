@@ -84,4 +84,11 @@ func TestErrorsMarkTheirField(t *testing.T) {
 	if got := invalid(r.body); strings.Join(got, " ") != "login password" {
 		t.Errorf("a wrong sign-in marks %q invalid, want both", got)
 	}
+	// The message is in the form's card, after its heading: where the eye
+	// is, not above the page.
+	card := strings.Index(r.body, `<div class="card narrow">`)
+	h1, msg := strings.Index(r.body, "<h1>Sign in</h1>"), strings.Index(r.body, `id="form-error"`)
+	if card < 0 || !(card < h1 && h1 < msg) {
+		t.Errorf("card at %d, heading at %d, message at %d: want the message after the heading, in the card", card, h1, msg)
+	}
 }

@@ -152,9 +152,19 @@ type view struct {
 	Flash    string
 	Error    string // a form-level error, shown with role=alert
 	Field    string // the name of the field Error is about; "" for the whole form
+	Inline   bool   // the page shows Flash and Error in its card, after its heading (inlineMessages)
 	WebAuthn bool   // the page loads static/webauthn.js
 	Approval bool   // the page loads static/approval.js
 	D        any    // the page's own data
+}
+
+// inlineMessages are the pages of one card, which show their flash and
+// error inside it, after the heading, where the eye is; the others show them
+// first on the page.
+var inlineMessages = map[string]bool{
+	"signin": true, "signup": true, "forgot": true, "reset": true, "verify": true, "confirm": true,
+	"password": true, "phone": true, "consent": true, "memberremove": true, "appdelete": true,
+	"endsession": true, "error": true,
 }
 
 // Invalid says whether the page's error is about the field name: the
@@ -230,6 +240,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	}
 	v.CSRF = s.csrfToken(w, st)
 	v.Dev = s.dev
+	v.Inline = inlineMessages[name]
 	if st.sess != nil && st.sess.Stage == store.StageFull {
 		v.User = st.user
 	}
