@@ -416,3 +416,21 @@ func SetViewport(ctx context.Context, width, height int64, mobile bool) error {
 	}
 	return nil
 }
+
+// Keys types keys into the element that has the focus, as a keyboard does
+// (kb.Tab, kb.Enter and the like for the keys that type nothing).
+func Keys(ctx context.Context, keys string) error {
+	ctx, cancel := context.WithTimeout(ctx, Timeout)
+	defer cancel()
+	return chromedp.Do(ctx, chromedp.KeyEvent(keys))
+}
+
+// Active describes the element that has the focus: its id, else its name,
+// else its text ("" for the page itself).
+func Active(ctx context.Context) (string, error) {
+	var s string
+	err := Eval(ctx, `(() => { const e = document.activeElement;
+		if (!e || e === document.body) return '';
+		return e.id || e.getAttribute('name') || e.textContent.trim(); })()`, &s)
+	return s, err
+}
