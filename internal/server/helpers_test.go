@@ -282,10 +282,12 @@ func (c *client) addPhone(phone string) {
 // enableTwoStep turns two-step on and returns the backup codes shown.
 func (c *client) enableTwoStep() []string {
 	c.t.Helper()
+	// Post/Redirect/Get: the codes are shown once by the page it goes to.
 	r := c.post("/account/two-step/enable", nil)
-	if r.status != http.StatusOK {
+	if r.status != http.StatusSeeOther || r.loc != "/account/two-step" {
 		c.t.Fatalf("enable: %d %s", r.status, r.body)
 	}
+	r = c.follow(r)
 	var codes []string
 	for _, m := range backupRe.FindAllStringSubmatch(r.body, -1) {
 		codes = append(codes, m[1])

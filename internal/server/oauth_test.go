@@ -362,7 +362,7 @@ func TestAPIApps(t *testing.T) {
 	e := newEnv(t)
 	c, app := grantedApp(t, e)
 	c.get("/account/security")
-	m := apiTokenRe.FindStringSubmatch(c.post("/account/api-tokens", url.Values{"name": {"script"}, "scope": {"write"}}).body)
+	m := apiTokenRe.FindStringSubmatch(c.submit("/account/api-tokens", url.Values{"name": {"script"}, "scope": {"write"}}).body)
 	if m == nil {
 		t.Fatal("no API token")
 	}

@@ -210,7 +210,7 @@ func TestPasswordChangeEndsTokensNotDesktops(t *testing.T) {
 			c.signup("ada@example.com", pw)
 
 			c.get("/account/security")
-			m := apiTokenRe.FindStringSubmatch(c.post("/account/api-tokens", url.Values{"name": {"backup script"}, "scope": {"read"}}).body)
+			m := apiTokenRe.FindStringSubmatch(c.submit("/account/api-tokens", url.Values{"name": {"backup script"}, "scope": {"read"}}).body)
 			if m == nil {
 				t.Fatal("no API token")
 			}

@@ -138,7 +138,10 @@ func (s *Server) confirmedMethods(ctx context.Context, userID string) ([]store.M
 }
 
 func (s *Server) securityPage(w http.ResponseWriter, r *http.Request, st *reqState) error {
-	return s.showSecurity(w, r, st, http.StatusOK, "", func(*securityData) {})
+	shown := s.takeReveal(w, r, st) // new backup codes or a new token, once
+	return s.showSecurity(w, r, st, http.StatusOK, "", func(d *securityData) {
+		d.BackupCodes, d.NewToken = shown.BackupCodes, shown.APIToken
+	})
 }
 
 // showSecurity renders the settings page, letting the caller add what is
@@ -191,7 +194,7 @@ type twoStepData struct {
 }
 
 func (s *Server) twoStepPage(w http.ResponseWriter, r *http.Request, st *reqState) error {
-	return s.showTwoStep(w, r, st, http.StatusOK, "", nil)
+	return s.showTwoStep(w, r, st, http.StatusOK, "", s.takeReveal(w, r, st).BackupCodes)
 }
 
 func (s *Server) showTwoStep(w http.ResponseWriter, r *http.Request, st *reqState, status int, msg string, codes []string) error {
@@ -245,7 +248,12 @@ func (s *Server) twoStepEnable(w http.ResponseWriter, r *http.Request, st *reqSt
 	if err := s.rotateSession(ctx, w, r, st); err != nil {
 		return err
 	}
-	return s.showTwoStep(w, r, st, http.StatusOK, "", codes)
+	// Shown once by the page it redirects to: a reload makes no new codes.
+	if err := s.reveal(w, st, revealed{BackupCodes: codes}); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/account/two-step", http.StatusSeeOther)
+	return nil
 }
 
 func methodList(ms []store.Method) string {
@@ -363,7 +371,11 @@ func (s *Server) backupCodesRegenerate(w http.ResponseWriter, r *http.Request, s
 	if err := s.activity(ctx, r, st, st.user.ID, store.ActBackupCodes, true, "10 new backup codes; the old ones no longer work"); err != nil {
 		return err
 	}
-	return s.showSecurity(w, r, st, http.StatusOK, "", func(d *securityData) { d.BackupCodes = codes })
+	if err := s.reveal(w, st, revealed{BackupCodes: codes}); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/account/security#two-step", http.StatusSeeOther)
+	return nil
 }
 
 // Security keys.
@@ -606,7 +618,11 @@ func (s *Server) apiTokenCreate(w http.ResponseWriter, r *http.Request, st *reqS
 	if err := s.activity(ctx, r, st, st.user.ID, store.ActTokenCreated, true, name+" ("+strings.Join(scopes, ", ")+")"); err != nil {
 		return err
 	}
-	return s.showSecurity(w, r, st, http.StatusOK, "", func(d *securityData) { d.NewToken = tok })
+	if err := s.reveal(w, st, revealed{APIToken: tok}); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/account/security#api-tokens", http.StatusSeeOther)
+	return nil
 }
 
 func (s *Server) apiTokenRevoke(w http.ResponseWriter, r *http.Request, st *reqState) error {

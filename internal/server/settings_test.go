@@ -103,7 +103,7 @@ func TestAPITokens(t *testing.T) {
 	e := newEnv(t)
 	c := e.client()
 	c.signup("ada@example.com", pw)
-	r := c.post("/account/api-tokens", url.Values{"name": {"backup script"}, "scope": {"write"}})
+	r := c.submit("/account/api-tokens", url.Values{"name": {"backup script"}, "scope": {"write"}})
 	m := regexp.MustCompile(`<code id="new-api-token">(cs_[A-Za-z0-9_-]{43})</code>`).FindStringSubmatch(r.body)
 	if m == nil {
 		t.Fatalf("no token shown: %d %s", r.status, r.body)
@@ -112,6 +112,14 @@ func TestAPITokens(t *testing.T) {
 	tok, err := e.db.APITokenByHash(context.Background(), h[:])
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Post/Redirect/Get: reloading the page shows the token no more and
+	// makes no other.
+	if again := c.get("/account/security"); strings.Contains(again.body, `id="new-api-token"`) {
+		t.Error("the token is shown again on reload")
+	}
+	if ts, _ := e.db.APITokens(context.Background(), e.user("ada@example.com").ID); len(ts) != 1 {
+		t.Errorf("%d tokens after a reload, want 1", len(ts))
 	}
 	if tok.Name != "backup script" || strings.Join(tok.Scopes, ",") != "read,write" {
 		t.Errorf("token = %+v", tok)
@@ -388,8 +396,8 @@ func TestPagesAccessible(t *testing.T) {
 		pages[p] = full.get(p).body
 	}
 	pages["phone verify"] = full.post("/account/two-step/phone", url.Values{"phone": {"+12065550111"}, "kind": {"voice"}}).body
-	pages["new token"] = full.post("/account/api-tokens", url.Values{"name": {"t"}, "scope": {"read"}}).body
-	pages["backup codes"] = full.post("/account/backup-codes", nil).body
+	pages["new token"] = full.submit("/account/api-tokens", url.Values{"name": {"t"}, "scope": {"read"}}).body
+	pages["backup codes"] = full.submit("/account/backup-codes", url.Values{"confirm": {"1"}}).body
 
 	for name, body := range pages {
 		t.Run(name, func(t *testing.T) { checkAccessible(t, body) })

@@ -105,7 +105,7 @@ func TestStepUpThroughAPI(t *testing.T) {
 	c := e.client()
 	c.signup("ada@example.com", pw)
 	c.get("/account/security")
-	m := apiTokenRe.FindStringSubmatch(c.post("/account/api-tokens", url.Values{"name": {"script"}, "scope": {"write"}}).body)
+	m := apiTokenRe.FindStringSubmatch(c.submit("/account/api-tokens", url.Values{"name": {"script"}, "scope": {"write"}}).body)
 	if m == nil {
 		t.Fatal("no API token")
 	}

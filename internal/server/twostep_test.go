@@ -296,7 +296,7 @@ func TestBackupCodes(t *testing.T) {
 	if got := backupRe.FindAllStringSubmatch(r.body, -1); len(got) != 0 {
 		t.Fatalf("new codes shown before confirming: %d", len(got))
 	}
-	r = c.post("/account/backup-codes", url.Values{"confirm": {"1"}})
+	r = c.submit("/account/backup-codes", url.Values{"confirm": {"1"}})
 	fresh := backupRe.FindAllStringSubmatch(r.body, -1)
 	if len(fresh) != 10 {
 		t.Fatalf("%d new codes", len(fresh))

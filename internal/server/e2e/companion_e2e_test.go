@@ -290,12 +290,19 @@ func (s *approvalSite) waitingForApproval() int {
 	return s.shownNumber()
 }
 
-// landed waits until the tab is signed in on /account/security.
+// landed waits until the tab is signed in on /account/security, the page
+// loaded (the address changes when the navigation commits, before the new
+// page's elements are there).
 func (s *approvalSite) landed(what string) time.Duration {
 	s.t.Helper()
 	return s.waitFor(what, 5*time.Second, func() (bool, string) {
 		p, err := browsertest.Path(s.tab)
-		return err == nil && p == "/account/security", p
+		if err != nil || p != "/account/security" {
+			return false, p
+		}
+		var state string
+		err = browsertest.Eval(s.tab, `document.readyState`, &state)
+		return err == nil && state != "loading", p + " " + state
 	})
 }
 
