@@ -350,8 +350,11 @@ func TestHouseholdMoveDevice(t *testing.T) {
 	ctx := context.Background()
 	move := "/account/household/devices/" + d.a.ID + "/move"
 
+	// The security page links each device's move; the move has a page.
 	r := c.get("/account/security")
-	mustContain(t, r.body, `action="`+move+`"`, `<option value="`+sam.ID+`">Sam</option>`)
+	mustContain(t, r.body, `href="`+move+`"`, ">Move to…</a>")
+	r = c.get(move)
+	mustContain(t, r.body, `action="`+move+`"`, `<option value="`+sam.ID+`">Sam</option>`, `<option value="`+owner.ID+`" selected>Ada Lovelace</option>`)
 
 	r = c.post(move, url.Values{"member": {sam.ID}})
 	if r.status != http.StatusSeeOther {

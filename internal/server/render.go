@@ -164,7 +164,7 @@ type view struct {
 var inlineMessages = map[string]bool{
 	"signin": true, "signup": true, "forgot": true, "reset": true, "verify": true, "confirm": true,
 	"password": true, "phone": true, "consent": true, "memberremove": true, "appdelete": true,
-	"endsession": true, "error": true,
+	"endsession": true, "error": true, "edit": true,
 }
 
 // Invalid says whether the page's error is about the field name: the

@@ -84,8 +84,14 @@ func TestDevicesRename(t *testing.T) {
 	r := c.submit("/account/devices/"+devs[0].ID+"/rename", url.Values{"name": {"Work laptop"}})
 	// Controls with the same words have names of their own for screen
 	// readers: "Rename Work laptop", not one more "Rename".
-	mustContain(t, sectionOf(r.body, "devices"), "Work laptop", `aria-label="Rename Work laptop">Rename</button>`, `aria-label="Remove Work laptop">Remove</button>`)
-	mustContain(t, sectionOf(r.body, "household"), `aria-label="Rename `+html.EscapeString(u.Name)+`">Rename</button>`)
+	mustContain(t, sectionOf(r.body, "devices"), "Work laptop", `aria-label="Rename Work laptop">Rename…</a>`, `aria-label="Remove Work laptop">Remove</button>`)
+	mustContain(t, sectionOf(r.body, "household"), `aria-label="Rename `+html.EscapeString(u.Name)+`">Rename…</a>`)
+	// Renaming is an action with a page of its own, not a form on every row.
+	if strings.Contains(sectionOf(r.body, "devices"), `name="name"`) {
+		t.Error("the devices list shows rename forms")
+	}
+	page := c.get("/account/devices/" + devs[0].ID + "/rename")
+	mustContain(t, html.UnescapeString(page.body), "Rename “Work laptop”", `id="edit-form"`, `action="/account/devices/`+devs[0].ID+`/rename"`, `value="Work laptop"`)
 	if r := c.post("/account/devices/"+devs[0].ID+"/rename", url.Values{"name": {""}}); r.status != http.StatusBadRequest {
 		t.Errorf("empty name: %d", r.status)
 	}

@@ -55,9 +55,11 @@ func TestKeyboardOnly(t *testing.T) {
 	}
 
 	s.open("/signin")
-	if got := active(); got != "login" {
-		t.Fatalf("the sign-in page opens with %q focused, want the login", got)
-	}
+	// autofocus applies once the page has rendered, a moment after load.
+	s.waitFor("the login field focused", 3*time.Second, func() (bool, string) {
+		got, err := browsertest.Active(s.tab)
+		return err == nil && got == "login", got
+	})
 	press(userLogin)
 	press(kb.Tab)
 	if got := active(); got != "password" {
