@@ -1,18 +1,14 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"image"
 	"image/color"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/countersign/countersign/internal/capture"
-	"github.com/countersign/countersign/internal/capture/xvfbtest"
 	"github.com/countersign/countersign/internal/testkit"
 )
 
@@ -48,126 +44,41 @@ func TestWindowWithoutDisplay(t *testing.T) {
 // TestWindowShowsAccounts starts the real window on a real X server with a
 // vault of six accounts and looks at the screen for GitHub's red avatar.
 func TestWindowShowsAccounts(t *testing.T) {
-	needKeyring(t)
-	display := xvfbtest.Start(t, image.Pt(1024, 768))
-	home := t.TempDir()
-	ok(t, home, "import", "../../testdata/transfer/aegis-plain.json")
-
-	t.Setenv("DISPLAY", display)
-	t.Setenv("WAYLAND_DISPLAY", "")
-	t.Setenv("XDG_SESSION_TYPE", "x11")
-	cmd := exec.Command(binary)
-	cmd.Env = append(os.Environ(), "COUNTERSIGN_HOME="+home)
-	var stderr testkit.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
-
-	avatarRed := color.RGBA{0xC6, 0x28, 0x28, 0xff} // GitHub's avatar (app/ui avatarPalette[0])
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		select {
-		case err := <-exited:
-			t.Fatalf("the window exited: %v\n%s", err, stderr.String())
-		default:
-		}
-		screens, err := capture.Screens(context.Background(), capture.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if contains(screens[0].Image, avatarRed) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no account on screen after 30 s\n%s", stderr.String())
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	w := startWindow(t, x11Home(t, image.Pt(1024, 768)))
+	w.waitScreen("account", 500*time.Millisecond, func(img image.Image) bool { return contains(img, avatarRed) })
 
 	// A second start with the same data hands its screen to this window
 	// and exits; it opens no second window.
 	second := exec.Command(binary, "--show", "settings")
-	second.Env = cmd.Env
+	second.Env = w.cmd.Env
 	out, err := runWithin(second, 20*time.Second)
 	if err != nil || !strings.Contains(out, "the window is open already") {
 		t.Fatalf("a second start: %v\n%s", err, out)
 	}
-	deadline = time.Now().Add(10 * time.Second)
-	for !strings.Contains(stderr.String(), `another start asked for the window (screen "settings")`) {
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(w.stderr.String(), `another start asked for the window (screen "settings")`) {
 		if time.Now().After(deadline) {
-			t.Fatalf("the running window did not hear the second start:\n%s", stderr.String())
+			t.Fatalf("the running window did not hear the second start:\n%s", w.stderr.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	select {
-	case err := <-exited:
-		t.Fatalf("the first window exited after the second start: %v\n%s", err, stderr.String())
-	default:
-	}
+	w.running()
 }
 
 // TestWindowFitsTheScreen starts the real window at FYNE_SCALE=1.5 on a
 // 1280×800 screen, where its default size (1050 pixels high) would not fit,
 // and finds the bottom of the screen below the window.
 func TestWindowFitsTheScreen(t *testing.T) {
-	needKeyring(t)
-	display := xvfbtest.Start(t, image.Pt(1280, 800))
-	home := t.TempDir()
-	ok(t, home, "import", "../../testdata/transfer/aegis-plain.json")
-
-	t.Setenv("DISPLAY", display)
-	t.Setenv("WAYLAND_DISPLAY", "")
-	t.Setenv("XDG_SESSION_TYPE", "x11")
-	cmd := exec.Command(binary)
-	cmd.Env = append(os.Environ(), "COUNTERSIGN_HOME="+home, "FYNE_SCALE=1.5")
-	var stderr testkit.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
-
-	avatarRed := color.RGBA{0xC6, 0x28, 0x28, 0xff} // GitHub's avatar (app/ui avatarPalette[0])
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		select {
-		case err := <-exited:
-			t.Fatalf("the window exited: %v\n%s", err, stderr.String())
-		default:
-		}
-		screens, err := capture.Screens(context.Background(), capture.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		img := screens[0].Image
-		if contains(img, avatarRed) {
-			// With no window manager the window sits at the top left; the
-			// X server's black shows below it.
-			b := img.Bounds()
-			bottom := img.(interface {
-				SubImage(image.Rectangle) image.Image
-			}).SubImage(image.Rect(b.Min.X, b.Max.Y-8, b.Max.X, b.Max.Y))
-			if !allBlack(bottom) {
-				t.Errorf("the window reaches the bottom of the 800-pixel screen at scale 1.5")
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no account on screen after 30 s\n%s", stderr.String())
-		}
-		time.Sleep(500 * time.Millisecond)
+	w := startWindow(t, x11Home(t, image.Pt(1280, 800)), "FYNE_SCALE=1.5")
+	img := w.waitScreen("account", 500*time.Millisecond, func(img image.Image) bool { return contains(img, avatarRed) })
+	// With no window manager the window sits at the top left; the X
+	// server's black shows below it.
+	b := img.Bounds()
+	bottom := img.(interface {
+		SubImage(image.Rectangle) image.Image
+	}).SubImage(image.Rect(b.Min.X, b.Max.Y-8, b.Max.X, b.Max.Y))
+	if !allBlack(bottom) {
+		t.Errorf("the window reaches the bottom of the 800-pixel screen at scale 1.5")
 	}
 }
 

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"image"
 	"image/color"
-	"os"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -12,9 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/countersign/countersign/internal/capture"
 	"github.com/countersign/countersign/internal/capture/xvfbtest"
-	"github.com/countersign/countersign/internal/testkit"
 )
 
 // TestKeyboardOnX11 drives the real window on a real X server with keys
@@ -25,57 +21,18 @@ import (
 // copied is read back from the X clipboard (xclip) and checked against
 // countersign code.
 func TestKeyboardOnX11(t *testing.T) {
-	needKeyring(t)
 	if _, err := exec.LookPath("xdotool"); err != nil {
 		if xvfbtest.Required() {
 			t.Fatal("xdotool not found (make deps installs it)")
 		}
 		t.Skip("xdotool not installed: run through make test")
 	}
-	display := xvfbtest.Start(t, image.Pt(1024, 768))
-	home := t.TempDir()
-	ok(t, home, "import", "../../testdata/transfer/aegis-plain.json")
-	t.Setenv("DISPLAY", display)
-	t.Setenv("WAYLAND_DISPLAY", "")
-	t.Setenv("XDG_SESSION_TYPE", "x11")
-
-	cmd := exec.Command(binary)
-	cmd.Env = append(os.Environ(), "COUNTERSIGN_HOME="+home)
-	var stderr testkit.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
-	// waitFor looks at the screen until cond holds.
+	home := x11Home(t, image.Pt(1024, 768))
+	w := startWindow(t, home)
 	waitFor := func(what string, cond func(image.Image) bool) {
 		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			select {
-			case err := <-exited:
-				t.Fatalf("the window exited: %v\n%s", err, stderr.String())
-			default:
-			}
-			screens, err := capture.Screens(context.Background(), capture.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if cond(screens[0].Image) {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("no %s on screen after 30 s\n%s", what, stderr.String())
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+		w.waitScreen(what, 200*time.Millisecond, cond)
 	}
-	avatarRed := color.RGBA{0xC6, 0x28, 0x28, 0xff} // GitHub's avatar (app/ui avatarPalette[0])
 	githubShown := func(img image.Image) bool { return contains(img, avatarRed) }
 	waitFor("account", githubShown)
 

@@ -7,8 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/countersign/countersign/internal/capture/xvfbtest"
 )
 
 // screenshotName is the file a screenshot of name is kept in: name.png in
@@ -28,14 +26,7 @@ func screenshotName(name string) string {
 // COUNTERSIGN_SCREENSHOTS=DIR the pictures are written there, cut to the
 // window (make screenshots, in both themes, for the README).
 func TestWindowScreensOnX11(t *testing.T) {
-	needKeyring(t)
-	display := xvfbtest.Start(t, image.Pt(1024, 768))
-	home := t.TempDir()
-	ok(t, home, "import", "../../testdata/transfer/aegis-plain.json")
-
-	t.Setenv("DISPLAY", display)
-	t.Setenv("WAYLAND_DISPLAY", "")
-	t.Setenv("XDG_SESSION_TYPE", "x11")
+	home := x11Home(t, image.Pt(1024, 768))
 	var shots [][]byte
 	for _, name := range []string{"authenticator", "settings"} {
 		win := windowArea(settledScreen(t, home, name))
