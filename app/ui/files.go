@@ -52,43 +52,22 @@ func (k fileKind) extensions() []string {
 // to chosen as its error. fyneDialog receives Fyne's dialog when it is the
 // one shown.
 func (m *Main) openFile(kind fileKind, chosen func(fyne.URIReadCloser, error), fyneDialog func(dialog.Dialog)) {
-	fallback := func() {
-		d := dialog.NewFileOpen(chosen, m.win)
-		d.SetTitleText(kind.title + " — " + kind.about)
-		if exts := kind.extensions(); len(exts) > 0 {
-			d.SetFilter(storage.NewExtensionFileFilter(exts))
-		}
-		fyneDialog(d)
-		m.showDialogKeys(d, nil, d.Dismiss)
-	}
-	if m.deps.Files == nil {
-		fallback()
-		return
-	}
-	files := m.deps.Files
-	m.pending.Add(1)
-	go func() {
-		defer m.pending.Done()
-		path, err := files.OpenFile(context.Background(), kind.title+" — "+kind.about, kind.filters)
-		fyne.Do(func() {
-			switch {
-			case errors.Is(err, portal.ErrNoPortal):
-				fallback()
-			case errors.Is(err, portal.ErrCancelled):
-			case err != nil:
-				chosen(nil, err)
-			default:
-				chosen(storage.Reader(storage.NewFileURI(path)))
-			}
-		})
-	}()
+	m.askFile(kind, func(files FileChooser) (string, error) {
+		return files.OpenFile(context.Background(), kind.title+" — "+kind.about, kind.filters)
+	}, func() {
+		m.showFyneFile(dialog.NewFileOpen(chosen, m.win), kind, fyneDialog)
+	}, func(path string) {
+		chosen(storage.Reader(storage.NewFileURI(path)))
+	}, func(err error) { chosen(nil, err) })
 }
 
 // saveFile asks where to save a file of kind, suggesting name, in the
 // desktop's own dialog or Fyne's, and hands the path to chosen on the UI
 // goroutine; the caller writes the file. Cancelling calls nothing.
 func (m *Main) saveFile(kind fileKind, name string, chosen func(path string), failed func(error), fyneDialog func(dialog.Dialog)) {
-	fallback := func() {
+	m.askFile(kind, func(files FileChooser) (string, error) {
+		return files.SaveFile(context.Background(), kind.title+" — "+kind.about, name, kind.filters)
+	}, func() {
 		d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
 			switch {
 			case err != nil:
@@ -100,14 +79,15 @@ func (m *Main) saveFile(kind fileKind, name string, chosen func(path string), fa
 				chosen(w.URI().Path())
 			}
 		}, m.win)
-		d.SetTitleText(kind.title + " — " + kind.about)
 		d.SetFileName(name)
-		if exts := kind.extensions(); len(exts) > 0 {
-			d.SetFilter(storage.NewExtensionFileFilter(exts))
-		}
-		fyneDialog(d)
-		m.showDialogKeys(d, nil, d.Dismiss)
-	}
+		m.showFyneFile(d, kind, fyneDialog)
+	}, chosen, failed)
+}
+
+// askFile asks the desktop's portal (ask, off the UI goroutine), then on
+// the UI goroutine hands the path to chosen, an error to failed, or shows
+// Fyne's dialog (fallback) when no portal answers; a cancel calls nothing.
+func (m *Main) askFile(kind fileKind, ask func(FileChooser) (string, error), fallback func(), chosen func(string), failed func(error)) {
 	if m.deps.Files == nil {
 		fallback()
 		return
@@ -116,7 +96,7 @@ func (m *Main) saveFile(kind fileKind, name string, chosen func(path string), fa
 	m.pending.Add(1)
 	go func() {
 		defer m.pending.Done()
-		path, err := files.SaveFile(context.Background(), kind.title+" — "+kind.about, name, kind.filters)
+		path, err := ask(files)
 		fyne.Do(func() {
 			switch {
 			case errors.Is(err, portal.ErrNoPortal):
@@ -129,4 +109,15 @@ func (m *Main) saveFile(kind fileKind, name string, chosen func(path string), fa
 			}
 		})
 	}()
+}
+
+// showFyneFile shows Fyne's file dialog d for kind: its title, what it
+// opens, its filter.
+func (m *Main) showFyneFile(d *dialog.FileDialog, kind fileKind, fyneDialog func(dialog.Dialog)) {
+	d.SetTitleText(kind.title + " — " + kind.about)
+	if exts := kind.extensions(); len(exts) > 0 {
+		d.SetFilter(storage.NewExtensionFileFilter(exts))
+	}
+	fyneDialog(d)
+	m.showDialogKeys(d, nil, d.Dismiss)
 }
