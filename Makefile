@@ -241,6 +241,8 @@ screenshots: deps
 			.ci/keyring-session $(GO) test -count=1 -run 'TestWindowScreensOnX11|TestAccountScreensOnX11' ./app/countersign/ \
 			|| exit 1; \
 	done
+	COUNTERSIGN_SCREENSHOTS=$(CURDIR)/packaging/screenshots COUNTERSIGN_TEST_NODE=1 \
+		$(GO) test -count=1 -run 'TestAccessibility' ./internal/server/e2e/
 
 # The window (545 accounts) against a bare Fyne window (.ci/hello), same run:
 # start to mapped, idle RSS, idle CPU, keystroke to frame (.ci/keylatency),

@@ -102,7 +102,7 @@ func (s *Server) approverRemove(w http.ResponseWriter, r *http.Request, st *reqS
 	}
 	if !s.confirmed(w, r, ask{Title: "Remove the desktop “" + name + "”?",
 		Text:   "It can no longer approve your sign-ins, and it stops showing this account's devices and the shared authenticator. To use it again, pair it again.",
-		Button: "Remove desktop", Back: "/account/security#approvers"}) {
+		Button: "Remove desktop", Back: cardURL("approvers")}) {
 		return nil
 	}
 	err = s.approvals.RemoveApprover(ctx, st.user.ID, id, st.ip, truncate(r.UserAgent(), 512))
@@ -112,8 +112,7 @@ func (s *Server) approverRemove(w http.ResponseWriter, r *http.Request, st *reqS
 	if err != nil {
 		return fmt.Errorf("remove approver: %w", err)
 	}
-	s.flash(w, "“"+name+"” is removed: it can no longer approve your sign-ins.")
-	http.Redirect(w, r, "/account/security#approvers", http.StatusSeeOther)
+	s.done(w, r, "approvers", "“"+name+"” is removed: it can no longer approve your sign-ins.")
 	return nil
 }
 
@@ -126,18 +125,17 @@ func (s *Server) approverRequireKey(w http.ResponseWriter, r *http.Request, st *
 			return fmt.Errorf("security keys: %w", err)
 		}
 		if len(keys) == 0 {
-			return s.showSecurity(w, r, st, http.StatusBadRequest, "Add a security key first.", func(*securityData) {})
+			return s.refuse(w, r, st, "approvers", "require_key", "Add a security key first: approving with a touch needs one.")
 		}
 	}
 	if err := s.approvals.SetRequireKey(ctx, st.user.ID, on); err != nil {
 		return fmt.Errorf("require key: %w", err)
 	}
 	if on {
-		s.flash(w, "Approving a sign-in on your desktop now takes a security-key touch.")
+		s.done(w, r, "approvers", "Approving a sign-in on your desktop now takes a security-key touch.")
 	} else {
-		s.flash(w, "Approving a sign-in on your desktop no longer takes a security-key touch.")
+		s.done(w, r, "approvers", "Approving a sign-in on your desktop no longer takes a security-key touch.")
 	}
-	http.Redirect(w, r, "/account/security#approvers", http.StatusSeeOther)
 	return nil
 }
 

@@ -144,9 +144,9 @@ func TestPairingPageAndRemoval(t *testing.T) {
 	c := e.client()
 	c.signup("ada@example.com", pw)
 
-	r := c.get("/account/security")
+	r := c.sections()
 	approvers := sectionOf(r.body, "approvers")
-	mustContain(t, approvers, "Approver desktops", "No approver desktops yet.", `action="/account/approvers/pair"`)
+	mustContain(t, approvers, "Desktops that approve sign-ins", "No desktop approves your sign-ins yet.", `action="/account/approvers/pair"`)
 	if strings.Contains(r.body, `id="require-key-form"`) {
 		t.Error("require-key form offered without security keys")
 	}
@@ -181,7 +181,7 @@ func TestPairingPageAndRemoval(t *testing.T) {
 
 	// A desktop pairs with a fresh code; it is listed with a remove button.
 	d := c.pairDesktop("Ada's laptop")
-	r = c.get("/account/security")
+	r = c.sections()
 	approvers = sectionOf(r.body, "approvers")
 	if n := strings.Count(approvers, "<li>"); n != 1 {
 		t.Errorf("%d approvers listed, want 1", n)
@@ -205,11 +205,12 @@ func TestPairingPageAndRemoval(t *testing.T) {
 		t.Fatalf("%d desktops after asking, want 1", len(list))
 	}
 	r = c.post("/account/approvers/"+d.a.ID+"/remove", url.Values{"confirm": {"1"}})
-	if r.status != http.StatusSeeOther || r.loc != "/account/security#approvers" {
+	if r.status != http.StatusSeeOther || r.loc != "/account/security/devices#approvers" {
 		t.Fatalf("remove: %d %q", r.status, r.loc)
 	}
 	r = c.follow(r)
-	mustContain(t, r.body, "“Ada&#39;s laptop” is removed", "No approver desktops yet.", "Desktop removed")
+	mustContain(t, r.body, "“Ada&#39;s laptop” is removed", "No desktop approves your sign-ins yet.")
+	mustContain(t, c.get("/account/security").body, "Desktop removed")
 	if list, _ := e.srv.approvals.Approvers(context.Background(), e.user("ada@example.com").ID); len(list) != 0 {
 		t.Errorf("%d approvers left after removal", len(list))
 	}
@@ -260,7 +261,7 @@ func TestApprovalSignIn(t *testing.T) {
 		t.Fatalf("complete after approval: %d %q %s", r.status, r.loc, r.body)
 	}
 	r = c.follow(r)
-	mustContain(t, r.body, `id="two-step-status"`, "Signed in: Approved on Ada&#39;s laptop", "Approved on a desktop: Sign-in approved on Ada&#39;s laptop")
+	mustContain(t, r.body, `<h1>Login &amp; security</h1>`, "Signed in: Approved on Ada&#39;s laptop", "Approved on a desktop: Sign-in approved on Ada&#39;s laptop")
 	if c.cookie(deviceCookie) == "" {
 		t.Error("remember did not trust the browser")
 	}
@@ -389,9 +390,8 @@ func TestApprovalRequireKeySetting(t *testing.T) {
 	e := newEnv(t)
 	c := e.client()
 	c.signup("ada@example.com", pw)
-	if r := c.post("/account/approvers/require-key", url.Values{"require_key": {"1"}}); r.status != http.StatusBadRequest {
-		t.Errorf("requiring a key without keys: %d", r.status)
-	}
+	r := c.refused(c.post("/account/approvers/require-key", url.Values{"require_key": {"1"}}), "/account/security/devices#approvers")
+	mustContain(t, sectionOf(r.body, "approvers"), "Add a security key first")
 	key := seckeytest.New(t, testURL)
 	c.get("/account/security")
 	id, opts := begin(t, c, "/account/security-keys/begin")
@@ -399,7 +399,7 @@ func TestApprovalRequireKeySetting(t *testing.T) {
 	if r := c.postJSON("/account/security-keys/finish", string(body)); r.status != http.StatusOK {
 		t.Fatalf("add key: %d %s", r.status, r.body)
 	}
-	r := c.get("/account/security")
+	r = c.sections()
 	mustContain(t, r.body, `<form id="require-key-form" method="post" action="/account/approvers/require-key">`,
 		"Require a security-key touch to approve")
 	if strings.Contains(r.body, `name="require_key" value="1" checked`) {

@@ -211,7 +211,7 @@ func (s *Server) appRevoke(w http.ResponseWriter, r *http.Request, st *reqState)
 	}
 	if !s.confirmed(w, r, ask{Title: "Remove " + name + "'s access?",
 		Text:   name + " is signed out and its tokens stop working at once; to use it again it must ask you again.",
-		Button: "Remove access", Back: "/account/security#authorized-apps"}) {
+		Button: "Remove access", Back: cardURL("authorized-apps")}) {
 		return nil
 	}
 	err = s.oauth.RevokeGrant(ctx, st.user.ID, id)
@@ -222,7 +222,6 @@ func (s *Server) appRevoke(w http.ResponseWriter, r *http.Request, st *reqState)
 		return fmt.Errorf("revoke grant: %w", err)
 	}
 	s.house.Changed(ctx, st.user.ID, api.ChangedApps)
-	s.flash(w, "“"+name+"” no longer has access to your account.")
-	http.Redirect(w, r, "/account/security#authorized-apps", http.StatusSeeOther)
+	s.done(w, r, "authorized-apps", "“"+name+"” no longer has access to your account.")
 	return nil
 }

@@ -21,7 +21,7 @@ func TestSignupSigninSignout(t *testing.T) {
 	e := newEnv(t)
 	c := e.client()
 	r := c.signup("ada@example.com", pw)
-	mustContain(t, r.body, `<strong id="two-step-status" class="off">Off</strong>`, `id="signout-form"`, "Ada Lovelace")
+	mustContain(t, r.body, `Two-step verification: <strong id="two-step-status" class="off">Off</strong>`, `id="signout-form"`, "Ada Lovelace", "Two-step verification is off")
 	if r.header.Get("Cache-Control") != "no-store" {
 		t.Errorf("Cache-Control = %q, want no-store on account pages", r.header.Get("Cache-Control"))
 	}

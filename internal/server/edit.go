@@ -23,9 +23,19 @@ type editChoice struct {
 	Selected bool
 }
 
+// showEdit renders an edit page, with what its last refused answer left
+// (refuseEdit).
 func (s *Server) showEdit(w http.ResponseWriter, r *http.Request, d editPage) error {
 	d.Action = r.URL.Path
-	s.render(w, r, http.StatusOK, "edit", &view{Title: d.Title, D: d})
+	v := &view{Title: d.Title, D: d}
+	if shown := s.takeReveal(w, r, stateOf(r)); shown.Card == "edit" {
+		v.Error, v.Field = shown.Error, shown.Field
+		if shown.Value != "" {
+			d.Value = shown.Value
+		}
+		v.D = d
+	}
+	s.render(w, r, http.StatusOK, "edit", v)
 	return nil
 }
 
@@ -39,7 +49,7 @@ func (s *Server) deviceRenamePage(w http.ResponseWriter, r *http.Request, st *re
 		return err
 	}
 	return s.showEdit(w, r, editPage{Title: "Rename “" + d.Name + "”", Label: "New name", Button: "Rename",
-		Value: d.Name, Back: "/account/security#devices"})
+		Value: d.Name, Back: cardURL("browsers")})
 }
 
 // memberRenamePage asks for a member's new name.
@@ -52,7 +62,7 @@ func (s *Server) memberRenamePage(w http.ResponseWriter, r *http.Request, st *re
 		return err
 	}
 	return s.showEdit(w, r, editPage{Title: "Rename " + m.Name, Label: "Name", Button: "Rename",
-		Value: m.Name, Back: "/account/security#household"})
+		Value: m.Name, Back: cardURL("household")})
 }
 
 // deviceMovePage asks which member a device goes to.
@@ -61,18 +71,18 @@ func (s *Server) deviceMovePage(w http.ResponseWriter, r *http.Request, st *reqS
 	if err != nil {
 		return err
 	}
-	name, from := "", ""
+	name, from, typ := "", "", ""
 	for _, m := range ms {
 		for _, dv := range m.Devices {
 			if dv.ID == r.PathValue("id") {
-				name, from = dv.Name, m.ID
+				name, from, typ = dv.Name, m.ID, dv.Type
 			}
 		}
 	}
 	if name == "" {
 		return errNotFound
 	}
-	d := editPage{Title: "Give “" + name + "” to…", Label: "Belongs to", Button: "Move", Back: "/account/security#household"}
+	d := editPage{Title: "Give “" + name + "” to…", Label: "Belongs to", Button: "Move", Back: cardURL(deviceCard(typ))}
 	for _, m := range ms {
 		d.Choices = append(d.Choices, editChoice{ID: m.ID, Name: m.Name, Selected: m.ID == from})
 	}

@@ -128,7 +128,7 @@ func (s *Server) methodConfirmed(w http.ResponseWriter, r *http.Request, st *req
 	s.flash(w, methodName(*m)+" is set up.")
 	to := "/account/two-step"
 	if st.user.TwoStep {
-		to = "/account/security#two-step"
+		to = cardURL("two-step")
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
 	return nil

@@ -185,12 +185,50 @@ func (c *client) setCookie(name, value string) {
 	c.jar.SetCookies(u, []*http.Cookie{{Name: name, Value: value, Path: "/"}})
 }
 
+// refused follows a form refused the Post/Redirect/Get way back to the
+// page of its form (loc, with the card's fragment) and returns that page,
+// which must show the error; a reload of it must not.
+func (c *client) refused(r *resp, loc string) *resp {
+	c.t.Helper()
+	if r.status != http.StatusSeeOther || r.loc != loc {
+		c.t.Errorf("refused form: %d to %q, want 303 to %q", r.status, r.loc, loc)
+	}
+	p := c.follow(r)
+	if !strings.Contains(p.body, `id="form-error"`) {
+		c.t.Errorf("the page after a refused form shows no error")
+	}
+	path, _, _ := strings.Cut(loc, "#")
+	if again := c.get(path); strings.Contains(again.body, `id="form-error"`) {
+		c.t.Errorf("reloading %s shows the error again", path)
+	}
+	return p
+}
+
+// sections reads every section of Login & security and answers them as one
+// page, for tests about what the pages offer rather than where.
+func (c *client) sections() *resp {
+	c.t.Helper()
+	var all *resp
+	for _, sec := range sections {
+		r := c.get(sec.Path)
+		if r.status != http.StatusOK {
+			return r
+		}
+		if all == nil {
+			all = r
+			continue
+		}
+		all.body += r.body
+	}
+	return all
+}
+
 // signup creates an account through the page and leaves the client signed in.
 func (c *client) signup(login, pw string) *resp {
 	c.t.Helper()
 	c.get("/signup")
 	r := c.submit("/signup", url.Values{"name": {"Ada Lovelace"}, "login": {login}, "password": {pw}, "password_confirm": {pw}})
-	if !strings.Contains(r.body, `id="two-step-status"`) {
+	if !strings.Contains(r.body, `<h1>Login &amp; security</h1>`) {
 		c.t.Fatalf("signup did not land on the security page: %d %s", r.status, r.body)
 	}
 	return r

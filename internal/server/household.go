@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/household"
@@ -23,6 +24,29 @@ import (
 type houseMember struct {
 	store.Member
 	Devices []houseDevice
+}
+
+// DeviceSummary counts the member's devices by type for people: "1 paired
+// desktop · 2 security keys", "No devices yet".
+func (m houseMember) DeviceSummary() string {
+	n := map[string]int{}
+	for _, d := range m.Devices {
+		n[d.Type]++
+	}
+	var parts []string
+	for _, t := range []struct{ typ, one, many string }{
+		{api.DeviceApprover, "paired desktop", "paired desktops"},
+		{api.DeviceBrowser, "trusted browser", "trusted browsers"},
+		{api.DeviceSecurityKey, "security key", "security keys"},
+	} {
+		if n[t.typ] > 0 {
+			parts = append(parts, count(n[t.typ], t.one, t.many))
+		}
+	}
+	if len(parts) == 0 {
+		return "No devices yet"
+	}
+	return strings.Join(parts, " · ")
 }
 
 // Owner says the member is the account's owner.
@@ -121,27 +145,31 @@ func ownerOf(ms []houseMember) *houseMember {
 	return &houseMember{}
 }
 
-// memberNameError shows a name the household refused on the page.
-func (s *Server) memberNameError(w http.ResponseWriter, r *http.Request, st *reqState, name string, err error) error {
+// memberNameError sends a name the household refused back to the form it
+// came from: adding on the Household section, or a rename's own page.
+func (s *Server) memberNameError(w http.ResponseWriter, r *http.Request, st *reqState, name string, err error, renaming bool) error {
+	var msg string
 	switch {
 	case errors.Is(err, household.ErrInvalidName):
-		return s.showSecurity(w, r, st, http.StatusBadRequest,
-			fmt.Sprintf("Give the member a name of 1 to %d characters.", household.MaxNameLen), func(*securityData) {})
+		msg = fmt.Sprintf("Give the member a name of 1 to %d characters.", household.MaxNameLen)
 	case errors.Is(err, store.ErrConflict):
-		return s.showSecurity(w, r, st, http.StatusConflict,
-			"The household already has a member called "+name+": choose another name.", func(*securityData) {})
+		msg = "The household already has a member called " + name + ": choose another name."
+	default:
+		return err
 	}
-	return err
+	if renaming {
+		return s.refuseEdit(w, r, st, "name", msg)
+	}
+	return s.refuse(w, r, st, "household", "name", msg)
 }
 
 func (s *Server) memberAdd(w http.ResponseWriter, r *http.Request, st *reqState) error {
 	name := r.PostFormValue("name")
 	m, err := s.house.AddMember(r.Context(), st.user.ID, name)
 	if err != nil {
-		return s.memberNameError(w, r, st, name, err)
+		return s.memberNameError(w, r, st, name, err, false)
 	}
-	s.flash(w, m.Name+" is in the household. Invite their desktop to give them their own approvals.")
-	http.Redirect(w, r, "/account/security#household", http.StatusSeeOther)
+	s.done(w, r, "household", m.Name+" is in the household. Invite their desktop to give them their own approvals.")
 	return nil
 }
 
@@ -152,10 +180,9 @@ func (s *Server) memberRename(w http.ResponseWriter, r *http.Request, st *reqSta
 	name := r.PostFormValue("name")
 	m, err := s.house.RenameMember(r.Context(), st.user.ID, r.PathValue("id"), name)
 	if err != nil {
-		return s.memberNameError(w, r, st, name, err)
+		return s.memberNameError(w, r, st, name, err, true)
 	}
-	s.flash(w, "Renamed to “"+m.Name+"”.")
-	http.Redirect(w, r, "/account/security#household", http.StatusSeeOther)
+	s.done(w, r, "household", "Renamed to “"+m.Name+"”.")
 	return nil
 }
 
@@ -214,8 +241,7 @@ func (s *Server) memberRemove(w http.ResponseWriter, r *http.Request, st *reqSta
 	if len(m.Devices) == 1 {
 		verb = " is"
 	}
-	s.flash(w, m.Name+" is removed from the household: their "+d.Devices()+verb+" signed out and removed.")
-	http.Redirect(w, r, "/account/security#household", http.StatusSeeOther)
+	s.done(w, r, "household", m.Name+" is removed from the household: their "+d.Devices()+verb+" signed out and removed.")
 	return nil
 }
 
@@ -254,11 +280,11 @@ func (s *Server) memberShare(w http.ResponseWriter, r *http.Request, st *reqStat
 	n, err := s.house.Share(r.Context(), st.user.ID, m.ID, ownerOf(ms).Name)
 	switch {
 	case errors.Is(err, household.ErrNoAuthenticator):
-		return s.showSecurity(w, r, st, http.StatusConflict,
-			"Turn on an authenticator app for the account first: there is nothing to share yet.", func(*securityData) {})
+		return s.refuse(w, r, st, "household", "",
+			"Turn on an authenticator app for the account first: there is nothing to share yet.")
 	case errors.Is(err, household.ErrNoDesktop):
-		return s.showSecurity(w, r, st, http.StatusConflict,
-			"Invite "+m.Name+"'s desktop first: "+m.Name+" has no paired desktop to share with.", func(*securityData) {})
+		return s.refuse(w, r, st, "household", "",
+			"Invite "+m.Name+"'s desktop first: "+m.Name+" has no paired desktop to share with.")
 	case err != nil:
 		return err
 	}
@@ -266,8 +292,7 @@ func (s *Server) memberShare(w http.ResponseWriter, r *http.Request, st *reqStat
 	if n != 1 {
 		desktops = fmt.Sprintf("their %d desktops", n)
 	}
-	s.flash(w, "The authenticator is offered to "+m.Name+" on "+desktops+", and to any desktop of theirs paired later.")
-	http.Redirect(w, r, "/account/security#household", http.StatusSeeOther)
+	s.done(w, r, "household", "The authenticator is offered to "+m.Name+" on "+desktops+", and to any desktop of theirs paired later.")
 	return nil
 }
 
@@ -279,8 +304,7 @@ func (s *Server) memberStopSharing(w http.ResponseWriter, r *http.Request, st *r
 	if err := s.house.StopSharing(r.Context(), st.user.ID, m.ID); err != nil {
 		return err
 	}
-	s.flash(w, "The authenticator is no longer shared with "+m.Name+". A desktop that added it keeps it until you change the authenticator.")
-	http.Redirect(w, r, "/account/security#household", http.StatusSeeOther)
+	s.done(w, r, "household", "The authenticator is no longer shared with "+m.Name+". A desktop that added it keeps it until you change the authenticator.")
 	return nil
 }
 
@@ -307,11 +331,10 @@ func (s *Server) deviceMove(w http.ResponseWriter, r *http.Request, st *reqState
 		return errNotFound
 	}
 	if to == nil {
-		return s.showSecurity(w, r, st, http.StatusBadRequest, "Choose a member of the household to give “"+dev.Name+"” to.", func(*securityData) {})
+		return s.refuseEdit(w, r, st, "member", "Choose a member of the household to give “"+dev.Name+"” to.")
 	}
 	if to.ID == from.ID {
-		s.flash(w, "“"+dev.Name+"” is "+to.Name+"'s already.")
-		http.Redirect(w, r, "/account/security#household", http.StatusSeeOther)
+		s.done(w, r, deviceCard(dev.Type), "“"+dev.Name+"” is "+to.Name+"'s already.")
 		return nil
 	}
 	if err := s.store.SetDeviceMember(ctx, st.user.ID, dev.Type, dev.ID, to.ID); err != nil {
@@ -321,7 +344,6 @@ func (s *Server) deviceMove(w http.ResponseWriter, r *http.Request, st *reqState
 	if err := s.activity(ctx, r, st, st.user.ID, store.ActDeviceMoved, true, detail); err != nil {
 		return err
 	}
-	s.flash(w, "“"+dev.Name+"” is "+to.Name+"'s now.")
-	http.Redirect(w, r, "/account/security#household", http.StatusSeeOther)
+	s.done(w, r, deviceCard(dev.Type), "“"+dev.Name+"” is "+to.Name+"'s now.")
 	return nil
 }

@@ -130,6 +130,10 @@ func TestPermissionMatrix(t *testing.T) {
 	wrongPassword := url.Values{"current": {"not the password"}, "password": {"not the password"}, "new": {"x"}, "confirm": {"x"}}
 	cells := map[string]cell{
 		"GET /account/security":                             {},
+		"GET /account/security/sign-in":                     {},
+		"GET /account/security/devices":                     {},
+		"GET /account/security/apps":                        {},
+		"GET /account/security/household":                   {},
 		"GET /account/activity":                             {},
 		"GET /account/password":                             {},
 		"POST /account/password":                            {form: wrongPassword},
@@ -192,7 +196,7 @@ func TestPermissionMatrix(t *testing.T) {
 
 	// The pages offer only what the session may do.
 	for _, by := range callers {
-		page := by.c.get("/account/security").body
+		page := by.c.sections().body
 		for _, form := range []string{`id="member-add-form"`, `id="api-token-form"`, `action="/account/backup-codes"`, `id="signout-others-form"`, `href="/account/password"`} {
 			if owner := by.kind == household.OwnerBrowser; strings.Contains(page, form) != owner {
 				t.Errorf("the %s's security page shows %s: %v, want %v", by.kind, form, !owner, owner)

@@ -26,18 +26,11 @@ func TestPagesRefuseHiddenCharactersInNames(t *testing.T) {
 	}
 	for _, bad := range []string{"Sam\u202Epot", "Sam\u2066x\u2069", "Sam\u200E", "Sam\nx", "Sam\uFEFF"} {
 		c.get("/account/security")
-		for _, tc := range []struct {
-			what string
-			r    *resp
-		}{
-			{"trusted browser", c.post("/account/devices/"+d.ID+"/rename", url.Values{"name": {bad}})},
-			{"API token", c.post("/account/api-tokens", url.Values{"name": {bad}, "scope": {"read"}})},
-			{"household member", c.post("/account/household/members", url.Values{"name": {bad}})},
-			{"app", c.post("/developer/apps", url.Values{"name": {bad}, "redirect_uris": {appRedirect}, "scopes": {"openid"}, "type": {"public"}})},
-		} {
-			if tc.r.status != http.StatusBadRequest {
-				t.Errorf("%s named %q: %d, want 400", tc.what, bad, tc.r.status)
-			}
+		c.refused(c.post("/account/devices/"+d.ID+"/rename", url.Values{"name": {bad}}), "/account/devices/"+d.ID+"/rename")
+		c.refused(c.post("/account/api-tokens", url.Values{"name": {bad}, "scope": {"read"}}), "/account/security/apps#api-tokens")
+		c.refused(c.post("/account/household/members", url.Values{"name": {bad}}), "/account/security/household#household")
+		if r := c.post("/developer/apps", url.Values{"name": {bad}, "redirect_uris": {appRedirect}, "scopes": {"openid"}, "type": {"public"}}); r.status != http.StatusBadRequest {
+			t.Errorf("app named %q: %d, want 400", bad, r.status)
 		}
 		s := e.client()
 		s.get("/signup")

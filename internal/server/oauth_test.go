@@ -183,7 +183,7 @@ func TestAuthorizeFlow(t *testing.T) {
 	}
 
 	// The grant shows on the security page, and in the activity.
-	r = c.get("/account/security")
+	r = c.sections()
 	apps := sectionOf(r.body, "authorized-apps")
 	mustContain(t, apps, "Photo Prints", "Can: sign you in, see your email address", "Allowed <time datetime=\"2026-11-22T12:00", "data-local>22 Nov 2026, 12:00 UTC</time>",
 		`action="/account/apps/`+app.ID+`/revoke"`, "Remove access", `href="/developer/apps"`)
@@ -346,11 +346,12 @@ func TestAuthorizedAppsRemoveAccess(t *testing.T) {
 		t.Errorf("unknown app: %d", r.status)
 	}
 	r := c.post("/account/apps/"+app.ID+"/revoke", url.Values{"confirm": {"1"}})
-	if r.status != http.StatusSeeOther || r.loc != "/account/security#authorized-apps" {
+	if r.status != http.StatusSeeOther || r.loc != "/account/security/apps#authorized-apps" {
 		t.Fatalf("remove access: %d %q", r.status, r.loc)
 	}
 	r = c.follow(r)
-	mustContain(t, r.body, "“Photo Prints” no longer has access to your account.", "App access removed: Photo Prints: access removed")
+	mustContain(t, r.body, "“Photo Prints” no longer has access to your account.")
+	mustContain(t, c.get("/account/security").body, "App access removed: Photo Prints: access removed")
 	if strings.Contains(sectionOf(r.body, "authorized-apps"), "/revoke") {
 		t.Error("the app is still listed")
 	}

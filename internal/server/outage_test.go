@@ -42,7 +42,7 @@ func TestDatabaseOutagePages(t *testing.T) {
 			c := e.client()
 			c.signup("ada@example.com", pw)
 			os.down = cause
-			r := c.get("/account/security")
+			r := c.sections()
 			if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" {
 				t.Errorf("status %d, Retry-After %q; want 503 and a time", r.status, r.header.Get("Retry-After"))
 			}

@@ -241,8 +241,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, st *reqS
 	if err := s.endSignIns(r, st, u, st.sess.ID, store.ActPasswordChanged); err != nil {
 		return err
 	}
-	s.flash(w, "Your password is changed. Other sessions, API tokens and apps are signed out; your approver desktops stay paired.")
-	http.Redirect(w, r, "/account/security", http.StatusSeeOther)
+	s.done(w, r, "password", "Your password is changed. Other sessions, API tokens and apps are signed out; your approver desktops stay paired.")
 	return nil
 }
 
@@ -335,7 +334,7 @@ func passwordNotice(u *store.User, how string, at time.Time, from origin, ended,
 		for _, d := range desktops {
 			b.WriteString("  - " + d + "\n")
 		}
-		b.WriteString("\nIf one of them is not yours, or is lost, remove it on the Login & security page:\n\n  " + public + "/account/security\n")
+		b.WriteString("\nIf one of them is not yours, or is lost, remove it on the Login & security page:\n\n  " + public + "/account/security/devices\n")
 	}
 	b.WriteString("\nIf this was not you, someone else has your password or can read your mail: reset your password now,\n" +
 		"then review your devices and sessions.\n\n  " + public + "/password/forgot\n")

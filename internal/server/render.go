@@ -165,6 +165,9 @@ var inlineMessages = map[string]bool{
 	"signin": true, "signup": true, "forgot": true, "reset": true, "verify": true, "confirm": true,
 	"password": true, "phone": true, "consent": true, "memberremove": true, "appdelete": true,
 	"endsession": true, "error": true, "edit": true,
+	// Login & security's sections show each message in its card (messagesAt).
+	"security": true, "security-signin": true, "security-devices": true, "security-apps": true,
+	"security-household": true, "activity": true,
 }
 
 // Invalid says whether the page's error is about the field name: the
@@ -183,6 +186,7 @@ var funcs = template.FuncMap{
 	"platform":   household.PlatformName,
 	"logo":       logoURL,
 	"asset":      assetURL,
+	"at":         messagesAt,
 	// lower starts a sentence's words lower case, to run on in a list.
 	"lower": func(s string) string {
 		if s == "" {
@@ -203,10 +207,37 @@ func when(t time.Time) template.HTML {
 	return template.HTML(`<time datetime="` + u.Format(time.RFC3339) + `" data-local>` + u.Format("2 Jan 2006, 15:04 UTC") + `</time>`)
 }
 
-// parsePages parses each page template with the shared layout.
+// cardMessages are the flash and error a card of Login & security shows:
+// the page's, when they are about that card.
+type cardMessages struct {
+	Flash, Error string
+}
+
+// messagesAt picks the page's messages that belong to card ("top": those
+// of no card).
+func messagesAt(v *view, card string) cardMessages {
+	d, ok := v.D.(*securityData)
+	if !ok {
+		return cardMessages{}
+	}
+	var m cardMessages
+	if d.FlashCard == card {
+		m.Flash = v.Flash
+	}
+	if d.ErrorCard == card || (card == "top" && d.ErrorCard == "") {
+		m.Error = v.Error
+	}
+	return m
+}
+
+// parsePages parses each page template with the shared layout and the
+// shared parts (templates/_*.html).
 func parsePages() (map[string]*template.Template, error) {
 	base, err := template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
+		return nil, err
+	}
+	if base, err = base.ParseFS(templateFS, "templates/_*.html"); err != nil {
 		return nil, err
 	}
 	names, err := fs.Glob(templateFS, "templates/*.html")
@@ -216,7 +247,7 @@ func parsePages() (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
 	for _, n := range names {
 		name := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
-		if name == "layout" {
+		if name == "layout" || strings.HasPrefix(name, "_") {
 			continue
 		}
 		t, err := template.Must(base.Clone()).ParseFS(templateFS, n)

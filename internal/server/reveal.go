@@ -26,6 +26,13 @@ const revealLife = 2 * time.Minute
 type revealed struct {
 	BackupCodes []string `json:"backup_codes,omitempty"`
 	APIToken    string   `json:"api_token,omitempty"`
+
+	// A form refused for what was entered (see refuse): the words, the
+	// field at fault, and the card the form is on.
+	Error string `json:"error,omitempty"`
+	Field string `json:"field,omitempty"`
+	Card  string `json:"card,omitempty"`
+	Value string `json:"value,omitempty"` // what was typed, on a one-field page
 }
 
 // revealKey is the key sealed reveals are made with.

@@ -40,7 +40,11 @@ func (s *Server) routes() http.Handler {
 	s.pageAs(mux, "POST /account/password", household.Password, s.changePassword)
 
 	// Login & security.
-	s.pageAs(mux, "GET /account/security", household.See, s.securityPage)
+	for _, sec := range sections {
+		if sec.Page != "activity" {
+			s.pageAs(mux, "GET "+sec.Path, household.See, s.sectionPage(sec.Path))
+		}
+	}
 	s.pageAs(mux, "GET /account/activity", household.See, s.activityPage)
 	s.pageAs(mux, "GET /account/two-step", household.TwoStep, s.twoStepPage)
 	s.pageAs(mux, "GET /account/two-step/totp", household.TwoStep, s.totpPage)

@@ -46,7 +46,7 @@ func TestSecurityKeyRegistrationAndSignin(t *testing.T) {
 	if r.status != http.StatusOK {
 		t.Fatalf("finish registration: %d %s", r.status, r.body)
 	}
-	r = c2.get("/account/security")
+	r = c2.sections()
 	if n := strings.Count(sectionOf(r.body, "security-keys"), "<li>"); n != 1 {
 		t.Errorf("%d keys listed, want 1", n)
 	}

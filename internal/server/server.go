@@ -89,7 +89,7 @@ const (
 	smsLifetime      = 10 * time.Minute    // an SMS or voice code
 	smsTries         = 5                   // tries per SMS or voice code
 	backupCodeCount  = 10
-	activityPageSize = 20
+	activityPageSize = 5 // the latest events on the overview
 	maxFormBytes     = 64 << 10
 	purgeEvery       = time.Hour
 )

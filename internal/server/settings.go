@@ -40,6 +40,52 @@ type securityData struct {
 	Household   []houseMember   // owner first, each with their devices
 	Now         time.Time
 	As          *store.Member // the member this session acts as
+
+	// The section's own: its navigation, the card the last form's error or
+	// message belongs to, the overview's things to mend, and the browsers
+	// (trusted and signed in) joined.
+	Nav       sectionNav
+	ErrorCard string
+	FlashCard string // "top" for a message of no card
+	Attention []attention
+	Browsers  []browserRow
+}
+
+// MemberName is the name of the member id on a device's row when the
+// household has more than one member, "" otherwise (nobody to tell apart).
+func (d *securityData) MemberName(id string) string {
+	if len(d.Household) < 2 {
+		return ""
+	}
+	for _, m := range d.Household {
+		if m.ID == id {
+			return m.Name
+		}
+	}
+	return ""
+}
+
+// CanMove says whether a device of the member id offers "Move to…": when
+// there is another member to give it to and this session may.
+func (d *securityData) CanMove(memberID string) (bool, error) {
+	if len(d.Household) < 2 {
+		return false, nil
+	}
+	return d.May("MoveDevice", memberID)
+}
+
+// Count is "1 desktop", "2 desktops", "no desktops" for the overview.
+func (d *securityData) Count(n int, one, many string) string { return count(n, one, many) }
+
+// Say is the sentence for n things: zero, one, or many with %d for n.
+func (d *securityData) Say(n int, zero, one, many string) string {
+	switch n {
+	case 0:
+		return zero
+	case 1:
+		return one
+	}
+	return fmt.Sprintf(many, n)
 }
 
 // May says whether this session may do the action named act (a constant of
@@ -120,6 +166,8 @@ func (s *Server) securityData(ctx context.Context, st *reqState) (*securityData,
 	if d.Household, err = s.household(ctx, u.ID); err != nil {
 		return nil, fmt.Errorf("household: %w", err)
 	}
+	d.Browsers = browserRows(d.Devices, d.Sessions, d.CurrentSess)
+	d.Attention = d.needsAttention(u.TwoStep)
 	return d, nil
 }
 
@@ -135,26 +183,6 @@ func (s *Server) confirmedMethods(ctx context.Context, userID string) ([]store.M
 		}
 	}
 	return ms, nil
-}
-
-func (s *Server) securityPage(w http.ResponseWriter, r *http.Request, st *reqState) error {
-	shown := s.takeReveal(w, r, st) // new backup codes or a new token, once
-	return s.showSecurity(w, r, st, http.StatusOK, "", func(d *securityData) {
-		d.BackupCodes, d.NewToken = shown.BackupCodes, shown.APIToken
-	})
-}
-
-// showSecurity renders the settings page, letting the caller add what is
-// shown once (a new token, new backup codes) or an error.
-func (s *Server) showSecurity(w http.ResponseWriter, r *http.Request, st *reqState, status int, msg string, extra func(*securityData)) error {
-	d, err := s.securityData(r.Context(), st)
-	if err != nil {
-		return err
-	}
-	extra(d)
-	s.widenCSP(w, true, nil)
-	s.render(w, r, status, "security", &view{Title: "Login & security", Error: msg, WebAuthn: true, D: d})
-	return nil
 }
 
 func (s *Server) activityPage(w http.ResponseWriter, r *http.Request, st *reqState) error {
@@ -174,12 +202,13 @@ func (s *Server) activityPage(w http.ResponseWriter, r *http.Request, st *reqSta
 	d := struct {
 		Activity []store.Activity
 		Older    int64
-	}{Activity: act}
+		Nav      sectionNav
+	}{Activity: act, Nav: navAt("/account/activity")}
 	if len(act) > size {
 		d.Activity = act[:size]
 		d.Older = act[size-1].ID
 	}
-	s.render(w, r, http.StatusOK, "activity", &view{Title: "Account activity", D: d})
+	s.render(w, r, http.StatusOK, "activity", &view{Title: "Activity · Login & security", D: d})
 	return nil
 }
 
@@ -218,7 +247,7 @@ func (s *Server) twoStepEnable(w http.ResponseWriter, r *http.Request, st *reqSt
 	ctx := r.Context()
 	u := st.user
 	if u.TwoStep {
-		http.Redirect(w, r, "/account/security", http.StatusSeeOther)
+		http.Redirect(w, r, cardURL("two-step"), http.StatusSeeOther)
 		return nil
 	}
 	ms, err := s.confirmedMethods(ctx, u.ID)
@@ -268,12 +297,12 @@ func (s *Server) twoStepDisable(w http.ResponseWriter, r *http.Request, st *reqS
 	ctx := r.Context()
 	u := st.user
 	if !u.TwoStep {
-		http.Redirect(w, r, "/account/security", http.StatusSeeOther)
+		http.Redirect(w, r, cardURL("two-step"), http.StatusSeeOther)
 		return nil
 	}
 	a := ask{Title: "Turn off two-step verification?",
 		Text:   "Then your password alone signs you in: anyone who learns it gets into your account. Your methods, security keys and desktops are kept, should you turn it on again. Enter your password to turn it off.",
-		Button: "Turn off two-step", Back: "/account/security#two-step", Password: true}
+		Button: "Turn off two-step", Back: cardURL("two-step"), Password: true}
 	if !s.confirmed(w, r, a) {
 		return nil
 	}
@@ -295,8 +324,7 @@ func (s *Server) twoStepDisable(w http.ResponseWriter, r *http.Request, st *reqS
 	if err := s.rotateSession(ctx, w, r, st); err != nil {
 		return err
 	}
-	s.flash(w, "Two-step verification is off. Your methods are kept, should you turn it on again.")
-	http.Redirect(w, r, "/account/security", http.StatusSeeOther)
+	s.done(w, r, "two-step", "Two-step verification is off. Your methods are kept, should you turn it on again.")
 	return nil
 }
 
@@ -331,14 +359,13 @@ func (s *Server) methodRemove(w http.ResponseWriter, r *http.Request, st *reqSta
 			return err
 		}
 		if len(ms) <= 2 {
-			return s.showSecurity(w, r, st, http.StatusConflict,
-				"You can't remove this method: a backup method is required while two-step verification is on. Add another method first, or turn two-step verification off.",
-				func(*securityData) {})
+			return s.refuse(w, r, st, "two-step", "",
+				"You can't remove this method: a backup method is required while two-step verification is on. Add another method first, or turn two-step verification off.")
 		}
 	}
 	if !s.confirmed(w, r, ask{Title: "Remove " + methodName(*m) + "?",
 		Text:   "You will no longer be able to use it for the second step of signing in. You can add it again later.",
-		Button: "Remove method", Back: "/account/security#two-step"}) {
+		Button: "Remove method", Back: cardURL("two-step")}) {
 		return nil
 	}
 	if err := s.store.DeleteMethod(ctx, u.ID, m.ID); err != nil {
@@ -349,8 +376,7 @@ func (s *Server) methodRemove(w http.ResponseWriter, r *http.Request, st *reqSta
 			return err
 		}
 	}
-	s.flash(w, methodName(*m)+" is removed.")
-	http.Redirect(w, r, "/account/security#two-step", http.StatusSeeOther)
+	s.done(w, r, "two-step", methodName(*m)+" is removed.")
 	return nil
 }
 
@@ -358,7 +384,7 @@ func (s *Server) backupCodesRegenerate(w http.ResponseWriter, r *http.Request, s
 	ctx := r.Context()
 	if !s.confirmed(w, r, ask{Title: "Get new backup codes?",
 		Text:   "Your current backup codes stop working at once, including any you printed or saved. Keep the new ones somewhere safe.",
-		Button: "Get new codes", Back: "/account/security#two-step"}) {
+		Button: "Get new codes", Back: cardURL("backup")}) {
 		return nil
 	}
 	codes, hashes, err := s.newBackupCodes(st.user.ID)
@@ -374,7 +400,7 @@ func (s *Server) backupCodesRegenerate(w http.ResponseWriter, r *http.Request, s
 	if err := s.reveal(w, st, revealed{BackupCodes: codes}); err != nil {
 		return err
 	}
-	http.Redirect(w, r, "/account/security#two-step", http.StatusSeeOther)
+	http.Redirect(w, r, cardURL("backup"), http.StatusSeeOther)
 	return nil
 }
 
@@ -444,7 +470,7 @@ func (s *Server) keyRemove(w http.ResponseWriter, r *http.Request, st *reqState)
 	}
 	if !s.confirmed(w, r, ask{Title: "Remove the security key “" + name + "”?",
 		Text:   "It will no longer sign in to this account or confirm it is you. To use it again, add it again.",
-		Button: "Remove key", Back: "/account/security#security-keys"}) {
+		Button: "Remove key", Back: cardURL("security-keys")}) {
 		return nil
 	}
 	if err := s.store.DeleteSecurityKey(ctx, st.user.ID, id); err != nil {
@@ -453,8 +479,7 @@ func (s *Server) keyRemove(w http.ResponseWriter, r *http.Request, st *reqState)
 	if err := s.activity(ctx, r, st, st.user.ID, store.ActKeyRemoved, true, name); err != nil {
 		return err
 	}
-	s.flash(w, "Security key “"+name+"” is removed.")
-	http.Redirect(w, r, "/account/security#security-keys", http.StatusSeeOther)
+	s.done(w, r, "security-keys", "Security key “"+name+"” is removed.")
 	return nil
 }
 
@@ -471,7 +496,7 @@ func (s *Server) deviceRename(w http.ResponseWriter, r *http.Request, st *reqSta
 	}
 	name, err := names.Check(r.PostFormValue("name"), 64)
 	if err != nil {
-		return s.showSecurity(w, r, st, http.StatusBadRequest, "Give the browser a name of 1 to 64 characters, "+names.Rule+".", func(*securityData) {})
+		return s.refuseEdit(w, r, st, "name", "Give the browser a name of 1 to 64 characters, "+names.Rule+".")
 	}
 	old := d.Name
 	d.Name = name
@@ -481,8 +506,7 @@ func (s *Server) deviceRename(w http.ResponseWriter, r *http.Request, st *reqSta
 	if err := s.activity(ctx, r, st, st.user.ID, store.ActDeviceRenamed, true, old+" → "+name); err != nil {
 		return err
 	}
-	s.flash(w, "Renamed to “"+name+"”.")
-	http.Redirect(w, r, "/account/security#devices", http.StatusSeeOther)
+	s.done(w, r, "browsers", "Renamed to “"+name+"”.")
 	return nil
 }
 
@@ -501,7 +525,7 @@ func (s *Server) deviceRemove(w http.ResponseWriter, r *http.Request, st *reqSta
 		text = "This is the browser you are using: it will ask for the second step again, and you are signed out now."
 	}
 	if !s.confirmed(w, r, ask{Title: "Stop trusting “" + d.Name + "”?", Text: text,
-		Button: "Stop trusting", Back: "/account/security#devices"}) {
+		Button: "Stop trusting", Back: cardURL("browsers")}) {
 		return nil
 	}
 	// The activity first: removing the device may end this very session.
@@ -518,8 +542,7 @@ func (s *Server) deviceRemove(w http.ResponseWriter, r *http.Request, st *reqSta
 		http.Redirect(w, r, "/signin", http.StatusSeeOther)
 		return nil
 	}
-	s.flash(w, "“"+d.Name+"” is no longer trusted and its sessions are signed out.")
-	http.Redirect(w, r, "/account/security#devices", http.StatusSeeOther)
+	s.done(w, r, "browsers", "“"+d.Name+"” is no longer trusted and its sessions are signed out.")
 	return nil
 }
 
@@ -550,7 +573,7 @@ func (s *Server) sessionRevoke(w http.ResponseWriter, r *http.Request, st *reqSt
 	detail := browserOf(sess.UserAgent) + " (" + sess.IP + ")"
 	if !s.confirmed(w, r, ask{Title: "Sign out " + detail + "?",
 		Text:   "That browser is signed out now and must sign in again.",
-		Button: "Sign it out", Back: "/account/security#sessions"}) {
+		Button: "Sign it out", Back: cardURL("browsers")}) {
 		return nil
 	}
 	if err := s.store.DeleteUserSession(ctx, st.user.ID, id); err != nil {
@@ -559,8 +582,7 @@ func (s *Server) sessionRevoke(w http.ResponseWriter, r *http.Request, st *reqSt
 	if err := s.activity(ctx, r, st, st.user.ID, store.ActSessionRevoked, true, "Signed out "+detail); err != nil {
 		return err
 	}
-	s.flash(w, "That session is signed out.")
-	http.Redirect(w, r, "/account/security#sessions", http.StatusSeeOther)
+	s.done(w, r, "browsers", "That session is signed out.")
 	return nil
 }
 
@@ -568,7 +590,7 @@ func (s *Server) sessionsRevokeOthers(w http.ResponseWriter, r *http.Request, st
 	ctx := r.Context()
 	if !s.confirmed(w, r, ask{Title: "Sign out everywhere else?",
 		Text:   "Every other browser signed in to this account is signed out now and must sign in again; this one stays signed in.",
-		Button: "Sign out everywhere else", Back: "/account/security#sessions"}) {
+		Button: "Sign out everywhere else", Back: cardURL("browsers")}) {
 		return nil
 	}
 	n, err := s.store.DeleteOtherSessions(ctx, st.user.ID, st.sess.ID)
@@ -578,15 +600,14 @@ func (s *Server) sessionsRevokeOthers(w http.ResponseWriter, r *http.Request, st
 	if err := s.activity(ctx, r, st, st.user.ID, store.ActSessionRevoked, true, fmt.Sprintf("Signed out everywhere else (%d sessions)", n)); err != nil {
 		return err
 	}
+	msg := fmt.Sprintf("Signed out of %d other sessions.", n)
 	switch n {
 	case 0:
-		s.flash(w, "You were signed in nowhere else.")
+		msg = "You were signed in nowhere else."
 	case 1:
-		s.flash(w, "Signed out of 1 other session.")
-	default:
-		s.flash(w, fmt.Sprintf("Signed out of %d other sessions.", n))
+		msg = "Signed out of 1 other session."
 	}
-	http.Redirect(w, r, "/account/security#sessions", http.StatusSeeOther)
+	s.done(w, r, "browsers", msg)
 	return nil
 }
 
@@ -596,7 +617,7 @@ func (s *Server) apiTokenCreate(w http.ResponseWriter, r *http.Request, st *reqS
 	ctx := r.Context()
 	name, err := names.Check(r.PostFormValue("name"), 64)
 	if err != nil {
-		return s.showSecurity(w, r, st, http.StatusBadRequest, "Give the token a name of 1 to 64 characters, "+names.Rule+".", func(*securityData) {})
+		return s.refuse(w, r, st, "api-tokens", "name", "Give the token a name of 1 to 64 characters, "+names.Rule+".")
 	}
 	scopes := []string{"read"}
 	switch r.PostFormValue("scope") {
@@ -604,7 +625,7 @@ func (s *Server) apiTokenCreate(w http.ResponseWriter, r *http.Request, st *reqS
 	case "write":
 		scopes = append(scopes, "write")
 	default:
-		return s.showSecurity(w, r, st, http.StatusBadRequest, "Choose what the token may do.", func(*securityData) {})
+		return s.refuse(w, r, st, "api-tokens", "scope", "Choose what the token may do.")
 	}
 	raw, err := s.randomBytes(32)
 	if err != nil {
@@ -621,7 +642,7 @@ func (s *Server) apiTokenCreate(w http.ResponseWriter, r *http.Request, st *reqS
 	if err := s.reveal(w, st, revealed{APIToken: tok}); err != nil {
 		return err
 	}
-	http.Redirect(w, r, "/account/security#api-tokens", http.StatusSeeOther)
+	http.Redirect(w, r, cardURL("api-tokens"), http.StatusSeeOther)
 	return nil
 }
 
@@ -643,7 +664,7 @@ func (s *Server) apiTokenRevoke(w http.ResponseWriter, r *http.Request, st *reqS
 	}
 	if !s.confirmed(w, r, ask{Title: "Revoke the API token “" + name + "”?",
 		Text:   "Scripts and apps that use it stop working at once. This cannot be undone; make a new token if you need one.",
-		Button: "Revoke token", Back: "/account/security#api-tokens"}) {
+		Button: "Revoke token", Back: cardURL("api-tokens")}) {
 		return nil
 	}
 	if err := s.store.RevokeAPIToken(ctx, st.user.ID, id, s.now()); err != nil {
@@ -652,7 +673,6 @@ func (s *Server) apiTokenRevoke(w http.ResponseWriter, r *http.Request, st *reqS
 	if err := s.activity(ctx, r, st, st.user.ID, store.ActTokenRevoked, true, name); err != nil {
 		return err
 	}
-	s.flash(w, "API token “"+name+"” is revoked.")
-	http.Redirect(w, r, "/account/security#api-tokens", http.StatusSeeOther)
+	s.done(w, r, "api-tokens", "API token “"+name+"” is revoked.")
 	return nil
 }

@@ -27,11 +27,11 @@ func TestSignOutEverywhereElse(t *testing.T) {
 		o.ua = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
 		o.signin("ada@example.com", pw)
 	}
-	r := c.get("/account/security")
-	if n := strings.Count(sectionOf(r.body, "sessions"), "<li>"); n != 3 {
+	r := c.sections()
+	if n := strings.Count(sectionOf(r.body, "browsers"), "<li>"); n != 3 {
 		t.Errorf("%d sessions listed, want 3", n)
 	}
-	mustContain(t, sectionOf(r.body, "sessions"), "this session", "Firefox 133", `id="signout-others"`)
+	mustContain(t, sectionOf(r.body, "browsers"), "this browser", "Firefox 133", `id="signout-others"`)
 	r = c.submit("/account/sessions/others", url.Values{"confirm": {"1"}})
 	mustContain(t, r.body, "Signed out of 2 other sessions.")
 	for _, o := range others {
@@ -84,17 +84,17 @@ func TestDevicesRename(t *testing.T) {
 	r := c.submit("/account/devices/"+devs[0].ID+"/rename", url.Values{"name": {"Work laptop"}})
 	// Controls with the same words have names of their own for screen
 	// readers: "Rename Work laptop", not one more "Rename".
-	mustContain(t, sectionOf(r.body, "devices"), "Work laptop", `aria-label="Rename Work laptop">Rename…</a>`, `aria-label="Remove Work laptop">Remove</button>`)
-	mustContain(t, sectionOf(r.body, "household"), `aria-label="Rename `+html.EscapeString(u.Name)+`">Rename…</a>`)
+	mustContain(t, sectionOf(r.body, "browsers"), "Work laptop", `aria-label="Rename Work laptop">Rename…</a>`, `aria-label="Remove Work laptop">Remove</button>`)
+	mustContain(t, sectionOf(c.get("/account/security/household").body, "household"), `aria-label="Rename `+html.EscapeString(u.Name)+`">Rename…</a>`)
 	// Renaming is an action with a page of its own, not a form on every row.
-	if strings.Contains(sectionOf(r.body, "devices"), `name="name"`) {
+	if strings.Contains(sectionOf(r.body, "browsers"), `name="name"`) {
 		t.Error("the devices list shows rename forms")
 	}
 	page := c.get("/account/devices/" + devs[0].ID + "/rename")
 	mustContain(t, html.UnescapeString(page.body), "Rename “Work laptop”", `id="edit-form"`, `action="/account/devices/`+devs[0].ID+`/rename"`, `value="Work laptop"`)
-	if r := c.post("/account/devices/"+devs[0].ID+"/rename", url.Values{"name": {""}}); r.status != http.StatusBadRequest {
-		t.Errorf("empty name: %d", r.status)
-	}
+	r = c.refused(c.post("/account/devices/"+devs[0].ID+"/rename", url.Values{"name": {"Work\u202e"}}), "/account/devices/"+devs[0].ID+"/rename")
+	// The page says what was wrong at the field, keeping what was typed.
+	mustContain(t, r.body, `value="Work`+"\u202e"+`" aria-describedby="form-error" aria-invalid="true"`)
 	// Removing this browser's own device signs it out.
 	r = c.post("/account/devices/"+devs[0].ID+"/remove", url.Values{"confirm": {"1"}})
 	if r.status != http.StatusSeeOther || r.loc != "/signin" {
@@ -121,7 +121,7 @@ func TestAPITokens(t *testing.T) {
 	}
 	// Post/Redirect/Get: reloading the page shows the token no more and
 	// makes no other.
-	if again := c.get("/account/security"); strings.Contains(again.body, `id="new-api-token"`) {
+	if again := c.sections(); strings.Contains(again.body, `id="new-api-token"`) {
 		t.Error("the token is shown again on reload")
 	}
 	if ts, _ := e.db.APITokens(context.Background(), e.user("ada@example.com").ID); len(ts) != 1 {
@@ -131,12 +131,11 @@ func TestAPITokens(t *testing.T) {
 		t.Errorf("token = %+v", tok)
 	}
 	// Shown once.
-	if r := c.get("/account/security"); strings.Contains(r.body, m[1]) {
+	if r := c.sections(); strings.Contains(r.body, m[1]) {
 		t.Error("the token is shown again")
 	}
-	if r := c.post("/account/api-tokens", url.Values{"name": {"x"}, "scope": {"admin"}}); r.status != http.StatusBadRequest {
-		t.Errorf("unknown scope: %d", r.status)
-	}
+	r = c.refused(c.post("/account/api-tokens", url.Values{"name": {"x"}, "scope": {"admin"}}), "/account/security/apps#api-tokens")
+	mustContain(t, sectionOf(r.body, "api-tokens"), "Choose what the token may do.")
 	r = c.submit("/account/api-tokens/"+tok.ID+"/revoke", url.Values{"confirm": {"1"}})
 	mustContain(t, r.body, "is revoked")
 	if tok, _ := e.db.APITokenByHash(context.Background(), h[:]); tok.RevokedAt.IsZero() {
@@ -153,9 +152,9 @@ func TestActivityPaging(t *testing.T) {
 		c.signout()
 		c.signin("ada@example.com", pw)
 	}
-	r := c.get("/account/security")
-	if n := strings.Count(sectionOf(r.body, "activity"), "<li class="); n != 20 {
-		t.Errorf("%d recent events, want 20", n)
+	r := c.sections()
+	if n := strings.Count(sectionOf(r.body, "activity"), "<li class="); n != activityPageSize {
+		t.Errorf("%d recent events, want %d", n, activityPageSize)
 	}
 	r = c.get("/account/activity")
 	if n := strings.Count(r.body, "<li class="); n != 50 {
@@ -269,7 +268,7 @@ func TestStoreErrorNotLeaked(t *testing.T) {
 	c := e.client()
 	c.signup("ada@example.com", pw)
 	fs.fail = "ActivityPage"
-	r := c.get("/account/security")
+	r := c.sections()
 	if r.status != http.StatusInternalServerError {
 		t.Errorf("status %d, want 500", r.status)
 	}
@@ -333,7 +332,7 @@ func TestSecurityKeyEndpoints(t *testing.T) {
 	e := newEnv(t)
 	c := e.client()
 	c.signup("bob@example.com", pw)
-	r := c.get("/account/security")
+	r := c.sections()
 	mustContain(t, r.body, `<script src="/static/`+staticFiles["webauthn.js"].hash+`/webauthn.js" defer></script>`, `id="security-key-name"`,
 		`id="add-security-key"`, `id="security-key-error" class="error" role="alert"`)
 	r = c.postJSON("/account/security-keys/begin", "{}")

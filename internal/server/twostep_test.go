@@ -38,7 +38,7 @@ func twoStepUser(t *testing.T, e *env) (*client, []byte, []string) {
 	if len(codes) != 10 {
 		t.Fatalf("%d backup codes shown, want 10", len(codes))
 	}
-	if r := c.get("/account/security"); !strings.Contains(r.body, `<strong id="two-step-status" class="on">On</strong>`) {
+	if r := c.sections(); !strings.Contains(r.body, `<strong id="two-step-status" class="on">On</strong>`) {
 		t.Fatalf("status not On: %s", r.body)
 	}
 	c.signout()
@@ -130,8 +130,8 @@ func TestTrustedDevice(t *testing.T) {
 	if len(devs) != 1 || devs[0].Name != "Chrome on Linux" || !devs[0].TrustedUntil.Equal(e.clock.Now().Add(60*24*time.Hour)) {
 		t.Fatalf("devices = %+v", devs)
 	}
-	r = c.follow(r)
-	mustContain(t, r.body, "Chrome on Linux", "this browser")
+	mustContain(t, c.follow(r).body, "Login &amp; security")
+	mustContain(t, c.get("/account/security/devices").body, "Chrome on Linux", "this browser")
 
 	// Signed out and in again: no code asked.
 	c.signout()
@@ -268,7 +268,7 @@ func TestBackupCodes(t *testing.T) {
 		t.Fatalf("backup code: %d %s", r.status, r.body)
 	}
 	c.follow(r)
-	r = c.get("/account/security")
+	r = c.sections()
 	mustContain(t, r.body, "9 of 10 backup codes unused")
 	c.signout()
 	c.signin("ada@example.com", pw)
@@ -320,14 +320,12 @@ func TestRemovingMethods(t *testing.T) {
 	if len(ms) != 2 {
 		t.Fatalf("%d methods", len(ms))
 	}
-	r := c.get("/account/security")
+	r := c.sections()
 	if n := strings.Count(sectionOf(r.body, "two-step"), "<li>"); n != 2 {
 		t.Errorf("%d methods listed, want 2", n)
 	}
-	r = c.post("/account/methods/"+ms[0].ID+"/remove", nil)
-	if r.status != http.StatusConflict || !strings.Contains(r.body, "a backup method is required") {
-		t.Errorf("removing the last-but-one: %d", r.status)
-	}
+	r = c.refused(c.post("/account/methods/"+ms[0].ID+"/remove", nil), "/account/security/sign-in#two-step")
+	mustContain(t, sectionOf(r.body, "two-step"), "a backup method is required")
 	// Turning off asks first, with the password; a wrong one asks again.
 	r = c.post("/account/two-step/disable", nil)
 	mustContain(t, r.body, "Turn off two-step verification?", `name="password"`, `id="confirm-form"`)
@@ -394,7 +392,7 @@ func TestTOTPSetupPage(t *testing.T) {
 		t.Errorf("wrong code: %d", r.status)
 	}
 	// An unconfirmed app is not a method.
-	if r := c.get("/account/security"); strings.Contains(sectionOf(r.body, "two-step"), "<li>") {
+	if r := c.sections(); strings.Contains(sectionOf(r.body, "two-step"), "<li>") {
 		t.Error("an unconfirmed app is listed")
 	}
 }

@@ -13,6 +13,18 @@ import (
 // axeFile is axe-core, which make deps installs with npm ci.
 var axeFile = filepath.Join("testdata", "axe", "node_modules", "axe-core", "axe.min.js")
 
+// readmeShots are the pages the README shows, by the name of their
+// picture: make screenshots has TestAccessibility draw them, light as
+// server-NAME.png and dark as server-NAME-dark.png.
+var readmeShots = map[string]string{
+	"/signin":                     "signin",
+	"/signin/verify":              "verify",
+	"/account/security":           "security",
+	"/account/security/sign-in":   "sign-in",
+	"/account/security/devices":   "devices",
+	"/account/security/household": "household",
+}
+
 // TestAccessibility runs axe-core over every page a person meets, signed
 // out, signed in and at the second step, in light, dark and at a phone's
 // size, in Chromium: no serious or critical finding.
@@ -60,8 +72,12 @@ func TestAccessibility(t *testing.T) {
 				t.Fatalf("%s (%s): axe: %v", path, m.name, err)
 			}
 			checked++
-			if path == "/account/security" || path == "/signin/verify" {
-				s.shot(strings.Trim(strings.ReplaceAll(path, "/", "-"), "-") + "-" + m.name)
+			if name, ok := readmeShots[path]; ok && m.name != "phone" {
+				suffix := ""
+				if m.name == "dark" {
+					suffix = "-dark"
+				}
+				s.shot("server-" + name + suffix)
 			}
 			for _, v := range found {
 				if v.Impact != "serious" && v.Impact != "critical" {
@@ -81,7 +97,10 @@ func TestAccessibility(t *testing.T) {
 	}
 	s.signUp()
 	s.enableTwoStep()
-	for _, p := range []string{"/account/security", "/account/activity", "/account/password", "/account/two-step",
+	s.open("/account/security/household")
+	s.submit("form#member-add-form", map[string]string{"name": "Sam"})
+	for _, p := range []string{"/account/security", "/account/security/sign-in", "/account/security/devices",
+		"/account/security/apps", "/account/security/household", "/account/activity", "/account/password", "/account/two-step",
 		"/account/two-step/totp", "/account/two-step/phone", "/account/approvers/pair", "/developer/apps"} {
 		check(p)
 	}

@@ -518,15 +518,16 @@ func TestCompanion(t *testing.T) {
 		s.landed("landing on /account/security")
 
 		// A second desktop pairs through the pairing page's link.
+		s.open("/account/security/devices")
 		s.submit("form#pair-start-form", nil)
 		s.wantPath("/account/approvers/pair")
 		other := s.pairDesk(s.text("#pair-uri"), "Ada's tower", nil, nil)
-		s.open("/account/security")
+		s.open("/account/security/devices")
 		s.wantCount("#approvers li", 2)
 
 		s.submit(`#approvers li form[action="/account/approvers/`+d.acct.ID+`/remove"]`, nil)
 		s.submit("form#confirm-form", nil) // removing asks first
-		s.wantPath("/account/security")
+		s.wantPath("/account/security/devices")
 		s.wantCount("#approvers li", 1)
 		if got := s.text("#approvers li"); !strings.Contains(got, "Ada's tower") {
 			t.Errorf("the desktop left listed: %q, want Ada's tower", got)

@@ -227,6 +227,7 @@ func (s *site) enableTwoStep() otp.Key {
 	if got := s.text("#two-step-status"); got != "On" {
 		s.t.Fatalf("#two-step-status: got %q, want On", got)
 	}
+	s.open("/account/security/sign-in")
 	if n := s.count("#methods li"); n < 2 {
 		s.t.Fatalf("#methods li: got %d, want the authenticator and the phone", n)
 	}
@@ -265,7 +266,8 @@ func TestSignInFlows(t *testing.T) {
 	s.wantCount("form#verify-form", 1)
 	s.submit("form#verify-form", map[string]string{"code": nextCode(t, key), "remember": "on"})
 	s.wantPath("/account/security")
-	s.wantCount("#devices li", 1)
+	s.open("/account/security/devices")
+	s.wantCount("#browsers li", 1)
 	phase("signed in with a code, browser trusted")
 	s.signOut()
 
@@ -277,13 +279,14 @@ func TestSignInFlows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.open("/account/security/sign-in")
 	if err := browsertest.Eval(s.tab, `document.querySelector("#security-key-name").value = "Test key"`, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := browsertest.ClickScript(s.tab, "#add-security-key", "#security-key-error"); err != nil {
 		t.Fatal(err)
 	}
-	s.wantPath("/account/security")
+	s.wantPath("/account/security/sign-in")
 	s.wantCount("#security-keys li", 1)
 	if got := s.text("#security-keys li"); !strings.Contains(got, "Test key") {
 		t.Errorf("#security-keys li: got %q, want the name Test key in it", got)
@@ -296,7 +299,8 @@ func TestSignInFlows(t *testing.T) {
 
 	// Forget the browser: removing the trusted device ends its sessions,
 	// this one included, so the next sign-in asks for a second step again.
-	s.submit(`#devices li form[action$="/remove"]`, nil)
+	s.open("/account/security/devices")
+	s.submit(`#browsers li form[action$="/remove"]`, nil)
 	if got := s.text("#confirm-h"); !strings.HasPrefix(got, "Stop trusting") {
 		t.Errorf("removing a browser asks %q", got)
 	}

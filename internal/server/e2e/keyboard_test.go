@@ -76,6 +76,9 @@ func TestKeyboardOnly(t *testing.T) {
 	press(code + kb.Enter)
 	arrive("/account/security")
 
+	tabTo("Devices") // the sections' navigation
+	press(kb.Enter)
+	arrive("/account/security/devices")
 	tabTo("signout-others") // "Sign out everywhere else"
 	press(kb.Enter)
 	s.waitFor("the confirmation", 5*time.Second, func() (bool, string) {
@@ -84,7 +87,7 @@ func TestKeyboardOnly(t *testing.T) {
 	})
 	tabTo("confirm-button")
 	press(kb.Enter)
-	arrive("/account/security")
+	arrive("/account/security/devices")
 	if got := s.text("main"); !strings.Contains(got, "You were signed in nowhere else.") {
 		t.Errorf("after the removal the page says: %.300s", got)
 	}

@@ -345,7 +345,7 @@ func TestOAuthRelyingParty(t *testing.T) {
 	third, _ := rp.last()
 	phase("signed in again without consent")
 
-	s.open("/account/security")
+	s.open("/account/security/apps")
 	s.wantCount("#authorized-apps li", 1)
 	if got := s.text("#authorized-apps li"); !strings.Contains(got, rpName) {
 		t.Errorf("#authorized-apps li: got %q, want the app's name", got)
@@ -353,7 +353,7 @@ func TestOAuthRelyingParty(t *testing.T) {
 	s.shot("authorized-apps")
 	s.submit(`#authorized-apps li form[action$="/revoke"]`, nil)
 	s.submit("form#confirm-form", nil) // removing access asks first
-	s.open("/account/security")
+	s.open("/account/security/apps")
 	s.wantCount("#authorized-apps li", 0)
 	phase("access removed")
 	for _, tok := range []*oauth2.Token{second, third} {
@@ -424,7 +424,7 @@ func TestOAuthRelyingParty(t *testing.T) {
 	rp.wantRefreshRefused("the spent refresh token used again", fourth.RefreshToken)
 	rp.wantRefreshRefused("the newest refresh token after the reuse", fifth.RefreshToken)
 	ep.wantUserinfo("the newest access token after the reuse", fifth.AccessToken, http.StatusUnauthorized)
-	s.open("/account/security")
+	s.open("/account/security/apps")
 	s.wantCount("#authorized-apps li", 0)
 	phase("expiry and refresh-token reuse")
 }
