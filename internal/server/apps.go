@@ -43,19 +43,38 @@ func (f appForm) Has(scope string) bool {
 	return false
 }
 
+// appsPage lists the developer's apps with the registration form; after a
+// registration or a rotation (Post/Redirect/Get) it shows the app's client
+// id and secret once, after a refused registration the form as it was sent
+// with the error.
 func (s *Server) appsPage(w http.ResponseWriter, r *http.Request, st *reqState) error {
-	return s.showApps(w, r, st, http.StatusOK, "", &appsData{Form: appForm{Scopes: []string{"openid"}}})
-}
-
-func (s *Server) showApps(w http.ResponseWriter, r *http.Request, st *reqState, status int, msg string, d *appsData) error {
+	shown := s.takeReveal(w, r, st)
+	d := &appsData{Form: appForm{Scopes: []string{"openid"}}}
+	if shown.Card == "page" {
+		d.Form = appForm{
+			Name: shown.entered("name"), LogoURL: shown.entered("logo_url"), Homepage: shown.entered("homepage"),
+			PrivacyURL: shown.entered("privacy_url"), RedirectURIs: shown.entered("redirect_uris"),
+			Scopes: shown.Form["scopes"], Public: shown.entered("type") == "public",
+		}
+	}
 	apps, err := s.oauth.Clients(r.Context(), st.user.ID)
 	if err != nil {
 		return fmt.Errorf("apps: %w", err)
 	}
 	d.Apps = apps
 	d.Scopes = scopeChoices()
+	for i := range apps {
+		if shown.AppID != "" && apps[i].ID == shown.AppID {
+			if shown.AppNew {
+				d.Created = &apps[i]
+			} else {
+				d.Rotated = &apps[i]
+			}
+			d.Secret = shown.AppSecret
+		}
+	}
 	s.widenCSP(w, true, nil)
-	s.render(w, r, status, "apps", &view{Title: "Your apps", Error: msg, D: d})
+	s.render(w, r, http.StatusOK, "apps", &view{Title: "Your apps", Error: shown.Error, Field: shown.Field, D: d})
 	return nil
 }
 
@@ -78,28 +97,29 @@ func (s *Server) appCreate(w http.ResponseWriter, r *http.Request, st *reqState)
 			uris = append(uris, line)
 		}
 	}
-	show := func(msg string) error {
-		return s.showApps(w, r, st, http.StatusBadRequest, msg, &appsData{Form: f})
+	show := func(field, msg string) error {
+		return s.refusePage(w, r, st, "/developer/apps", field, msg,
+			"name", "logo_url", "homepage", "privacy_url", "redirect_uris", "scopes", "type")
 	}
 	switch t := r.PostFormValue("type"); {
 	case f.Name == "":
-		return show("Give the app a name.")
+		return show("name", "Give the app a name.")
 	case len(uris) == 0:
-		return show("Add at least one redirect URI, one per line.")
+		return show("redirect_uris", "Add at least one redirect URI, one per line.")
 	case t != "public" && t != "confidential":
-		return show("Choose the app's type: public or confidential.")
+		return show("type", "Choose the app's type: public or confidential.")
 	}
 	c, secret, err := s.oauth.RegisterClient(r.Context(), st.user.ID, oauth.NewClient{
 		Name: f.Name, LogoURL: f.LogoURL, Homepage: f.Homepage, PrivacyURL: f.PrivacyURL,
 		RedirectURIs: uris, Scopes: f.Scopes, Public: f.Public,
 	})
 	if errors.Is(err, oauth.ErrInvalid) {
-		return show(invalidMessage(err))
+		return show("", invalidMessage(err))
 	}
 	if err != nil {
 		return fmt.Errorf("register app: %w", err)
 	}
-	return s.showApps(w, r, st, http.StatusOK, "", &appsData{Form: appForm{Scopes: []string{"openid"}}, Created: c, Secret: secret})
+	return s.showAppSecret(w, r, st, c, secret, true)
 }
 
 // invalidMessage is the words of an oauth.ErrInvalid, as a sentence.
@@ -148,7 +168,17 @@ func (s *Server) appRotate(w http.ResponseWriter, r *http.Request, st *reqState)
 	if err != nil {
 		return fmt.Errorf("rotate secret: %w", err)
 	}
-	return s.showApps(w, r, st, http.StatusOK, "", &appsData{Form: appForm{Scopes: []string{"openid"}}, Rotated: c, Secret: secret})
+	return s.showAppSecret(w, r, st, c, secret, false)
+}
+
+// showAppSecret sends the developer to the apps page, which shows the
+// app's client id and secret once (sealed to the session, see reveal).
+func (s *Server) showAppSecret(w http.ResponseWriter, r *http.Request, st *reqState, c *store.OAuthClient, secret string, isNew bool) error {
+	if err := s.reveal(w, st, revealed{AppID: c.ID, AppSecret: secret, AppNew: isNew}); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/developer/apps", http.StatusSeeOther)
+	return nil
 }
 
 // appDelete asks first (the confirm page), then deletes on the confirm

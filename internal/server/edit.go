@@ -28,10 +28,10 @@ type editChoice struct {
 func (s *Server) showEdit(w http.ResponseWriter, r *http.Request, d editPage) error {
 	d.Action = r.URL.Path
 	v := &view{Title: d.Title, D: d}
-	if shown := s.takeReveal(w, r, stateOf(r)); shown.Card == "edit" {
+	if shown := s.pageRefusal(w, r, stateOf(r)); shown.Error != "" {
 		v.Error, v.Field = shown.Error, shown.Field
-		if shown.Value != "" {
-			d.Value = shown.Value
+		if typed, ok := shown.Form["name"]; ok && len(typed) > 0 {
+			d.Value = typed[0]
 		}
 		v.D = d
 	}

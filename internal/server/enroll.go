@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/countersign/countersign/internal/qr"
@@ -52,11 +53,10 @@ func (s *Server) pendingTOTP(ctx context.Context, u *store.User) (*store.Method,
 	return m, nil
 }
 
+// totpPage shows the secret to add to an authenticator app and asks for a
+// code, with the error of the last code sent (refusePage), if any.
 func (s *Server) totpPage(w http.ResponseWriter, r *http.Request, st *reqState) error {
-	return s.showTOTP(w, r, st, http.StatusOK, "")
-}
-
-func (s *Server) showTOTP(w http.ResponseWriter, r *http.Request, st *reqState, status int, msg string) error {
+	shown := s.pageRefusal(w, r, st)
 	m, err := s.pendingTOTP(r.Context(), st.user)
 	if err != nil {
 		return err
@@ -77,7 +77,7 @@ func (s *Server) showTOTP(w http.ResponseWriter, r *http.Request, st *reqState, 
 		Secret: groupsOf4(k.SecretBase32()),
 		URI:    uri,
 	}
-	s.render(w, r, status, "totp", &view{Title: "Set up an authenticator app", Error: msg, D: d})
+	s.render(w, r, http.StatusOK, "totp", &view{Title: "Set up an authenticator app", Error: shown.Error, Field: shown.Field, D: d})
 	return nil
 }
 
@@ -95,7 +95,7 @@ func groupsOf4(s string) string {
 func (s *Server) totpConfirm(w http.ResponseWriter, r *http.Request, st *reqState) error {
 	ctx := r.Context()
 	if !s.acctLimit.Allow("enroll:" + st.user.ID) {
-		return s.showTOTP(w, r, st, http.StatusTooManyRequests, msgTooFast)
+		return s.refusePage(w, r, st, "/account/two-step/totp", "code", msgTooFast)
 	}
 	m, err := s.pendingTOTP(ctx, st.user)
 	if err != nil {
@@ -106,7 +106,7 @@ func (s *Server) totpConfirm(w http.ResponseWriter, r *http.Request, st *reqStat
 		return err
 	}
 	if !ok {
-		return s.showTOTP(w, r, st, http.StatusBadRequest,
+		return s.refusePage(w, r, st, "/account/two-step/totp", "code",
 			"That code is not right. Check that the app shows “Countersign”, enter the code it shows now, and check your device's clock.")
 	}
 	m.Confirmed = true
@@ -142,12 +142,33 @@ type phoneData struct {
 	Masked   string
 }
 
+// phonePage asks for a number, or, with ?method= a number not yet
+// confirmed, for the code sent to it; with the error of the last form sent
+// (refusePage), if any.
 func (s *Server) phonePage(w http.ResponseWriter, r *http.Request, st *reqState) error {
+	shown := s.pageRefusal(w, r, st)
 	d := phoneData{Kind: "sms", Phone: st.user.Phone}
 	if k := r.URL.Query().Get("kind"); k == "voice" {
 		d.Kind = k
 	}
-	s.render(w, r, http.StatusOK, "phone", &view{Title: "Set up a phone", D: d})
+	if id := r.URL.Query().Get("method"); id != "" {
+		m, err := s.store.Method(r.Context(), st.user.ID, id)
+		if err != nil {
+			return err
+		}
+		if m.Confirmed || (m.Kind != store.MethodSMS && m.Kind != store.MethodVoice) {
+			http.Redirect(w, r, "/account/two-step", http.StatusSeeOther)
+			return nil
+		}
+		d = phoneData{Phone: m.Phone, Kind: string(m.Kind), MethodID: m.ID, Masked: maskPhone(m.Phone)}
+	}
+	if typed := shown.entered("phone"); typed != "" {
+		d.Phone = typed
+	}
+	if k := shown.entered("kind"); k == string(store.MethodVoice) || k == string(store.MethodSMS) {
+		d.Kind = k
+	}
+	s.render(w, r, http.StatusOK, "phone", &view{Title: "Set up a phone", Error: shown.Error, Field: shown.Field, D: d})
 	return nil
 }
 
@@ -155,33 +176,32 @@ func (s *Server) phoneAdd(w http.ResponseWriter, r *http.Request, st *reqState) 
 	ctx := r.Context()
 	u := st.user
 	d := phoneData{Phone: strings.TrimSpace(r.PostFormValue("phone")), Kind: r.PostFormValue("kind")}
-	show := func(status int, msg string) error {
-		s.render(w, r, status, "phone", &view{Title: "Set up a phone", Error: msg, Field: "phone", D: d})
-		return nil
+	show := func(msg string) error {
+		return s.refusePage(w, r, st, "/account/two-step/phone", "phone", msg, "phone", "kind")
 	}
 	kind := store.MethodKind(d.Kind)
 	if kind != store.MethodSMS && kind != store.MethodVoice {
-		return show(http.StatusBadRequest, "Choose text message or voice call.")
+		return show("Choose text message or voice call.")
 	}
 	_, phone, ok := normalizeLogin(d.Phone)
 	if !ok || phone == "" {
-		return show(http.StatusBadRequest, "Enter a mobile number with its country code, like +1 206 555 0100.")
+		return show("Enter a mobile number with its country code, like +1 206 555 0100.")
 	}
 	if !s.sendLimit.Allow("send:" + u.ID) {
-		return show(http.StatusTooManyRequests, "Wait a minute before asking for another code.")
+		return show("Wait a minute before asking for another code.")
 	}
 	m, err := s.pendingPhone(ctx, u, kind, phone)
 	if err != nil {
 		return err
 	}
 	if m == nil {
-		return show(http.StatusConflict, "This number is set up already for "+map[store.MethodKind]string{store.MethodSMS: "text messages", store.MethodVoice: "voice calls"}[kind]+".")
+		return show("This number is set up already for "+map[store.MethodKind]string{store.MethodSMS: "text messages", store.MethodVoice: "voice calls"}[kind]+".")
 	}
 	if err := s.sendCode(ctx, u, m); err != nil {
 		return err
 	}
-	d.MethodID, d.Masked = m.ID, maskPhone(phone)
-	return show(http.StatusOK, "")
+	http.Redirect(w, r, "/account/two-step/phone?method="+url.QueryEscape(m.ID), http.StatusSeeOther)
+	return nil
 }
 
 // pendingPhone finds or adds the unconfirmed method for kind and phone; nil
@@ -217,24 +237,22 @@ func (s *Server) phoneConfirm(w http.ResponseWriter, r *http.Request, st *reqSta
 	if err != nil {
 		return err
 	}
-	d := phoneData{Phone: m.Phone, Kind: string(m.Kind), MethodID: m.ID, Masked: maskPhone(m.Phone)}
-	show := func(status int, msg string) error {
-		s.render(w, r, status, "phone", &view{Title: "Set up a phone", Error: msg, Field: "code", D: d})
-		return nil
+	show := func(msg string) error {
+		return s.refusePage(w, r, st, "/account/two-step/phone?method="+url.QueryEscape(m.ID), "code", msg)
 	}
 	if m.Confirmed {
 		http.Redirect(w, r, "/account/two-step", http.StatusSeeOther)
 		return nil
 	}
 	if !s.acctLimit.Allow("enroll:" + u.ID) {
-		return show(http.StatusTooManyRequests, msgTooFast)
+		return show(msgTooFast)
 	}
 	res, err := s.checkSMS(ctx, u, r.PostFormValue("code"), true)
 	if err != nil {
 		return err
 	}
 	if !res.ok || res.m.ID != m.ID {
-		return show(http.StatusBadRequest, res.msg)
+		return show(res.msg)
 	}
 	m.Confirmed = true
 	m.LastUsedAt = s.now()

@@ -306,6 +306,10 @@ func (c *client) addPhone(phone string) {
 	c.t.Helper()
 	c.get("/account/two-step/phone")
 	r := c.post("/account/two-step/phone", url.Values{"phone": {phone}, "kind": {"sms"}})
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.loc, "/account/two-step/phone?method=") {
+		c.t.Fatalf("sending a code: %d to %q, want 303 to the page that asks for it", r.status, r.loc)
+	}
+	r = c.follow(r)
 	id := regexp.MustCompile(`name="method_id" value="([0-9a-f]+)"`).FindStringSubmatch(r.body)
 	if id == nil {
 		c.t.Fatalf("no verify form after sending: %d %s", r.status, r.body)

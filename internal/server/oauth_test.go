@@ -259,21 +259,21 @@ func TestDeveloperApps(t *testing.T) {
 			"scopes": {"openid", "email"}, "type": {typ}}
 	}
 	// http to a host on the network is refused, with words saying why.
-	r = c.post("/developer/apps", form("confidential", "http://example.com/cb"))
-	if m := formErrorRe.FindStringSubmatch(r.body); r.status != http.StatusBadRequest || m == nil ||
+	r = c.refused(c.post("/developer/apps", form("confidential", "http://example.com/cb")), "/developer/apps")
+	if m := formErrorRe.FindStringSubmatch(r.body); m == nil ||
 		!strings.Contains(m[1], "http://example.com/cb") || !strings.Contains(m[1], "must use https") {
 		t.Errorf("http redirect URI: %d %s", r.status, r.body)
 	}
 	mustContain(t, r.body, `value="Notes"`, "http://example.com/cb")
 
 	// A native app on loopback: public, no secret.
-	r = c.post("/developer/apps", form("public", "http://127.0.0.1:8765/cb\n"))
+	r = c.submit("/developer/apps", form("public", "http://127.0.0.1:8765/cb\n"))
 	id := clientIDRe.FindStringSubmatch(r.body)
 	if r.status != http.StatusOK || id == nil || strings.Contains(r.body, `id="client-secret"`) {
 		t.Fatalf("loopback public app: %d %s", r.status, r.body)
 	}
 	// A confidential app: its secret is shown once.
-	r = c.post("/developer/apps", form("confidential", "https://notes.example/cb\nhttps://notes.example/cb2"))
+	r = c.submit("/developer/apps", form("confidential", "https://notes.example/cb\nhttps://notes.example/cb2"))
 	cid, sec := clientIDRe.FindStringSubmatch(r.body), clientSecretRe.FindStringSubmatch(r.body)
 	if r.status != http.StatusOK || cid == nil || sec == nil {
 		t.Fatalf("confidential app: %d %s", r.status, r.body)
@@ -290,7 +290,7 @@ func TestDeveloperApps(t *testing.T) {
 	mustContain(t, apps, cid[1], id[1], "confidential", "public", "https://notes.example/cb2", "http://127.0.0.1:8765/cb")
 
 	// Rotate: a new secret, once.
-	r = c.post("/developer/apps/"+cid[1]+"/rotate", nil)
+	r = c.submit("/developer/apps/"+cid[1]+"/rotate", nil)
 	sec2 := clientSecretRe.FindStringSubmatch(r.body)
 	if r.status != http.StatusOK || sec2 == nil || sec2[1] == sec[1] {
 		t.Fatalf("rotate: %d %v", r.status, sec2)

@@ -204,8 +204,9 @@ func (s *Server) setPassword(r *http.Request, u *store.User, pw string) error {
 	return nil
 }
 
-func (s *Server) changePasswordPage(w http.ResponseWriter, r *http.Request, _ *reqState) error {
-	s.render(w, r, http.StatusOK, "password", &view{Title: "Change password"})
+func (s *Server) changePasswordPage(w http.ResponseWriter, r *http.Request, st *reqState) error {
+	shown := s.pageRefusal(w, r, st)
+	s.render(w, r, http.StatusOK, "password", &view{Title: "Change password", Error: shown.Error, Field: shown.Field})
 	return nil
 }
 
@@ -215,22 +216,21 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, st *reqS
 	ctx := r.Context()
 	u := st.user
 	pw, confirm := r.PostFormValue("password"), r.PostFormValue("password_confirm")
-	show := func(status int, field, msg string) error {
-		s.render(w, r, status, "password", &view{Title: "Change password", Error: msg, Field: field})
-		return nil
+	show := func(field, msg string) error {
+		return s.refusePage(w, r, st, "/account/password", field, msg)
 	}
 	ok, err := s.checkCurrentPassword(ctx, r, st, r.PostFormValue("current"))
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return show(http.StatusUnauthorized, "current", "Your current password is not right.")
+		return show("current", "Your current password is not right.")
 	}
 	if pw != confirm {
-		return show(http.StatusBadRequest, "password_confirm", "The new passwords don't match.")
+		return show("password_confirm", "The new passwords don't match.")
 	}
 	if err := password.Check(pw, u.Name, u.Email, u.Phone); err != nil {
-		return show(http.StatusBadRequest, "password", passwordMessage(err))
+		return show("password", passwordMessage(err))
 	}
 	if err := s.setPassword(r, u, pw); err != nil {
 		return err

@@ -168,13 +168,12 @@ func TestChangePassword(t *testing.T) {
 	other.signin("ada@example.com", pw)
 	r := c.get("/account/password")
 	mustContain(t, r.body, `id="password-form"`, `autocomplete="current-password"`, `autocomplete="new-password"`)
-	r = c.post("/account/password", url.Values{"current": {"wrong"}, "password": {"x brand new pass"}, "password_confirm": {"x brand new pass"}})
-	if r.status != http.StatusUnauthorized {
-		t.Errorf("wrong current password: %d", r.status)
-	}
-	r = c.post("/account/password", url.Values{"current": {pw}, "password": {"x brand new pass"}, "password_confirm": {"not the same"}})
-	if r.status != http.StatusBadRequest {
-		t.Errorf("mismatch: %d", r.status)
+	r = c.refused(c.post("/account/password", url.Values{"current": {"wrong"}, "password": {"x brand new pass"}, "password_confirm": {"x brand new pass"}}), "/account/password")
+	mustContain(t, r.body, "Your current password is not right.", `name="current" type="password" autocomplete="current-password" required aria-describedby="form-error" aria-invalid="true"`)
+	r = c.refused(c.post("/account/password", url.Values{"current": {pw}, "password": {"x brand new pass"}, "password_confirm": {"not the same"}}), "/account/password")
+	mustContain(t, r.body, "The new passwords don&#39;t match.")
+	if strings.Contains(r.body, "x brand new pass") {
+		t.Error("the refused page shows the password typed")
 	}
 	before := c.cookie(sessionCookie)
 	r = c.post("/account/password", url.Values{"current": {pw}, "password": {"x brand new pass"}, "password_confirm": {"x brand new pass"}})

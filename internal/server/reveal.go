@@ -31,8 +31,13 @@ type revealed struct {
 	// field at fault, and the card the form is on.
 	Error string `json:"error,omitempty"`
 	Field string `json:"field,omitempty"`
-	Card  string `json:"card,omitempty"`
-	Value string `json:"value,omitempty"` // what was typed, on a one-field page
+	Card  string              `json:"card,omitempty"` // "page" on a page of one form
+	Form  map[string][]string `json:"form,omitempty"` // what was entered, its secrets left out
+
+	// An app just registered or its secret rotated: its id and secret.
+	AppID     string `json:"app_id,omitempty"`
+	AppSecret string `json:"app_secret,omitempty"`
+	AppNew    bool   `json:"app_new,omitempty"`
 }
 
 // revealKey is the key sealed reveals are made with.

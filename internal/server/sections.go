@@ -97,7 +97,38 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, st *reqState, ca
 // refuseEdit sends a refused rename or move back to its own page (the same
 // address, by GET), with the words, the field and what was typed.
 func (s *Server) refuseEdit(w http.ResponseWriter, r *http.Request, st *reqState, field, msg string) error {
-	return s.refuseAt(w, r, st, r.URL.Path, revealed{Error: msg, Field: field, Card: "edit", Value: r.PostFormValue(field)})
+	return s.refusePage(w, r, st, r.URL.Path, field, msg, field)
+}
+
+// refusePage sends a form refused for what was entered back to its page of
+// one form (to, by GET), with the words, the field at fault and the fields
+// named in keep as they were entered (never a password or a code).
+func (s *Server) refusePage(w http.ResponseWriter, r *http.Request, st *reqState, to, field, msg string, keep ...string) error {
+	v := revealed{Error: msg, Field: field, Card: "page"}
+	if len(keep) > 0 {
+		v.Form = map[string][]string{}
+		for _, k := range keep {
+			v.Form[k] = r.PostForm[k]
+		}
+	}
+	return s.refuseAt(w, r, st, to, v)
+}
+
+// pageRefusal is what refusePage left for this page; the zero value when
+// nothing.
+func (s *Server) pageRefusal(w http.ResponseWriter, r *http.Request, st *reqState) revealed {
+	if v := s.takeReveal(w, r, st); v.Card == "page" {
+		return v
+	}
+	return revealed{}
+}
+
+// entered is the first value of a field a refused form kept.
+func (v revealed) entered(field string) string {
+	if vs := v.Form[field]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
 }
 
 func (s *Server) refuseAt(w http.ResponseWriter, r *http.Request, st *reqState, to string, v revealed) error {

@@ -223,15 +223,12 @@ type twoStepData struct {
 }
 
 func (s *Server) twoStepPage(w http.ResponseWriter, r *http.Request, st *reqState) error {
-	return s.showTwoStep(w, r, st, http.StatusOK, "", s.takeReveal(w, r, st).BackupCodes)
-}
-
-func (s *Server) showTwoStep(w http.ResponseWriter, r *http.Request, st *reqState, status int, msg string, codes []string) error {
+	shown := s.takeReveal(w, r, st) // new backup codes, once, or the error of turning on
 	ms, err := s.confirmedMethods(r.Context(), st.user.ID)
 	if err != nil {
 		return err
 	}
-	d := &twoStepData{Methods: ms, CanEnable: !st.user.TwoStep && len(ms) >= 2, BackupCodes: codes}
+	d := &twoStepData{Methods: ms, CanEnable: !st.user.TwoStep && len(ms) >= 2, BackupCodes: shown.BackupCodes}
 	for _, m := range ms {
 		if m.Kind == store.MethodTOTP {
 			d.HasTOTP = true
@@ -239,7 +236,7 @@ func (s *Server) showTwoStep(w http.ResponseWriter, r *http.Request, st *reqStat
 			d.HasPhone = true
 		}
 	}
-	s.render(w, r, status, "twostep", &view{Title: "Two-step verification", Error: msg, D: d})
+	s.render(w, r, http.StatusOK, "twostep", &view{Title: "Two-step verification", Error: shown.Error, D: d})
 	return nil
 }
 
@@ -255,7 +252,7 @@ func (s *Server) twoStepEnable(w http.ResponseWriter, r *http.Request, st *reqSt
 		return err
 	}
 	if len(ms) < 2 {
-		return s.showTwoStep(w, r, st, http.StatusBadRequest, "Add a backup method first: a backup method is required.", nil)
+		return s.refusePage(w, r, st, "/account/two-step", "", "Add a backup method first: a backup method is required.")
 	}
 	codes, hashes, err := s.newBackupCodes(u.ID)
 	if err != nil {

@@ -387,9 +387,10 @@ func TestTOTPSetupPage(t *testing.T) {
 	if secretRe.FindString(r.body) != secretRe.FindString(again.body) {
 		t.Error("the secret changed on reload")
 	}
-	r = c.post("/account/two-step/totp", url.Values{"code": {"123456"}})
-	if r.status != http.StatusBadRequest || !strings.Contains(r.body, "not right") {
-		t.Errorf("wrong code: %d", r.status)
+	r = c.refused(c.post("/account/two-step/totp", url.Values{"code": {"123456"}}), "/account/two-step/totp")
+	mustContain(t, r.body, "not right", `aria-invalid="true"`)
+	if secretRe.FindString(r.body) != secretRe.FindString(again.body) {
+		t.Error("the secret changed after a wrong code")
 	}
 	// An unconfirmed app is not a method.
 	if r := c.sections(); strings.Contains(sectionOf(r.body, "two-step"), "<li>") {
@@ -424,27 +425,38 @@ func TestVoiceEnrollment(t *testing.T) {
 	c := e.client()
 	c.signup("ada@example.com", pw)
 	c.get("/account/two-step/phone?kind=voice")
-	r := c.post("/account/two-step/phone", url.Values{"phone": {"+44 20 7946 0000"}, "kind": {"voice"}})
+	r := c.submit("/account/two-step/phone", url.Values{"phone": {"+44 20 7946 0000"}, "kind": {"voice"}})
 	mustContain(t, r.body, `id="phone-verify-form"`, "are calling a code to •••• 0000")
+	// A reload asks for the code again; it does not send another.
+	sent := func() int {
+		ms, err := e.outbox.Messages()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ms)
+	}
+	before := sent()
+	mustContain(t, c.get("/account/two-step/phone?method="+regexp.MustCompile(`name="method_id" value="([0-9a-f]+)"`).FindStringSubmatch(r.body)[1]).body, `id="phone-verify-form"`)
+	if after := sent(); after != before {
+		t.Errorf("reloading the code page sent %d more messages", after-before)
+	}
 	m, err := e.outbox.Last("+442079460000")
 	if err != nil || m.Kind != "voice" {
 		t.Fatalf("message %+v, %v", m, err)
 	}
 	id := regexp.MustCompile(`name="method_id" value="([0-9a-f]+)"`).FindStringSubmatch(r.body)[1]
-	if r := c.post("/account/two-step/phone/verify", url.Values{"method_id": {id}, "code": {"000000"}}); r.status != http.StatusBadRequest {
-		t.Errorf("wrong code: %d", r.status)
-	}
+	wrong := c.refused(c.post("/account/two-step/phone/verify", url.Values{"method_id": {id}, "code": {"000000"}}), "/account/two-step/phone?method="+id)
+	mustContain(t, wrong.body, `id="phone-verify-form"`, `aria-invalid="true"`)
 	code := strings.ReplaceAll(strings.TrimPrefix(m.Text, "Your Countersign code is "), " ", "")[:6]
 	r = c.submit("/account/two-step/phone/verify", url.Values{"method_id": {id}, "code": {code}})
 	mustContain(t, r.body, "Voice call to •••• 0000 is set up.")
 	// The same number again is refused.
 	c.get("/account/two-step/phone")
-	if r := c.post("/account/two-step/phone", url.Values{"phone": {"+442079460000"}, "kind": {"voice"}}); r.status != http.StatusConflict {
-		t.Errorf("same number twice: %d", r.status)
-	}
-	if r := c.post("/account/two-step/phone", url.Values{"phone": {"12345"}, "kind": {"sms"}}); r.status != http.StatusBadRequest {
-		t.Errorf("bad number: %d", r.status)
-	}
+	r = c.refused(c.post("/account/two-step/phone", url.Values{"phone": {"+442079460000"}, "kind": {"voice"}}), "/account/two-step/phone")
+	mustContain(t, r.body, "This number is set up already for voice calls.", `id="kind-voice" name="kind" value="voice" checked`)
+	// A bad number comes back as typed, marked.
+	r = c.refused(c.post("/account/two-step/phone", url.Values{"phone": {"12345"}, "kind": {"sms"}}), "/account/two-step/phone")
+	mustContain(t, r.body, `value="12345"`, `aria-invalid="true"`)
 }
 
 func TestPendingSessionExpires(t *testing.T) {
