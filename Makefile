@@ -24,9 +24,11 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 #   fido2-tools         libfido2's own fido2-token/-cred/-assert, the independent client of the software key
 #   postgresql          a throwaway PostgreSQL server for the store tests (started per test run, loopback only)
 #   chromium            the real browser of the server's end-to-end tests (headless, WebAuthn virtual authenticator)
+#   age                 the standard age tool, which must open the companion's backups
+#   poppler-utils       pdftotext and pdftoppm read the emergency kit back (its text and its QR code)
 DEB_PACKAGES := gcc libc6-dev pkg-config git dbus gnome-keyring libsecret-tools libfido2-dev fido2-tools \
 	libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev \
-	xvfb xclip xdotool postgresql chromium
+	xvfb xclip xdotool postgresql chromium age poppler-utils
 # Only for make bench-qr (zbarimg is the reference) and make corpus (draws testdata/qr).
 QR_PACKAGES := zbar-tools jq qrencode imagemagick chromium fonts-dejavu-core
 # Only for make bench-ui (xvfb, xdotool, dbus and gnome-keyring are in DEB_PACKAGES).
@@ -140,7 +142,7 @@ NORACE := github.com/go-text/... golang.org/x/image/... github.com/srwiley/... g
 test: deps
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
-	COUNTERSIGN_TEST_X11=1 COUNTERSIGN_TEST_FIDO=1 COUNTERSIGN_TEST_POSTGRES=1 COUNTERSIGN_TEST_BROWSER=1 COUNTERSIGN_TEST_NODE=1 \
+	COUNTERSIGN_TEST_X11=1 COUNTERSIGN_TEST_FIDO=1 COUNTERSIGN_TEST_POSTGRES=1 COUNTERSIGN_TEST_BROWSER=1 COUNTERSIGN_TEST_NODE=1 COUNTERSIGN_TEST_TOOLS=1 \
 		GO=$(GO) .ci/keyring-session .ci/gotest -race $(foreach p,$(NORACE),-gcflags=$(p)=-race=false) -count=1 -timeout $(TEST_TIMEOUT) ./...
 	@$(MAKE) --no-print-directory test-package
 

@@ -82,6 +82,9 @@ func commands() []command {
 		{"activity", activitySynopsis, "the paired account's security activity, newest first", runActivity},
 		{"household", householdSynopsis, "the people who share the paired account, and their desktops' invitations", runHousehold},
 		{"shares", sharesSynopsis, "authenticators the account's owner shared with this desktop: list, accept into the vault, decline", runShares},
+		{"recovery", recoverySynopsis, "the recovery key and emergency kit: open the vault when the keyring cannot", runRecovery},
+		{"backup", backupSynopsis, "write a backup any age tool opens with the recovery key; list them", runBackup},
+		{"restore", "[--key-file F] [--dry-run] BACKUP.age", "add a backup's accounts to the vault (never removes one)", runRestore},
 		{"fido", fidoSynopsis, "security keys: list, info, PIN, passkeys on the key, reset; a software key for tests", runFido},
 		{"version", "", "print the version", func(env Env, _ []string) error {
 			fmt.Fprintln(env.Stdout, "countersign", env.Version)
@@ -214,7 +217,13 @@ func openVault(env Env) (*vault.Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	return vault.Open(dir, vault.Options{Keys: env.Keys, Now: env.Now})
+	v, err := vault.Open(dir, vault.Options{Keys: env.Keys, Now: env.Now})
+	if errors.Is(err, vault.ErrKeyMissing) {
+		if r, _ := vault.RecoveryRecipient(dir); r != "" {
+			return nil, fmt.Errorf("%w\nthe vault has a recovery key: open it with countersign recovery unlock", err)
+		}
+	}
+	return v, err
 }
 
 // multiFlag is a flag that may be repeated.

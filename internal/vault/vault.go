@@ -120,6 +120,12 @@ func DefaultDir(getenv func(string) string) (string, error) {
 // that does not exist yet opens empty and is created, with a new key in the
 // keyring, on the first write.
 func Open(dir string, opts Options) (*Vault, error) {
+	return openWith(dir, opts, nil, nil)
+}
+
+// openWith opens the vault in dir; with id and key, a file of that id opens
+// with that key instead of the keyring's.
+func openWith(dir string, opts Options, id, key []byte) (*Vault, error) {
 	if opts.Keys == nil {
 		return nil, errors.New("vault: no key store")
 	}
@@ -130,6 +136,8 @@ func Open(dir string, opts Options) (*Vault, error) {
 		now:         opts.Now,
 		rand:        opts.Rand,
 		lockTimeout: opts.LockTimeout,
+		id:          id,
+		key:         key,
 	}
 	if v.now == nil {
 		v.now = time.Now
