@@ -195,7 +195,7 @@ func (s *Server) phoneAdd(w http.ResponseWriter, r *http.Request, st *reqState) 
 		return err
 	}
 	if m == nil {
-		return show("This number is set up already for "+map[store.MethodKind]string{store.MethodSMS: "text messages", store.MethodVoice: "voice calls"}[kind]+".")
+		return show("This number is set up already for " + map[store.MethodKind]string{store.MethodSMS: "text messages", store.MethodVoice: "voice calls"}[kind] + ".")
 	}
 	if err := s.sendCode(ctx, u, m); err != nil {
 		return err

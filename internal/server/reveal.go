@@ -29,8 +29,8 @@ type revealed struct {
 
 	// A form refused for what was entered (see refuse): the words, the
 	// field at fault, and the card the form is on.
-	Error string `json:"error,omitempty"`
-	Field string `json:"field,omitempty"`
+	Error string              `json:"error,omitempty"`
+	Field string              `json:"field,omitempty"`
 	Card  string              `json:"card,omitempty"` // "page" on a page of one form
 	Form  map[string][]string `json:"form,omitempty"` // what was entered, its secrets left out
 
