@@ -203,7 +203,10 @@ func when(t time.Time) template.HTML {
 	return template.HTML(`<time datetime="` + u.Format(time.RFC3339) + `" data-local>` + u.Format("2 Jan 2006, 15:04 UTC") + `</time>`)
 }
 
-// parsePages parses each page template with the shared layout.
+// parsePages parses each page template with the shared layout. A template
+// file that defines no "content" is no page but parts of pages
+// ({{define "passkeys-card"}}…): it is parsed with the layout, for every
+// page to include.
 func parsePages() (map[string]*template.Template, error) {
 	base, err := template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
@@ -213,10 +216,23 @@ func parsePages() (map[string]*template.Template, error) {
 	if err != nil {
 		return nil, err
 	}
+	parts := map[string]bool{"templates/layout.html": true}
+	for _, n := range names {
+		t, err := template.New("").Funcs(funcs).ParseFS(templateFS, n)
+		if err != nil {
+			return nil, err
+		}
+		if !parts[n] && t.Lookup("content") == nil {
+			if _, err := base.ParseFS(templateFS, n); err != nil {
+				return nil, err
+			}
+			parts[n] = true
+		}
+	}
 	pages := map[string]*template.Template{}
 	for _, n := range names {
 		name := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
-		if name == "layout" {
+		if parts[n] {
 			continue
 		}
 		t, err := template.Must(base.Clone()).ParseFS(templateFS, n)

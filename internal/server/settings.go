@@ -40,6 +40,8 @@ type securityData struct {
 	Household   []houseMember   // owner first, each with their devices
 	Now         time.Time
 	As          *store.Member // the member this session acts as
+
+	Passkeys []store.SecurityKey // the keys that sign in on their own (Keys holds the others)
 }
 
 // May says whether this session may do the action named act (a constant of
@@ -83,6 +85,7 @@ func (s *Server) securityData(ctx context.Context, st *reqState) (*securityData,
 	if d.Keys, err = s.store.SecurityKeys(ctx, u.ID); err != nil {
 		return nil, fmt.Errorf("security keys: %w", err)
 	}
+	d.Keys, d.Passkeys = splitPasskeys(d.Keys)
 	if d.Approvers, err = s.approvals.Approvers(ctx, u.ID); err != nil {
 		return nil, fmt.Errorf("approvers: %w", err)
 	}

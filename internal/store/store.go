@@ -690,6 +690,8 @@ const (
 	ActBackupCodes     = "backupcodes.regenerated"
 	ActKeyAdded        = "securitykey.added"
 	ActKeyRemoved      = "securitykey.removed"
+	ActPasskeyAdded    = "passkey.added"
+	ActPasskeyRemoved  = "passkey.removed"
 	ActDeviceTrusted   = "device.trusted"
 	ActDeviceRenamed   = "device.renamed"
 	ActDeviceRemoved   = "device.removed"
