@@ -81,6 +81,7 @@ func TestAccessibility(t *testing.T) {
 	}
 	s.signUp()
 	s.enableTwoStep()
+	s.createPasskey("Laptop") // the Passkeys card with one to remove
 	for _, p := range []string{"/account/security", "/account/activity", "/account/password", "/account/two-step",
 		"/account/two-step/totp", "/account/two-step/phone", "/account/approvers/pair", "/developer/apps"} {
 		check(p)

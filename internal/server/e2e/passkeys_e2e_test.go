@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -66,6 +67,26 @@ func (s *site) waitPath(path string) {
 	}
 }
 
+// createPasskey adds a virtual authenticator to the tab and creates a
+// passkey named name on the security page with it; it returns the
+// authenticator's id.
+func (s *site) createPasskey(name string) string {
+	s.t.Helper()
+	authenticator, err := browsertest.AddVirtualAuthenticator(s.tab)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.open("/account/security")
+	if err := browsertest.Eval(s.tab, `document.querySelector("#passkey-name").value = `+strconv.Quote(name), nil); err != nil {
+		s.t.Fatal(err)
+	}
+	if err := browsertest.ClickScript(s.tab, "#create-passkey", "#passkey-error"); err != nil {
+		s.t.Fatal(err)
+	}
+	s.wantPath("/account/security")
+	return authenticator
+}
+
 // TestPasskeys: with 2-step verification on, create a passkey on the
 // security page (Chromium's virtual authenticator: resident keys, user
 // verification), sign out, and sign in with "Sign in with a passkey"
@@ -77,18 +98,7 @@ func TestPasskeys(t *testing.T) {
 	s := newSite(t)
 	s.signUp()
 	s.enableTwoStep()
-	authenticator, err := browsertest.AddVirtualAuthenticator(s.tab)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.open("/account/security")
-	if err := browsertest.Eval(s.tab, `document.querySelector("#passkey-name").value = "Test passkey"`, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := browsertest.ClickScript(s.tab, "#create-passkey", "#passkey-error"); err != nil {
-		t.Fatal(err)
-	}
-	s.wantPath("/account/security")
+	authenticator := s.createPasskey("Test passkey")
 	s.wantCount("#passkeys li", 1)
 	if got := s.text("#passkeys li"); !strings.Contains(got, "Test passkey") {
 		t.Errorf("#passkeys li: got %q, want the name Test passkey in it", got)
@@ -145,7 +155,7 @@ func TestPasskeys(t *testing.T) {
 
 	// The authenticator still offers it; the server no longer takes it.
 	s.signOut()
-	err = browsertest.ClickScript(s.tab, "#signin-passkey", "#passkey-signin-error")
+	err := browsertest.ClickScript(s.tab, "#signin-passkey", "#passkey-signin-error")
 	if err == nil || !strings.Contains(err.Error(), "That passkey was not accepted") {
 		t.Errorf("signing in with a removed passkey: %v", err)
 	}
