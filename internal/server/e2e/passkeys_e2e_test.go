@@ -45,7 +45,7 @@ func (s *site) withScript(src string) func() {
 	}
 	return func() {
 		s.t.Helper()
-		if _, err := chromedp.Call(s.tab, page.RemoveScriptToEvaluateOnNewDocument, page.RemoveScriptToEvaluateOnNewDocumentParams{Identifier: res.Identifier}); err != nil {
+		if _, err := chromedp.Call(s.tab, page.RemoveScriptToEvaluateOnNewDocument, page.RemoveScriptToEvaluateOnNewDocumentParams(res)); err != nil {
 			s.t.Fatal(err)
 		}
 	}
