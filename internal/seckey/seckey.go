@@ -1,6 +1,8 @@
 // Package seckey runs the WebAuthn ceremonies of countersign-server:
 // registering a security key with an account and proving possession of one
-// (the second step of a sign-in, or a native client's check). It wraps
+// (the second step of a sign-in, or a native client's check), and passkeys:
+// keys registered as discoverable credentials with user verification, that
+// sign in on their own without naming the account (passkey.go). It wraps
 // go-webauthn and keeps pending ceremonies and credentials in the store.
 //
 // It decides nothing about sessions, pages or who is signed in: callers pass

@@ -17,7 +17,7 @@ import (
 )
 
 // addPasskey creates a passkey of a on the security page of c (signed in,
-// freshly) under name and returns the stored key.
+// freshly) under name and returns the answer to its finish.
 func addPasskey(t *testing.T, c *client, a *seckeytest.Authenticator, name string) *resp {
 	t.Helper()
 	c.get("/account/security")
