@@ -19,6 +19,8 @@ var activityTitles = map[string]string{
 	"backupcodes.regenerated":      "New backup codes",
 	"securitykey.added":            "Security key added",
 	"securitykey.removed":          "Security key removed",
+	"passkey.added":                "Passkey added",
+	"passkey.removed":              "Passkey removed",
 	"device.trusted":               "Browser trusted",
 	"device.renamed":               "Device renamed",
 	"device.removed":               "Device removed",

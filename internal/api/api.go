@@ -112,11 +112,22 @@ type SecurityKey struct {
 	Name       string    `json:"name"`
 	CreatedAt  time.Time `json:"created_at"`
 	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+	// Passkey: the credential is discoverable and was registered with user
+	// verification, so it signs in on its own (no password).
+	Passkey bool `json:"passkey,omitempty"`
 }
 
 // SecurityKeyList is the answer to GET security-keys.
 type SecurityKeyList struct {
 	SecurityKeys []SecurityKey `json:"security_keys"`
+}
+
+// RegistrationStart asks to register a key (the body of POST
+// security-keys/registrations, which may be left out). Passkey asks for a
+// passkey: a discoverable credential stored on the key, with user
+// verification (its PIN) required.
+type RegistrationStart struct {
+	Passkey bool `json:"passkey,omitempty"`
 }
 
 // RegistrationBegin starts registering a key: Options is the

@@ -80,7 +80,7 @@ func TestSchemasMatchTypes(t *testing.T) {
 		"Account": Account{}, "Method": Method{}, "Device": Device{}, "DeviceList": DeviceList{},
 		"DeviceUpdate": DeviceUpdate{}, "Session": Session{}, "SessionList": SessionList{},
 		"SecurityKey": SecurityKey{}, "SecurityKeyList": SecurityKeyList{},
-		"RegistrationBegin": RegistrationBegin{}, "RegistrationFinish": RegistrationFinish{},
+		"RegistrationStart": RegistrationStart{}, "RegistrationBegin": RegistrationBegin{}, "RegistrationFinish": RegistrationFinish{},
 		"LoginBegin": LoginBegin{}, "LoginFinish": LoginFinish{}, "StepUpRequest": StepUpRequest{}, "StepUp": StepUp{},
 		"Event": Event{}, "ActivityPage": ActivityPage{}, "Error": Error{},
 		"App": App{}, "AppList": AppList{}, "SignedOut": SignedOut{},

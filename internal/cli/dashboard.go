@@ -25,7 +25,7 @@ import (
 
 // Synopses of the dashboard's commands.
 const (
-	devicesSynopsis   = "[--account ID] [--json] [rename ID NAME | remove [--yes] ID | move ID MEMBER | sign-out ID]"
+	devicesSynopsis   = "[--account ID] [--json] [rename ID NAME | remove [--yes] ID | move ID MEMBER | sign-out ID | add-key [--passkey] [--name NAME] [--device PATH] [--pin-file F]]"
 	appsSynopsis      = "[--account ID] [--json] [revoke CLIENT_ID]"
 	sessionsSynopsis  = "[--account ID] [--json] [revoke (ID | --all [--yes])]"
 	activitySynopsis  = "[--account ID] [--json] [--category signins|approvals|changes] [--limit N] [--before CURSOR]"
@@ -252,11 +252,14 @@ func (d *dashboard) parseVerb(args []string) (verb string, rest []string, err er
 // signs out one.
 func runDevices(env Env, args []string) error {
 	d := newDashboard(env, "devices", devicesSynopsis, true)
+	k := addKeyFlags(d)
 	verb, pos, err := d.parseVerb(args)
 	if err != nil {
 		return err
 	}
 	switch verb {
+	case "add-key":
+		return d.addKey(k, pos)
 	case "", "rename", "remove", "move", "sign-out":
 	default:
 		d.fs.Usage()

@@ -11,6 +11,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -131,6 +132,25 @@ func (c *Client) UpdateDevice(ctx context.Context, id string, u api.DeviceUpdate
 // paired desktop (its tokens stop at once), or a security key.
 func (c *Client) RemoveDevice(ctx context.Context, id string) error {
 	return c.c.Call(ctx, http.MethodDelete, path("devices", id), nil, nil)
+}
+
+// AddSecurityKey registers a security key with the account under name: a
+// passkey (a resident credential, the key's PIN required) when passkey is
+// set. make answers the server's creation options with the key's
+// PublicKeyCredential JSON (approver.MakeCredential, with libfido2).
+func (c *Client) AddSecurityKey(ctx context.Context, name string, passkey bool, make func(ctx context.Context, options json.RawMessage) (json.RawMessage, error)) (api.SecurityKey, error) {
+	var begin api.RegistrationBegin
+	if err := c.c.Call(ctx, http.MethodPost, path("security-keys", "registrations"), api.RegistrationStart{Passkey: passkey}, &begin); err != nil {
+		return api.SecurityKey{}, err
+	}
+	cred, err := make(ctx, begin.Options)
+	if err != nil {
+		return api.SecurityKey{}, err
+	}
+	var k api.SecurityKey
+	err = c.c.Call(ctx, http.MethodPost, path("security-keys", "registrations")+"/"+url.PathEscape(begin.ChallengeID),
+		api.RegistrationFinish{Name: name, Credential: cred}, &k)
+	return k, err
 }
 
 // SignOutDevice ends the sessions of a trusted browser and returns how many

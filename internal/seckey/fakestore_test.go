@@ -15,6 +15,7 @@ type fakeStore struct {
 	mu         sync.Mutex
 	keys       []store.SecurityKey
 	challenges map[string]store.Challenge
+	users      []*store.User // found by UserByWebAuthnID
 }
 
 func newFakeStore() *fakeStore {
@@ -76,4 +77,16 @@ func (f *fakeStore) TakeChallenge(_ context.Context, id string) (*store.Challeng
 	}
 	delete(f.challenges, id)
 	return &c, nil
+}
+
+func (f *fakeStore) UserByWebAuthnID(_ context.Context, handle []byte) (*store.User, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, u := range f.users {
+		if bytes.Equal(u.WebAuthnID, handle) {
+			c := *u
+			return &c, nil
+		}
+	}
+	return nil, store.ErrNotFound
 }

@@ -1,6 +1,8 @@
 // Package seckey runs the WebAuthn ceremonies of countersign-server:
 // registering a security key with an account and proving possession of one
-// (the second step of a sign-in, or a native client's check). It wraps
+// (the second step of a sign-in, or a native client's check), and passkeys:
+// keys registered as discoverable credentials with user verification, that
+// sign in on their own without naming the account (passkey.go). It wraps
 // go-webauthn and keeps pending ceremonies and credentials in the store.
 //
 // It decides nothing about sessions, pages or who is signed in: callers pass
@@ -17,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,6 +44,9 @@ var (
 	// ErrRegistered means the credential is registered already (with this
 	// account or another).
 	ErrRegistered = errors.New("this security key is already registered")
+	// ErrNotDiscoverable is an ErrVerify: the authenticator made a
+	// credential that is not stored on it, so it cannot be a passkey.
+	ErrNotDiscoverable = errors.New("the credential is not stored on the authenticator, so it cannot sign in on its own")
 	// ErrName means the name given to a key is unusable.
 	ErrName = fmt.Errorf("a security key's name must be 1 to %d characters, %s", MaxNameLen, names.Rule)
 )
@@ -53,8 +59,10 @@ const DefaultName = "Security key"
 
 // Challenge kinds kept in store.Challenge.Kind.
 const (
-	kindRegister = "register"
-	kindLogin    = "login"
+	kindRegister        = "register"
+	kindRegisterPasskey = "register-passkey"
+	kindLogin           = "login"
+	kindPasskeyLogin    = "passkey-login"
 )
 
 // Config configures a Service.
@@ -139,6 +147,26 @@ func New(cfg Config) (*Service, error) {
 // (go-webauthn's protocol.CredentialCreation as JSON). The user's keys are
 // excluded; a discoverable credential and user verification are preferred.
 func (s *Service) BeginRegistration(ctx context.Context, u *store.User) (string, json.RawMessage, error) {
+	return s.beginRegistration(ctx, u, kindRegister, protocol.AuthenticatorSelection{
+		RequireResidentKey: protocol.ResidentKeyNotRequired(),
+		ResidentKey:        protocol.ResidentKeyRequirementPreferred,
+		UserVerification:   protocol.VerificationPreferred,
+	})
+}
+
+// BeginPasskeyRegistration is BeginRegistration for a passkey: the
+// credential must be discoverable (resident on the authenticator) and the
+// user verified (a PIN, a fingerprint, the device's lock), so that it can
+// sign in on its own. FinishRegistration stores it with Discoverable set.
+func (s *Service) BeginPasskeyRegistration(ctx context.Context, u *store.User) (string, json.RawMessage, error) {
+	return s.beginRegistration(ctx, u, kindRegisterPasskey, protocol.AuthenticatorSelection{
+		RequireResidentKey: protocol.ResidentKeyRequired(),
+		ResidentKey:        protocol.ResidentKeyRequirementRequired,
+		UserVerification:   protocol.VerificationRequired,
+	}, webauthn.WithExtensions(protocol.AuthenticationExtensions{"credProps": true}))
+}
+
+func (s *Service) beginRegistration(ctx context.Context, u *store.User, kind string, sel protocol.AuthenticatorSelection, opts ...webauthn.RegistrationOption) (string, json.RawMessage, error) {
 	wu, _, err := s.user(ctx, u)
 	if err != nil {
 		return "", nil, err
@@ -147,23 +175,35 @@ func (s *Service) BeginRegistration(ctx context.Context, u *store.User) (string,
 	if err != nil {
 		return "", nil, err
 	}
-	creation, session, err := s.wa.BeginRegistration(wu,
+	creation, session, err := s.wa.BeginRegistration(wu, append([]webauthn.RegistrationOption{
 		webauthn.WithExclusions(webauthn.Credentials(wu.creds).CredentialDescriptors()),
-		webauthn.WithAuthenticatorSelection(protocol.AuthenticatorSelection{
-			RequireResidentKey: protocol.ResidentKeyNotRequired(),
-			ResidentKey:        protocol.ResidentKeyRequirementPreferred,
-			UserVerification:   protocol.VerificationPreferred,
-		}),
+		webauthn.WithAuthenticatorSelection(sel),
 		webauthn.WithCredentialParameters(algorithms),
 		webauthn.WithConveyancePreference(protocol.PreferNoAttestation),
 		func(o *protocol.PublicKeyCredentialCreationOptions) { o.Challenge = challenge },
-	)
+	}, opts...)...)
 	if err != nil {
 		return "", nil, fmt.Errorf("starting a security key registration: %w", err)
 	}
 	// go-webauthn draws its own challenge for the session; the one sent is ours.
 	session.Challenge = protocol.URLEncodedBase64(challenge).String()
-	return s.begin(ctx, u, kindRegister, creation, session)
+	return s.begin(ctx, u, kind, creation, session)
+}
+
+// checkPasskey refuses a passkey registration whose authenticator did not
+// verify the user, or whose client says the credential is not discoverable
+// (the credProps extension; a client that does not say was asked for a
+// resident key, which it must make or fail).
+func checkPasskey(parsed *protocol.ParsedCredentialCreationData) error {
+	if !parsed.Response.AttestationObject.AuthData.Flags.HasUserVerified() {
+		return fmt.Errorf("%w: a passkey needs user verification (a PIN, a fingerprint or the device's lock)", ErrVerify)
+	}
+	if props, ok := parsed.ClientExtensionResults["credProps"].(map[string]any); ok {
+		if rk, ok := props["rk"].(bool); ok && !rk {
+			return fmt.Errorf("%w: %w", ErrVerify, ErrNotDiscoverable)
+		}
+	}
+	return nil
 }
 
 // FinishRegistration verifies the browser's or client's answer to the
@@ -175,13 +215,19 @@ func (s *Service) FinishRegistration(ctx context.Context, u *store.User, challen
 	if err != nil {
 		return nil, err
 	}
-	session, err := s.take(ctx, u, challengeID, kindRegister)
+	session, kind, err := s.take(ctx, u, challengeID, kindRegister, kindRegisterPasskey)
 	if err != nil {
 		return nil, err
 	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(credential)
 	if err != nil {
 		return nil, verifyError(err)
+	}
+	passkey := kind == kindRegisterPasskey
+	if passkey {
+		if err := checkPasskey(parsed); err != nil {
+			return nil, err
+		}
 	}
 	wu, _, err := s.user(ctx, u)
 	if err != nil {
@@ -205,6 +251,7 @@ func (s *Service) FinishRegistration(ctx context.Context, u *store.User, challen
 		Name:         name,
 		CredentialID: cred.ID,
 		Credential:   data,
+		Discoverable: passkey,
 		CreatedAt:    s.now().UTC(),
 	}
 	if err := s.store.AddSecurityKey(ctx, k); err != nil {
@@ -247,7 +294,7 @@ func (s *Service) BeginLogin(ctx context.Context, u *store.User) (string, json.R
 // signature counter, flags and last use. It returns ErrChallenge, ErrVerify
 // or ErrCloned when the answer is not good.
 func (s *Service) FinishLogin(ctx context.Context, u *store.User, challengeID string, credential json.RawMessage) (*store.SecurityKey, error) {
-	session, err := s.take(ctx, u, challengeID, kindLogin)
+	session, _, err := s.take(ctx, u, challengeID, kindLogin)
 	if err != nil {
 		return nil, err
 	}
@@ -263,6 +310,13 @@ func (s *Service) FinishLogin(ctx context.Context, u *store.User, challengeID st
 	if err != nil {
 		return nil, verifyError(err)
 	}
+	return s.used(ctx, keys, cred)
+}
+
+// used records a verified assertion of cred, one of keys: its new
+// signature counter, flags and last use. ErrCloned when the counter went
+// backwards.
+func (s *Service) used(ctx context.Context, keys []store.SecurityKey, cred *webauthn.Credential) (*store.SecurityKey, error) {
 	if cred.Authenticator.CloneWarning {
 		return nil, ErrCloned
 	}
@@ -273,7 +327,7 @@ func (s *Service) FinishLogin(ctx context.Context, u *store.User, challengeID st
 			break
 		}
 	}
-	if key == nil { // ValidateLogin found it among the same keys
+	if key == nil { // go-webauthn found it among the same keys
 		return nil, verifyError(errors.New("credential vanished"))
 	}
 	data, err := json.Marshal(cred)
@@ -300,7 +354,8 @@ func CleanName(name string) (string, error) {
 	return name, nil
 }
 
-// begin stores a pending ceremony and returns its id and the options JSON.
+// begin stores a pending ceremony of u (nil: of no one yet, a passkey
+// sign-in) and returns its id and the options JSON.
 func (s *Service) begin(ctx context.Context, u *store.User, kind string, options any, session *webauthn.SessionData) (string, json.RawMessage, error) {
 	opts, err := json.Marshal(options)
 	if err != nil {
@@ -314,37 +369,47 @@ func (s *Service) begin(ctx context.Context, u *store.User, kind string, options
 	if err != nil {
 		return "", nil, err
 	}
-	c := &store.Challenge{ID: id, UserID: u.ID, Kind: kind, Data: data, ExpiresAt: s.now().Add(s.timeout).UTC()}
+	var userID string
+	if u != nil {
+		userID = u.ID
+	}
+	c := &store.Challenge{ID: id, UserID: userID, Kind: kind, Data: data, ExpiresAt: s.now().Add(s.timeout).UTC()}
 	if err := s.store.AddChallenge(ctx, c); err != nil {
 		return "", nil, fmt.Errorf("storing the security key challenge: %w", err)
 	}
 	return id, opts, nil
 }
 
-// take spends the pending ceremony id, which must be u's, of kind and
-// unexpired.
-func (s *Service) take(ctx context.Context, u *store.User, id, kind string) (*webauthn.SessionData, error) {
+// take spends the pending ceremony id, which must be u's (nil: no one's,
+// a passkey sign-in), of one of kinds and unexpired. It returns the
+// ceremony's session and kind.
+func (s *Service) take(ctx context.Context, u *store.User, id string, kinds ...string) (*webauthn.SessionData, string, error) {
 	if id == "" || len(id) > 128 {
-		return nil, ErrChallenge
+		return nil, "", ErrChallenge
 	}
 	c, err := s.store.TakeChallenge(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, ErrChallenge
+		return nil, "", ErrChallenge
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading the security key challenge: %w", err)
+		return nil, "", fmt.Errorf("reading the security key challenge: %w", err)
 	}
-	if c.UserID != u.ID || c.Kind != kind || !s.now().Before(c.ExpiresAt) {
-		return nil, ErrChallenge
+	var userID string
+	var handle []byte
+	if u != nil {
+		userID, handle = u.ID, u.WebAuthnID
+	}
+	if c.UserID != userID || !slices.Contains(kinds, c.Kind) || !s.now().Before(c.ExpiresAt) {
+		return nil, "", ErrChallenge
 	}
 	var session webauthn.SessionData
 	if err := json.Unmarshal(c.Data, &session); err != nil {
-		return nil, fmt.Errorf("reading the security key challenge: %w", err)
+		return nil, "", fmt.Errorf("reading the security key challenge: %w", err)
 	}
-	if !bytes.Equal(session.UserID, u.WebAuthnID) {
-		return nil, ErrChallenge
+	if !bytes.Equal(session.UserID, handle) {
+		return nil, "", ErrChallenge
 	}
-	return &session, nil
+	return &session, c.Kind, nil
 }
 
 // user adapts u and its stored keys to go-webauthn.

@@ -184,7 +184,7 @@ func (s *Server) signinPage(w http.ResponseWriter, r *http.Request, st *reqState
 		return nil
 	}
 	s.signInFormsReach(r.Context(), w, next)
-	s.render(w, r, http.StatusOK, "signin", &view{Title: "Sign in", D: signinForm{Next: next, App: s.appOf(r.Context(), next)}})
+	s.render(w, r, http.StatusOK, "signin", &view{Title: "Sign in", WebAuthn: true, D: signinForm{Next: next, App: s.appOf(r.Context(), next)}})
 	return nil
 }
 
@@ -195,7 +195,7 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request, st *reqState) er
 	pw := r.PostFormValue("password")
 	show := func(status int, msg string) error {
 		s.signInFormsReach(ctx, w, f.Next)
-		s.render(w, r, status, "signin", &view{Title: "Sign in", Error: msg, D: f})
+		s.render(w, r, status, "signin", &view{Title: "Sign in", Error: msg, WebAuthn: true, D: f})
 		return nil
 	}
 	if f.Login == "" || pw == "" {
@@ -556,7 +556,7 @@ func changedBy(kind string) []string {
 		return []string{api.ChangedSessions}
 	case store.ActTwoStepOn, store.ActTwoStepOff, store.ActMethodAdded, store.ActMethodRemoved, store.ActBackupCodes:
 		return []string{api.ChangedAccount}
-	case store.ActKeyAdded, store.ActKeyRemoved:
+	case store.ActKeyAdded, store.ActKeyRemoved, store.ActPasskeyAdded, store.ActPasskeyRemoved:
 		return []string{api.ChangedDevices, api.ChangedAccount}
 	case store.ActDeviceTrusted, store.ActDeviceRenamed, store.ActDeviceRemoved, store.ActDeviceMoved:
 		return []string{api.ChangedDevices}

@@ -104,6 +104,13 @@ func TestPermissionMatrix(t *testing.T) {
 		}
 		return k.ID
 	}
+	passkey := func(m string) string {
+		k := &store.SecurityKey{UserID: u.ID, Name: fresh("Passkey"), CredentialID: []byte(fresh("cred")), Credential: []byte("{}"), MemberID: m, Discoverable: true, CreatedAt: now}
+		if err := e.db.AddSecurityKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		return k.ID
+	}
 	session := func(m string) string {
 		s := &store.Session{ID: strings.ReplaceAll(fresh("session"), " ", "-"), UserID: u.ID, MemberID: m, Stage: store.StageFull,
 			CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}
@@ -150,6 +157,9 @@ func TestPermissionMatrix(t *testing.T) {
 		"POST /account/security-keys/begin":                 {},
 		"POST /account/security-keys/finish":                {},
 		"POST /account/security-keys/{id}/remove":           {target: key, own: true},
+		"POST /account/passkeys/begin":                      {},
+		"POST /account/passkeys/finish":                     {},
+		"POST /account/passkeys/{id}/remove":                {target: passkey, own: true},
 		"GET /account/approvers/pair":                       {},
 		"POST /account/approvers/pair":                      {},
 		"POST /account/approvers/{id}/remove":               {target: desk, own: true},
@@ -238,7 +248,7 @@ func TestPermissionMatrix(t *testing.T) {
 				switch {
 				case method == "GET":
 					r = by.c.get(p)
-				case strings.Contains(p, "/security-keys/begin") || strings.Contains(p, "/security-keys/finish"):
+				case strings.HasSuffix(p, "keys/begin") || strings.HasSuffix(p, "keys/finish"):
 					r = by.c.postJSON(p, "{}")
 				default:
 					r = by.c.post(p, form)

@@ -31,6 +31,13 @@ func (s *Server) routes() http.Handler {
 	s.jsonRoute(mux, "GET /signin/approval/stream", pending, s.approvalStream)
 	s.page(mux, "POST /signin/approval/complete", pending, s.approvalComplete)
 
+	// Passkeys: signing in with one (anyone), and the account's own.
+	s.jsonRoute(mux, "POST /signin/passkey/begin", anyone, s.passkeySignInBegin)
+	s.jsonRoute(mux, "POST /signin/passkey/finish", anyone, s.passkeySignInFinish)
+	s.jsonAs(mux, "POST /account/passkeys/begin", household.AddKey, s.passkeyAddBegin)
+	s.jsonAs(mux, "POST /account/passkeys/finish", household.AddKey, s.passkeyAddFinish)
+	s.pageAs(mux, "POST /account/passkeys/{id}/remove", household.RemoveDevice, s.passkeyRemove)
+
 	// Passwords.
 	s.page(mux, "GET /password/forgot", anyone, s.forgotPage)
 	s.page(mux, "POST /password/forgot", anyone, s.forgot)

@@ -42,6 +42,7 @@ var cardSection = map[string]string{
 	"two-step":        "/account/security/sign-in",
 	"backup":          "/account/security/sign-in",
 	"security-keys":   "/account/security/sign-in",
+	"passkeys":        "/account/security/sign-in",
 	"approvers":       "/account/security/devices",
 	"browsers":        "/account/security/devices",
 	"authorized-apps": "/account/security/apps",

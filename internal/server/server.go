@@ -1,11 +1,12 @@
 // Package server is the web side of countersign-server: the HTML pages people
-// use to create an account, sign in (password, then a second step), and manage
+// use to create an account, sign in (password, then a second step; or a
+// passkey alone), and manage
 // their login and security settings, plus the JSON endpoints the WebAuthn
 // script of those pages calls, health checks and Prometheus metrics. API v1 is
 // served by package apiv1 and mounted here under /api/v1/.
 //
 // Pages are rendered on the server with html/template and need no JavaScript,
-// except for security keys (static/webauthn.js). Every POST form carries a
+// except for security keys and passkeys (static/webauthn.js). Every POST form carries a
 // CSRF token; every response carries the security headers; every failure is
 // rendered by one function (Server.fail) that logs internals and shows people
 // only a plain message.

@@ -49,6 +49,8 @@ type securityData struct {
 	FlashCard string // "top" for a message of no card
 	Attention []attention
 	Browsers  []browserRow
+
+	Passkeys []store.SecurityKey // the keys that sign in on their own (Keys holds the others)
 }
 
 // MemberName is the name of the member id on a device's row when the
@@ -129,6 +131,7 @@ func (s *Server) securityData(ctx context.Context, st *reqState) (*securityData,
 	if d.Keys, err = s.store.SecurityKeys(ctx, u.ID); err != nil {
 		return nil, fmt.Errorf("security keys: %w", err)
 	}
+	d.Keys, d.Passkeys = splitPasskeys(d.Keys)
 	if d.Approvers, err = s.approvals.Approvers(ctx, u.ID); err != nil {
 		return nil, fmt.Errorf("approvers: %w", err)
 	}

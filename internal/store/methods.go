@@ -180,12 +180,12 @@ func (db *DB) UseBackupCode(ctx context.Context, userID string, hash []byte, at 
 
 // Security keys.
 
-const keyCols = `id, user_id, name, credential_id, credential, COALESCE(member_id, ''), created_at, last_used_at`
+const keyCols = `id, user_id, name, credential_id, credential, COALESCE(member_id, ''), discoverable, created_at, last_used_at`
 
 func scanKey(s scanner) (*SecurityKey, error) {
 	var k SecurityKey
 	var created, used int64
-	if err := s.Scan(&k.ID, &k.UserID, &k.Name, &k.CredentialID, &k.Credential, &k.MemberID, &created, &used); err != nil {
+	if err := s.Scan(&k.ID, &k.UserID, &k.Name, &k.CredentialID, &k.Credential, &k.MemberID, &k.Discoverable, &created, &used); err != nil {
 		return nil, mapErr(err)
 	}
 	k.CreatedAt, k.LastUsedAt = fromTS(created), fromTS(used)
@@ -204,9 +204,9 @@ func (db *DB) AddSecurityKey(ctx context.Context, k *SecurityKey) error {
 	if err := db.ownMember(ctx, db.sql, k.UserID, &k.MemberID); err != nil {
 		return fmt.Errorf("add security key: %w", err)
 	}
-	_, err := db.exec(ctx, db.sql, `INSERT INTO security_keys (id, user_id, name, credential_id, credential, member_id, created_at, last_used_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		k.ID, k.UserID, k.Name, k.CredentialID, k.Credential, nullStr(k.MemberID), ts(k.CreatedAt), ts(k.LastUsedAt))
+	_, err := db.exec(ctx, db.sql, `INSERT INTO security_keys (id, user_id, name, credential_id, credential, member_id, discoverable, created_at, last_used_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		k.ID, k.UserID, k.Name, k.CredentialID, k.Credential, nullStr(k.MemberID), k.Discoverable, ts(k.CreatedAt), ts(k.LastUsedAt))
 	if err != nil {
 		return fmt.Errorf("add security key: %w", mapErr(err))
 	}

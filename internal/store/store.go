@@ -87,6 +87,10 @@ type SecurityKey struct {
 	CredentialID []byte
 	Credential   []byte
 	MemberID     string // the household member it belongs to; stored empty, the owner's id is filled in
+	// Discoverable marks a passkey: a credential resident on the
+	// authenticator, registered with user verification required, that signs
+	// in on its own (found by the account's WebAuthn user handle).
+	Discoverable bool
 	CreatedAt    time.Time
 	LastUsedAt   time.Time
 }
@@ -686,6 +690,8 @@ const (
 	ActBackupCodes     = "backupcodes.regenerated"
 	ActKeyAdded        = "securitykey.added"
 	ActKeyRemoved      = "securitykey.removed"
+	ActPasskeyAdded    = "passkey.added"
+	ActPasskeyRemoved  = "passkey.removed"
 	ActDeviceTrusted   = "device.trusted"
 	ActDeviceRenamed   = "device.renamed"
 	ActDeviceRemoved   = "device.removed"

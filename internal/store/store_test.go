@@ -369,15 +369,15 @@ func TestSecurityKeys(t *testing.T) {
 		other := newUser(t, db, "b@example.com", "")
 		k := &SecurityKey{UserID: u.ID, Name: "YubiKey 5", CredentialID: []byte{0xca, 0xfe}, Credential: []byte(`{"id":"yv4"}`), CreatedAt: t0}
 		must(t, "AddSecurityKey", db.AddSecurityKey(ctx, k))
-		k2 := &SecurityKey{UserID: u.ID, Name: "spare", CredentialID: []byte{0xbe, 0xef}, Credential: []byte(`{}`), CreatedAt: t0.Add(time.Second)}
+		k2 := &SecurityKey{UserID: u.ID, Name: "spare", CredentialID: []byte{0xbe, 0xef}, Credential: []byte(`{}`), Discoverable: true, CreatedAt: t0.Add(time.Second)}
 		must(t, "AddSecurityKey", db.AddSecurityKey(ctx, k2))
 		wantErr(t, "AddSecurityKey(known credential)", db.AddSecurityKey(ctx,
 			&SecurityKey{UserID: other.ID, CredentialID: []byte{0xca, 0xfe}}), ErrConflict)
 
 		ks, err := db.SecurityKeys(ctx, u.ID)
 		must(t, "SecurityKeys", err)
-		if len(ks) != 2 || fmt.Sprint(ks[0]) != fmt.Sprint(*k) || ks[1].ID != k2.ID {
-			t.Fatalf("SecurityKeys = %+v, want %+v and %s", ks, *k, k2.ID)
+		if len(ks) != 2 || fmt.Sprint(ks[0]) != fmt.Sprint(*k) || ks[1].ID != k2.ID || !ks[1].Discoverable {
+			t.Fatalf("SecurityKeys = %+v, want %+v and %s, a passkey", ks, *k, k2.ID)
 		}
 		got, err := db.SecurityKeyByCredentialID(ctx, []byte{0xbe, 0xef})
 		if err != nil || got.ID != k2.ID {

@@ -23,13 +23,15 @@ var b64 = base64.RawURLEncoding.EncodeToString
 // Authenticator holds one credential. Change its fields between ceremonies
 // to misbehave: Origin is what the "browser" puts in clientDataJSON, Count
 // the signature counter before the next signature, UV whether the user was
-// verified.
+// verified, NotResident whether the "browser" reports (credProps) that the
+// credential it made is not discoverable.
 type Authenticator struct {
-	Key    *ecdsa.PrivateKey
-	CredID []byte
-	Count  uint32
-	Origin string
-	UV     bool
+	Key         *ecdsa.PrivateKey
+	CredID      []byte
+	Count       uint32
+	Origin      string
+	UV          bool
+	NotResident bool
 }
 
 // New returns an authenticator with a fresh credential used from origin.
@@ -104,6 +106,10 @@ func (a *Authenticator) Create(t testing.TB, options json.RawMessage) json.RawMe
 	if err != nil {
 		t.Fatal(err)
 	}
+	ext := map[string]any{}
+	if _, asked := cc.Response.Extensions["credProps"]; asked {
+		ext["credProps"] = map[string]any{"rk": !a.NotResident}
+	}
 	b, err := json.Marshal(map[string]any{
 		"id": b64(a.CredID), "rawId": b64(a.CredID), "type": "public-key",
 		"response": map[string]any{
@@ -111,7 +117,7 @@ func (a *Authenticator) Create(t testing.TB, options json.RawMessage) json.RawMe
 			"attestationObject": b64(obj),
 			"transports":        []string{"usb"},
 		},
-		"clientExtensionResults": map[string]any{},
+		"clientExtensionResults": ext,
 	})
 	if err != nil {
 		t.Fatal(err)

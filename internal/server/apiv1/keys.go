@@ -72,7 +72,11 @@ func (h *handler) deleteKey(r *http.Request, c *caller, key *store.SecurityKey, 
 		}
 		return err
 	}
-	h.record(r, c, store.ActKeyRemoved, true, fmt.Sprintf("Security key %q removed %s", key.Name, c.via()))
+	if key.Discoverable {
+		h.record(r, c, store.ActPasskeyRemoved, true, fmt.Sprintf("Passkey %q removed %s", key.Name, c.via()))
+	} else {
+		h.record(r, c, store.ActKeyRemoved, true, fmt.Sprintf("Security key %q removed %s", key.Name, c.via()))
+	}
 	h.changed(r, c, api.ChangedDevices, api.ChangedAccount)
 	return nil
 }
@@ -93,10 +97,18 @@ func (h *handler) onlyMethod(r *http.Request, c *caller) (bool, error) {
 }
 
 func (h *handler) beginRegistration(w http.ResponseWriter, r *http.Request, c *caller) error {
-	if err := h.begin(w, r); err != nil {
+	if h.keys == nil {
+		return errNoKeys
+	}
+	var start api.RegistrationStart
+	if err := h.decode(w, r, &start, true); err != nil {
 		return err
 	}
-	id, opts, err := h.keys.BeginRegistration(r.Context(), c.user)
+	begin := h.keys.BeginRegistration
+	if start.Passkey {
+		begin = h.keys.BeginPasskeyRegistration
+	}
+	id, opts, err := begin(r.Context(), c.user)
 	if err != nil {
 		return keyError(err)
 	}
@@ -119,7 +131,11 @@ func (h *handler) finishRegistration(w http.ResponseWriter, r *http.Request, c *
 		}
 		k.MemberID = c.member.ID
 	}
-	h.record(r, c, store.ActKeyAdded, true, fmt.Sprintf("Security key %q added %s", k.Name, c.via()))
+	if k.Discoverable {
+		h.record(r, c, store.ActPasskeyAdded, true, fmt.Sprintf("Passkey %q added %s", k.Name, c.via()))
+	} else {
+		h.record(r, c, store.ActKeyAdded, true, fmt.Sprintf("Security key %q added %s", k.Name, c.via()))
+	}
 	h.changed(r, c, api.ChangedDevices, api.ChangedAccount)
 	writeJSON(w, http.StatusCreated, apiKey(k))
 	return nil
@@ -187,5 +203,5 @@ func (h *handler) finish(w http.ResponseWriter, r *http.Request, v any, challeng
 }
 
 func apiKey(k *store.SecurityKey) api.SecurityKey {
-	return api.SecurityKey{ID: k.ID, Name: k.Name, CreatedAt: utc(k.CreatedAt), LastUsedAt: utc(k.LastUsedAt)}
+	return api.SecurityKey{ID: k.ID, Name: k.Name, CreatedAt: utc(k.CreatedAt), LastUsedAt: utc(k.LastUsedAt), Passkey: k.Discoverable}
 }

@@ -97,6 +97,7 @@ func TestAccessibility(t *testing.T) {
 	}
 	s.signUp()
 	s.enableTwoStep()
+	s.createPasskey("Laptop") // the Passkeys card with one to remove
 	s.open("/account/security/household")
 	s.submit("form#member-add-form", map[string]string{"name": "Sam"})
 	for _, p := range []string{"/account/security", "/account/security/sign-in", "/account/security/devices",

@@ -14,7 +14,9 @@ import (
 // TestKeyboardOnly signs in and removes something with the keyboard alone,
 // in Chromium: the sign-in form (type, Tab, Enter), the second step (the
 // code, Enter), and on Login & security Tab to "Sign out everywhere else",
-// Enter, and on the confirmation Tab to its button and Enter.
+// Enter, and on the confirmation Tab to its button and Enter. Then a passkey:
+// Tab to its name, type, Tab to "Create a passkey", Enter; signed out, Tab
+// from the login field to "Sign in with a passkey", Enter.
 func TestKeyboardOnly(t *testing.T) {
 	s := newSite(t)
 	s.signUp()
@@ -91,4 +93,27 @@ func TestKeyboardOnly(t *testing.T) {
 	if got := s.text("main"); !strings.Contains(got, "You were signed in nowhere else.") {
 		t.Errorf("after the removal the page says: %.300s", got)
 	}
+
+	if _, err := browsertest.AddVirtualAuthenticator(s.tab); err != nil {
+		t.Fatal(err)
+	}
+	tabTo("Sign-in & two-step") // the sections' navigation
+	press(kb.Enter)
+	arrive("/account/security/sign-in")
+	tabTo("passkey-name")
+	press("Keyboard passkey")
+	tabTo("create-passkey")
+	press(kb.Enter)
+	s.waitFor("the passkey listed", 5*time.Second, func() (bool, string) {
+		got, err := browsertest.Text(s.tab, "#passkeys")
+		return err == nil && strings.Contains(got, "Keyboard passkey"), got
+	})
+	s.signOut()
+	s.waitFor("the login field focused", 3*time.Second, func() (bool, string) {
+		got, err := browsertest.Active(s.tab)
+		return err == nil && got == "login", got
+	})
+	tabTo("signin-passkey")
+	press(kb.Enter)
+	arrive("/account/security")
 }

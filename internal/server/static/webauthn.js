@@ -1,6 +1,8 @@
-// Security keys in the browser: registering one on the security page and
-// using one for the second step of a sign-in. Loaded as a file (the CSP
-// allows script-src 'self' only); it acts on the elements it finds.
+// Security keys and passkeys in the browser: registering one on the
+// security page, using a key for the second step of a sign-in, and signing
+// in with a passkey (a button, and the login field's autofill through
+// conditional mediation). Loaded as a file (the CSP allows script-src
+// 'self' only); it acts on the elements it finds.
 (function () {
   'use strict';
 
@@ -67,31 +69,35 @@
   }
   ServerError.prototype = Object.create(Error.prototype);
 
-  // plainWords turns a failure into a sentence for people.
-  function plainWords(err) {
+  // plainWords turns a failure into a sentence for people; what names the
+  // thing asked for ("security key" unless said).
+  function plainWords(err, what) {
+    what = what || 'security key';
     if (err instanceof ServerError) {
       return err.message;
     }
     switch (err && err.name) {
       case 'NotAllowedError':
-        return 'The security key request was cancelled or timed out. Please try again.';
+        return 'The ' + what + ' request was cancelled or timed out. Please try again.';
       case 'InvalidStateError':
-        return 'This security key is already registered with your account.';
+        return 'This ' + what + ' is already registered with your account.';
       case 'NotSupportedError':
-        return 'This security key or browser does not support what is needed.';
+        return 'This ' + what + ' or browser does not support what is needed.';
       case 'SecurityError':
         return 'The browser refused the request for this site.';
       case 'AbortError':
-        return 'The security key request was cancelled.';
+        return 'The ' + what + ' request was cancelled.';
       case 'TypeError':
         return 'Could not reach the server. Check your connection and try again.';
     }
-    return 'Something went wrong with the security key. Please try again.';
+    return 'Something went wrong with the ' + what + '. Please try again.';
   }
 
-  function showError(err) {
-    var box = document.getElementById('security-key-error');
-    var text = typeof err === 'string' ? err : plainWords(err);
+  // showError shows err in the box with id boxId (the security key's box
+  // unless said); what is as plainWords has it.
+  function showError(err, boxId, what) {
+    var box = document.getElementById(boxId || 'security-key-error');
+    var text = typeof err === 'string' ? err : plainWords(err, what);
     if (box) {
       box.setAttribute('role', 'alert');
       box.textContent = text;
@@ -99,8 +105,8 @@
     }
   }
 
-  function clearError() {
-    var box = document.getElementById('security-key-error');
+  function clearError(boxId) {
+    var box = document.getElementById(boxId || 'security-key-error');
     if (box) {
       box.textContent = '';
     }
@@ -270,8 +276,134 @@
     });
   }
 
+  // safeTarget is where a finished sign-in goes: the server's redirect
+  // when it is a path on this site.
+  function safeTarget(done) {
+    var to = done && done.redirect;
+    return typeof to === 'string' && to.charAt(0) === '/' && to.charAt(1) !== '/' ? to : '/account/security';
+  }
+
+  // setupPasskeyRegistration runs the security page's "Create a passkey".
+  function setupPasskeyRegistration() {
+    var button = document.getElementById('create-passkey');
+    if (!button) {
+      return;
+    }
+    button.addEventListener('click', function (ev) {
+      ev.preventDefault();
+      if (!supported()) {
+        showError('This browser cannot create passkeys.', 'passkey-error');
+        return;
+      }
+      var nameInput = document.getElementById('passkey-name');
+      var name = nameInput ? nameInput.value.trim() : '';
+      button.disabled = true;
+      clearError('passkey-error');
+      postJSON('/account/passkeys/begin', {})
+        .then(function (begin) {
+          return navigator.credentials.create(creationOptions(begin.options)).then(function (cred) {
+            if (!cred) {
+              throw new DOMException('no credential', 'NotAllowedError');
+            }
+            return postJSON('/account/passkeys/finish', {
+              challenge_id: begin.challenge_id,
+              name: name,
+              credential: registrationJSON(cred)
+            });
+          });
+        })
+        .then(function () {
+          location.reload();
+        })
+        .catch(function (err) {
+          showError(err, 'passkey-error', 'passkey');
+          button.disabled = false;
+        });
+    });
+  }
+
+  // setupPasskeySignIn runs the sign-in page's passkeys: the login field's
+  // autofill offers them (conditional mediation, started on load where the
+  // browser has it) and the button asks for one. The button aborts the
+  // autofill's request first: a browser runs one at a time.
+  function setupPasskeySignIn() {
+    var box = document.getElementById('passkey-signin');
+    var button = document.getElementById('signin-passkey');
+    if (!box || !button) {
+      return;
+    }
+    var next = box.getAttribute('data-next') || '';
+    var waiting = null; // the autofill's AbortController
+
+    // signIn asks for a passkey (mediation: 'conditional' or undefined)
+    // and finishes the sign-in with it.
+    function signIn(mediation, signal) {
+      return postJSON('/signin/passkey/begin', {}).then(function (begin) {
+        var opts = requestOptions(begin.options);
+        if (mediation) {
+          opts.mediation = mediation;
+        }
+        if (signal) {
+          opts.signal = signal;
+        }
+        return navigator.credentials.get(opts).then(function (cred) {
+          if (!cred) {
+            throw new DOMException('no credential', 'NotAllowedError');
+          }
+          return postJSON('/signin/passkey/finish', {
+            challenge_id: begin.challenge_id,
+            credential: assertionJSON(cred),
+            next: next
+          });
+        });
+      }).then(function (done) {
+        location.assign(safeTarget(done));
+      });
+    }
+
+    function autofill() {
+      if (!supported() || typeof PublicKeyCredential.isConditionalMediationAvailable !== 'function' || typeof AbortController === 'undefined') {
+        return;
+      }
+      PublicKeyCredential.isConditionalMediationAvailable().then(function (ok) {
+        if (!ok) {
+          return;
+        }
+        var ctrl = new AbortController();
+        waiting = ctrl;
+        signIn('conditional', ctrl.signal).catch(function (err) {
+          if (ctrl.signal.aborted || (err && err.name === 'AbortError')) {
+            return; // the button took over
+          }
+          showError(err, 'passkey-signin-error', 'passkey');
+        });
+      }).catch(function () {});
+    }
+
+    button.addEventListener('click', function (ev) {
+      ev.preventDefault();
+      if (!supported()) {
+        showError('This browser cannot sign in with passkeys. Use your email or mobile number and password.', 'passkey-signin-error');
+        return;
+      }
+      if (waiting) {
+        waiting.abort();
+        waiting = null;
+      }
+      button.disabled = true;
+      clearError('passkey-signin-error');
+      signIn(undefined, undefined).catch(function (err) {
+        showError(err, 'passkey-signin-error', 'passkey');
+        button.disabled = false;
+      });
+    });
+    autofill();
+  }
+
   document.addEventListener('DOMContentLoaded', function () {
     setupRegistration();
     setupSignIn();
+    setupPasskeyRegistration();
+    setupPasskeySignIn();
   });
 })();
