@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/countersign/countersign/internal/loopback"
 	"github.com/countersign/countersign/internal/store"
 )
 
@@ -193,7 +194,7 @@ func (c *config) complete(getenv func(string) string) error {
 			scheme = "https"
 		}
 		ip := net.ParseIP(host)
-		if host == "" || host == "localhost" || (ip != nil && (ip.IsLoopback() || ip.IsUnspecified())) {
+		if host == "" || loopback.Host(host) || (ip != nil && ip.IsUnspecified()) {
 			host = "localhost" // WebAuthn accepts localhost, not an IP address, as its relying party
 		}
 		c.publicURL = scheme + "://" + net.JoinHostPort(host, port)

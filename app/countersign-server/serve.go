@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/countersign/countersign/internal/approval"
+	"github.com/countersign/countersign/internal/loopback"
 	"github.com/countersign/countersign/internal/notify"
 	"github.com/countersign/countersign/internal/server"
 )
@@ -187,7 +188,7 @@ func newLogger(cfg *config, w io.Writer) (*slog.Logger, error) {
 
 func isLoopback(a net.Addr) bool {
 	tcp, ok := a.(*net.TCPAddr)
-	return ok && tcp.IP.IsLoopback()
+	return ok && loopback.Host(tcp.IP.String())
 }
 
 // redactDB drops a password from a database URL before it is logged.

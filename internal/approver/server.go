@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/countersign/countersign/internal/loopback"
 )
 
 // ServerURL reads the address of a countersign-server as people type it:
@@ -30,7 +32,7 @@ func ServerURL(text string) (string, error) {
 			host = host[:i]
 		}
 		scheme := "https"
-		if isLoopback(hostOnly(host)) {
+		if loopback.Host(hostOnly(host)) {
 			scheme = "http"
 		}
 		s = scheme + "://" + s
@@ -64,16 +66,6 @@ func hostOnly(hostport string) string {
 		return h
 	}
 	return strings.Trim(hostport, "[]")
-}
-
-// isLoopback reports whether host names this machine.
-func isLoopback(host string) bool {
-	host = strings.ToLower(strings.TrimSuffix(host, "."))
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // validHost reports whether host is an IP address or a DNS name: labels

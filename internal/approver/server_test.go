@@ -15,7 +15,7 @@ func TestServerURL(t *testing.T) {
 		{"LOCALHOST:18084", "http://LOCALHOST:18084"},
 		{"127.0.0.1:8080", "http://127.0.0.1:8080"},
 		{"[::1]:8080", "http://[::1]:8080"},
-		{"dev.localhost:3000", "http://dev.localhost:3000"},
+		{"dev.localhost:3000", "https://dev.localhost:3000"}, // not loopback for sure: see package loopback
 		{"accounts.example.com:8443", "https://accounts.example.com:8443"},
 		{"192.168.1.20:8443", "https://192.168.1.20:8443"},
 		{"localhost", "http://localhost"},

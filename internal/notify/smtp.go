@@ -15,6 +15,8 @@ import (
 	"net/smtp"
 	"strings"
 	"time"
+
+	"github.com/countersign/countersign/internal/loopback"
 )
 
 // TLS modes of SMTPConfig.
@@ -58,7 +60,7 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 	switch cfg.TLS {
 	case TLSStartTLS, TLSImplicit:
 	case TLSNone:
-		if !isLoopback(host) {
+		if !loopback.Host(host) {
 			return nil, fmt.Errorf("smtp tls %q is only allowed for a relay on the loopback interface, not %s; use %q or %q", TLSNone, host, TLSStartTLS, TLSImplicit)
 		}
 		if cfg.Username != "" {
@@ -81,14 +83,6 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 		return nil, fmt.Errorf("smtp sender %q is not an email address: %w", cfg.From, err)
 	}
 	return &SMTP{cfg: cfg, host: host, from: from, now: time.Now}, nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // DefaultSMTPTimeout bounds SendMail when ctx has no deadline of its own.

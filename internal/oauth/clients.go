@@ -9,12 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/countersign/countersign/internal/loopback"
 	"github.com/countersign/countersign/internal/names"
 	"github.com/countersign/countersign/internal/store"
 )
@@ -126,11 +126,7 @@ func redirectAllowed(u *url.URL) error {
 	case "https":
 		return nil
 	case "http":
-		host := u.Hostname()
-		if host == "localhost" {
-			return nil
-		}
-		if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		if loopback.Host(u.Hostname()) {
 			return nil
 		}
 	}

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"html/template"
 	"maps"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -24,6 +23,7 @@ import (
 	"time"
 
 	"github.com/countersign/countersign/internal/api"
+	"github.com/countersign/countersign/internal/loopback"
 	"github.com/countersign/countersign/internal/oauth"
 	"github.com/countersign/countersign/internal/store"
 )
@@ -424,7 +424,7 @@ func appOrigins(c *store.OAuthClient, query string) []string {
 		}
 	}
 	q, _ := url.ParseQuery(query)
-	if u, err := url.Parse(q.Get("redirect_uri")); err == nil && u.Scheme == "http" && isLoopback(u.Hostname()) {
+	if u, err := url.Parse(q.Get("redirect_uri")); err == nil && u.Scheme == "http" && loopback.Host(u.Hostname()) {
 		for _, ru := range c.RedirectURIs {
 			if r, err := url.Parse(ru); err == nil && r.Scheme == u.Scheme && r.Hostname() == u.Hostname() {
 				add(u)
@@ -432,14 +432,6 @@ func appOrigins(c *store.OAuthClient, query string) []string {
 		}
 	}
 	return out
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // nextApp is the app a sign-in is for: the client of the /oauth/authorize
