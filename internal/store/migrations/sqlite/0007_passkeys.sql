@@ -1,0 +1,4 @@
+-- Countersign schema, version 7 (SQLite): kept for passkey sign-in, which
+-- another change brings; this file holds the number until then, so that
+-- version 8 can follow it. When that change lands, its version 7 replaces
+-- this file.
