@@ -164,7 +164,7 @@ type view struct {
 var inlineMessages = map[string]bool{
 	"signin": true, "signup": true, "forgot": true, "reset": true, "verify": true, "confirm": true,
 	"password": true, "phone": true, "consent": true, "memberremove": true, "appdelete": true,
-	"endsession": true, "error": true, "edit": true,
+	"endsession": true, "error": true, "edit": true, "notme": true,
 }
 
 // Invalid says whether the page's error is about the field name: the
@@ -203,20 +203,33 @@ func when(t time.Time) template.HTML {
 	return template.HTML(`<time datetime="` + u.Format(time.RFC3339) + `" data-local>` + u.Format("2 Jan 2006, 15:04 UTC") + `</time>`)
 }
 
-// parsePages parses each page template with the shared layout.
+// parsePages parses each page template with the shared layout and the
+// parts: a file that defines no "content" is a part (its {{define}} blocks
+// are in every page), not a page.
 func parsePages() (map[string]*template.Template, error) {
-	base, err := template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
 	}
-	names, err := fs.Glob(templateFS, "templates/*.html")
+	shared := []string{"templates/layout.html"}
+	isPart := map[string]bool{}
+	for _, n := range names {
+		b, err := fs.ReadFile(templateFS, n)
+		if err != nil {
+			return nil, err
+		}
+		if n != "templates/layout.html" && !bytes.Contains(b, []byte(`{{define "content"}}`)) {
+			shared, isPart[n] = append(shared, n), true
+		}
+	}
+	base, err := template.New("layout").Funcs(funcs).ParseFS(templateFS, shared...)
 	if err != nil {
 		return nil, err
 	}
 	pages := map[string]*template.Template{}
 	for _, n := range names {
 		name := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
-		if name == "layout" {
+		if name == "layout" || isPart[n] {
 			continue
 		}
 		t, err := template.Must(base.Clone()).ParseFS(templateFS, n)

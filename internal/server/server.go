@@ -107,6 +107,7 @@ type Server struct {
 	secure   bool
 	public   *url.URL
 	pwParams password.Params
+	geo      approval.Locator // names places; nil: none
 
 	keys      *seckey.Service
 	approvals *approval.Service
@@ -176,6 +177,7 @@ func New(cfg Config) (_ *Server, err error) {
 		public:  pub,
 		closing: make(chan struct{}),
 		ping:    pingEvery,
+		geo:     cfg.GeoIP,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

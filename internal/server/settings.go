@@ -40,6 +40,8 @@ type securityData struct {
 	Household   []houseMember   // owner first, each with their devices
 	Now         time.Time
 	As          *store.Member // the member this session acts as
+
+	Alerts store.AlertSettings // the sign-in alerts' channels
 }
 
 // May says whether this session may do the action named act (a constant of
@@ -100,6 +102,9 @@ func (s *Server) securityData(ctx context.Context, st *reqState) (*securityData,
 	}
 	if d.Sessions, err = s.store.Sessions(ctx, u.ID, d.Now); err != nil {
 		return nil, fmt.Errorf("sessions: %w", err)
+	}
+	if d.Alerts, err = s.store.AlertSettings(ctx, u.ID); err != nil {
+		return nil, err
 	}
 	act, err := s.store.ActivityPage(ctx, u.ID, 0, activityPageSize+1)
 	if err != nil {

@@ -727,4 +727,8 @@ const (
 	ActShareAccepted = "authenticator.share_accepted"
 	ActShareDeclined = "authenticator.share_declined"
 	ActDeviceMoved   = "device.moved"
+
+	ActSignInAlerted  = "signin.alerted"  // a sign-in from a new browser or place; Detail names it and the channels told
+	ActSignInDisowned = "signin.disowned" // "This wasn't me": Detail names the sign-in and what ended
+	ActAlertSettings  = "alerts.changed"  // Detail names the channels on and off
 )
