@@ -201,8 +201,8 @@ func (s *Server) alertMail(u *store.User, a *store.SignInAlert, news []string) n
 	fmt.Fprintf(&b, "Hello %s,\n\nYour Countersign account was just signed in to from %s it has not used before:\n\n", u.Name, what)
 	fmt.Fprintf(&b, "  Browser: %s\n  Place:   %s\n  Time:    %s\n\n", a.Browser, place, a.CreatedAt.UTC().Format("Monday 2 January 2006, 15:04 MST"))
 	b.WriteString("If this was you, there is nothing to do.\n\n" +
-		"If it wasn't you, open this link: it signs that browser out, and the apps it signed in to, and then\n" +
-		"helps you change your password.\n\n  " + s.public.String() + notMePath + "?t=" + s.alertToken(a) + "\n\n" +
+		"If it wasn't you, open this link and press \"This wasn't me\": it signs that browser out, and the apps\n" +
+		"it signed in to, and then helps you change your password.\n\n  " + s.public.String() + notMePath + "?t=" + s.alertToken(a) + "\n\n" +
 		"The link works once, for 14 days. You can turn these alerts off on the Login & security page.\n")
 	return notify.Mail{To: u.Email, Subject: "New sign-in to your Countersign account from " + a.Browser, Text: b.String()}
 }

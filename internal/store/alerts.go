@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -28,9 +27,8 @@ type AlertSettings struct {
 }
 
 // SignInAlert is what a sign-in from a new browser or place said, and the
-// session it names. SessionCreatedAt is when that session signed in: a new
-// session id after a privilege change keeps it, so the alert still finds
-// the session.
+// session it names (MoveSignIn keeps SessionID current when the session
+// gets a new id). SessionCreatedAt is when that session signed in.
 type SignInAlert struct {
 	ID               string
 	UserID           string
@@ -139,20 +137,36 @@ func (db *DB) SignInAlert(ctx context.Context, id string) (*SignInAlert, error) 
 	return a, nil
 }
 
+// MoveSignIn follows a session that got a new id (a privilege change
+// keeps the sign-in under a new cookie): its alerts name newID, and the
+// OAuth codes and tokens issued in it carry newSID, in one transaction.
+func (db *DB) MoveSignIn(ctx context.Context, userID, oldID, newID, oldSID, newSID string) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := db.exec(ctx, tx, `UPDATE signin_alerts SET session_id = ? WHERE user_id = ? AND session_id = ?`, newID, userID, oldID); err != nil {
+			return err
+		}
+		_, err := db.exec(ctx, tx, `UPDATE oauth_tokens SET session_id = ? WHERE user_id = ? AND session_id = ?`, newSID, userID, oldSID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("move sign-in: %w", mapErr(err))
+	}
+	return nil
+}
+
 // Disowned is what DisownSignIn ended.
 type Disowned struct {
-	Sessions   []string // ids of the sessions ended
+	Sessions   []string // the id of the session ended; none when it had ended already
 	OAuthApps  []string // client ids of the apps whose codes and tokens ended
 	OAuthCount int      // codes and tokens deleted
 }
 
 // DisownSignIn spends the alert ("This wasn't me") and, in one
-// transaction, ends the session it names — by its id, or by its sign-in
-// time should a privilege change have given it a new id — and deletes the
-// OAuth codes and tokens issued in it (whose session_id is one of sids'
-// values for the sessions ended; sids turns a session id into the "sid"
-// the tokens carry). ErrUsed when the alert was used already, ErrNotFound
-// when there is no such alert. Expiry is the caller's to check.
+// transaction, ends the session it names and deletes the OAuth codes and
+// tokens issued in it (whose session_id is sids(the session's id): sids
+// turns a session id into the "sid" the tokens carry). ErrUsed when the
+// alert was used already, ErrNotFound when there is no such alert. Expiry
+// is the caller's to check.
 func (db *DB) DisownSignIn(ctx context.Context, alertID string, at time.Time, sids func(sessionID string) string) (*SignInAlert, Disowned, error) {
 	var a *SignInAlert
 	var d Disowned
@@ -173,36 +187,16 @@ func (db *DB) DisownSignIn(ctx context.Context, alertID string, at time.Time, si
 			return err
 		}
 		a.UsedAt = fromTS(used)
-		rows, err := db.query(ctx, tx, `SELECT id FROM sessions WHERE user_id = ? AND (id = ? OR created_at = ?)`, a.UserID, a.SessionID, ts(a.SessionCreatedAt))
+		res, err := db.exec(ctx, tx, `DELETE FROM sessions WHERE id = ? AND user_id = ?`, a.SessionID, a.UserID)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			d.Sessions = append(d.Sessions, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if n, err := res.RowsAffected(); err != nil {
 			return err
+		} else if n > 0 {
+			d.Sessions = []string{a.SessionID}
 		}
-		ids := []string{a.SessionID}
-		for _, id := range d.Sessions {
-			if _, err := db.exec(ctx, tx, `DELETE FROM sessions WHERE id = ?`, id); err != nil {
-				return err
-			}
-			if id != a.SessionID {
-				ids = append(ids, id)
-			}
-		}
-		marks, args := make([]string, len(ids)), []any{a.UserID}
-		for i, id := range ids {
-			marks[i], args = "?", append(args, sids(id))
-		}
-		in := `user_id = ? AND session_id IN (` + strings.Join(marks, ", ") + `)`
+		in, args := `user_id = ? AND session_id = ?`, []any{a.UserID, sids(a.SessionID)}
 		crows, err := db.query(ctx, tx, `SELECT DISTINCT client_id FROM oauth_tokens WHERE `+in+` ORDER BY client_id`, args...)
 		if err != nil {
 			return err
@@ -219,7 +213,7 @@ func (db *DB) DisownSignIn(ctx context.Context, alertID string, at time.Time, si
 		if err := crows.Err(); err != nil {
 			return err
 		}
-		res, err := db.exec(ctx, tx, `DELETE FROM oauth_tokens WHERE `+in, args...)
+		res, err = db.exec(ctx, tx, `DELETE FROM oauth_tokens WHERE `+in, args...)
 		if err != nil {
 			return err
 		}

@@ -57,9 +57,8 @@ func TestAlertSettings(t *testing.T) {
 func TestDisownSignIn(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, db *DB, _ *testkit.Clock) {
 		u := newUser(t, db, "a@example.com", "")
-		signedIn := t0.Add(time.Minute)
 		for _, s := range []*Session{
-			{ID: "rotated", UserID: u.ID, Stage: StageFull, CreatedAt: signedIn, ExpiresAt: t0.Add(time.Hour)},
+			{ID: "rotated", UserID: u.ID, Stage: StageFull, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)},
 			{ID: "mine", UserID: u.ID, Stage: StageFull, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)},
 		} {
 			must(t, "CreateSession", db.CreateSession(ctx, s))
@@ -72,12 +71,13 @@ func TestDisownSignIn(t *testing.T) {
 				ClientID: c.ID, UserID: u.ID, Data: []byte("{}"), Active: true, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour), SessionID: s}))
 		}
 		// The alert names "old", the id the session had before a privilege
-		// change gave it "rotated" (same sign-in time).
-		a := &SignInAlert{UserID: u.ID, SessionID: "old", SessionCreatedAt: signedIn, Browser: "Chrome on Linux", IP: "192.0.2.1", CreatedAt: signedIn, ExpiresAt: t0.Add(time.Hour)}
+		// change gave it "rotated"; a token was issued before, one after.
+		a := &SignInAlert{UserID: u.ID, SessionID: "old", SessionCreatedAt: t0, Browser: "Chrome on Linux", IP: "192.0.2.1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
 		must(t, "AddSignInAlert", db.AddSignInAlert(ctx, a))
+		must(t, "MoveSignIn", db.MoveSignIn(ctx, u.ID, "old", "rotated", "sid-old", "sid-rotated"))
 		got, d, err := db.DisownSignIn(ctx, a.ID, t0.Add(2*time.Minute), sid)
 		must(t, "DisownSignIn", err)
-		if !got.UsedAt.Equal(t0.Add(2*time.Minute)) || got.Browser != "Chrome on Linux" {
+		if !got.UsedAt.Equal(t0.Add(2*time.Minute)) || got.Browser != "Chrome on Linux" || got.SessionID != "rotated" {
 			t.Errorf("DisownSignIn returned %+v", got)
 		}
 		if !slices.Equal(d.Sessions, []string{"rotated"}) || !slices.Equal(d.OAuthApps, []string{c.ID}) || d.OAuthCount != 2 {
@@ -86,7 +86,7 @@ func TestDisownSignIn(t *testing.T) {
 		if _, err := db.Session(ctx, "rotated"); err == nil {
 			t.Error("the disowned session is still there")
 		}
-		must(t, "Session(mine)", func() error { _, err := db.Session(ctx, "mine"); return err }())
+		must(t, "Session(mine), signed in at the same time", func() error { _, err := db.Session(ctx, "mine"); return err }())
 		for _, sig := range []string{"sigc", "sigd"} {
 			must(t, "OAuthToken(another session's)", func() error { _, err := db.OAuthToken(ctx, OAuthRefresh, sig); return err }())
 		}

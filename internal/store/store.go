@@ -654,6 +654,7 @@ type Store interface {
 	AddSignInAlert(ctx context.Context, a *SignInAlert) error
 	SignInAlert(ctx context.Context, id string) (*SignInAlert, error)
 	DisownSignIn(ctx context.Context, alertID string, at time.Time, sids func(sessionID string) string) (*SignInAlert, Disowned, error)
+	MoveSignIn(ctx context.Context, userID, oldID, newID, oldSID, newSID string) error
 
 	// ID token signing keys.
 	AddOAuthKey(ctx context.Context, k *OAuthKey) error

@@ -19,9 +19,9 @@ CREATE TABLE signin_alert_settings (
     desktop BOOLEAN NOT NULL DEFAULT TRUE
 );
 
--- One alert per new sign-in: the session it names (and when that session
--- signed in, which a new session id after a privilege change keeps), what
--- it said, and when "This wasn't me" was used on it.
+-- One alert per new sign-in: the session it names (its new id after a
+-- privilege change), when that session signed in, what the alert said, and
+-- when "This wasn't me" was used on it.
 CREATE TABLE signin_alerts (
     id                 TEXT PRIMARY KEY,
     user_id            TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
