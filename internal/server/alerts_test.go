@@ -121,7 +121,9 @@ func TestSignInAlertMail(t *testing.T) {
 }
 
 func TestSignInAlertGeoIP(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.GeoIP = fakeLocator{"203.0.113.9": "Paris, France", "198.51.100.7": "Paris, France"} })
+	e := newEnv(t, func(c *Config) {
+		c.GeoIP = fakeLocator{"203.0.113.9": "Paris, France", "198.51.100.7": "Paris, France"}
+	})
 	e.client().signup("ada@example.com", pw)
 	e.browserAt(chromeUA, "198.51.100.7").signin("ada@example.com", pw) // a new address in a place known by name
 	if n := len(e.alertMails()); n != 1 {
