@@ -309,7 +309,7 @@ func (s *Server) notMe(w http.ResponseWriter, r *http.Request, st *reqState) err
 		return err
 	}
 	id := a.ID
-	a, d, err := s.disown(ctx, originOf(r, st), id, "from the alert's link")
+	a, d, detail, err := s.disown(ctx, id)
 	if errors.Is(err, store.ErrUsed) {
 		a, err := s.store.SignInAlert(ctx, id)
 		if err != nil {
@@ -323,9 +323,12 @@ func (s *Server) notMe(w http.ResponseWriter, r *http.Request, st *reqState) err
 	if err != nil {
 		return err
 	}
-	v := notMeView{State: "done", Alert: a, Token: tok, Sessions: len(d.Sessions), Apps: d.Apps}
+	if err := s.addActivity(ctx, originOf(r, st), a.UserID, store.ActSignInDisowned, true, detail+" from the alert's link"); err != nil {
+		return err
+	}
+	v := notMeView{State: "done", Alert: a, Token: tok, Sessions: d.Sessions, Apps: d.Apps}
 	// The session loaded for this request may be the one just ended.
-	if st.sess != nil && slices.Contains(d.Sessions, st.sess.ID) {
+	if st.sess != nil && st.sess.ID == a.SessionID {
 		s.clearCookie(w, sessionCookie)
 		st.sess, st.user = nil, nil
 	}
@@ -333,29 +336,23 @@ func (s *Server) notMe(w http.ResponseWriter, r *http.Request, st *reqState) err
 	return s.showNotMe(w, r, http.StatusOK, v)
 }
 
-// disowned is what "This wasn't me" ended, with the apps named.
-type disowned struct {
-	Sessions []string
-	Apps     []string
-}
-
 // disown is "This wasn't me" on the alert, for the link's page and API v1
-// alike: the session and its apps' tokens end (store.DisownSignIn), the
-// activity log says so (how: "from the alert's link", "on Sam's desktop")
-// and the desktops reload their sessions. ErrUsed, ErrNotFound as
-// DisownSignIn.
-func (s *Server) disown(ctx context.Context, from origin, alertID, how string) (*store.SignInAlert, disowned, error) {
+// alike: the session and its apps' tokens end (store.DisownSignIn) and the
+// desktops reload their sessions. It returns what ended, with the apps
+// named, and the activity's detail, which the caller records with how it
+// was asked. ErrUsed, ErrNotFound as DisownSignIn.
+func (s *Server) disown(ctx context.Context, alertID string) (*store.SignInAlert, api.Disowned, string, error) {
 	a, d, err := s.store.DisownSignIn(ctx, alertID, s.now(), s.oidcSID)
 	if err != nil {
-		return nil, disowned{}, err
+		return nil, api.Disowned{}, "", err
 	}
-	out := disowned{Sessions: d.Sessions}
+	out := api.Disowned{Sessions: len(d.Sessions), Apps: []string{}, PasswordURL: s.public.String() + "/account/password"}
 	for _, id := range d.OAuthApps {
 		name := id
 		if c, err := s.store.OAuthClient(ctx, id); err == nil {
 			name = c.Name
 		} else if !errors.Is(err, store.ErrNotFound) {
-			return nil, disowned{}, fmt.Errorf("name the app %s: %w", id, err)
+			return nil, api.Disowned{}, "", fmt.Errorf("name the app %s: %w", id, err)
 		}
 		out.Apps = append(out.Apps, name)
 	}
@@ -366,17 +363,21 @@ func (s *Server) disown(ctx context.Context, from origin, alertID, how string) (
 		detail += "signed out"
 	}
 	if len(out.Apps) > 0 {
-		detail += ", and " + plural(len(out.Apps), "app") + " it signed in to (" + strings.Join(out.Apps, ", ") + ")"
-	}
-	detail += " " + how
-	if err := s.addActivity(ctx, from, a.UserID, store.ActSignInDisowned, true, detail); err != nil {
-		return nil, disowned{}, err
+		detail += ", with " + plural(len(out.Apps), "app") + " it signed in to (" + strings.Join(out.Apps, ", ") + ")"
 	}
 	s.house.Changed(ctx, a.UserID, api.ChangedSessions)
 	if len(out.Apps) > 0 {
 		s.house.Changed(ctx, a.UserID, api.ChangedApps)
 	}
-	return a, out, nil
+	return a, out, detail, nil
+}
+
+// apiAlerts is what API v1 needs of the server for "This wasn't me" on a
+// desktop (apiv1.Alerts).
+type apiAlerts struct{ s *Server }
+
+func (a apiAlerts) Disown(ctx context.Context, alertID string) (*store.SignInAlert, api.Disowned, string, error) {
+	return a.s.disown(ctx, alertID)
 }
 
 // notMePassword mails the account a link to choose a new password: the
