@@ -75,13 +75,13 @@ type EventKind int
 
 // Kinds of events.
 const (
-	EventRequest    EventKind = iota // a new request (Event.Request), or new times of one already sent after the desktop's clock was set
-	EventResolved                    // a request stopped pending (Event.Resolved)
-	EventUnpaired                    // the server removed this device (Event.Account)
-	EventConnection                  // Event.Account.Online or LastError changed, or another process paired or unpaired it: read Accounts again
-	EventChanged                     // something the account's dashboard shows changed on the server (Event.Changed)
-	EventShare                       // an authenticator was offered to this desktop (Event.Share): read Shares
-	EventSignInAlert                 // the account was signed in to from a new browser or place (Event.Alert): offer NotMe
+	EventRequest     EventKind = iota // a new request (Event.Request), or new times of one already sent after the desktop's clock was set
+	EventResolved                     // a request stopped pending (Event.Resolved)
+	EventUnpaired                     // the server removed this device (Event.Account)
+	EventConnection                   // Event.Account.Online or LastError changed, or another process paired or unpaired it: read Accounts again
+	EventChanged                      // something the account's dashboard shows changed on the server (Event.Changed)
+	EventShare                        // an authenticator was offered to this desktop (Event.Share): read Shares
+	EventSignInAlert                  // the account was signed in to from a new browser or place (Event.Alert): offer NotMe
 )
 
 func (k EventKind) String() string {
