@@ -13,7 +13,7 @@ import (
 )
 
 // TestSignInAlert: a sign-in from a browser the account has not used
-// reaches the owner's paired desktop as EventSignInAlert (not a member's,
+// reaches the owner's paired desktop as EventAlert (not a member's,
 // whose sign-in it is not), and "This wasn't me" there signs that browser
 // out.
 func TestSignInAlert(t *testing.T) {
@@ -58,7 +58,7 @@ func TestSignInAlert(t *testing.T) {
 	home := signIn(webtest.ChromeLinux) // the account's first sign-in: no alert
 	away := signIn(webtest.FirefoxWindows)
 
-	e := c.wait(EventSignInAlert, nil)
+	e := c.wait(EventAlert, nil)
 	al := e.Alert
 	if e.Account.ID != a.ID || al.Browser != "Firefox 133 on Windows 10" || al.IP != "127.0.0.1" || al.ID == "" {
 		t.Fatalf("alert = %+v of %s", al, e.Account.ID)
@@ -67,12 +67,12 @@ func TestSignInAlert(t *testing.T) {
 		t.Errorf("alert says %v is new, want the browser", al.New)
 	}
 	for _, ev := range c.drain(200 * time.Millisecond) {
-		if ev.Kind == EventSignInAlert {
+		if ev.Kind == EventAlert {
 			t.Errorf("a second alert: %+v", ev.Alert)
 		}
 	}
 	for _, ev := range samDesk.drain(200 * time.Millisecond) {
-		if ev.Kind == EventSignInAlert {
+		if ev.Kind == EventAlert {
 			t.Errorf("Sam's desktop got the alert of the owner's sign-in: %+v", ev.Alert)
 		}
 	}

@@ -396,7 +396,7 @@ func (m *Manager) handle(a *account, ev api.StreamEvent) error {
 			break
 		}
 		al.Browser, al.Place, al.IP = cleanText(al.Browser), cleanText(al.Place), cleanText(al.IP)
-		m.emitFor(a, Event{Kind: EventSignInAlert, Alert: &al})
+		m.emitFor(a, Event{Kind: EventAlert, Alert: &al})
 	case api.EventUnpaired:
 		var u api.Unpaired
 		if err := json.Unmarshal(ev.Data, &u); err == nil && (u.DeviceID == a.ID || u.DeviceID == "") {
