@@ -80,12 +80,16 @@ func TestAccessibility(t *testing.T) {
 		check(p)
 	}
 	s.signUp()
+	_, link := s.signInElsewhere() // before two-step: the password alone signs in
 	s.enableTwoStep()
 	for _, p := range []string{"/account/security", "/account/activity", "/account/password", "/account/two-step",
 		"/account/two-step/totp", "/account/two-step/phone", "/account/approvers/pair", "/developer/apps"} {
 		check(p)
 	}
 	s.signOut()
+	for _, p := range []string{link, "/alerts/not-me?t=not-a-link"} { // a sign-in alert's link, signed out
+		check(p)
+	}
 	s.signIn()
 	s.wantPath("/signin/verify")
 	for _, p := range []string{"/signin/verify", "/signin/verify?method=sms", "/signin/verify?method=backup"} {
