@@ -578,7 +578,7 @@ func (p *Provider) Discovery(w http.ResponseWriter, r *http.Request) {
 		"request_parameter_supported":           false,
 		"request_uri_parameter_supported":       false,
 		"claims_parameter_supported":            false,
-		"claims_supported":                      []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "name", "email", "email_verified", "user_id"},
+		"claims_supported":                      []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "sid", "name", "email", "email_verified", "user_id"},
 	})
 }
 
