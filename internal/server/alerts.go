@@ -141,12 +141,12 @@ func (s *Server) watchSignIn(ctx context.Context, r *http.Request, st *reqState,
 		told = append(told, "by mail")
 	}
 	if settings.Desktop {
-		for_ := []string{owner.ID}
+		to := []string{owner.ID}
 		if member != owner.ID {
-			for_ = append(for_, member)
+			to = append(to, member)
 		}
 		ev, err := approvalEvent(api.EventSignInAlert, api.SignInAlert{
-			ID: a.ID, Browser: a.Browser, Place: a.Place, IP: a.IP, At: now, New: news, MemberID: member, For: for_,
+			ID: a.ID, Browser: a.Browser, Place: a.Place, IP: a.IP, At: now, New: news, MemberID: member, For: to,
 		})
 		if err != nil {
 			return err
@@ -203,7 +203,8 @@ func (s *Server) alertMail(u *store.User, a *store.SignInAlert, news []string) n
 	b.WriteString("If this was you, there is nothing to do.\n\n" +
 		"If it wasn't you, open this link and press \"This wasn't me\": it signs that browser out, and the apps\n" +
 		"it signed in to, and then helps you change your password.\n\n  " + s.public.String() + notMePath + "?t=" + s.alertToken(a) + "\n\n" +
-		"The link works once, for 14 days. You can turn these alerts off on the Login & security page.\n")
+		"The link works once, for " + strconv.Itoa(int(alertLifetime/(24*time.Hour))) + " days. You can turn these alerts off on the\n" +
+		"Login & security page.\n")
 	return notify.Mail{To: u.Email, Subject: "New sign-in to your Countersign account from " + a.Browser, Text: b.String()}
 }
 
