@@ -79,11 +79,13 @@ type approvals struct {
 	dialog dialog.Dialog // the last dialog shown
 	pair   *pairForm     // the pairing dialog while it is open
 	shares *shareOffers  // the authenticators shared with this desktop
+	alerts *signInAlerts // new browsers and places that signed in (alerts.go)
 }
 
 func newApprovals(m *Main) *approvals {
 	s := &approvals{m: m, svc: m.deps.Approvals, ui: fyne.Do, prompts: map[string]*prompt{}}
 	s.shares = newShareOffers(s)
+	s.alerts = newSignInAlerts(s)
 	s.status = &widget.Label{Wrapping: fyne.TextWrapWord}
 	s.list = container.NewVBox()
 	s.pairButton = widget.NewButtonWithIcon("Pair with an account…", theme.ContentAddIcon(), s.showPair)
@@ -95,6 +97,7 @@ func newApprovals(m *Main) *approvals {
 	s.root = container.NewVScroll(container.NewPadded(container.NewVBox(
 		heading("Sign-in approvals"),
 		intro,
+		s.alerts.box,
 		s.status,
 		container.NewHBox(s.pairButton),
 		s.waitingHead,
@@ -179,6 +182,8 @@ func (s *approvals) handle(ev approver.Event) {
 		s.m.dashboard.handle(ev)
 	case approver.EventChanged, approver.EventShare:
 		s.m.dashboard.handle(ev)
+	case approver.EventAlert:
+		s.alerts.handle(ev)
 	}
 	s.shares.handle(ev)
 }

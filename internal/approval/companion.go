@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/countersign/countersign/internal/api"
@@ -370,12 +371,17 @@ type stream struct {
 	fresh  bool
 }
 
+// alertReplay is how long after a sign-in its alert still reaches a desktop
+// that was away: a day, as long as events are kept.
+const alertReplay = 24 * time.Hour
+
 // replay reads the events after the cursor and keeps those that matter:
 // "approval" events of requests still pending, "resolved" events of the last
 // replayWindow (unless this read skipped the request's approval: the device
 // never saw it), "changed" events of the last replayWindow unless the stream
-// is fresh, "share" events for this device, this device's "unpaired" event
-// (done is then true and reading stops). With first, it then adds the
+// is fresh, "share" events for this device, "signin_alert" events of the
+// last alertReplay for this device's member unless the stream is fresh,
+// this device's "unpaired" event (done is then true and reading stops). With first, it then adds the
 // pending requests it did not send. Which requests are pending is asked after each page is read, so a
 // request made meanwhile is not mistaken for a gone one.
 func (st *stream) replay(ctx context.Context, first bool) (out []api.StreamEvent, done bool, err error) {
@@ -415,6 +421,10 @@ func (st *stream) replay(ctx context.Context, first bool) (out []api.StreamEvent
 			case api.EventShare:
 				var o api.ShareOffered
 				keep = json.Unmarshal(e.Data, &o) == nil && o.DeviceID == st.a.ID
+			case api.EventSignInAlert:
+				var al api.SignInAlert
+				keep = !st.fresh && now.Sub(e.CreatedAt) <= alertReplay &&
+					json.Unmarshal(e.Data, &al) == nil && slices.Contains(al.For, st.a.MemberID)
 			}
 			if keep {
 				out = append(out, api.StreamEvent{ID: e.Seq, Event: e.Kind, Data: json.RawMessage(e.Data)})

@@ -9,9 +9,10 @@
 // Events, with a long-poll fallback for proxies that buffer) and signs the
 // decisions the person takes. Beside approvals, Call makes any API v1
 // request as the paired desktop (package client, the account dashboard, is
-// built on it), the stream's "changed" and "share" events come out as
-// EventChanged and EventShare, and Shares opens the authenticators the
-// household's owner shared with this desktop. It draws nothing: the window
+// built on it), the stream's "changed", "share" and "signin_alert" events
+// come out as EventChanged, EventShare and EventAlert (NotMe answers
+// an alert), and Shares opens the authenticators the household's owner
+// shared with this desktop. It draws nothing: the window
 // (app/ui) and the command line (internal/cli) are built on it.
 //
 // The window and the command line may run at once: paired.json is written
@@ -80,6 +81,7 @@ const (
 	EventConnection                  // Event.Account.Online or LastError changed, or another process paired or unpaired it: read Accounts again
 	EventChanged                     // something the account's dashboard shows changed on the server (Event.Changed)
 	EventShare                       // an authenticator was offered to this desktop (Event.Share): read Shares
+	EventAlert                       // the account was signed in to from a new browser or place (Event.Alert): offer NotMe
 )
 
 func (k EventKind) String() string {
@@ -96,6 +98,8 @@ func (k EventKind) String() string {
 		return "changed"
 	case EventShare:
 		return "share"
+	case EventAlert:
+		return "signin alert"
 	}
 	return fmt.Sprintf("EventKind(%d)", int(k))
 }
@@ -108,6 +112,7 @@ type Event struct {
 	Resolved *api.Resolved     // EventResolved: the request was decided (here or elsewhere), expired, or "cancelled" when its account went
 	Changed  *api.Changed      // EventChanged: what changed
 	Share    *api.ShareOffered // EventShare: the offer
+	Alert    *api.SignInAlert  // EventAlert: what signed in, where from and when
 }
 
 // Choice is a decision on a request.

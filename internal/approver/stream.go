@@ -389,6 +389,14 @@ func (m *Manager) handle(a *account, ev api.StreamEvent) error {
 		if s.DeviceID == a.ID {
 			m.emitFor(a, Event{Kind: EventShare, Share: &s})
 		}
+	case api.EventSignInAlert:
+		var al api.SignInAlert
+		if err := json.Unmarshal(ev.Data, &al); err != nil || al.ID == "" {
+			m.log.Warn("approver: a sign-in alert that cannot be read", "server", a.Server, "err", err)
+			break
+		}
+		al.Browser, al.Place, al.IP = cleanText(al.Browser), cleanText(al.Place), cleanText(al.IP)
+		m.emitFor(a, Event{Kind: EventAlert, Alert: &al})
 	case api.EventUnpaired:
 		var u api.Unpaired
 		if err := json.Unmarshal(ev.Data, &u); err == nil && (u.DeviceID == a.ID || u.DeviceID == "") {

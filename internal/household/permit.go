@@ -63,6 +63,7 @@ const (
 	APITokens        = permit.APITokens
 	Consent          = permit.Consent
 	StepUp           = permit.StepUp
+	DisownSignIn     = permit.DisownSignIn
 )
 
 // StepUpWindow is permit.StepUpWindow.

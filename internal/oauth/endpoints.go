@@ -233,6 +233,7 @@ type authorizeOptions struct {
 	authTime    time.Time
 	amr         []string
 	requestedAt time.Time
+	sid         string
 }
 
 // WithAuthentication gives the ID token's auth_time (when the person signed
@@ -247,6 +248,15 @@ func WithAuthentication(at time.Time, amr ...string) AuthorizeOption {
 // against it. Without it: now.
 func WithRequestedAt(t time.Time) AuthorizeOption {
 	return func(o *authorizeOptions) { o.requestedAt = t }
+}
+
+// WithSession names the browser session the person authorizes in, as the
+// OpenID Connect "sid" claim (Front-Channel and Back-Channel Logout): an
+// opaque, stable name, never the session's cookie or key. The codes and
+// tokens issued carry it (store.OAuthToken.SessionID), so that ending
+// that session from a sign-in alert ends them too.
+func WithSession(sid string) AuthorizeOption {
+	return func(o *authorizeOptions) { o.sid = sid }
 }
 
 // newSession is the fosite session of a person's authorization.
@@ -265,6 +275,10 @@ func (p *Provider) newSession(userID string, now time.Time, o authorizeOptions) 
 	if len(o.amr) > 0 {
 		amr = o.amr
 	}
+	extra := map[string]any{}
+	if o.sid != "" {
+		extra["sid"] = o.sid
+	}
 	return &openid.DefaultSession{
 		Claims: &jwt.IDTokenClaims{
 			Issuer:                          p.issuer,
@@ -272,7 +286,7 @@ func (p *Provider) newSession(userID string, now time.Time, o authorizeOptions) 
 			AuthTime:                        authTime,
 			RequestedAt:                     requestedAt,
 			AuthenticationMethodsReferences: amr,
-			Extra:                           map[string]any{},
+			Extra:                           extra,
 		},
 		Headers: jwt.NewHeaders(),
 		Subject: userID,
@@ -564,7 +578,7 @@ func (p *Provider) Discovery(w http.ResponseWriter, r *http.Request) {
 		"request_parameter_supported":           false,
 		"request_uri_parameter_supported":       false,
 		"claims_parameter_supported":            false,
-		"claims_supported":                      []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "name", "email", "email_verified", "user_id"},
+		"claims_supported":                      []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "sid", "name", "email", "email_verified", "user_id"},
 	})
 }
 

@@ -110,6 +110,10 @@ func (s *storage) create(ctx context.Context, kind, signature string, r fosite.R
 	if err != nil {
 		return fmt.Errorf("store %s: %w", kind, err)
 	}
+	var sid string
+	if sess.Claims != nil {
+		sid, _ = sess.Claims.Extra["sid"].(string)
+	}
 	now := s.p.now()
 	expires := now.Add(tokenLifetime[kind])
 	return s.p.store.AddOAuthToken(ctx, &store.OAuthToken{
@@ -122,6 +126,7 @@ func (s *storage) create(ctx context.Context, kind, signature string, r fosite.R
 		Active:    true,
 		CreatedAt: now,
 		ExpiresAt: expires,
+		SessionID: sid,
 	})
 }
 

@@ -85,6 +85,10 @@ const (
 	APITokens // make or revoke API tokens
 	Consent   // let an app sign in to the account
 	StepUp    // confirm it is the account's person through the API (password or security key), for the actions that need a fresh sign-in
+	// DisownSignIn is "This wasn't me" on a sign-in alert: that sign-in's
+	// session ends with the apps' tokens issued in it. Ending is the safe
+	// direction: it needs no fresh sign-in.
+	DisownSignIn
 	numActions
 )
 
@@ -106,6 +110,7 @@ var table = []row{
 	{SignOutDevice, "SignOutDevice", "sign out a trusted browser", [numCallers]Rule{Yes, Own, Yes, Own, No, Yes, No}},
 	{EndSession, "EndSession", "end a session", [numCallers]Rule{Yes, Own, Yes, Own, No, Yes, No}},
 	{EndAllSessions, "EndAllSessions", "end every session", [numCallers]Rule{Yes, No, Yes, No, No, Yes, No}},
+	{DisownSignIn, "DisownSignIn", `say "This wasn't me" to a sign-in alert`, [numCallers]Rule{Yes, Own, Off, Off, No, Yes, No}},
 	{AddKey, "AddKey", "add a security key", [numCallers]Rule{Yes, Own, Yes, Own, No, Yes, No}},
 	{CheckKey, "CheckKey", "check a security key", [numCallers]Rule{Yes, Yes, Off, Off, No, Yes, No}},
 	{RevokeApp, "RevokeApp", "remove an app's access", [numCallers]Rule{Yes, No, Yes, No, No, Yes, No}},

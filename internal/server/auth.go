@@ -137,6 +137,9 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request, st *reqState) er
 	if err := s.startSession(ctx, w, r, st, u, store.StageFull, "", ""); err != nil {
 		return err
 	}
+	if err := s.watchSignIn(ctx, r, st, u); err != nil {
+		return err
+	}
 	s.flash(w, "Welcome to Countersign. Turn on two-step verification to protect your account.")
 	http.Redirect(w, r, "/account/security", http.StatusSeeOther)
 	return nil
@@ -394,7 +397,8 @@ func humanDuration(d time.Duration) string {
 }
 
 // completeSignIn ends a successful sign-in: failures forgotten, a new
-// signed-in session, the event logged. The session acts as memberID, the
+// signed-in session, the event logged, and an alert when the browser or
+// place is new (watchSignIn). Every sign-in path ends here. The session acts as memberID, the
 // member whose second step signed it in ("": the owner, for the account's
 // own password, codes and authenticator).
 func (s *Server) completeSignIn(ctx context.Context, w http.ResponseWriter, r *http.Request, st *reqState, u *store.User, deviceID, memberID, detail string) error {
@@ -407,7 +411,10 @@ func (s *Server) completeSignIn(ctx context.Context, w http.ResponseWriter, r *h
 		return err
 	}
 	s.metrics.signin("success")
-	return s.activity(ctx, r, st, u.ID, store.ActSignIn, true, detail)
+	if err := s.activity(ctx, r, st, u.ID, store.ActSignIn, true, detail); err != nil {
+		return err
+	}
+	return s.watchSignIn(ctx, r, st, u)
 }
 
 // takeNext is where a finished sign-in goes (remembered across the second

@@ -182,6 +182,7 @@ func TestPermissionMatrix(t *testing.T) {
 		"POST /account/household/devices/{id}/move":         {target: browser},
 		"POST /account/api-tokens":                          {},
 		"POST /account/api-tokens/{id}/revoke":              {target: none},
+		"POST /account/alerts":                              {form: url.Values{"mail": {"1"}, "desktop": {"1"}}},
 		"POST /oauth/consent":                               {},
 		"GET /developer/apps":                               {},
 		"POST /developer/apps":                              {},

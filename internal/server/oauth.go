@@ -136,7 +136,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, st *reqState)
 		return s.authorizeError(w, r, ar, oauth.ErrConsentRequired)
 	}
 	if !need {
-		s.oauth.Authorize(ctx, w, r, ar, st.user.ID, s.authentication(st), oauth.WithRequestedAt(requested))
+		s.oauth.Authorize(ctx, w, r, ar, st.user.ID, s.authentication(st), oauth.WithRequestedAt(requested), oauth.WithSession(s.oidcSID(st.sess.ID)))
 		return nil
 	}
 	return s.showConsent(w, r, st, ar, r.URL.RawQuery)
@@ -251,7 +251,7 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request, st *reqState) e
 	}
 	switch r.PostFormValue("decision") {
 	case "allow":
-		s.oauth.Authorize(ctx, w, ar2, ar, st.user.ID, s.authentication(st), oauth.WithRequestedAt(requested))
+		s.oauth.Authorize(ctx, w, ar2, ar, st.user.ID, s.authentication(st), oauth.WithRequestedAt(requested), oauth.WithSession(s.oidcSID(st.sess.ID)))
 		s.house.Changed(ctx, st.user.ID, api.ChangedApps)
 	case "cancel":
 		s.oauth.WriteAuthorizeError(w, ar2, ar, oauth.ErrAccessDenied)

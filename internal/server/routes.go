@@ -89,6 +89,13 @@ func (s *Server) routes() http.Handler {
 	s.pageAs(mux, "POST /account/api-tokens", household.APITokens, s.apiTokenCreate)
 	s.pageAs(mux, "POST /account/api-tokens/{id}/revoke", household.APITokens, s.apiTokenRevoke)
 
+	// Sign-in alerts: the settings, and the mailed link's "This wasn't me",
+	// which its token authorizes, signed in or not.
+	s.pageAs(mux, "POST /account/alerts", household.TwoStep, s.alertSettings)
+	s.page(mux, "GET "+notMePath, anyone, s.notMePage)
+	s.page(mux, "POST "+notMePath, anyone, s.notMe)
+	s.page(mux, "POST "+notMePath+"/password", anyone, s.notMePassword)
+
 	// Sign in with Countersign: the pages, then the endpoints apps call.
 	s.page(mux, "GET /oauth/authorize", anyone, s.authorize)
 	s.pageAs(mux, "POST /oauth/consent", household.Consent, s.consent)

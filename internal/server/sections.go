@@ -43,6 +43,7 @@ var cardSection = map[string]string{
 	"backup":          "/account/security/sign-in",
 	"security-keys":   "/account/security/sign-in",
 	"passkeys":        "/account/security/sign-in",
+	"alerts":          "/account/security/sign-in",
 	"approvers":       "/account/security/devices",
 	"browsers":        "/account/security/devices",
 	"authorized-apps": "/account/security/apps",

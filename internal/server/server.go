@@ -108,6 +108,7 @@ type Server struct {
 	secure   bool
 	public   *url.URL
 	pwParams password.Params
+	geo      approval.Locator // names places; nil: none
 
 	keys      *seckey.Service
 	approvals *approval.Service
@@ -177,6 +178,7 @@ func New(cfg Config) (_ *Server, err error) {
 		public:  pub,
 		closing: make(chan struct{}),
 		ping:    pingEvery,
+		geo:     cfg.GeoIP,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -251,7 +253,7 @@ func New(cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: oauth: %w", err)
 	}
-	s.api, err = apiv1.New(apiv1.Options{Store: s.store, Keys: s.keys, Now: s.now, Log: s.log, Approvals: s.approvals, OAuth: s.oauth, Household: s.house, Locator: cfg.GeoIP, ClientIP: s.clientIP, Closing: s.closing, StepUp: apiStepUp{s}})
+	s.api, err = apiv1.New(apiv1.Options{Store: s.store, Keys: s.keys, Now: s.now, Log: s.log, Approvals: s.approvals, OAuth: s.oauth, Household: s.house, Locator: cfg.GeoIP, ClientIP: s.clientIP, Closing: s.closing, StepUp: apiStepUp{s}, Alerts: apiAlerts{s}})
 	if err != nil {
 		return nil, fmt.Errorf("server: api: %w", err)
 	}

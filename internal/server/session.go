@@ -137,9 +137,14 @@ func (s *Server) replaceSession(ctx context.Context, w http.ResponseWriter, r *h
 }
 
 // rotateSession gives the signed-in session a new id (after a privilege
-// change), keeping its device binding.
+// change), keeping its device binding, and its alerts and apps' tokens
+// follow it (store.MoveSignIn).
 func (s *Server) rotateSession(ctx context.Context, w http.ResponseWriter, r *http.Request, st *reqState) error {
-	return s.replaceSession(ctx, w, r, st, st.user, store.StageFull, st.sess.DeviceID, st.sess.MemberID, st.sess.CreatedAt) // not a new sign-in
+	old := st.sess.ID
+	if err := s.replaceSession(ctx, w, r, st, st.user, store.StageFull, st.sess.DeviceID, st.sess.MemberID, st.sess.CreatedAt); err != nil { // not a new sign-in
+		return err
+	}
+	return s.store.MoveSignIn(ctx, st.user.ID, old, st.sess.ID, s.oidcSID(old), s.oidcSID(st.sess.ID))
 }
 
 // endSession signs the browser out.

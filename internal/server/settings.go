@@ -51,6 +51,7 @@ type securityData struct {
 	Browsers  []browserRow
 
 	Passkeys []store.SecurityKey // the keys that sign in on their own (Keys holds the others)
+	Alerts   store.AlertSettings // the sign-in alerts' channels
 }
 
 // MemberName is the name of the member id on a device's row when the
@@ -149,6 +150,9 @@ func (s *Server) securityData(ctx context.Context, st *reqState) (*securityData,
 	}
 	if d.Sessions, err = s.store.Sessions(ctx, u.ID, d.Now); err != nil {
 		return nil, fmt.Errorf("sessions: %w", err)
+	}
+	if d.Alerts, err = s.store.AlertSettings(ctx, u.ID); err != nil {
+		return nil, err
 	}
 	act, err := s.store.ActivityPage(ctx, u.ID, 0, activityPageSize+1)
 	if err != nil {

@@ -113,7 +113,7 @@ func (db *DB) Purge(ctx context.Context, now time.Time) error {
 	n := ts(now)
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		for _, table := range []string{"sessions", "challenges", "sms_codes", "reset_tokens",
-			"pairing_codes", "device_challenges", "device_tokens", "oauth_tokens"} {
+			"pairing_codes", "device_challenges", "device_tokens", "oauth_tokens", "signin_alerts"} {
 			if _, err := db.exec(ctx, tx, `DELETE FROM `+table+` WHERE expires_at <= ?`, n); err != nil {
 				return fmt.Errorf("%s: %w", table, err)
 			}

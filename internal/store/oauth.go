@@ -190,8 +190,8 @@ func (db *DB) RevokeOAuthGrant(ctx context.Context, userID, clientID string, at 
 
 // AddOAuthToken implements Store.
 func (db *DB) AddOAuthToken(ctx context.Context, t *OAuthToken) error {
-	_, err := db.exec(ctx, db.sql, `INSERT INTO oauth_tokens (kind, signature, request_id, client_id, user_id, data, active, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.Kind, t.Signature, t.RequestID, t.ClientID, t.UserID, t.Data, t.Active, ts(t.CreatedAt), ts(t.ExpiresAt))
+	_, err := db.exec(ctx, db.sql, `INSERT INTO oauth_tokens (kind, signature, request_id, client_id, user_id, data, active, created_at, expires_at, session_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.Kind, t.Signature, t.RequestID, t.ClientID, t.UserID, t.Data, t.Active, ts(t.CreatedAt), ts(t.ExpiresAt), t.SessionID)
 	if err != nil {
 		return fmt.Errorf("add oauth %s: %w", t.Kind, mapErr(err))
 	}
@@ -202,8 +202,8 @@ func (db *DB) AddOAuthToken(ctx context.Context, t *OAuthToken) error {
 func (db *DB) OAuthToken(ctx context.Context, kind, signature string) (*OAuthToken, error) {
 	var t OAuthToken
 	var created, expires int64
-	err := db.queryRow(ctx, db.sql, `SELECT kind, signature, request_id, client_id, user_id, data, active, created_at, expires_at FROM oauth_tokens WHERE kind = ? AND signature = ?`, kind, signature).
-		Scan(&t.Kind, &t.Signature, &t.RequestID, &t.ClientID, &t.UserID, &t.Data, &t.Active, &created, &expires)
+	err := db.queryRow(ctx, db.sql, `SELECT kind, signature, request_id, client_id, user_id, data, active, created_at, expires_at, session_id FROM oauth_tokens WHERE kind = ? AND signature = ?`, kind, signature).
+		Scan(&t.Kind, &t.Signature, &t.RequestID, &t.ClientID, &t.UserID, &t.Data, &t.Active, &created, &expires, &t.SessionID)
 	if err != nil {
 		return nil, fmt.Errorf("oauth %s: %w", kind, mapErr(err))
 	}

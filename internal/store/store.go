@@ -399,6 +399,7 @@ type OAuthToken struct {
 	Active    bool
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	SessionID string // the OpenID Connect "sid" of the browser session it was issued in; "" when none
 }
 
 // OAuthKey is a key that signs ID tokens. Private is the private key in
@@ -650,6 +651,15 @@ type Store interface {
 	// the request; none is not an error.
 	DeleteOAuthRequestTokens(ctx context.Context, kind, requestID string) error
 
+	// Sign-in alerts (alerts.go).
+	RememberSignIn(ctx context.Context, userID string, seen []SeenSignIn, at time.Time) (fresh []SeenSignIn, first bool, err error)
+	AlertSettings(ctx context.Context, userID string) (AlertSettings, error)
+	SetAlertSettings(ctx context.Context, userID string, a AlertSettings) error
+	AddSignInAlert(ctx context.Context, a *SignInAlert) error
+	SignInAlert(ctx context.Context, id string) (*SignInAlert, error)
+	DisownSignIn(ctx context.Context, alertID string, at time.Time, sids func(sessionID string) string) (*SignInAlert, Disowned, error)
+	MoveSignIn(ctx context.Context, userID, oldID, newID, oldSID, newSID string) error
+
 	// ID token signing keys.
 	AddOAuthKey(ctx context.Context, k *OAuthKey) error
 	OAuthKeys(ctx context.Context) ([]OAuthKey, error) // newest first
@@ -664,7 +674,8 @@ type Store interface {
 
 	// Purge deletes expired sessions, challenges, SMS codes, reset tokens,
 	// pairing codes, device challenges and tokens, OAuth codes (exchanged
-	// or not) and tokens, and approval events older than a day.
+	// or not) and tokens, expired sign-in alerts, and approval events older
+	// than a day.
 	Purge(ctx context.Context, now time.Time) error
 	Ping(ctx context.Context) error
 	// CheckWrite writes and commits a row of its own: the database can
@@ -723,4 +734,8 @@ const (
 	ActShareAccepted = "authenticator.share_accepted"
 	ActShareDeclined = "authenticator.share_declined"
 	ActDeviceMoved   = "device.moved"
+
+	ActSignInAlerted  = "signin.alerted"  // a sign-in from a new browser or place; Detail names it and the channels told
+	ActSignInDisowned = "signin.disowned" // "This wasn't me": Detail names the sign-in and what ended
+	ActAlertSettings  = "alerts.changed"  // Detail names the channels on and off
 )

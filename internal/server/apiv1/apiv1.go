@@ -60,6 +60,9 @@ type Options struct {
 	// step-up); nil: the step-up endpoint answers 503 and the actions that
 	// need a fresh sign-in are refused through the API.
 	StepUp StepUp
+	// Alerts ends the session of a sign-in alert (POST alerts/{id}/not-me);
+	// nil: that endpoint answers 503.
+	Alerts Alerts
 	// ClientIP is the client's address, for rate limits and the activity
 	// log; nil: the peer's address. Behind a reverse proxy, pass the
 	// server's own (the one that trusts X-Forwarded-For).
@@ -99,6 +102,7 @@ var routes = []route{
 	{"GET", "/api/v1/sessions", household.See, (*handler).sessions},
 	{"DELETE", "/api/v1/sessions", household.EndAllSessions, (*handler).revokeAllSessions},
 	{"DELETE", "/api/v1/sessions/{id}", household.EndSession, (*handler).revokeSession},
+	{"POST", "/api/v1/alerts/{id}/not-me", household.DisownSignIn, (*handler).disownSignIn},
 	{"GET", "/api/v1/security-keys", household.See, (*handler).securityKeys},
 	{"DELETE", "/api/v1/security-keys/{id}", household.RemoveDevice, (*handler).removeSecurityKey},
 	{"POST", "/api/v1/security-keys/registrations", household.AddKey, (*handler).beginRegistration},
@@ -142,6 +146,7 @@ type handler struct {
 	house     *household.Service
 	locator   approval.Locator
 	stepUp    StepUp
+	alerts    Alerts
 	pairLimit *ratelimit.Limiter // pairing attempts per IP
 	clientIP  func(*http.Request) string
 	closing   <-chan struct{}
@@ -179,7 +184,7 @@ func New(opts Options) (http.Handler, error) {
 	}
 	h := &handler{
 		store: opts.Store, keys: opts.Keys, approvals: opts.Approvals, oauth: opts.OAuth,
-		house: opts.Household, locator: opts.Locator, stepUp: opts.StepUp,
+		house: opts.Household, locator: opts.Locator, stepUp: opts.StepUp, alerts: opts.Alerts,
 		pairLimit: ratelimit.New(pairingsPerMinute, pairingsPerMinute, opts.Now), clientIP: opts.ClientIP,
 		closing: opts.Closing, now: opts.Now, log: opts.Log, maxBody: opts.MaxBody,
 		mux: http.NewServeMux(), paths: http.NewServeMux(), allow: map[string]string{},

@@ -94,8 +94,8 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	o := Options{Store: db, Keys: e.keys, Approvals: e.approvals, OAuth: e.oauth, Household: e.house, Now: e.clock.Now,
-		StepUp: e.steps,
-		Log:    slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+		StepUp: e.steps, Alerts: storeAlerts{db: db, now: e.clock.Now},
+		Log: slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	for _, f := range opts {
 		f(&o)
 	}

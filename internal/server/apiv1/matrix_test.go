@@ -79,6 +79,9 @@ func TestPermissionMatrix(t *testing.T) {
 		e.session(t, e.alice, id, browser(m))
 		return id
 	}
+	alert := func(m string) string {
+		return e.alertOf(t, e.alice, m, strings.ReplaceAll(fresh("alerted"), " ", "-"))
+	}
 	self := func(m string) string { return m }
 	other := func(string) string { return e.addMember(t, fresh("Member")).ID }
 	none := func(string) string { return "no-such-id" }
@@ -117,6 +120,7 @@ func TestPermissionMatrix(t *testing.T) {
 		{"GET", "/api/v1/sessions", household.See, nil, false, nobody},
 		{"DELETE", "/api/v1/sessions", household.EndAllSessions, nil, false, nobody},
 		{"DELETE", "/api/v1/sessions/{id}", household.EndSession, session, true, nobody},
+		{"POST", "/api/v1/alerts/{id}/not-me", household.DisownSignIn, alert, true, nobody},
 		{"GET", "/api/v1/security-keys", household.See, nil, false, nobody},
 		{"DELETE", "/api/v1/security-keys/{id}", household.RemoveDevice, key, true, nobody},
 		{"POST", "/api/v1/security-keys/registrations", household.AddKey, nil, false, nobody},

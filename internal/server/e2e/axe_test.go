@@ -96,6 +96,7 @@ func TestAccessibility(t *testing.T) {
 		check(p)
 	}
 	s.signUp()
+	_, link := s.signInElsewhere() // before two-step: the password alone signs in
 	s.enableTwoStep()
 	s.createPasskey("Laptop") // the Passkeys card with one to remove
 	s.open("/account/security/household")
@@ -106,6 +107,9 @@ func TestAccessibility(t *testing.T) {
 		check(p)
 	}
 	s.signOut()
+	for _, p := range []string{link, "/alerts/not-me?t=not-a-link"} { // a sign-in alert's link, signed out
+		check(p)
+	}
 	s.signIn()
 	s.wantPath("/signin/verify")
 	for _, p := range []string{"/signin/verify", "/signin/verify?method=sms", "/signin/verify?method=backup"} {
