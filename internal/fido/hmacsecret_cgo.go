@@ -154,3 +154,43 @@ func (k *Key) HMACSecret(ctx context.Context, rpID string, id, salt []byte, pin 
 	}
 	return secret, nil
 }
+
+// EnrollVault makes a credential for the vault (VaultRPID) with the PIN
+// (required when the key has one) and gets its secret for salt: two
+// touches. The caller keeps the credential and salt in a vault slot
+// (vault.AddSecurityKeySlot) and clears the secret.
+func (k *Key) EnrollVault(ctx context.Context, salt []byte, pin string, topts ...TouchOption) (*HMACCredential, []byte, error) {
+	cred, err := k.NewHMACCredential(ctx, VaultRPID, pin, topts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	secret, err := k.HMACSecret(ctx, VaultRPID, cred.ID, salt, pin, topts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cred, secret, nil
+}
+
+// VaultSecret is the secret of a vault slot's credential and salt from the
+// key at hand. A key that does not hold the credential is told apart
+// without a touch: the error then wraps ErrNoCredentials. pin is called
+// for the PIN only when uv (the credential was made with it).
+func (k *Key) VaultSecret(ctx context.Context, credID, salt []byte, uv bool, pin func() (string, error), topts ...TouchOption) ([]byte, error) {
+	has, err := k.HasCredential(VaultRPID, credID)
+	if err != nil {
+		return nil, err
+	}
+	if !has {
+		return nil, fmt.Errorf("asking the key for its secret: %w", ErrNoCredentials)
+	}
+	p := ""
+	if uv {
+		if p, err = pin(); err != nil {
+			return nil, err
+		}
+		if p == "" {
+			return nil, fmt.Errorf("asking the key for its secret: %w", ErrPINRequired)
+		}
+	}
+	return k.HMACSecret(ctx, VaultRPID, credID, salt, p, topts...)
+}

@@ -48,3 +48,9 @@ func (k *Key) HasCredential(string, []byte) (bool, error) { return false, ErrUna
 func (k *Key) HMACSecret(context.Context, string, []byte, []byte, string, ...TouchOption) ([]byte, error) {
 	return nil, ErrUnavailable
 }
+func (k *Key) EnrollVault(context.Context, []byte, string, ...TouchOption) (*HMACCredential, []byte, error) {
+	return nil, nil, ErrUnavailable
+}
+func (k *Key) VaultSecret(context.Context, []byte, []byte, bool, func() (string, error), ...TouchOption) ([]byte, error) {
+	return nil, ErrUnavailable
+}
