@@ -6,9 +6,7 @@
 // and serialised between processes by a lock file; every write re-reads the
 // file under the lock so that a change made by another process is never lost.
 // A vault file that cannot be decrypted or parsed is never overwritten.
-// There is no plaintext fallback: without a keyring, the vault does not open,
-// unless a key slot opens it (slots.go: a recovery key; slots_fido.go: a
-// security key's hmac-secret, obtained by the caller).
+// There is no plaintext fallback: without a keyring, the vault does not open.
 //
 // The vault does not parse URIs or import files (see packages otp and
 // transfer), and it does not compute codes except to advance a HOTP counter
