@@ -71,6 +71,9 @@ func recoveryAddKey(env Env, args []string) error {
 		how = "its PIN and a touch"
 	}
 	warnf(env, "the key %q opens the vault with %s when this computer's keyring cannot: countersign recovery unlock --security-key", slot.Name, how)
+	if !slot.UV {
+		warnf(env, "the key has no PIN: whoever holds it and this computer's files opens the vault; to need a PIN too, set one (countersign fido set-pin), then remove-key and add-key again")
+	}
 	warnf(env, "a lost key opens nothing without the vault's files; remove its slot with countersign recovery remove-key %s", slot.ID())
 	return nil
 }

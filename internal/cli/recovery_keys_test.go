@@ -48,7 +48,7 @@ func TestRecoverySecurityKeys(t *testing.T) {
 		t.Fatalf("add-key: %v\n%s", err, errOut)
 	}
 	deskID, name, _ := strings.Cut(strings.TrimSpace(out), "\t")
-	if len(deskID) != 12 || name != "Desk key" || touches.Load() != 2 || !strings.Contains(errOut, "touch the key now") {
+	if len(deskID) != 12 || name != "Desk key" || touches.Load() != 2 || !strings.Contains(errOut, "touch the key now") || !strings.Contains(errOut, "the key has no PIN") {
 		t.Errorf("add-key printed %q after %d touches, stderr %q; want the id and name after 2 touches", out, touches.Load(), errOut)
 	}
 	if _, _, err := h.run("", "recovery", "add-key", "--device", spare.Path()); err == nil || !strings.Contains(err.Error(), "PIN") {
