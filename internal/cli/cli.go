@@ -82,7 +82,7 @@ func commands() []command {
 		{"activity", activitySynopsis, "the paired account's security activity, newest first", runActivity},
 		{"household", householdSynopsis, "the people who share the paired account, and their desktops' invitations", runHousehold},
 		{"shares", sharesSynopsis, "authenticators the account's owner shared with this desktop: list, accept into the vault, decline", runShares},
-		{"recovery", recoverySynopsis, "the recovery key and emergency kit: open the vault when the keyring cannot", runRecovery},
+		{"recovery", recoverySynopsis, "the recovery key, emergency kit and security keys: open the vault when the keyring cannot", runRecovery},
 		{"backup", backupSynopsis, "write a backup any age tool opens with the recovery key; list them", runBackup},
 		{"restore", "[--key-file F] [--dry-run] BACKUP.age", "add a backup's accounts to the vault (never removes one)", runRestore},
 		{"fido", fidoSynopsis, "security keys: list, info, PIN, passkeys on the key, reset; a software key for tests", runFido},
@@ -219,7 +219,14 @@ func openVault(env Env) (*vault.Vault, error) {
 	}
 	v, err := vault.Open(dir, vault.Options{Keys: env.Keys, Now: env.Now})
 	if errors.Is(err, vault.ErrKeyMissing) {
-		if r, _ := vault.RecoveryRecipient(dir); r != "" {
+		keys, _ := vault.SecurityKeySlots(dir)
+		r, _ := vault.RecoveryRecipient(dir)
+		switch {
+		case len(keys) > 0 && r != "":
+			return nil, fmt.Errorf("%w\nthe vault opens with a security key: countersign recovery unlock --security-key, or with its recovery key: countersign recovery unlock", err)
+		case len(keys) > 0:
+			return nil, fmt.Errorf("%w\nthe vault opens with a security key: countersign recovery unlock --security-key", err)
+		case r != "":
 			return nil, fmt.Errorf("%w\nthe vault has a recovery key: open it with countersign recovery unlock", err)
 		}
 	}

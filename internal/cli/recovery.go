@@ -15,7 +15,7 @@ import (
 	"github.com/countersign/countersign/internal/vault"
 )
 
-const recoverySynopsis = "setup [--kit FILE.pdf] | status | unlock [--key-file F] | remove"
+const recoverySynopsis = "setup [--kit FILE.pdf] | status | unlock [--key-file F | --security-key [--device PATH] [--pin-file F]] | remove | add-key [--device PATH] [--name NAME] [--pin-file F] | remove-key NAME|ID"
 
 // runRecovery is the recovery key: made once, kept on paper (the emergency
 // kit), used the day the keyring no longer holds the vault's key.
@@ -32,6 +32,10 @@ func runRecovery(env Env, args []string) error {
 		return recoveryUnlock(env, args[1:])
 	case "remove":
 		return recoveryRemove(env, args[1:])
+	case "add-key":
+		return recoveryAddKey(env, args[1:])
+	case "remove-key":
+		return recoveryRemoveKey(env, args[1:])
 	}
 	return fmt.Errorf("%w: recovery %s", ErrUsage, recoverySynopsis)
 }
@@ -103,29 +107,42 @@ func recoveryStatus(env Env, args []string) error {
 	}
 	if r == "" {
 		fmt.Fprintln(env.Stdout, "no recovery key: set one up with countersign recovery setup --kit kit.pdf")
-		return nil
+	} else {
+		fmt.Fprintln(env.Stdout, "recovery key set up; its public half (backups are encrypted to it):", r)
 	}
-	fmt.Fprintln(env.Stdout, "recovery key set up; its public half (backups are encrypted to it):", r)
-	return nil
+	return printKeySlots(env, dir)
 }
 
 func recoveryUnlock(env Env, args []string) error {
-	fs := newFlags(env, "recovery unlock", "[--key-file F]")
+	fs := newFlags(env, "recovery unlock", "[--key-file F | --security-key [--device PATH] [--pin-file F]]")
 	keyFile := fs.String("key-file", "", "read the recovery key from this file (- for stdin); without it, it is asked on the terminal")
-	if _, err := parse(fs, args); err != nil {
+	withKey := fs.Bool("security-key", false, "open the vault with a security key that was added (recovery add-key): a touch")
+	device := fs.String("device", "", "with --security-key, the key's device path (default: the only key found)")
+	pinFile := fs.String("pin-file", "", "with --security-key, read the key's PIN from the first line of this file (- for stdin)")
+	if err := noPositional(fs, "recovery unlock", args); err != nil {
 		return err
 	}
-	id, err := readRecoveryKey(env, *keyFile)
-	if err != nil {
-		return err
+	if *withKey && *keyFile != "" {
+		return fmt.Errorf("%w: recovery unlock takes --key-file or --security-key, not both", ErrUsage)
 	}
 	dir, err := vault.DefaultDir(env.Getenv)
 	if err != nil {
 		return err
 	}
-	v, err := vault.OpenWithRecovery(dir, vault.Options{Keys: env.Keys, Now: env.Now}, id)
+	var v *vault.Vault
+	opener := "the recovery key"
+	if *withKey {
+		opener = "the security key"
+		v, err = unlockWithKey(env, dir, *device, *pinFile)
+	} else {
+		id, rerr := readRecoveryKey(env, *keyFile)
+		if rerr != nil {
+			return rerr
+		}
+		v, err = vault.OpenWithRecovery(dir, vault.Options{Keys: env.Keys, Now: env.Now}, id)
+	}
 	if errors.Is(err, vault.ErrNotResealed) {
-		warnf(env, "%v: the next start needs the recovery key again", err)
+		warnf(env, "%v: the next start needs %s again", err, opener)
 		err = nil
 	}
 	if err != nil {

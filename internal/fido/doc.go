@@ -3,8 +3,9 @@
 // what they are and what they support, setting and changing the PIN, listing
 // and deleting the passkeys stored on a key, enrolling, naming and deleting
 // fingerprints on keys with a sensor, resetting a key, registering and
-// signing in with WebAuthn on behalf of a relying party, and noticing keys
-// plugged in or removed (Watch). Operations that wait for a touch take a
+// signing in with WebAuthn on behalf of a relying party, deriving secrets
+// with the hmac-secret extension (the vault's security key slots: EnrollVault,
+// VaultSecret), and noticing keys plugged in or removed (Watch). Operations that wait for a touch take a
 // context whose end cancels them on the key.
 //
 // It checks what can be checked before a key is asked (PIN rules), and turns

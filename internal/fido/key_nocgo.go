@@ -40,3 +40,17 @@ func (k *Key) EnrollFingerprint(context.Context, string, string, func(EnrollProg
 }
 func (k *Key) RenameFingerprint(string, []byte, string) error { return ErrUnavailable }
 func (k *Key) DeleteFingerprint(string, []byte) error         { return ErrUnavailable }
+
+func (k *Key) NewHMACCredential(context.Context, string, string, ...TouchOption) (*HMACCredential, error) {
+	return nil, ErrUnavailable
+}
+func (k *Key) HasCredential(string, []byte) (bool, error) { return false, ErrUnavailable }
+func (k *Key) HMACSecret(context.Context, string, []byte, []byte, string, ...TouchOption) ([]byte, error) {
+	return nil, ErrUnavailable
+}
+func (k *Key) EnrollVault(context.Context, []byte, string, ...TouchOption) (*HMACCredential, []byte, error) {
+	return nil, nil, ErrUnavailable
+}
+func (k *Key) VaultSecret(context.Context, []byte, []byte, bool, func() (string, error), ...TouchOption) ([]byte, error) {
+	return nil, ErrUnavailable
+}

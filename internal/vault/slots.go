@@ -39,10 +39,11 @@ const SlotRecovery = "recovery"
 
 // Slot is one more way to open the vault.
 type Slot struct {
-	Kind      string    `json:"kind"`                // SlotRecovery
-	Recipient string    `json:"recipient,omitempty"` // the recovery key's public half, "age1…"
-	Created   time.Time `json:"created"`
-	Wrapped   string    `json:"wrapped"` // base64 of the wrapped data key
+	Kind        string    `json:"kind"`                // SlotRecovery or SlotSecurityKey
+	Recipient   string    `json:"recipient,omitempty"` // the recovery key's public half, "age1…"
+	SecurityKey           // a security key slot's (slots_fido.go)
+	Created     time.Time `json:"created"`
+	Wrapped     string    `json:"wrapped"` // base64 of the wrapped data key
 }
 
 // slotsFile is SlotsFileName's contents.
@@ -149,6 +150,37 @@ func RecoveryRecipient(dir string) (string, error) {
 // recovery key: the newest kit is the one that works). A vault not yet
 // written is written first, empty, so that it has a key to wrap.
 func (v *Vault) SetRecovery(recipient *age.X25519Recipient) error {
+	return v.addSlot(func(f *slotsFile) error {
+		var buf bytes.Buffer
+		w, err := age.Encrypt(&buf, recipient)
+		if err != nil {
+			return fmt.Errorf("wrap the vault key: %w", err)
+		}
+		plain := wrapPlain(v.id, v.key)
+		defer clear(plain)
+		if _, err := w.Write(plain); err != nil {
+			return fmt.Errorf("wrap the vault key: %w", err)
+		}
+		if err := w.Close(); err != nil {
+			return fmt.Errorf("wrap the vault key: %w", err)
+		}
+		kept := f.Slots[:0]
+		for _, s := range f.Slots {
+			if s.Kind != SlotRecovery {
+				kept = append(kept, s)
+			}
+		}
+		f.Slots = append(kept, Slot{Kind: SlotRecovery, Recipient: recipient.String(), Created: v.now().UTC(),
+			Wrapped: base64.StdEncoding.EncodeToString(buf.Bytes())})
+		return nil
+	})
+}
+
+// addSlot runs fn on the key slots under the vault's lock, with v.id and
+// v.key set, and writes them. A vault not yet written is written first,
+// empty, so that it has a key to wrap; the slots of a vault that is gone
+// are dropped (they open nothing).
+func (v *Vault) addSlot(fn func(*slotsFile) error) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	unlock, err := lockFile(filepath.Join(v.dir, lockName), v.lockTimeout)
@@ -164,36 +196,18 @@ func (v *Vault) SetRecovery(recipient *age.X25519Recipient) error {
 			return err
 		}
 	}
-	var buf bytes.Buffer
-	w, err := age.Encrypt(&buf, recipient)
-	if err != nil {
-		return fmt.Errorf("wrap the vault key: %w", err)
-	}
-	plain := wrapPlain(v.id, v.key)
-	defer clear(plain)
-	if _, err := w.Write(plain); err != nil {
-		return fmt.Errorf("wrap the vault key: %w", err)
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("wrap the vault key: %w", err)
-	}
 	f, err := readSlots(v.dir)
 	if err != nil {
 		return err
 	}
 	id := hex.EncodeToString(v.id)
 	if f.VaultID != id {
-		f = &slotsFile{Version: 1} // slots of a vault that is gone open nothing
+		f = &slotsFile{Version: 1}
 	}
 	f.VaultID = id
-	kept := f.Slots[:0]
-	for _, s := range f.Slots {
-		if s.Kind != SlotRecovery {
-			kept = append(kept, s)
-		}
+	if err := fn(f); err != nil {
+		return err
 	}
-	f.Slots = append(kept, Slot{Kind: SlotRecovery, Recipient: recipient.String(), Created: v.now().UTC(),
-		Wrapped: base64.StdEncoding.EncodeToString(buf.Bytes())})
 	return writeSlots(v.dir, f)
 }
 
@@ -227,21 +241,9 @@ func (v *Vault) RemoveRecovery() error {
 // never changed. When the keyring refuses the key, the vault is returned
 // open all the same, with an error wrapping ErrNotResealed.
 func OpenWithRecovery(dir string, opts Options, identity *age.X25519Identity) (*Vault, error) {
-	path := filepath.Join(dir, FileName)
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnreadable, err)
-	}
-	h, err := parseHeader(data)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v (the file was left as it is)", ErrUnreadable, path, err)
-	}
-	f, err := readSlots(dir)
+	data, h, f, err := readForSlots(dir)
 	if err != nil {
 		return nil, err
-	}
-	if f.VaultID != hex.EncodeToString(h.id) {
-		return nil, fmt.Errorf("%w: the key slots in %s belong to another vault", ErrNoSlot, dir)
 	}
 	want := identity.Recipient().String()
 	for _, s := range f.Slots {
@@ -265,17 +267,47 @@ func OpenWithRecovery(dir string, opts Options, identity *age.X25519Identity) (*
 		if err != nil {
 			return nil, err
 		}
-		if _, err := open(data, h, key); err != nil {
-			return nil, fmt.Errorf("%w: %s: %v (the file was left as it is)", ErrUnreadable, path, err)
-		}
-		v, err := openWith(dir, opts, h.id, key)
-		if err != nil {
-			return nil, err
-		}
-		if err := opts.Keys.Set(keyName(h.id), base64.StdEncoding.EncodeToString(key)); err != nil {
-			return v, fmt.Errorf("%w: %w", ErrNotResealed, err)
-		}
-		return v, nil
+		return openResealed(dir, opts, data, h, key)
 	}
 	return nil, fmt.Errorf("%w: this recovery key is not the one of the vault in %s (its kit may be older: the newest kit is the one that works)", ErrNoSlot, dir)
+}
+
+// readForSlots reads the vault file in dir and its key slots, which must
+// be this vault's.
+func readForSlots(dir string) ([]byte, header, *slotsFile, error) {
+	path := filepath.Join(dir, FileName)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, header{}, nil, fmt.Errorf("%w: %v", ErrUnreadable, err)
+	}
+	h, err := parseHeader(data)
+	if err != nil {
+		return nil, header{}, nil, fmt.Errorf("%w: %s: %v (the file was left as it is)", ErrUnreadable, path, err)
+	}
+	f, err := readSlots(dir)
+	if err != nil {
+		return nil, header{}, nil, err
+	}
+	if f.VaultID != hex.EncodeToString(h.id) {
+		return nil, header{}, nil, fmt.Errorf("%w: the key slots in %s belong to another vault", ErrNoSlot, dir)
+	}
+	return data, h, f, nil
+}
+
+// openResealed opens the vault file data with the key a slot gave and
+// stores the key in the keyring again. When the keyring refuses it, the
+// vault is returned open all the same, with an error wrapping
+// ErrNotResealed.
+func openResealed(dir string, opts Options, data []byte, h header, key []byte) (*Vault, error) {
+	if _, err := open(data, h, key); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v (the file was left as it is)", ErrUnreadable, filepath.Join(dir, FileName), err)
+	}
+	v, err := openWith(dir, opts, h.id, key)
+	if err != nil {
+		return nil, err
+	}
+	if err := opts.Keys.Set(keyName(h.id), base64.StdEncoding.EncodeToString(key)); err != nil {
+		return v, fmt.Errorf("%w: %w", ErrNotResealed, err)
+	}
+	return v, nil
 }

@@ -63,6 +63,12 @@ func (k *Key) sharedSecret(proto pinProtocol, p params) ([]byte, error) {
 	if err := p.need(3, &cose); err != nil {
 		return nil, err
 	}
+	return k.ecdhShared(proto, cose)
+}
+
+// ecdhShared runs ECDH with a platform key given as a COSE_Key (clientPIN
+// and hmac-secret alike).
+func (k *Key) ecdhShared(proto pinProtocol, cose map[int]any) ([]byte, error) {
 	pub, err := parseCOSEP256(cose)
 	if err != nil {
 		return nil, err

@@ -25,11 +25,13 @@ const (
 	wrapVersion  = 0x01 // first byte of a non-discoverable credential ID
 	coseES256    = -7
 	residentIDSz = 32
+	privSize     = 32 // a raw P-256 scalar
 )
 
 func (k *Key) getInfo() map[int]any {
 	info := map[int]any{
 		0x01: []string{"FIDO_2_0", "FIDO_2_1"},
+		0x02: []string{extHMACSecret},
 		0x03: AAGUID[:],
 		0x04: map[string]bool{
 			"rk":             true,
@@ -66,6 +68,9 @@ type credential struct {
 	id       []byte
 	priv     *ecdsa.PrivateKey
 	resident *residentCred // nil for a non-discoverable credential
+	// credRandom is CredRandomWithUV || CredRandomWithoutUV of a credential
+	// made with hmac-secret, nil for the others.
+	credRandom []byte
 }
 
 type assertionState struct {
@@ -73,6 +78,7 @@ type assertionState struct {
 	cdh      []byte
 	flags    byte
 	rest     []*credential
+	hmac     *hmacSecretRequest
 	deadline time.Time
 }
 
@@ -95,6 +101,7 @@ func (k *Key) makeCredential(ctx context.Context, p params) (any, error) {
 		user     userEntity
 		algs     []credParam
 		exclude  []credDescriptor
+		exts     extensions
 		opts     map[string]bool
 		pinParam []byte
 		protoVer uint64
@@ -108,6 +115,13 @@ func (k *Key) makeCredential(ctx context.Context, p params) (any, error) {
 		}
 	}
 	if _, err := p.get(5, &exclude); err != nil {
+		return nil, err
+	}
+	if _, err := p.get(6, &exts); err != nil {
+		return nil, err
+	}
+	hmacSecret, err := exts.wantsHMACSecret()
+	if err != nil {
 		return nil, err
 	}
 	if _, err := p.get(7, &opts); err != nil {
@@ -175,6 +189,12 @@ func (k *Key) makeCredential(ctx context.Context, p params) (any, error) {
 	if err != nil {
 		return nil, errOther
 	}
+	var credRandom []byte
+	if hmacSecret {
+		if credRandom, err = k.newCredRandom(); err != nil {
+			return nil, err
+		}
+	}
 	var id []byte
 	if rk {
 		id = make([]byte, residentIDSz)
@@ -185,9 +205,9 @@ func (k *Key) makeCredential(ctx context.Context, p params) (any, error) {
 		k.st.Creds = append(k.st.Creds, &residentCred{
 			ID: id, RPID: rp.ID, RPName: rp.Name,
 			UserID: user.ID, UserName: user.Name, DisplayName: user.DisplayName,
-			PrivateKey: raw,
+			PrivateKey: raw, HMACSecret: credRandom,
 		})
-	} else if id, err = k.wrap(raw, rp.ID); err != nil {
+	} else if id, err = k.wrap(append(raw, credRandom...), rp.ID); err != nil {
 		return nil, errOther
 	}
 	pub, err := cosePublicKey(&priv.PublicKey)
@@ -197,8 +217,13 @@ func (k *Key) makeCredential(ctx context.Context, p params) (any, error) {
 	attested := append(AAGUID[:], byte(len(id)>>8), byte(len(id)))
 	attested = append(attested, id...)
 	attested = append(attested, pub...)
+	var ext map[string]any
+	if hmacSecret {
+		ext = map[string]any{extHMACSecret: true}
+		flags |= flagED
+	}
 	k.st.Counter++
-	authData := k.authData(rp.ID, flags, attested)
+	authData := k.authData(rp.ID, flags, attested, ext)
 
 	resp := map[int]any{1: k.opts.Attestation, 2: authData, 3: map[string]any{}}
 	if k.opts.Attestation == "packed" {
@@ -216,6 +241,7 @@ func (k *Key) getAssertion(ctx context.Context, p params) (any, error) {
 		rpID     string
 		cdh      []byte
 		allow    []credDescriptor
+		exts     extensions
 		opts     map[string]bool
 		pinParam []byte
 		protoVer uint64
@@ -227,6 +253,9 @@ func (k *Key) getAssertion(ctx context.Context, p params) (any, error) {
 		return nil, err
 	}
 	if _, err := p.get(3, &allow); err != nil {
+		return nil, err
+	}
+	if _, err := p.get(4, &exts); err != nil {
 		return nil, err
 	}
 	if _, err := p.get(5, &opts); err != nil {
@@ -272,6 +301,10 @@ func (k *Key) getAssertion(ctx context.Context, p params) (any, error) {
 		}
 		flags |= flagUV
 	}
+	hmacReq, err := k.hmacSecretRequest(exts)
+	if err != nil {
+		return nil, err
+	}
 	var creds []*credential
 	if len(allow) > 0 {
 		for _, d := range allow {
@@ -298,13 +331,13 @@ func (k *Key) getAssertion(ctx context.Context, p params) (any, error) {
 		}
 		flags |= flagUP
 	}
-	resp, err := k.assertion(rpID, cdh, flags, creds[0])
+	resp, err := k.assertion(rpID, cdh, flags, creds[0], hmacReq)
 	if err != nil {
 		return nil, err
 	}
 	if len(creds) > 1 {
 		resp[5] = len(creds)
-		k.next = &assertionState{rpID: rpID, cdh: cdh, flags: flags, rest: creds[1:], deadline: k.now().Add(30 * time.Second)}
+		k.next = &assertionState{rpID: rpID, cdh: cdh, flags: flags, rest: creds[1:], hmac: hmacReq, deadline: k.now().Add(30 * time.Second)}
 	}
 	return resp, nil
 }
@@ -318,12 +351,23 @@ func (k *Key) getNextAssertion() (any, error) {
 	c := n.rest[0]
 	n.rest = n.rest[1:]
 	n.deadline = k.now().Add(30 * time.Second)
-	return k.assertion(n.rpID, n.cdh, n.flags, c)
+	return k.assertion(n.rpID, n.cdh, n.flags, c, n.hmac)
 }
 
-func (k *Key) assertion(rpID string, cdh []byte, flags byte, c *credential) (map[int]any, error) {
+// assertion signs for credential c; with an hmac-secret request and a
+// credential made with hmac-secret, its output goes in the extensions.
+func (k *Key) assertion(rpID string, cdh []byte, flags byte, c *credential, hmacReq *hmacSecretRequest) (map[int]any, error) {
+	var ext map[string]any
+	if hmacReq != nil && c.credRandom != nil {
+		out, err := hmacReq.output(k.rand, c.credRandom, flags&flagUV != 0)
+		if err != nil {
+			return nil, errOther
+		}
+		ext = map[string]any{extHMACSecret: out}
+		flags |= flagED
+	}
 	k.st.Counter++
-	authData := k.authData(rpID, flags, nil)
+	authData := k.authData(rpID, flags, nil, ext)
 	sig, err := k.sign(c.priv, authData, cdh)
 	if err != nil {
 		return nil, errOther
@@ -343,11 +387,18 @@ func (k *Key) assertion(rpID string, cdh []byte, flags byte, c *credential) (map
 	return resp, nil
 }
 
-func (k *Key) authData(rpID string, flags byte, attested []byte) []byte {
+// authData is the authenticator data: with attested credential data for
+// makeCredential, with the extensions map when ext is not nil (flags then
+// carry ED).
+func (k *Key) authData(rpID string, flags byte, attested []byte, ext map[string]any) []byte {
 	h := sha256.Sum256([]byte(rpID))
 	out := append(h[:], flags)
 	out = binary.BigEndian.AppendUint32(out, k.st.Counter)
-	return append(out, attested...)
+	out = append(out, attested...)
+	if ext != nil {
+		out = append(out, mustMarshal(ext)...)
+	}
+	return out
 }
 
 func (k *Key) sign(priv *ecdsa.PrivateKey, authData, cdh []byte) ([]byte, error) {
@@ -377,11 +428,19 @@ func (k *Key) findCred(rpID string, id []byte) *credential {
 	if !ok {
 		return nil
 	}
+	var credRandom []byte
+	switch len(raw) {
+	case privSize:
+	case privSize + credRandomSize:
+		raw, credRandom = raw[:privSize], raw[privSize:]
+	default:
+		return nil
+	}
 	priv, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), raw)
 	if err != nil {
 		return nil
 	}
-	return &credential{id: id, priv: priv}
+	return &credential{id: id, priv: priv, credRandom: credRandom}
 }
 
 func credentialFromResident(rc *residentCred) *credential {
@@ -389,12 +448,14 @@ func credentialFromResident(rc *residentCred) *credential {
 	if err != nil {
 		return nil
 	}
-	return &credential{id: rc.ID, priv: priv, resident: rc}
+	return &credential{id: rc.ID, priv: priv, resident: rc, credRandom: rc.HMACSecret}
 }
 
-// wrap seals a private key into a credential ID: version || nonce ||
-// AES-256-GCM(secret, key), with the version and SHA-256(rpID) as
-// additional data so that the ID only opens for its relying party.
+// wrap seals a private key, followed by its CredRandom values when it was
+// made with hmac-secret, into a credential ID: version || nonce ||
+// AES-256-GCM(secret, key [|| CredRandom]), with the version and
+// SHA-256(rpID) as additional data so that the ID only opens for its
+// relying party.
 func (k *Key) wrap(priv []byte, rpID string) ([]byte, error) {
 	aead, err := k.aead()
 	if err != nil {

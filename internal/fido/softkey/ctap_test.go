@@ -375,8 +375,8 @@ func attested(t *testing.T, ad []byte) (id []byte, pub *ecdsa.PublicKey) {
 	}
 	n := int(binary.BigEndian.Uint16(ad[53:]))
 	id = ad[55 : 55+n]
-	var cose map[int]any
-	if err := cbor.Unmarshal(ad[55+n:], &cose); err != nil {
+	var cose map[int]any // extensions may follow
+	if err := cbor.NewDecoder(bytes.NewReader(ad[55+n:])).Decode(&cose); err != nil {
 		t.Fatal(err)
 	}
 	x, y := cose[-2].([]byte), cose[-3].([]byte)

@@ -13,8 +13,10 @@
 // clientPIN (PIN/UV auth protocols 1 and 2), credentialManagement, reset
 // and, with Options.Fingerprint, authenticatorBioEnrollment (0x09 and the
 // preview 0x40) over a simulated sensor whose touches Options decide.
-// No extensions, no built-in user verification (not even with a sensor), no
-// enterprise attestation.
+// One extension: hmac-secret (CTAP 2.1 section 12.5), whose CredRandom
+// values travel inside a non-discoverable credential's ID and are stored
+// with a discoverable one. No built-in user verification (not even with a
+// sensor), no enterprise attestation.
 //
 // Every key reports the AAGUID 612994a4-8f8e-420b-99f8-8d494e0836cd
 // ("Countersign software key"), so a relying party can recognise it.

@@ -245,3 +245,91 @@ func TestFIDO2ToolsLifecycle(t *testing.T) {
 		t.Errorf("after reset, info is:\n%s\nwant noclientPin", got)
 	}
 }
+
+// TestFIDO2ToolsHMACSecret checks the hmac-secret extension with libfido2's
+// own tools: fido2-cred -M -h makes a credential with it, fido2-assert -G -h
+// gets the secret for a salt. One credential and salt always give the same
+// secret; another salt or another credential gives another; with the PIN
+// (user verified) the secret is another again.
+func TestFIDO2ToolsHMACSecret(t *testing.T) {
+	credTool := needTool(t, "fido2-cred")
+	assertTool := needTool(t, "fido2-assert")
+	token := needTool(t, "fido2-token")
+	k := startKey(t, Options{})
+	dev := k.Path()
+	dir := t.TempDir()
+	write := func(name string, lines ...string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	b64 := func(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+	must := func(step string, pins []string, name string, args ...string) string {
+		t.Helper()
+		out, screen, err := runTool(t, pins, name, args...)
+		if err != nil {
+			t.Fatalf("%s: %v\nterminal:\n%s", step, err, screen)
+		}
+		return out
+	}
+	if info, _, _ := runTool(t, nil, token, "-I", dev); !strings.Contains(info, "extension strings: hmac-secret") {
+		t.Errorf("fido2-token -I does not list hmac-secret:\n%s", info)
+	}
+	cdh := b64(bytes.Repeat([]byte{1}, 32))
+	newCred := func(name string) (credID, pub string) {
+		param := write(name+".param", cdh, "countersign-vault", "vault", b64([]byte(name)))
+		made := write(name+".cred", strings.TrimSpace(must("fido2-cred -M -h", nil, credTool, "-M", "-h", "-i", param, dev, "es256")))
+		// -V -h fails unless the signed authenticator data says hmac-secret.
+		verified := must("fido2-cred -V -h", nil, credTool, "-V", "-h", "-i", made, "es256")
+		credID, pubPEM, _ := strings.Cut(verified, "\n")
+		return credID, write(name+".pub", strings.TrimSpace(pubPEM))
+	}
+	secret := func(credID, pub string, salt []byte, pins ...string) string {
+		t.Helper()
+		flags := []string{"-G", "-h"}
+		vflags := []string{"-V", "-h", "-p"}
+		if len(pins) > 0 {
+			flags = append(flags, "-v")
+			vflags = append(vflags, "-v")
+		}
+		param := write("assert.param", cdh, "countersign-vault", credID, b64(salt))
+		out := strings.TrimSpace(must("fido2-assert -G -h", pins, assertTool, append(flags, "-i", param, dev)...))
+		lines := strings.Split(out, "\n")
+		if len(lines) != 5 {
+			t.Fatalf("fido2-assert -G -h printed %d lines, want 5 (the last the hmac secret):\n%s", len(lines), out)
+		}
+		must("fido2-assert -V -h", nil, assertTool, append(vflags, "-i", write("assert.out", lines...), pub, "es256")...)
+		s, err := base64.StdEncoding.DecodeString(lines[4])
+		if err != nil || len(s) != 32 {
+			t.Fatalf("hmac secret %q: %d bytes, %v; want 32", lines[4], len(s), err)
+		}
+		return lines[4]
+	}
+
+	id1, pub1 := newCred("one")
+	id2, pub2 := newCred("two")
+	salt, other := bytes.Repeat([]byte{0x5a}, 32), bytes.Repeat([]byte{0xa5}, 32)
+	first := secret(id1, pub1, salt)
+	if again := secret(id1, pub1, salt); again != first {
+		t.Errorf("the same credential and salt gave %s, then %s", first, again)
+	}
+	if s := secret(id1, pub1, other); s == first {
+		t.Error("another salt gave the same secret")
+	}
+	if s := secret(id2, pub2, salt); s == first {
+		t.Error("another credential gave the same secret")
+	}
+	must("set PIN", []string{"1234", "1234"}, token, "-S", dev)
+	withUV := secret(id1, pub1, salt, "1234")
+	if withUV == first {
+		t.Error("the secret with the PIN (user verified) is the one without")
+	}
+	if again := secret(id1, pub1, salt, "1234"); again != withUV {
+		t.Errorf("with the PIN, the same credential and salt gave %s, then %s", withUV, again)
+	}
+	if s := secret(id1, pub1, salt); s != first {
+		t.Errorf("without the PIN after setting one: %s, want the secret without user verification %s", s, first)
+	}
+}

@@ -29,6 +29,12 @@ func FuzzCBORRequest(f *testing.F) {
 		{cmdMakeCredential, makeCredReq("example.org", 2, true)},
 		{cmdGetAssertion, map[int]any{1: "example.org", 2: testCDH}},
 		{cmdGetAssertion, map[int]any{1: "example.org", 2: testCDH, 3: []map[string]any{{"type": "public-key", "id": make([]byte, 61)}}, 5: map[string]bool{"up": false}}},
+		{cmdMakeCredential, func() map[int]any {
+			r := makeCredReq("example.org", 3, false)
+			r[6] = map[string]any{"hmac-secret": true}
+			return r
+		}()},
+		{cmdGetAssertion, map[int]any{1: "example.org", 2: testCDH, 4: map[string]any{"hmac-secret": map[int]any{1: platformKey, 2: make([]byte, 48), 3: make([]byte, 32), 4: 2}}}},
 		{cmdGetNextAssertion, nil},
 		{cmdClientPIN, map[int]any{1: 2, 2: 1}},
 		{cmdClientPIN, map[int]any{1: 1, 2: 2}},

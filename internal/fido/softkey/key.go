@@ -100,6 +100,9 @@ type residentCred struct {
 	UserName    string `json:"userName,omitempty"`
 	DisplayName string `json:"displayName,omitempty"`
 	PrivateKey  []byte `json:"privateKey"` // raw P-256 scalar
+	// HMACSecret is CredRandomWithUV || CredRandomWithoutUV of a credential
+	// made with the hmac-secret extension.
+	HMACSecret []byte `json:"hmacSecret,omitempty"`
 }
 
 // New builds a key, loading Options.StateFile when it exists. The key is
@@ -215,6 +218,11 @@ func (k *Key) load() (bool, error) {
 	}
 	if len(st.Secret) != 32 || (st.PINHash != nil && len(st.PINHash) != 16) || st.PINRetries < 0 || st.PINRetries > maxPINRetries {
 		return false, fmt.Errorf("softkey: state %s is invalid", k.opts.StateFile)
+	}
+	for _, c := range st.Creds {
+		if c.HMACSecret != nil && len(c.HMACSecret) != credRandomSize {
+			return false, fmt.Errorf("softkey: state %s is invalid: a credential's hmac-secret is %d bytes", k.opts.StateFile, len(c.HMACSecret))
+		}
 	}
 	k.st = st
 	return true, nil
