@@ -2,7 +2,8 @@ package transfer
 
 // Ente Auth's plain export (Settings, Data, Export codes, Plain text): a text
 // file of otpauth:// URIs, one a line, as Ente Auth writes them
-// (github.com/ente-io/ente, auth/lib/models/code.dart and
+// (github.com/ente-io/ente: the export's _getAuthDataForExport writes each
+// code's rawData with its commas as %2C; auth/lib/models/code.dart and
 // code_display.dart) and Aegis reads them (EnteAuthImporter.java, through
 // its otpauth URI importer). Steam keys are otpauth://steam/ URIs. Each URI
 // carries a codeDisplay parameter, URL-encoded JSON:
@@ -78,7 +79,9 @@ func enteOrganise(e *entry) (trashed bool, err error) {
 		return false, errors.New("codeDisplay appears more than once")
 	}
 	var d enteDisplay
-	if err := decodeEntry(json.RawMessage(values[0]), &d); err != nil {
+	// As CodeDisplay.fromUri does: a comma may arrive encoded twice.
+	raw := strings.ReplaceAll(values[0], "%2C", ",")
+	if err := decodeEntry(json.RawMessage(raw), &d); err != nil {
 		return false, errors.New("codeDisplay is not valid JSON")
 	}
 	e.account.Pinned, e.account.Tags, e.account.Notes = d.Pinned, d.Tags, d.Note

@@ -3,12 +3,14 @@
 # Python's standard library and no code of Countersign's.
 #
 # Ente Auth (github.com/ente-io/ente, auth/) exports "Plain text" as one
-# otpauth:// URI a line: the URI the code was added with, Steam codes as
-# otpauth://steam/, and a codeDisplay parameter holding URL-encoded JSON
-# (auth/lib/models/code_display.dart: pinned, trashed, lastUsedAt, tapCount,
-# tags, note, position, iconSrc, iconID), written by Dart's Uri with
-# queryParameters (spaces as '+'). Proton Authenticator's and Aegis's tests
-# hold Ente exports of this shape. The last line is a code in Ente's trash.
+# otpauth:// URI a line (_getAuthDataForExport: each code's rawData, commas
+# written %2C): the URI the code was added with, Steam codes as
+# otpauth://steam/ (auth/lib/models/code.dart), and a codeDisplay parameter
+# holding URL-encoded JSON (auth/lib/models/code_display.dart: pinned,
+# trashed, lastUsedAt, tapCount, tags, note; newer versions add position,
+# iconSrc, iconID), written by Dart's Uri with queryParameters (spaces as
+# '+'). Proton Authenticator's tests hold an Ente export of this shape. The
+# last line is a code in Ente's trash.
 #
 #	/usr/bin/python3 testdata/transfer/ente/make.py
 
