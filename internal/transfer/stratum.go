@@ -127,7 +127,7 @@ func stratumAccount(raw json.RawMessage, tags map[string][]string) (vault.Accoun
 	case 3:
 		return a, errors.New("mOTP (Mobile-OTP) keys are not supported")
 	case 5:
-		return a, errors.New("Yandex keys are not supported")
+		return a, errors.New("yandex keys are not supported")
 	default:
 		return a, fmt.Errorf("type %d: %w", e.Type, otp.ErrUnknownType)
 	}
