@@ -204,6 +204,7 @@ func TestImportSamples(t *testing.T) {
 		{"migration.txt", "", "migration"},
 		{"ente/ente-auth-codes.txt", "", "ente"},
 		{"proton/proton-authenticator.json", "", "proton"},
+		{"proton/proton-authenticator-encrypted.json", "Proton p\u00e4ssw\u00f6rd \u2713", "proton"},
 		{"stratum/stratum-plain.json", "", "stratum"},
 		{"stratum/stratum-encrypted.stratum", "Stratum \u00e9t\u00e9 \U0001f510", "stratum"},
 		{"andotp/andotp-encrypted.json.aes", "andOTP s\u00e4mple p\u00e4ssword", "andotp"},

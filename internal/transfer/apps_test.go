@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -20,6 +21,7 @@ const (
 	stratumPassword = "Stratum \u00e9t\u00e9 \U0001f510" // "Stratum été 🔐"
 	andOTPPassword  = "andOTP s\u00e4mple p\u00e4ssword" // "andOTP sämple pässword"
 	authyPassword   = "Authy backup p\u00e4ss"           // "Authy backup päss"
+	protonPassword  = "Proton p\u00e4ssw\u00f6rd \u2713" // "Proton pässwörd ✓"
 
 	independentSteamCode = "T2F4R" // BNWEXNBOQ7SB3EWMZUETRTD6NWALZYNA at T = 59 s
 )
@@ -66,6 +68,7 @@ func TestImportAppSamples(t *testing.T) {
 		{"proton/proton-authenticator.json", FormatProton, "", false, []want{
 			appGitHub.with(nil, noteSafe, false), appVPN, appSteam("dave"),
 		}},
+		{"proton/proton-authenticator-encrypted.json", FormatProton, protonPassword, true, nil},
 		{"stratum/stratum-plain.json", FormatStratum, "", false, []want{
 			appGitHub.with(work, "", false),
 			appBank.with(moneyWork, "", false),
@@ -160,6 +163,7 @@ func TestAppSamplesPassword(t *testing.T) {
 		{"andotp/andotp-encrypted.json.aes", "", "andotp backup", andOTPPassword},
 		{"andotp/andotp-encrypted-old.json.aes", FormatAndOTP, "andotp backup", andOTPPassword},
 		{"authy/com.authy.storage.tokens.authenticator-encrypted.xml", "", "authy tokens", authyPassword},
+		{"proton/proton-authenticator-encrypted.json", "", "proton authenticator export", protonPassword},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -185,8 +189,9 @@ func TestAppSamplesPassword(t *testing.T) {
 	}
 }
 
-// A flipped byte in an encrypted Stratum or andOTP backup fails GCM's tag:
-// nothing is imported (the formats cannot tell damage from a wrong password).
+// A flipped byte in an encrypted Stratum, andOTP or Proton file fails GCM's
+// tag: nothing is imported (the formats cannot tell damage from a wrong
+// password).
 func TestTamperedAppSamples(t *testing.T) {
 	for _, s := range []struct{ file, password string }{
 		{"stratum/stratum-encrypted.stratum", stratumPassword},
@@ -204,6 +209,22 @@ func TestTamperedAppSamples(t *testing.T) {
 	}
 }
 
+func TestTamperedProtonSample(t *testing.T) {
+	var f map[string]any
+	if err := json.Unmarshal(readSample(t, "proton/proton-authenticator-encrypted.json"), &f); err != nil {
+		t.Fatal(err)
+	}
+	f["content"] = flipBase64(t, f["content"].(string), -1)
+	data, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Import(data, Options{Password: []byte(protonPassword)})
+	if !errors.Is(err, ErrWrongPassword) || len(res.Accounts) != 0 {
+		t.Errorf("a flipped tag: got %d accounts, %v; want none and ErrWrongPassword", len(res.Accounts), err)
+	}
+}
+
 func TestAppFormatErrors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -212,8 +233,8 @@ func TestAppFormatErrors(t *testing.T) {
 		want string // the whole message, or a prefix ending in …
 		is   error
 	}{
-		{"proton with a password", `{"version":1,"salt":"c2FsdA==","content":"Y29udGVudA=="}`, Options{},
-			"this Proton Authenticator export is password-protected: …", errProtonEncrypted},
+		{"proton with a short salt", `{"version":1,"salt":"c2FsdA==","content":"Y29udGVudA=="}`, Options{Password: []byte("x")},
+			"not a valid Proton Authenticator export: the salt is not 16 bytes of base64", nil},
 		{"proton version 2", `{"version":2,"entries":[]}`, Options{},
 			"unsupported Proton Authenticator export version 2 (this importer reads version 1)", nil},
 		{"proton steam uri", `{"version":1,"entries":[{"id":"1","content":{"uri":"otpauth://totp/x?secret=GEZDGNBV","entry_type":"Steam","name":"dave"},"note":null}]}`,
