@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"path/filepath"
@@ -285,6 +286,15 @@ func TestAppFormatErrors(t *testing.T) {
 				t.Errorf("the error %q quotes the secret", err)
 			}
 		})
+	}
+}
+
+// A Google Authenticator account of a type the app never wrote is the
+// entry's error, naming what the types are.
+func TestGoogleDBUnknownType(t *testing.T) {
+	_, err := googleDBAccount("alice", "GEZDGNBV", "GitHub", sql.NullInt64{}, 2)
+	if err == nil || err.Error() != "type 2 is not supported (0 is TOTP, 1 is HOTP)" {
+		t.Errorf("got %v, want type 2 refused", err)
 	}
 }
 

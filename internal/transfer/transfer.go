@@ -128,7 +128,7 @@ func ParseFormat(s string) (Format, error) {
 // Options controls Import.
 type Options struct {
 	Format      Format // "" or FormatAuto: detect
-	Password    []byte // for encrypted Aegis, 2FAS, andOTP, Stratum and Authy files and Countersign backups
+	Password    []byte // for encrypted Aegis, 2FAS, andOTP, Proton, Stratum and Authy files and Countersign backups
 	SkipInvalid bool   // import the valid entries and list the others in Result.Skipped
 }
 
