@@ -59,9 +59,9 @@ func detectBinary(data []byte) (Format, error) {
 // detectXML recognises the Android preferences files of Authy and FreeOTP.
 func detectXML(data []byte) (Format, error) {
 	switch {
-	case bytes.Contains(data, []byte(`"`+authyKey+`"`)) || bytes.Contains(data, []byte(`"`+authyOwnKey+`"`)):
+	case bytes.Contains(data, []byte(authyKey)) || bytes.Contains(data, []byte(authyOwnKey)):
 		return FormatAuthy, nil
-	case bytes.Contains(data, []byte("<map")) && (bytes.Contains(data, []byte(`name="`+freeOTPOrder+`"`)) ||
+	case bytes.Contains(data, []byte("<map")) && (bytes.Contains(data, []byte(freeOTPOrder)) ||
 		bytes.Contains(data, []byte("&quot;secret&quot;")) || bytes.Contains(data, []byte(`"secret"`))):
 		return FormatFreeOTPXML, nil
 	}
