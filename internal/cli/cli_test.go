@@ -280,6 +280,20 @@ func TestImportEncryptedWithoutPassword(t *testing.T) {
 	}
 }
 
+// import's usage lists every format transfer reads.
+func TestImportUsageListsFormats(t *testing.T) {
+	h := newHarness(t)
+	_, stderr, err := h.run("", "import")
+	if !errors.Is(err, ErrUsage) {
+		t.Fatalf("import without a file: got %v, want a usage error", err)
+	}
+	for _, f := range []string{"auto|uris|", "|ente|proton|stratum|freeotp-xml|authy|google-db|microsoft|"} {
+		if !strings.Contains(stderr, f) {
+			t.Errorf("usage %q does not list %q", stderr, f)
+		}
+	}
+}
+
 // A wrong password for an app's encrypted backup imports nothing and says
 // the password is wrong; a Steam account from an otpauth://steam/ URI shows
 // five characters of Steam's alphabet.
