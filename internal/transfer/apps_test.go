@@ -289,6 +289,17 @@ func TestAppFormatErrors(t *testing.T) {
 	}
 }
 
+// A database whose accounts is a view (which could compute rows without end)
+// or is missing is refused before any row is read.
+func TestDBAccountsMustBeATable(t *testing.T) {
+	for _, file := range []string{"google-authenticator/accounts-view.db", "google-authenticator/no-accounts.db"} {
+		res, err := Import(readSample(t, file), Options{Format: FormatGoogleDB})
+		if err == nil || len(res.Accounts) != 0 || !strings.Contains(err.Error(), "it has no accounts table") {
+			t.Errorf("%s: got %d accounts, %v; want the missing table named", file, len(res.Accounts), err)
+		}
+	}
+}
+
 // A Google Authenticator account of a type the app never wrote is the
 // entry's error, naming what the types are.
 func TestGoogleDBUnknownType(t *testing.T) {

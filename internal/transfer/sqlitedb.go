@@ -35,8 +35,12 @@ import (
 	"github.com/countersign/countersign/internal/vault"
 )
 
-// sqliteMagic starts every SQLite 3 database file.
-const sqliteMagic = "SQLite format 3\x00"
+const (
+	// sqliteMagic starts every SQLite 3 database file.
+	sqliteMagic = "SQLite format 3\x00"
+	// maxDBAccounts bounds the rows read: far above any phone's accounts.
+	maxDBAccounts = 100_000
+)
 
 // queryDB runs query on the SQLite database held in data, opened in memory
 // and read only, and calls row for each result row. what names the file
@@ -79,12 +83,24 @@ func queryDB(data []byte, what, query string, row func(scan func(dest ...any) er
 			return fmt.Errorf("not a valid %s: %w", what, err)
 		}
 	}
+	// accounts must be a table: a view could compute rows without end.
+	var tables int
+	err = conn.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'accounts'").Scan(&tables)
+	if err != nil {
+		return fmt.Errorf("not a valid %s: %w", what, err)
+	}
+	if tables != 1 {
+		return fmt.Errorf("not a valid %s: it has no accounts table", what)
+	}
 	rows, err := conn.QueryContext(ctx, query)
 	if err != nil {
-		return fmt.Errorf("not a valid %s (it has no accounts table of the app's): %w", what, err)
+		return fmt.Errorf("not a valid %s (its accounts table is not the app's): %w", what, err)
 	}
 	defer rows.Close()
-	for rows.Next() {
+	for n := 0; rows.Next(); n++ {
+		if n == maxDBAccounts {
+			return fmt.Errorf("not a valid %s: more than %d accounts", what, maxDBAccounts)
+		}
 		if err := row(rows.Scan); err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@
 # That is the table Aegis reads (app/src/main/java/com/beemdevelopment/aegis/
 # importers/GoogleAuthImporter.java). Android opens the database in WAL mode,
 # so the file header says WAL; Android also adds its android_metadata table.
+# accounts-view.db and no-accounts.db are hostile look-alikes (see below).
 #
 #	/usr/bin/python3 testdata/transfer/google-authenticator/make.py
 
@@ -47,3 +48,18 @@ db.close()
 for suffix in ("-wal", "-shm"):
     if os.path.exists(PATH + suffix):
         os.remove(PATH + suffix)
+
+# Two hostile files the import must refuse: accounts as a view whose rows
+# never end, and no accounts at all.
+for name, sql in (("accounts-view.db",
+                   "CREATE VIEW accounts AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) "
+                   "SELECT i AS _id, 'x' AS email, 'GEZDGNBV' AS secret, 0 AS counter, 0 AS type, "
+                   "'' AS issuer, '' AS original_name FROM n"),
+                  ("no-accounts.db", "CREATE TABLE original_name (email TEXT)")):
+    path = os.path.join(HERE, name)
+    if os.path.exists(path):
+        os.remove(path)
+    db = sqlite3.connect(path)
+    db.execute(sql)
+    db.commit()
+    db.close()
