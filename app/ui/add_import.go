@@ -28,7 +28,8 @@ func (a *adder) chooseImport() {
 func importFiles() fileKind {
 	return fileKind{title: "Import accounts from another app", about: formatTitles(),
 		filters: []portal.Filter{
-			{Name: "Authenticator exports (.json, .2fas, .txt)", Patterns: []string{"*.json", "*.2fas", "*.txt"}},
+			{Name: "Authenticator exports and backups", Patterns: []string{"*.json", "*.2fas", "*.txt",
+				"*.aes", "*.stratum", "*.authpro", "*.xml", "databases", "PhoneFactor"}},
 			{Name: "All files", Patterns: []string{"*"}},
 		}}
 }

@@ -483,6 +483,40 @@ func TestImportEncryptedAegis(t *testing.T) {
 	}
 }
 
+// The window opens the other apps' files too: an encrypted andOTP backup
+// asks for its passphrase, and Google Authenticator's database (binary)
+// goes straight to the review.
+func TestImportAppFiles(t *testing.T) {
+	h := newAddHarness(t, nil)
+	h.add.onImportChosen(reader(t, "../../testdata/transfer/andotp/andotp-encrypted.json.aes"), nil)
+	h.wait()
+	d, ok := h.add.dialog.(*dialog.ConfirmDialog)
+	if !ok || !strings.Contains(h.shown(), "andotp-encrypted.json.aes is encrypted.") {
+		t.Fatalf("an encrypted andOTP backup shows %T:\n%s", h.add.dialog, h.shown())
+	}
+	focused, ok := h.win.Canvas().Focused().(*dialogEntry)
+	if !ok {
+		t.Fatalf("focus on %T, want the password entry", h.win.Canvas().Focused())
+	}
+	test.Type(focused, "andOTP s\u00e4mple p\u00e4ssword")
+	d.Confirm()
+	h.wait()
+	if r := h.add.review; r == nil || len(r.checks) != 4 {
+		t.Fatalf("the right passphrase shows:\n%s", h.shown())
+	}
+	h.add.review.cancel.OnTapped()
+
+	h.add.onImportChosen(reader(t, "../../testdata/transfer/google-authenticator/databases"), nil)
+	h.wait()
+	if r := h.add.review; r == nil || len(r.checks) != 3 {
+		t.Fatalf("Google Authenticator's database shows:\n%s", h.shown())
+	}
+	h.tapAdd(t)
+	if len(h.store.accounts) != 3 {
+		t.Errorf("store holds %d accounts, want 3", len(h.store.accounts))
+	}
+}
+
 func TestImportProblems(t *testing.T) {
 	h := newAddHarness(t, nil)
 	h.add.onImportChosen(reader(t, "../../testdata/transfer/aegis-bad-entry.json"), nil)

@@ -202,6 +202,16 @@ func TestImportSamples(t *testing.T) {
 		{"freeotp-plus.json", "", "freeotp"},
 		{"uris.txt", "", "uris"},
 		{"migration.txt", "", "migration"},
+		{"ente/ente-auth-codes.txt", "", "ente"},
+		{"proton/proton-authenticator.json", "", "proton"},
+		{"proton/proton-authenticator-encrypted.json", "Proton p\u00e4ssw\u00f6rd \u2713", "proton"},
+		{"stratum/stratum-plain.json", "", "stratum"},
+		{"stratum/stratum-encrypted.stratum", "Stratum \u00e9t\u00e9 \U0001f510", "stratum"},
+		{"andotp/andotp-encrypted.json.aes", "andOTP s\u00e4mple p\u00e4ssword", "andotp"},
+		{"freeotp/tokens.xml", "", "freeotp-xml"},
+		{"authy/com.authy.storage.tokens.authenticator-encrypted.xml", "Authy backup p\u00e4ss", "authy"},
+		{"google-authenticator/databases", "", "google-db"},
+		{"microsoft-authenticator/PhoneFactor", "", "microsoft"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			h := newHarness(t)
@@ -267,6 +277,42 @@ func TestImportEncryptedWithoutPassword(t *testing.T) {
 	_, _, err = h.run("wrong\n", "import", "--password-file", "-", samplePath("2fas-encrypted.2fas"))
 	if err == nil || !strings.Contains(err.Error(), "password") {
 		t.Errorf("wrong password from stdin: got %v", err)
+	}
+}
+
+// import's usage lists every format transfer reads.
+func TestImportUsageListsFormats(t *testing.T) {
+	h := newHarness(t)
+	_, stderr, err := h.run("", "import")
+	if !errors.Is(err, ErrUsage) {
+		t.Fatalf("import without a file: got %v, want a usage error", err)
+	}
+	for _, f := range []string{"auto|uris|", "|ente|proton|stratum|freeotp-xml|authy|google-db|microsoft|"} {
+		if !strings.Contains(stderr, f) {
+			t.Errorf("usage %q does not list %q", stderr, f)
+		}
+	}
+}
+
+// A wrong password for an app's encrypted backup imports nothing and says
+// the password is wrong; a Steam account from an otpauth://steam/ URI shows
+// five characters of Steam's alphabet.
+func TestImportAppBackups(t *testing.T) {
+	h := newHarness(t)
+	_, _, err := h.run("wrong\n", "import", "--password-file", "-", samplePath("andotp/andotp-encrypted.json.aes"))
+	if err == nil || !strings.Contains(err.Error(), "andotp backup: wrong password") || !strings.Contains(err.Error(), "nothing was imported") {
+		t.Errorf("wrong andOTP password: got %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(h.home, "vault.csv1")); !errors.Is(err, os.ErrNotExist) {
+		t.Error("the vault was written")
+	}
+	h.mustRun("import", samplePath("ente/ente-auth-codes.txt"))
+	code := strings.TrimSpace(h.mustRun("code", "Steam"))
+	if len(code) != 5 || strings.Trim(code, "23456789BCDFGHJKMNPQRTVWXY") != "" {
+		t.Errorf("code Steam = %q, want 5 characters of Steam's alphabet", code)
+	}
+	if got := h.mustRun("code", "GitHub"); len(strings.TrimSpace(got)) != 6 {
+		t.Errorf("code GitHub = %q, want 6 digits", got)
 	}
 }
 

@@ -34,7 +34,11 @@ type skippedJSON struct {
 }
 
 func runImport(env Env, args []string) error {
-	const synopsis = "[--format auto|uris|migration|aegis|2fas|bitwarden|andotp|freeotp|backup] [--password-file F] [--skip-invalid] [--dry-run] [--json] FILE"
+	names := []string{string(transfer.FormatAuto)}
+	for _, f := range transfer.Formats() {
+		names = append(names, string(f))
+	}
+	synopsis := "[--format " + strings.Join(names, "|") + "] [--password-file F] [--skip-invalid] [--dry-run] [--json] FILE"
 	fs := newFlags(env, "import", synopsis)
 	format := fs.String("format", "auto", "the file's format; auto detects it")
 	passwordFile := fs.String("password-file", "", "read the password of an encrypted export from this file (- for stdin)")

@@ -34,7 +34,9 @@ var known = []string{"secret", "issuer", "algorithm", "digits", "period", "count
 // The label is "Issuer:account" or "account"; the separator may be written
 // ':' or "%3A" and spaces around it are ignored. The issuer parameter takes
 // precedence over the label's prefix. Parameter names are read in any case;
-// parameters this package does not interpret are kept in Key.Extra.
+// parameters this package does not interpret are kept in Key.Extra. The type
+// "steam" (otpauth://steam/…, as Aegis and Ente Auth write Steam keys) reads
+// as a TOTP key with the Steam encoder.
 func ParseURI(s string) (Key, error) {
 	s = strings.TrimSpace(s)
 	if !strings.HasPrefix(strings.ToLower(s), "otpauth://") {
@@ -45,8 +47,15 @@ func ParseURI(s string) (Key, error) {
 		return Key{}, &URIError{"syntax", withoutURL(err)}
 	}
 	var k Key
-	k.Type = Type(strings.ToLower(u.Host))
-	if k.Type != TOTP && k.Type != HOTP {
+	switch host := strings.ToLower(u.Host); host {
+	case string(TOTP), string(HOTP):
+		k.Type = Type(host)
+	case EncoderSteam:
+		// otpauth://steam/…: Aegis's and Ente Auth's way of writing a Steam
+		// key (Aegis GoogleAuthInfo.parseUri, Ente Auth's Code.fromOTPAuthUrl):
+		// a time-based key whose codes are Steam Guard codes.
+		k.Type, k.Encoder = TOTP, EncoderSteam
+	default:
 		return Key{}, &URIError{"type", fmt.Errorf("%w, not %q", ErrUnknownType, u.Host)}
 	}
 	q, err := url.ParseQuery(u.RawQuery)
@@ -73,10 +82,10 @@ func ParseURI(s string) (Key, error) {
 		}
 	}
 	if v := params["encoder"]; v != "" {
-		k.Encoder = strings.ToLower(v)
-		if k.Encoder != EncoderSteam {
+		if !strings.EqualFold(v, EncoderSteam) {
 			return Key{}, &URIError{"encoder", fmt.Errorf("%w, not %q", ErrBadEncoder, v)}
 		}
+		k.Encoder = EncoderSteam
 	}
 	if v := params["digits"]; v != "" {
 		d, err := strconv.Atoi(v)

@@ -125,6 +125,16 @@ func TestParseURI(t *testing.T) {
 			Key{Type: TOTP, Name: "gaben", Secret: hello, Algorithm: SHA1, Digits: 5, Period: 30, Encoder: EncoderSteam},
 		},
 		{
+			"steam-type-aegis",
+			"otpauth://steam/Steam:gaben?secret=JBSWY3DPEHPK3PXP&issuer=Steam&algorithm=SHA1&digits=5&period=30",
+			Key{Type: TOTP, Issuer: "Steam", Name: "gaben", Secret: hello, Algorithm: SHA1, Digits: 5, Period: 30, Encoder: EncoderSteam},
+		},
+		{
+			"steam-type-any-issuer-any-case",
+			"otpauth://STEAM/gaben?secret=JBSWY3DPEHPK3PXP",
+			Key{Type: TOTP, Name: "gaben", Secret: hello, Algorithm: SHA1, Digits: 5, Period: 30, Encoder: EncoderSteam},
+		},
+		{
 			"extra-parameters-kept",
 			"otpauth://totp/alice?secret=JBSWY3DPEHPK3PXP&image=https%3A%2F%2Fexample.com%2Flogo.png&color=red&color=blue",
 			Key{Type: TOTP, Name: "alice", Secret: hello, Algorithm: SHA1, Digits: 6, Period: 30,
@@ -284,6 +294,19 @@ func TestParseURICodes(t *testing.T) {
 	}
 	if want := "68084774"; got != want {
 		t.Errorf("got %s, want %s", got, want)
+	}
+
+	// ValvePython/steam's vector (secret "superdupersecret", T = 3000030 s),
+	// reached through an otpauth://steam/ URI as Aegis and Ente Auth write it.
+	k, err = ParseURI("otpauth://steam/Steam:gaben?secret=ON2XAZLSMR2XAZLSONSWG4TFOQ&issuer=Steam")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err = Code(k, time.Unix(3000030, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if want := "YRGQJ"; got != want {
+		t.Errorf("steam: got %s, want %s", got, want)
 	}
 }
 

@@ -1,15 +1,31 @@
 package transfer
 
-// andOTP plain-text backup: a JSON array of
+// andOTP backups, as andOTP writes them (github.com/andOTP/andOTP,
+// app/src/main/java/org/shadowice/flocke/andotp/Utilities/BackupHelper.java
+// and EncryptionHelper.java) and Aegis reads them
+// (app/src/main/java/com/beemdevelopment/aegis/importers/AndOtpImporter.java).
+//
+// The plain-text backup is a JSON array of
 //
 //	{"secret", "issuer", "label", "digits", "type": "TOTP"|"HOTP"|"STEAM",
 //	 "algorithm", "period", "counter", "tags": […]}
 //
-// with the secret in padded base32. Encrypted andOTP backups (.json.aes,
-// .json.gpg) are binary or OpenPGP armour and are refused with advice.
+// with the secret in padded base32. The encrypted backup (.json.aes) is that
+// JSON encrypted with AES-256-GCM. In newer versions the file is a 4-byte
+// big-endian PBKDF2 iteration count, a 12-byte salt, a 12-byte nonce, then
+// the ciphertext with the 16-byte tag last, under
+// PBKDF2-HMAC-SHA1(password, salt, iterations, 256 bits). Older versions
+// wrote only the nonce and the ciphertext, under SHA-256(password). The file
+// does not say which it is: the import tries the newer layout, then the
+// older one, and GCM's tag tells which opens. OpenPGP-encrypted backups
+// (.json.gpg) are refused with advice.
 
 import (
 	"bytes"
+	"crypto/pbkdf2"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,8 +35,58 @@ import (
 	"github.com/countersign/countersign/internal/vault"
 )
 
-var errAndOTPEncrypted = errors.New("this looks like an encrypted andOTP backup: " +
-	"make a plain-text backup in andOTP (Backups, Backup (plain-text)) and import that")
+var errAndOTPPGP = errors.New("this looks like an OpenPGP-encrypted andOTP backup: " +
+	"make a password-protected or plain-text backup in andOTP (Backups) and import that")
+
+const (
+	andOTPSaltLen       = 12
+	andOTPNonceLen      = 12
+	andOTPTagLen        = 16
+	andOTPMaxIterations = 10_000_000 // Aegis's bound: more is not an andOTP file
+)
+
+// andOTPIterations reads the iteration count of a newer encrypted backup; ok
+// is false when the file cannot be one.
+func andOTPIterations(data []byte) (n uint32, ok bool) {
+	if len(data) < 4+andOTPSaltLen+andOTPNonceLen+andOTPTagLen {
+		return 0, false
+	}
+	n = binary.BigEndian.Uint32(data)
+	return n, n >= 1 && n <= andOTPMaxIterations
+}
+
+// decryptAndOTP opens an encrypted andOTP backup, in either layout.
+func decryptAndOTP(data, password []byte) ([]byte, error) {
+	if len(password) == 0 {
+		return nil, fmt.Errorf("andotp backup is encrypted: %w", ErrPasswordRequired)
+	}
+	open := func(key, rest []byte) ([]byte, bool) {
+		if len(rest) < andOTPNonceLen+andOTPTagLen {
+			return nil, false
+		}
+		aead, err := newGCM(key, andOTPNonceLen)
+		if err != nil {
+			return nil, false
+		}
+		plain, err := aead.Open(nil, rest[:andOTPNonceLen], rest[andOTPNonceLen:], nil)
+		return plain, err == nil
+	}
+	if n, ok := andOTPIterations(data); ok {
+		salt := data[4 : 4+andOTPSaltLen]
+		key, err := pbkdf2.Key(sha1.New, string(password), salt, int(n), 32)
+		if err != nil {
+			return nil, err
+		}
+		if plain, ok := open(key, data[4+andOTPSaltLen:]); ok {
+			return plain, nil
+		}
+	}
+	key := sha256.Sum256(password)
+	if plain, ok := open(key[:], data); ok {
+		return plain, nil
+	}
+	return nil, fmt.Errorf("andotp backup: %w", ErrWrongPassword)
+}
 
 type andOTPEntry struct {
 	Secret    string   `json:"secret"`
@@ -34,12 +100,20 @@ type andOTPEntry struct {
 	Tags      []string `json:"tags"`
 }
 
-func parseAndOTP(data []byte, _ Options) (parsed, error) {
+func parseAndOTP(data []byte, opts Options) (parsed, error) {
 	var p parsed
 	trimmed := bytes.TrimSpace(trimBOM(data))
-	if len(trimmed) > 0 && trimmed[0] != '[' && trimmed[0] != '{' {
+	switch {
+	case bytes.HasPrefix(trimmed, []byte("-----BEGIN PGP MESSAGE-----")):
 		p.encrypted = true
-		return p, errAndOTPEncrypted
+		return p, errAndOTPPGP
+	case len(trimmed) > 0 && trimmed[0] != '[' && trimmed[0] != '{':
+		p.encrypted = true
+		plain, err := decryptAndOTP(data, opts.Password)
+		if err != nil {
+			return p, err
+		}
+		data = plain
 	}
 	var entries []json.RawMessage
 	if err := decodeFile("andOTP", data, &entries); err != nil {

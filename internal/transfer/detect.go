@@ -16,16 +16,57 @@ func Detect(data []byte) (Format, error) {
 	if len(trimmed) == 0 {
 		return "", fmt.Errorf("%w: the file is empty", ErrUnknownFormat)
 	}
-	if !utf8.Valid(text) || bytes.IndexByte(text, 0) >= 0 {
-		return "", fmt.Errorf("%w: the file is binary, not JSON or text "+
-			"(an encrypted andOTP backup must be saved again as a plain-text backup); supported formats: %s",
-			ErrUnknownFormat, supportedList())
+	if !utf8.Valid(text) || bytes.IndexByte(text, 0) >= 0 || hasStratumHeader(data) {
+		return detectBinary(data)
 	}
 	switch trimmed[0] {
 	case '{', '[':
 		return detectJSON(trimmed)
+	case '<':
+		return detectXML(trimmed)
 	}
 	return detectText(string(text))
+}
+
+// detectBinary recognises the binary files: SQLite databases by the table
+// the app creates (its CREATE TABLE text is in the file's schema), a
+// Stratum backup by its header, and an andOTP backup by its leading PBKDF2
+// iteration count. Older andOTP backups have no header at all: they import
+// with the format named (--format andotp).
+func detectBinary(data []byte) (Format, error) {
+	switch {
+	case bytes.HasPrefix(data, []byte(sqliteMagic)):
+		switch {
+		case bytes.Contains(data, []byte("oath_secret_key")):
+			return FormatMicrosoft, nil
+		case bytes.Contains(data, []byte("original_name")) ||
+			(bytes.Contains(data, []byte("CREATE TABLE accounts")) && bytes.Contains(data, []byte("email"))):
+			return FormatGoogleDB, nil
+		}
+		return "", fmt.Errorf("%w: an SQLite database that is neither Google Authenticator's nor Microsoft Authenticator's; supported formats: %s",
+			ErrUnknownFormat, supportedList())
+	case hasStratumHeader(data):
+		return FormatStratum, nil
+	}
+	if _, ok := andOTPIterations(data); ok {
+		return FormatAndOTP, nil
+	}
+	return "", fmt.Errorf("%w: the file is binary and none of the supported exports "+
+		"(an encrypted backup of an older andOTP imports with the format named: andotp); supported formats: %s",
+		ErrUnknownFormat, supportedList())
+}
+
+// detectXML recognises the Android preferences files of Authy and FreeOTP.
+func detectXML(data []byte) (Format, error) {
+	switch {
+	case bytes.Contains(data, []byte(authyKey)) || bytes.Contains(data, []byte(authyOwnKey)):
+		return FormatAuthy, nil
+	case bytes.Contains(data, []byte("<map")) && (bytes.Contains(data, []byte(freeOTPOrder)) ||
+		bytes.Contains(data, []byte("&quot;secret&quot;")) || bytes.Contains(data, []byte(`"secret"`))):
+		return FormatFreeOTPXML, nil
+	}
+	return "", fmt.Errorf("%w: an XML file that is none of the supported exports; supported formats: %s",
+		ErrUnknownFormat, supportedList())
 }
 
 // detectJSON recognises each app's export by its top-level keys. Malformed
@@ -74,6 +115,10 @@ func detectJSON(data []byte) (Format, error) {
 		return FormatBitwarden, nil
 	case has("tokens"):
 		return FormatFreeOTP, nil
+	case has("Authenticators"):
+		return FormatStratum, nil
+	case has("version") && (has("entries") || (has("salt") && has("content"))):
+		return FormatProton, nil
 	}
 	return "", unknownJSON(valid)
 }
@@ -101,6 +146,8 @@ func detectText(text string) (Format, error) {
 		}
 	}
 	switch {
+	case uris > 0 && isEnte(text):
+		return FormatEnte, nil
 	case uris > 0:
 		return FormatURIs, nil
 	case migrations > 0:

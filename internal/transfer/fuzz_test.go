@@ -3,6 +3,7 @@ package transfer
 import (
 	"bytes"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,19 +12,25 @@ import (
 	"github.com/countersign/countersign/internal/otp"
 )
 
-// seedSamples adds every file of testdata/transfer to the corpus.
+// seedSamples adds every file of testdata/transfer and its subdirectories
+// (the make scripts too: they are text that is no export) to the corpus.
 func seedSamples(f *testing.F, add func(data []byte)) {
 	f.Helper()
-	files, err := filepath.Glob(filepath.Join(samplesDir, "*"))
-	if err != nil || len(files) == 0 {
-		f.Fatalf("no samples in %s: %v", samplesDir, err)
-	}
-	for _, file := range files {
-		data, err := os.ReadFile(file)
+	n := 0
+	err := filepath.WalkDir(samplesDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
 		if err != nil {
-			f.Fatal(err)
+			return err
 		}
 		add(data)
+		n++
+		return nil
+	})
+	if err != nil || n == 0 {
+		f.Fatalf("no samples in %s: %v", samplesDir, err)
 	}
 }
 
@@ -102,13 +109,20 @@ func fuzzFormat(f *testing.F, format Format) {
 	})
 }
 
-func FuzzURIs(f *testing.F)      { fuzzFormat(f, FormatURIs) }
-func FuzzMigration(f *testing.F) { fuzzFormat(f, FormatMigration) }
-func FuzzAegis(f *testing.F)     { fuzzFormat(f, FormatAegis) }
-func Fuzz2FAS(f *testing.F)      { fuzzFormat(f, Format2FAS) }
-func FuzzBitwarden(f *testing.F) { fuzzFormat(f, FormatBitwarden) }
-func FuzzAndOTP(f *testing.F)    { fuzzFormat(f, FormatAndOTP) }
-func FuzzFreeOTP(f *testing.F)   { fuzzFormat(f, FormatFreeOTP) }
+func FuzzURIs(f *testing.F)       { fuzzFormat(f, FormatURIs) }
+func FuzzMigration(f *testing.F)  { fuzzFormat(f, FormatMigration) }
+func FuzzAegis(f *testing.F)      { fuzzFormat(f, FormatAegis) }
+func Fuzz2FAS(f *testing.F)       { fuzzFormat(f, Format2FAS) }
+func FuzzBitwarden(f *testing.F)  { fuzzFormat(f, FormatBitwarden) }
+func FuzzAndOTP(f *testing.F)     { fuzzFormat(f, FormatAndOTP) }
+func FuzzFreeOTP(f *testing.F)    { fuzzFormat(f, FormatFreeOTP) }
+func FuzzEnte(f *testing.F)       { fuzzFormat(f, FormatEnte) }
+func FuzzProton(f *testing.F)     { fuzzFormat(f, FormatProton) }
+func FuzzStratum(f *testing.F)    { fuzzFormat(f, FormatStratum) }
+func FuzzFreeOTPXML(f *testing.F) { fuzzFormat(f, FormatFreeOTPXML) }
+func FuzzAuthy(f *testing.F)      { fuzzFormat(f, FormatAuthy) }
+func FuzzGoogleDB(f *testing.F)   { fuzzFormat(f, FormatGoogleDB) }
+func FuzzMicrosoft(f *testing.F)  { fuzzFormat(f, FormatMicrosoft) }
 
 // FuzzBackupPayload fuzzes what a backup holds once decrypted, which
 // FuzzImport cannot reach without the passphrase.

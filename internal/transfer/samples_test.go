@@ -7,7 +7,6 @@ import (
 	"crypto/pbkdf2"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"flag"
@@ -104,12 +103,6 @@ func TestGenerateSamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeSample(t, "countersign-backup-bad-entry.json", backup.Bytes())
-
-	// andOTP's encrypted backup: iterations, salt, IV, AES-GCM ciphertext.
-	enc := binary.BigEndian.AppendUint32(nil, 140000)
-	enc = append(enc, make([]byte, 12+12+80)...)
-	_, _ = io.ReadFull(rng, enc[4:])
-	writeSample(t, "andotp-encrypted.json.aes", enc)
 }
 
 // migrationKeys are the accounts of migration.txt.

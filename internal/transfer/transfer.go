@@ -24,6 +24,14 @@ const (
 	FormatAndOTP    Format = "andotp"    // andOTP plain JSON backup
 	FormatFreeOTP   Format = "freeotp"   // FreeOTP+ JSON backup
 	FormatBackup    Format = "backup"    // Countersign encrypted backup
+
+	FormatEnte       Format = "ente"        // Ente Auth plain-text export
+	FormatProton     Format = "proton"      // Proton Authenticator JSON export
+	FormatStratum    Format = "stratum"     // Stratum / Authenticator Pro backup, plain or encrypted
+	FormatFreeOTPXML Format = "freeotp-xml" // FreeOTP's tokens.xml
+	FormatAuthy      Format = "authy"       // Authy's tokens preferences XML
+	FormatGoogleDB   Format = "google-db"   // Google Authenticator's SQLite database file
+	FormatMicrosoft  Format = "microsoft"   // Microsoft Authenticator's SQLite database file (PhoneFactor)
 )
 
 // formatInfo describes one importable format.
@@ -57,6 +65,13 @@ var formats = []formatInfo{
 	{FormatBitwarden, "Bitwarden", nil, parseBitwarden},
 	{FormatAndOTP, "andOTP", nil, parseAndOTP},
 	{FormatFreeOTP, "FreeOTP+", []string{"freeotp+", "freeotpplus", "freeotp-plus"}, parseFreeOTP},
+	{FormatEnte, "Ente Auth", []string{"ente-auth", "enteauth"}, parseEnte},
+	{FormatProton, "Proton Authenticator", []string{"proton-authenticator", "protonauthenticator"}, parseProton},
+	{FormatStratum, "Stratum (Authenticator Pro)", []string{"authenticatorpro", "authenticator-pro", "authpro"}, parseStratum},
+	{FormatFreeOTPXML, "FreeOTP tokens.xml", []string{"freeotpxml", "tokens.xml"}, parseFreeOTPXML},
+	{FormatAuthy, "Authy", nil, parseAuthy},
+	{FormatGoogleDB, "Google Authenticator database", []string{"googledb", "google-authenticator-db"}, parseGoogleDB},
+	{FormatMicrosoft, "Microsoft Authenticator database", []string{"microsoft-authenticator", "phonefactor"}, parseMicrosoftDB},
 	{FormatBackup, "Countersign backup", []string{"countersign"}, parseBackup},
 }
 
@@ -113,7 +128,7 @@ func ParseFormat(s string) (Format, error) {
 // Options controls Import.
 type Options struct {
 	Format      Format // "" or FormatAuto: detect
-	Password    []byte // for encrypted Aegis, encrypted 2FAS and Countersign backups
+	Password    []byte // for encrypted Aegis, 2FAS, andOTP, Proton, Stratum and Authy files and Countersign backups
 	SkipInvalid bool   // import the valid entries and list the others in Result.Skipped
 }
 
