@@ -112,8 +112,10 @@ func TestTickUpdatesOnlyTheRows(t *testing.T) {
 	create := h.auth.list.CreateItem
 	h.auth.list.CreateItem = func() fyne.CanvasObject { created++; return create() }
 
-	h.clock.Advance(5 * time.Millisecond) // the ticks fire just after each second
-	for range 40 {                        // past a ring step and a new period
+	// The ticks fire just after each second; forty of them pass ring steps
+	// and a new period.
+	h.clock.Advance(5 * time.Millisecond)
+	for range 40 {
 		before := first.state
 		h.clock.Advance(time.Second)
 		want := h.auth.rowState(h.auth.view[0], h.clock.Now())
