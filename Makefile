@@ -247,8 +247,9 @@ screenshots: deps
 		$(GO) test -count=1 -run 'TestAccessibility' ./internal/server/e2e/
 
 # The window (545 accounts) against a bare Fyne window (.ci/hello), same run:
-# start to mapped, idle RSS, idle CPU, keystroke to frame (.ci/keylatency),
-# as a table (RUNS=5 by default).
+# start to mapped, idle RSS, idle CPU and the frames drawn meanwhile,
+# keystroke to frame (.ci/keylatency), as a table (RUNS=5 by default;
+# DISPLAY_NUMBER picks Xvfb's display).
 bench-ui: deps deps-bench-ui
 	.ci/bench-ui
 

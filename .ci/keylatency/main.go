@@ -16,7 +16,12 @@
 // It prints one sample a line, in milliseconds, on stdout, and p50, p95 and
 // the maximum on stderr.
 //
+// With -idle it types nothing: it counts the frames the window draws on its
+// own over that long and prints the count (what an idle window's CPU goes
+// to: every frame redraws the whole window).
+//
 //	keylatency -window 0x200001 [-keys 100] [-text git]
+//	keylatency -window 0x200001 -idle 10s
 package main
 
 import (
@@ -48,14 +53,15 @@ func main() {
 	text := flag.String("text", "git", "the search to type and take back (lower-case letters)")
 	gap := flag.Duration("gap", 80*time.Millisecond, "the pause after each frame before the next key")
 	timeout := flag.Duration("timeout", 5*time.Second, "how long to wait for a frame before giving up")
+	idle := flag.Duration("idle", 0, "type nothing: count the frames the window draws over this long")
 	flag.Parse()
-	if err := run(*window, *keys, *warmup, *text, *gap, *timeout); err != nil {
+	if err := run(*window, *keys, *warmup, *text, *gap, *timeout, *idle); err != nil {
 		fmt.Fprintln(os.Stderr, "keylatency:", err)
 		os.Exit(1)
 	}
 }
 
-func run(window string, keys, warmup int, text string, gap, timeout time.Duration) error {
+func run(window string, keys, warmup int, text string, gap, timeout, idle time.Duration) error {
 	id, err := strconv.ParseUint(window, 0, 32)
 	if err != nil || id == 0 {
 		return fmt.Errorf("-window %q is not an X window id: pass one as xdotool search prints it", window)
@@ -72,6 +78,14 @@ func run(window string, keys, warmup int, text string, gap, timeout time.Duratio
 	win := xproto.Window(id)
 	if err := initExtensions(x); err != nil {
 		return err
+	}
+	if idle > 0 {
+		n, err := countFrames(x, win, idle)
+		if err != nil {
+			return err
+		}
+		fmt.Println(n)
+		return nil
 	}
 	codes, err := keycodes(x, append([]rune(text), keysymBackSpace))
 	if err != nil {
@@ -142,6 +156,56 @@ func run(window string, keys, warmup int, text string, gap, timeout time.Duratio
 	fmt.Fprintf(os.Stderr, "keylatency: %d keys: p50 %.1f ms  p95 %.1f ms  max %.1f ms\n",
 		len(samples), percentile(samples, 50), percentile(samples, 95), samples[len(samples)-1])
 	return nil
+}
+
+// countFrames counts the frames window win draws over d: the damage events
+// on it, each acknowledged before the next can come.
+func countFrames(x *xgb.Conn, win xproto.Window, d time.Duration) (int, error) {
+	dmg, err := damage.NewDamageId(x)
+	if err != nil {
+		return 0, err
+	}
+	if err := damage.CreateChecked(x, dmg, xproto.Drawable(win), damage.ReportLevelNonEmpty).Check(); err != nil {
+		return 0, fmt.Errorf("cannot watch window %#x for new frames: %w", win, err)
+	}
+	// The events come on their own goroutine, so that the count stops on
+	// time; watching starts afresh once the server has seen the request.
+	damage.Subtract(x, dmg, 0, 0)
+	if _, err := xproto.GetInputFocus(x).Reply(); err != nil {
+		return 0, err
+	}
+	for {
+		if ev, err := x.PollForEvent(); ev == nil && err == nil {
+			break
+		}
+	}
+	frames := make(chan struct{})
+	go func() {
+		for {
+			ev, err := x.WaitForEvent()
+			if ev == nil && err == nil {
+				close(frames)
+				return
+			}
+			if n, ok := ev.(damage.NotifyEvent); ok && n.Damage == dmg {
+				damage.Subtract(x, dmg, 0, 0)
+				frames <- struct{}{}
+			}
+		}
+	}()
+	n := 0
+	end := time.After(d)
+	for {
+		select {
+		case _, ok := <-frames:
+			if !ok {
+				return n, errors.New("the X connection closed")
+			}
+			n++
+		case <-end:
+			return n, nil
+		}
+	}
 }
 
 // nextFrame waits for the damage event of dmg and says when it came.

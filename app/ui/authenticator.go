@@ -307,7 +307,7 @@ func (s *authenticator) account(id string) (vault.Account, bool) {
 }
 
 // Ticking: one timer for the whole screen, fired just after each second
-// begins. Refreshing the list updates only the rows on screen.
+// begins. It updates only the rows on screen.
 
 func (s *authenticator) startTicking() {
 	if s.cancelTick == nil {
@@ -366,12 +366,12 @@ func (s *authenticator) tick(gen int) {
 	if s.ticks%reloadTicks == 0 {
 		s.reload()
 	}
-	// Redraw only when some row would show something new: most seconds
-	// nothing changes (the ring moves in steps), and an idle window then
-	// costs nothing.
+	// Update the rows only when some row would show something new: most
+	// seconds nothing changes (the ring moves in steps), and an idle window
+	// then costs nothing.
 	if sig := s.viewSignature(s.now()); sig != s.shownSig {
 		s.shownSig = sig
-		s.list.Refresh()
+		s.list.tick()
 	}
 	s.scheduleTick()
 }
@@ -654,11 +654,7 @@ func newAccountList(s *authenticator) *accountList {
 	}
 	l.UpdateItem = func(i widget.ListItemID, o fyne.CanvasObject) {
 		if i < len(s.view) {
-			st := s.rowState(s.view[i], s.now())
-			st.focused = l.focused && s.view[i].ID == s.selectedID
-			r := o.(*accountRow)
-			r.set(st)
-			l.rows[st.id] = r
+			l.fill(o.(*accountRow), s.view[i], s.now())
 		}
 	}
 	l.OnSelected = func(i widget.ListItemID) {
@@ -673,6 +669,30 @@ func newAccountList(s *authenticator) *accountList {
 	l.ExtendBaseWidget(l)
 	l.rowSize = newAccountRow().MinSize()
 	return l
+}
+
+// fill shows account a in row r as at now.
+func (l *accountList) fill(r *accountRow, a vault.Account, now time.Time) {
+	st := l.s.rowState(a, now)
+	st.focused = l.focused && a.ID == l.s.selectedID
+	r.set(st)
+	l.rows[a.ID] = r
+}
+
+// tick brings the rows the list shows up to now. Each row refreshes only
+// what changed on it (the ring, a new code), where refreshing the list
+// would make Fyne draw every text on screen anew: it frees the textures of
+// everything a refreshed widget holds (see make bench-ui).
+func (l *accountList) tick() {
+	now := l.s.now()
+	for id, r := range l.rows {
+		if r.state.id != id {
+			continue // the row shows another account now
+		}
+		if a, ok := l.s.account(id); ok {
+			l.fill(r, a, now)
+		}
+	}
 }
 
 // wheelNotch is how far Fyne's desktop driver says one notch of a mouse

@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
@@ -91,5 +92,43 @@ func TestKeystrokeScrollsToFirstMatch(t *testing.T) {
 	}
 	if first := h.auth.view[0].ID; h.selected() != first {
 		t.Errorf("selected %q, want the first match %q", h.selected(), first)
+	}
+}
+
+// TestTickUpdatesOnlyTheRows checks that the once-a-second tick brings the
+// rows on screen up to date by setting them, not by refreshing the list:
+// Fyne then draws every text on screen anew (make bench-ui measures the
+// idle window's CPU), and fills in each row again.
+func TestTickUpdatesOnlyTheRows(t *testing.T) {
+	h := newHarness(t, mixedAccounts(545))
+	h.win.Resize(fyne.NewSize(500, 700))
+	h.auth.shown()
+	first := h.auth.list.rows[h.auth.view[0].ID] // as the list bound it
+	if first == nil {
+		t.Fatal("the list bound no row to the first account")
+	}
+	updates := countUpdates(h.auth.list)
+	created := 0
+	create := h.auth.list.CreateItem
+	h.auth.list.CreateItem = func() fyne.CanvasObject { created++; return create() }
+
+	// The ticks fire just after each second; forty of them pass ring steps
+	// and a new period.
+	h.clock.Advance(5 * time.Millisecond)
+	for range 40 {
+		before := first.state
+		h.clock.Advance(time.Second)
+		want := h.auth.rowState(h.auth.view[0], h.clock.Now())
+		if first.state.code != want.code || first.ring.remaining != want.remaining || first.state.next != want.next {
+			t.Fatalf("at %v: the first row shows code %q, ring %d, next %q; want %q, %d, %q",
+				h.clock.Now().Format(time.TimeOnly), first.state.code, first.ring.remaining, first.state.next,
+				want.code, want.remaining, want.next)
+		}
+		if before.code != want.code && (*updates > 0 || created > 0) {
+			t.Errorf("a new period refreshed the list: %d rows filled in through it, %d rows made", *updates, created)
+		}
+	}
+	if *updates > 0 || created > 0 {
+		t.Errorf("ticking filled in %d rows through the list and made %d, want the rows set directly", *updates, created)
 	}
 }

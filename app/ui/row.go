@@ -44,6 +44,8 @@ type accountRow struct {
 	ring         *countdown
 	nextHOTP     *widget.Button
 	menu         *widget.Button
+	// codes stacks the code and, in the last seconds, the next one.
+	codes *fyne.Container
 	// ringBox and nextHOTPBox centre the ring and the button vertically;
 	// one of them is shown.
 	ringBox, nextHOTPBox *fyne.Container
@@ -84,9 +86,9 @@ func newAccountRow() *accountRow {
 	texts := container.New(lines{}, title, sub)
 	// The next code's line is kept free while it is hidden, so that every
 	// row is as tall; the code alone is centred in the row.
-	codes := container.New(lines{reserve: true}, r.code, r.next)
+	r.codes = container.New(lines{reserve: true}, r.code, r.next)
 	r.ringBox, r.nextHOTPBox = container.NewCenter(r.ring), container.NewCenter(r.nextHOTP)
-	right := container.NewHBox(codes, r.ringBox, r.nextHOTPBox, container.NewCenter(r.menu))
+	right := container.NewHBox(r.codes, r.ringBox, r.nextHOTPBox, container.NewCenter(r.menu))
 	r.focusRing = &canvas.Rectangle{StrokeWidth: 2}
 	r.focusRing.Hide()
 	r.content = container.NewStack(
@@ -126,7 +128,13 @@ func (r *accountRow) set(s rowState) {
 	if next != r.next.Text {
 		r.next.SetText(next)
 	}
-	show(r.next, s.next != "")
+	if shown := s.next != ""; shown != r.next.Visible() {
+		show(r.next, shown)
+		// The code moves up for the next one, or back: laid out now, not
+		// when Fyne next draws the window, which would then draw it a
+		// second time because the labels moved (see make bench-ui).
+		r.codes.Layout.Layout(r.codes.Objects, r.codes.Size())
+	}
 	if s.focused != old.focused || s.focused && r.focusRing.StrokeColor == nil {
 		r.showFocus(s.focused)
 	}

@@ -78,6 +78,33 @@ func TestCodeIsCentredInItsRow(t *testing.T) {
 		t.Errorf("with the next code: code at %v, next at %v (shown %v), row's middle %v",
 			middle(r, r.code), middle(r, r.next), r.next.Visible(), middle(r, r))
 	}
+	h.clock.Advance(5 * time.Second) // a new period: the code alone again
+	r = h.row(t, "gh0000000001")
+	if got, want := middle(r, r.code), middle(r, r); r.next.Visible() || math.Abs(float64(got-want)) > 1 {
+		t.Errorf("in a new period: the code's middle is at %v, the row's at %v (next shown %v)", got, want, r.next.Visible())
+	}
+}
+
+// TestRowLaysOutTheNextCodeAtOnce: a row moves its code when the next one
+// shows or goes as it is set, not only when the window is next drawn, which
+// would draw the window twice (a second time because the labels moved).
+func TestRowLaysOutTheNextCodeAtOnce(t *testing.T) {
+	test.NewTempApp(t)
+	r := newAccountRow()
+	r.Resize(r.MinSize().AddWidthHeight(200, 0))
+	alone := rowState{id: "x", issuer: "GitHub", name: "kim", code: "050 471", remaining: 10, period: 30}
+	r.set(alone)
+	y := r.code.Position().Y
+	withNext := alone
+	withNext.next, withNext.remaining = "123 456", 4
+	r.set(withNext)
+	if got := r.code.Position().Y; got >= y || r.next.Position().Y <= got {
+		t.Errorf("with the next code: code at y %v (alone %v), next at y %v", got, y, r.next.Position().Y)
+	}
+	r.set(alone)
+	if got := r.code.Position().Y; got != y {
+		t.Errorf("alone again: code at y %v, want %v", got, y)
+	}
 }
 
 // TestWheelMovesARowANotch: a notch of the mouse wheel over the list moves
