@@ -152,7 +152,11 @@ func (c *Client) AllowApp(name, scope string) string {
 	}
 	form := url.Values{"csrf": {m[1]}, "name": {name}, "redirect_uris": {redirect}, "type": {"public"},
 		"scopes": strings.Fields(scope)}
-	res, body = c.Do(context.Background(), http.MethodPost, "/developer/apps", form)
+	res, _ = c.Do(context.Background(), http.MethodPost, "/developer/apps", form)
+	if loc := res.Header.Get("Location"); res.StatusCode == http.StatusSeeOther && loc != "" {
+		// Post/Redirect/Get: the page the registration goes on to shows the id once.
+		res, body = c.Do(context.Background(), http.MethodGet, loc, nil)
+	}
 	id := clientIDField.FindStringSubmatch(body)
 	if res.StatusCode != http.StatusOK || id == nil {
 		c.t.Fatalf("registering %s: status %d, no client id", name, res.StatusCode)
