@@ -394,6 +394,7 @@ func (b *backups) setConfig(change func(*backup.Config)) {
 	}
 	b.m.lock.activity()
 	cfg, err := backup.LoadConfig(b.home)
+	was := cfg
 	if err == nil {
 		change(&cfg)
 		err = backup.SaveConfig(b.home, cfg)
@@ -404,7 +405,7 @@ func (b *backups) setConfig(change func(*backup.Config)) {
 	}
 	b.state.cfg = cfg
 	b.update()
-	if cfg.Auto() {
+	if cfg.Daily && !was.Daily {
 		b.start(backupDaily) // turning the daily backup on makes today's
 	}
 }

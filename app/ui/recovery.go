@@ -148,7 +148,7 @@ func (r *recoveryKey) startSetup() {
 func (r *recoveryKey) showKey() {
 	st := r.setup
 	key := &widget.Label{Text: recovery.Groups(st.id), Wrapping: fyne.TextWrapWord, Selectable: true,
-		TextStyle: fyne.TextStyle{Monospace: true, Bold: true}}
+		TextStyle: fyne.TextStyle{Monospace: true}}
 	copyKey := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
 		r.m.app.Clipboard().SetContent(st.id.String())
 		r.m.toast.show("Recovery key copied")
