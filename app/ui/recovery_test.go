@@ -441,7 +441,7 @@ func TestAutomaticBackups(t *testing.T) {
 		}
 	})
 	t.Run("daily", func(t *testing.T) {
-		evening := time.Date(2026, 12, 7, 23, 30, 0, 0, time.Local)
+		evening := time.Date(2026, 12, 7, 22, 10, 0, 0, time.Local)
 		var id *age.X25519Identity
 		h := newSlotHarness(t, evening, fixture(), func(dir string, v *vault.Vault) {
 			withRecoveryKey(t, &id)(dir, v)
@@ -458,7 +458,12 @@ func TestAutomaticBackups(t *testing.T) {
 		if n := len(h.backups(t)); n != 1 {
 			t.Fatalf("%d backups later the same day, want 1", n)
 		}
-		h.clock.Advance(backupTick)
+		h.clock.Advance(backupTick) // 23:30: the tick at 23:10 made none
+		h.wait()
+		if n := len(h.backups(t)); n != 1 {
+			t.Fatalf("%d backups at the day's first tick, want 1", n)
+		}
+		h.clock.Advance(backupTick) // 00:30: the tick at 00:10 is a new day
 		h.wait()
 		all := h.backups(t)
 		if len(all) != 2 || all[0].At.Local().Day() != 8 {
@@ -571,5 +576,39 @@ func TestRestoreFromBackup(t *testing.T) {
 		if !strings.Contains(shown, want) {
 			t.Errorf("the result does not say %q:\n%s", want, shown)
 		}
+	}
+}
+
+// TestRecoveryScreensDrawTextInCheckedColours walks the recovery key's
+// and the backups' screens as TestScreensDrawTextInCheckedColours walks
+// the others.
+func TestRecoveryScreensDrawTextInCheckedColours(t *testing.T) {
+	for _, variant := range variants {
+		t.Run(variant.name, func(t *testing.T) {
+			th := variantTheme{Theme(), variant.v}
+			a := newTestApp(t)
+			old := a.Settings().Theme()
+			a.Settings().SetTheme(th)
+			t.Cleanup(func() { a.Settings().SetTheme(old) })
+			allowed := allowedTextColors(th, variant.v)
+
+			h := newSlotHarness(t, start, fixture(), func(dir string, _ *vault.Vault) {
+				if err := backup.SaveConfig(dir, backup.Config{Daily: true}); err != nil {
+					t.Fatal(err)
+				}
+			})
+			h.win.Resize(defaultWindowSize)
+			if !h.main.backups.banner.Visible() {
+				t.Fatal("no reminder to check")
+			}
+			checkTextColors(t, "the backup reminder", h.win.Canvas(), allowed)
+			h.openSettings()
+			checkTextColors(t, "Settings with backups and no recovery key", h.win.Canvas(), allowed)
+			test.Tap(h.main.recovery.setUp)
+			checkTextColors(t, "the new recovery key", h.win.Canvas(), allowed)
+			tapDialog(t, h.win.Canvas(), "Next: check you kept it")
+			typeCheck(t, h, "0000")
+			checkTextColors(t, "a wrong check", h.win.Canvas(), allowed)
+		})
 	}
 }
