@@ -129,8 +129,11 @@ type backups struct {
 	root        fyne.CanvasObject
 	updating    bool
 
-	banner     *fyne.Container
-	bannerText *widget.Label
+	banner         *fyne.Container
+	bannerText     *widget.Label
+	bannerNow      *widget.Button  // when a backup would help
+	bannerSettings *widget.Button  // when the settings must change first
+	frame          *fyne.Container // the Authenticator screen below the banner
 
 	dialog dialog.Dialog // the last dialog shown
 }
@@ -167,14 +170,15 @@ func newBackups(m *Main) *backups {
 	)
 
 	b.bannerText = &widget.Label{Wrapping: fyne.TextWrapWord}
+	b.bannerNow = widget.NewButton("Back up now", func() { b.start(backupNow) })
+	b.bannerSettings = widget.NewButton("Settings", func() { b.m.nav.SelectIndex(b.m.screenIndex(b.m.settings)) })
 	b.banner = container.NewVBox(
 		container.NewBorder(nil, nil, widget.NewIcon(theme.WarningIcon()),
-			container.NewHBox(
-				widget.NewButton("Settings", func() { b.m.nav.SelectIndex(b.m.screenIndex(b.m.settings)) }),
-				widget.NewButton("Not today", b.hideReminder)),
+			container.NewHBox(b.bannerNow, b.bannerSettings, widget.NewButton("Not today", b.hideReminder)),
 			b.bannerText),
 		widget.NewSeparator())
 	b.banner.Hide()
+	b.bannerSettings.Hide()
 	if b.home == "" {
 		b.root.Hide()
 	}
@@ -370,21 +374,40 @@ func (b *backups) reminder() string {
 	return ""
 }
 
+// around puts the reminder above o, the Authenticator screen.
+func (b *backups) around(o fyne.CanvasObject) fyne.CanvasObject {
+	b.frame = container.NewBorder(b.banner, nil, nil, nil, o)
+	return b.frame
+}
+
 func (b *backups) updateReminder() {
 	text := b.reminder()
 	hiddenAt := time.Unix(int64(b.m.app.Preferences().Int(prefReminderHidden)), 0)
 	if text == "" || b.m.deps.Now().Before(hiddenAt.Add(reminderPause)) {
-		b.banner.Hide()
+		b.showBanner(false)
 		return
 	}
 	b.bannerText.SetText(text)
-	b.banner.Show()
+	show(b.bannerNow, b.state.hasKey)
+	show(b.bannerSettings, !b.state.hasKey)
+	b.showBanner(true)
+}
+
+// showBanner shows or hides the reminder, and lays the screen out again.
+func (b *backups) showBanner(on bool) {
+	if on == b.banner.Visible() {
+		return
+	}
+	show(b.banner, on)
+	if b.frame != nil {
+		b.frame.Refresh()
+	}
 }
 
 // hideReminder hides the reminder for a day.
 func (b *backups) hideReminder() {
 	b.m.app.Preferences().SetInt(prefReminderHidden, int(b.m.deps.Now().Unix()))
-	b.banner.Hide()
+	b.showBanner(false)
 }
 
 // setConfig changes the backup settings and saves them.

@@ -200,7 +200,7 @@ func (o *recoveryOpener) show() {
 	d := dialog.NewCustomWithoutButtons("Use the recovery key", content, o.m.win)
 	o.open = &widget.Button{Text: "Open", Icon: theme.ConfirmIcon(), Importance: widget.HighImportance, OnTapped: o.onOpen}
 	d.SetButtons([]fyne.CanvasObject{widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), d.Hide), o.open})
-	d.Resize(fyne.NewSize(560, d.MinSize().Height))
+	d.Resize(fyne.NewSize(dialogWidth(o.m.win, 520), d.MinSize().Height))
 	o.dialog = d
 	o.m.showDialogKeys(d, o.onOpen, d.Hide)
 	o.m.win.Canvas().Focus(o.input.entry)

@@ -172,7 +172,7 @@ func (r *recoveryKey) showKey() {
 		IconPlacement: widget.ButtonIconTrailingText, OnTapped: func() { d.Hide(); r.showCheck() }}
 	cancel := widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() { d.Hide(); r.cancelSetup() })
 	d.SetButtons([]fyne.CanvasObject{cancel, next})
-	d.Resize(fyne.NewSize(520, d.MinSize().Height))
+	d.Resize(fyne.NewSize(dialogWidth(r.m.win, 520), d.MinSize().Height))
 	st.key = d
 	r.dialog = d
 	r.m.showDialogKeys(d, nil, func() { d.Hide(); r.cancelSetup() })
@@ -192,7 +192,7 @@ func (r *recoveryKey) saveKit() {
 		st.kitNote.SetText("The emergency kit is in " + path + ". Print it, then delete the file.")
 		st.kitNote.Show()
 		if st.key != nil {
-			st.key.Resize(fyne.NewSize(520, st.key.MinSize().Height))
+			st.key.Resize(fyne.NewSize(dialogWidth(r.m.win, 520), st.key.MinSize().Height))
 		}
 	}, func(err error) { r.showError("The emergency kit was not saved", err) }, func(d dialog.Dialog) { r.dialog = d })
 }
@@ -239,7 +239,7 @@ func (r *recoveryKey) showCheck() {
 	cancel := widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() { d.Hide(); r.cancelSetup() })
 	done := &widget.Button{Text: "Finish", Icon: theme.ConfirmIcon(), Importance: widget.HighImportance, OnTapped: r.finishSetup}
 	d.SetButtons([]fyne.CanvasObject{back, cancel, done})
-	d.Resize(fyne.NewSize(480, d.MinSize().Height))
+	d.Resize(fyne.NewSize(dialogWidth(r.m.win, 480), d.MinSize().Height))
 	st.typed = d
 	r.dialog = d
 	r.m.showDialogKeys(d, r.finishSetup, func() { d.Hide(); r.cancelSetup() })
@@ -258,7 +258,7 @@ func (r *recoveryKey) finishSetup() {
 	}
 	if !st.check.Matches(st.id, typed) {
 		st.wrong.Show()
-		st.typed.Resize(fyne.NewSize(480, st.typed.MinSize().Height))
+		st.typed.Resize(fyne.NewSize(dialogWidth(r.m.win, 480), st.typed.MinSize().Height))
 		return
 	}
 	if err := r.slots.SetRecovery(st.id.Recipient()); err != nil {
@@ -268,7 +268,7 @@ func (r *recoveryKey) finishSetup() {
 	st.typed.Hide()
 	r.setup = nil
 	r.update()
-	r.m.backups.start(backupLook)
+	r.m.backups.start(backupChange) // with automatic backups on, the newest opens with the new key
 	r.m.toast.show("Recovery key set up")
 }
 
@@ -305,4 +305,12 @@ func (r *recoveryKey) showError(what string, err error) {
 	d := dialog.NewError(errors.New(failureText(what, err, "")), r.m.win)
 	r.dialog = d
 	r.m.showDialog(d)
+}
+
+// dialogWidth is want, or less in a narrow window.
+func dialogWidth(win fyne.Window, want float32) float32 {
+	if c := win.Canvas(); c != nil && c.Size().Width > 0 {
+		return min(want, c.Size().Width-4*theme.Padding())
+	}
+	return want
 }

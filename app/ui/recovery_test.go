@@ -499,7 +499,7 @@ func TestBackupReminder(t *testing.T) {
 	if !b.banner.Visible() {
 		t.Fatal("the reminder did not come back the next day")
 	}
-	test.Tap(b.now)
+	tapDialogIn(t, b.banner, "Back up now")
 	h.wait()
 	if b.banner.Visible() {
 		t.Errorf("a new backup left the reminder: %q", b.bannerText.Text)

@@ -69,7 +69,7 @@ func (r *restore) askKey() {
 	next := &widget.Button{Text: "Next", Icon: theme.NavigateNextIcon(), Importance: widget.HighImportance,
 		IconPlacement: widget.ButtonIconTrailingText, OnTapped: func() { r.openBackup(d) }}
 	d.SetButtons([]fyne.CanvasObject{widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), d.Hide), next})
-	d.Resize(fyne.NewSize(560, d.MinSize().Height))
+	d.Resize(fyne.NewSize(dialogWidth(r.m.win, 520), d.MinSize().Height))
 	r.dialog = d
 	r.m.showDialogKeys(d, func() { r.openBackup(d) }, d.Hide)
 	r.m.win.Canvas().Focus(r.input.entry)

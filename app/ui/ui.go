@@ -200,7 +200,7 @@ func NewMain(a fyne.App, w fyne.Window, deps Deps) *Main {
 		tabs[i] = container.NewTabItemWithIcon(s.title(), s.icon(), m.holders[i])
 	}
 	// The backup reminder shows above the Authenticator screen.
-	m.holders[0].Add(container.NewBorder(m.backups.banner, nil, nil, nil, m.screens[0].content()))
+	m.holders[0].Add(m.backups.around(m.screens[0].content()))
 	m.nav = container.NewAppTabs(tabs...)
 	m.nav.SetTabLocation(container.TabLocationLeading)
 	m.nav.OnSelected = func(*container.TabItem) { m.show(m.screens[m.nav.SelectedIndex()]) }
