@@ -76,11 +76,18 @@ func showOpenError(a fyne.App, w fyne.Window, err error, retry func(), screen Sc
 	}
 	if retry != nil {
 		again := widget.NewButton("Try again", retry)
-		again.Importance = widget.HighImportance
+		if !recoverable {
+			again.Importance = widget.HighImportance
+		}
 		buttons.Add(again)
 	}
-	w.SetContent(withMinSize(container.NewCenter(container.NewVBox(
-		container.NewCenter(widget.NewIcon(theme.ErrorIcon())), title, container.NewCenter(buttons)))))
+	box := container.NewVBox(container.NewCenter(widget.NewIcon(theme.ErrorIcon())), title)
+	if recoverable {
+		box.Add(&widget.Label{Text: "The key to your accounts is not in this computer's keyring.\n" +
+			"The recovery key on your emergency kit opens them.", Alignment: fyne.TextAlignCenter})
+	}
+	box.Add(container.NewCenter(buttons))
+	w.SetContent(withMinSize(container.NewCenter(box)))
 	restoreSize(a, w, screen)
 	if opener != nil {
 		opener.show()
