@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -322,7 +323,7 @@ func (b *backups) update() {
 	for _, n := range keepChoices {
 		keeps = append(keeps, strconv.Itoa(n))
 	}
-	if k := strconv.Itoa(st.cfg.Kept()); !contains(keeps, k) {
+	if k := strconv.Itoa(st.cfg.Kept()); !slices.Contains(keeps, k) {
 		keeps = append(keeps, k)
 	}
 	b.keep.SetOptions(keeps)
@@ -345,15 +346,6 @@ func (b *backups) update() {
 	show(b.problem, b.failed != nil || st.err != nil || !st.hasKey)
 	b.root.Refresh()
 	b.updateReminder()
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // reminder is what the Authenticator screen reminds of: "" for nothing.

@@ -331,6 +331,40 @@ func TestOpenWithRecoveryKey(t *testing.T) {
 	}
 }
 
+// refusingKeys is a keyring that takes nothing new.
+type refusingKeys struct{ testkit.Secrets }
+
+func (refusingKeys) Set(string, string) error { return errors.New("the keyring is read-only") }
+
+// TestOpenWithRecoveryKeyNotResealed: a keyring that refuses the key
+// leaves the vault open, and the window says the next start needs the key
+// again.
+func TestOpenWithRecoveryKeyNotResealed(t *testing.T) {
+	a := newTestApp(t)
+	dir := t.TempDir()
+	keys := &recordingKeys{Secrets: testkit.Keyring(t)}
+	v := openVault(t, dir, keys, nil, fixture())
+	id, _ := recovery.New()
+	if err := v.SetRecovery(id.Recipient()); err != nil {
+		t.Fatal(err)
+	}
+	keys.forget(t)
+	_, err := vault.Open(dir, vault.Options{Keys: keys})
+	w := test.NewTempWindow(t, nil)
+	var opened *vault.Vault
+	o := showOpenError(a, w, err, nil, nil, &Recovery{Dir: dir, Options: vault.Options{Keys: refusingKeys{keys}},
+		Opened: func(v *vault.Vault) { opened = v }})
+	o.input.entry.SetText(id.String())
+	tapDialog(t, w.Canvas(), "Open")
+	o.busy.Wait()
+	if opened == nil {
+		t.Fatalf("the vault did not open; shown:\n%s", shownText(w.Canvas()))
+	}
+	if shown := shownText(w.Canvas()); !strings.Contains(shown, "The next start needs the recovery key again") {
+		t.Errorf("the window does not say the next start needs the key:\n%s", shown)
+	}
+}
+
 // TestOpenWithoutRecoveryKey: a vault with no recovery key offers none.
 func TestOpenWithoutRecoveryKey(t *testing.T) {
 	a := newTestApp(t)
