@@ -168,6 +168,7 @@ func newBackups(m *Main) *backups {
 		b.problem,
 		container.NewHBox(b.now,
 			widget.NewButtonWithIcon("Restore from backup…", theme.HistoryIcon(), b.m.showRestore)),
+		widget.NewSeparator(),
 	)
 
 	b.bannerText = &widget.Label{Wrapping: fyne.TextWrapWord}
@@ -367,7 +368,11 @@ func (b *backups) reminder() string {
 }
 
 // around puts the reminder above o, the Authenticator screen.
+// Without a folder for backups there is nothing to remind of: o as it is.
 func (b *backups) around(o fyne.CanvasObject) fyne.CanvasObject {
+	if b.home == "" {
+		return o
+	}
 	b.frame = container.NewBorder(b.banner, nil, nil, nil, o)
 	return b.frame
 }

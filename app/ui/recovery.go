@@ -68,6 +68,7 @@ func newRecoveryKey(m *Main, slots recoverySlots) *recoveryKey {
 		&widget.Label{Wrapping: fyne.TextWrapWord, SizeName: theme.SizeNameCaptionText,
 			Text: "The recovery key opens your accounts when this computer's keyring cannot (a new or reinstalled computer), " +
 				"and opens your backups. It is printed on your emergency kit."},
+		widget.NewSeparator(),
 	)
 	if slots == nil || m.deps.DataDir == "" {
 		r.root.Hide()

@@ -114,10 +114,8 @@ func newSettings(m *Main) *settings {
 		s.trayHint,
 		s.problem,
 		widget.NewSeparator(),
-		m.recovery.root,
-		widget.NewSeparator(),
+		m.recovery.root, // each ends with its separator, and hides with it
 		m.backups.root,
-		widget.NewSeparator(),
 		heading("Your accounts"),
 		container.NewHBox(widget.NewButtonWithIcon("Export…", theme.DocumentSaveIcon(), s.showExport)),
 		&widget.Label{Wrapping: fyne.TextWrapWord, SizeName: theme.SizeNameCaptionText,
