@@ -523,9 +523,16 @@ func TestBackupReminder(t *testing.T) {
 	if !b.banner.Visible() || !strings.Contains(b.bannerText.Text, "8 days old") {
 		t.Fatalf("an 8-day-old backup: reminder shown %v, %q", b.banner.Visible(), b.bannerText.Text)
 	}
+	h.win.Resize(defaultWindowSize)
+	if y := h.auth.root.Position().Y; y <= 0 {
+		t.Errorf("the accounts start at %v under the reminder", y)
+	}
 	tapDialogIn(t, b.banner, "Not today")
 	if b.banner.Visible() {
 		t.Fatal("Not today left the reminder")
+	}
+	if y := h.auth.root.Position().Y; y != 0 {
+		t.Errorf("the reminder gone, the accounts start at %v, not at the top", y)
 	}
 	h.openSettings()
 	h.clock.Advance(reminderPause + backupTick)
