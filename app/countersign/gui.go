@@ -128,6 +128,23 @@ func runGUI(hidden bool, show string) error {
 		}
 	}()
 
+	opened := func(v *vault.Vault) {
+		deps.Vault, deps.Session, deps.Keys = v, sess, ui.FidoKeys(os.Getenv)
+		deps.Screen = capture.ScreenSize
+		m = ui.NewMain(a, w, deps)
+		// Starting up (the vault, the fonts parsed for the first
+		// frames) leaves garbage the heap would keep: hand it back
+		// once the first screen is drawn (see make bench-ui).
+		time.AfterFunc(startupSettles, debug.FreeOSMemory)
+		if show != "" {
+			if err := m.ShowScreen(show); err != nil {
+				fmt.Fprintln(os.Stderr, "countersign:", err)
+			}
+		}
+	}
+	// The recovery key opens a vault whose key the keyring lacks.
+	rec := &ui.Recovery{Dir: dir, Options: vault.Options{Keys: keyring.New(keyring.Service)},
+		Files: deps.Files, Opened: opened}
 	var open func()
 	open = func() {
 		ui.ShowOpening(a, w, capture.ScreenSize)
@@ -135,22 +152,11 @@ func runGUI(hidden bool, show string) error {
 			v, err := openVault()
 			fyne.Do(func() {
 				if err != nil {
-					ui.ShowOpenError(a, w, err, open, capture.ScreenSize)
+					ui.ShowOpenError(a, w, err, open, capture.ScreenSize, rec)
 					w.Show() // even when started hidden: there is no tray yet
 					return
 				}
-				deps.Vault, deps.Session, deps.Keys = v, sess, ui.FidoKeys(os.Getenv)
-				deps.Screen = capture.ScreenSize
-				m = ui.NewMain(a, w, deps)
-				// Starting up (the vault, the fonts parsed for the first
-				// frames) leaves garbage the heap would keep: hand it back
-				// once the first screen is drawn (see make bench-ui).
-				time.AfterFunc(startupSettles, debug.FreeOSMemory)
-				if show != "" {
-					if err := m.ShowScreen(show); err != nil {
-						fmt.Fprintln(os.Stderr, "countersign:", err)
-					}
-				}
+				opened(v)
 			})
 		}()
 	}

@@ -26,12 +26,27 @@ func ShowOpening(a fyne.App, w fyne.Window, screen Screen) {
 
 // ShowOpenError fills w with why the accounts could not be opened and what
 // to do about it, and shows the same in a dialog. retry, when not nil, is
-// offered as "Try again" (after unlocking the keyring, say). Nothing is
-// written: a vault that does not open stays as it is.
-func ShowOpenError(a fyne.App, w fyne.Window, err error, retry func(), screen Screen) {
+// offered as "Try again" (after unlocking the keyring, say). rec, when not
+// nil, offers "Use the recovery key" when the keyring lacks the vault's key
+// and the vault has a recovery key. Nothing is written: a vault that does
+// not open stays as it is (a recovery key puts its key back in the keyring).
+func ShowOpenError(a fyne.App, w fyne.Window, err error, retry func(), screen Screen, rec *Recovery) {
+	showOpenError(a, w, err, retry, screen, rec)
+}
+
+// showOpenError is ShowOpenError; it returns the recovery key's dialog
+// when it offers one (it shows it at once).
+func showOpenError(a fyne.App, w fyne.Window, err error, retry func(), screen Screen, rec *Recovery) *recoveryOpener {
+	recoverable := rec.offers(err)
+	var opener *recoveryOpener
 	details := func() fyne.CanvasObject {
 		msg := &widget.Label{Text: err.Error(), Wrapping: fyne.TextWrapWord}
-		advice := &widget.Label{Text: openAdvice(err), Wrapping: fyne.TextWrapWord, TextStyle: fyne.TextStyle{Bold: true}}
+		text := openAdvice(err)
+		if recoverable {
+			text = "The vault file is there, but the key that opens it is not in this keyring. Close this and choose " +
+				"Use the recovery key: type or scan the key from your emergency kit. Nothing was changed: the vault file stays as it is."
+		}
+		advice := &widget.Label{Text: text, Wrapping: fyne.TextWrapWord, TextStyle: fyne.TextStyle{Bold: true}}
 		return container.NewVBox(msg, advice)
 	}
 	show := func() {
@@ -53,15 +68,33 @@ func ShowOpenError(a fyne.App, w fyne.Window, err error, retry func(), screen Sc
 	title := &widget.Label{Text: "Your accounts could not be opened", TextStyle: fyne.TextStyle{Bold: true},
 		SizeName: theme.SizeNameSubHeadingText, Alignment: fyne.TextAlignCenter}
 	buttons := container.NewHBox(widget.NewButton("Details", show))
+	if recoverable {
+		opener = newRecoveryOpener(a, w, rec)
+		use := widget.NewButtonWithIcon("Use the recovery key", theme.LoginIcon(), opener.show)
+		use.Importance = widget.HighImportance
+		buttons.Add(use)
+	}
 	if retry != nil {
 		again := widget.NewButton("Try again", retry)
-		again.Importance = widget.HighImportance
+		if !recoverable {
+			again.Importance = widget.HighImportance
+		}
 		buttons.Add(again)
 	}
-	w.SetContent(withMinSize(container.NewCenter(container.NewVBox(
-		container.NewCenter(widget.NewIcon(theme.ErrorIcon())), title, container.NewCenter(buttons)))))
+	box := container.NewVBox(container.NewCenter(widget.NewIcon(theme.ErrorIcon())), title)
+	if recoverable {
+		box.Add(&widget.Label{Text: "The key to your accounts is not in this computer's keyring.\n" +
+			"The recovery key on your emergency kit opens them.", Alignment: fyne.TextAlignCenter})
+	}
+	box.Add(container.NewCenter(buttons))
+	w.SetContent(withMinSize(container.NewCenter(box)))
 	restoreSize(a, w, screen)
+	if opener != nil {
+		opener.show()
+		return opener
+	}
 	show()
+	return nil
 }
 
 // openAdvice says what to do about an error from vault.Open.
@@ -73,9 +106,9 @@ func openAdvice(err error) string {
 			"Start or unlock your keyring (GNOME Keyring, KWallet, or KeePassXC with Secret Service " +
 			"integration), then try again." + kept
 	case errors.Is(err, vault.ErrKeyMissing):
-		return "The vault file is there, but the key that opens it is not in this keyring. If you copied " +
-			"the file from another computer, use that computer's keyring, or restore a backup with " +
-			"countersign import." + kept
+		return "The vault file is there, but the key that opens it is not in this keyring, and the vault has " +
+			"no recovery key. If you copied the file from another computer, use it on that computer. Or move " +
+			"the file away, start with an empty vault and use Restore from backup… in Settings." + kept
 	case errors.Is(err, vault.ErrUnreadable):
 		return "The vault file could not be read. Restore it from a backup, or move it away to start " +
 			"with an empty vault." + kept

@@ -18,12 +18,12 @@ func TestShowOpenError(t *testing.T) {
 	}{
 		{fmt.Errorf("%w: no Secret Service provider is running", keyring.ErrUnavailable), "Start or unlock your keyring"},
 		{fmt.Errorf("%w: /x/vault.csv1: message authentication failed (the file was left as it is)", vault.ErrUnreadable), "Restore it from a backup"},
-		{vault.ErrKeyMissing, "the key that opens it is not in this keyring"},
+		{vault.ErrKeyMissing, "Restore from backup… in Settings"},
 	} {
 		a := newTestApp(t)
 		w := test.NewTempWindow(t, nil)
 		retried := 0
-		ShowOpenError(a, w, tc.err, func() { retried++ }, nil)
+		ShowOpenError(a, w, tc.err, func() { retried++ }, nil, nil)
 		shown := shownText(w.Canvas())
 		for _, want := range []string{"Your accounts could not be opened", tc.err.Error(), tc.advice, "Nothing was changed", "Try again"} {
 			if !strings.Contains(shown, want) {

@@ -114,6 +114,8 @@ func newSettings(m *Main) *settings {
 		s.trayHint,
 		s.problem,
 		widget.NewSeparator(),
+		m.recovery.root, // each ends with its separator, and hides with it
+		m.backups.root,
 		heading("Your accounts"),
 		container.NewHBox(widget.NewButtonWithIcon("Export…", theme.DocumentSaveIcon(), s.showExport)),
 		&widget.Label{Wrapping: fyne.TextWrapWord, SizeName: theme.SizeNameCaptionText,
@@ -131,7 +133,7 @@ func heading(text string) *widget.Label {
 func (s *settings) title() string              { return "Settings" }
 func (s *settings) icon() fyne.Resource        { return theme.SettingsIcon() }
 func (s *settings) content() fyne.CanvasObject { return s.root }
-func (s *settings) shown()                     { s.update() }
+func (s *settings) shown()                     { s.update(); s.m.backups.start(backupLook) }
 func (s *settings) hidden()                    {}
 
 // update sets the widgets from the stored state.
@@ -164,6 +166,8 @@ func (s *settings) update() {
 	s.startHidden.SetChecked(StartsHidden(s.m.app))
 	enable(s.startHidden, s.m.tray != nil)
 	show(s.trayHint, s.m.tray == nil)
+	s.m.recovery.update()
+	s.m.backups.update()
 	s.root.Refresh() // lay out what was shown or hidden
 }
 

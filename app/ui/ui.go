@@ -155,6 +155,9 @@ type Main struct {
 	approvals *approvals
 	dashboard *dashboard
 	tray      *tray
+	backups   *backups     // Settings → Backups, and the automatic ones (backups.go)
+	recovery  *recoveryKey // Settings → Recovery key (recovery.go)
+	restore   *restore     // Restore from backup, while it runs (restore.go)
 
 	dialogs []shownDialog // the dialogs over the window (dialogkeys.go)
 	shift   bool          // whether a Shift key is down, for Shift+F10
@@ -172,7 +175,11 @@ func NewMain(a fyne.App, w fyne.Window, deps Deps) *Main {
 	}
 	deps.defaults(a)
 	m := &Main{app: a, win: w, deps: deps}
+	slots, _ := deps.Vault.(recoverySlots)
+	m.deps.Vault = &watchedStore{Store: deps.Vault, changed: func() { m.backups.changed() }}
 	m.toast = newToast(deps.After)
+	m.backups = newBackups(m)
+	m.recovery = newRecoveryKey(m, slots)
 	m.add = newAdder(m)
 	m.lock = newAppLock(m)
 	m.auth = newAuthenticator(m)
@@ -192,7 +199,8 @@ func NewMain(a fyne.App, w fyne.Window, deps Deps) *Main {
 		m.holders = append(m.holders, newContentHolder())
 		tabs[i] = container.NewTabItemWithIcon(s.title(), s.icon(), m.holders[i])
 	}
-	m.holders[0].Add(m.screens[0].content())
+	// The backup reminder shows above the Authenticator screen.
+	m.holders[0].Add(m.backups.around(m.screens[0].content()))
 	m.nav = container.NewAppTabs(tabs...)
 	m.nav.SetTabLocation(container.TabLocationLeading)
 	m.nav.OnSelected = func(*container.TabItem) { m.show(m.screens[m.nav.SelectedIndex()]) }
@@ -207,6 +215,7 @@ func NewMain(a fyne.App, w fyne.Window, deps Deps) *Main {
 	m.show(m.screens[0])
 	m.startSession()
 	m.approvals.start()
+	m.backups.begin()
 	return m
 }
 

@@ -291,9 +291,15 @@ func SaveConfig(home string, c Config) error {
 // recovery key, and the vault has none yet.
 var ErrNoRecoveryKey = errors.New("set up a recovery key first: backups are encrypted to it (countersign recovery setup, or Settings → Recovery key)")
 
+// Accounts is what a backup is made of: *vault.Vault, or the window's view
+// of it.
+type Accounts interface {
+	Accounts() []vault.Account
+}
+
 // Now makes a backup of the vault in home into the configured folder and
 // keeps the newest Config.Kept() there. It returns the new file's path.
-func Now(home string, v *vault.Vault, now time.Time) (string, error) {
+func Now(home string, v Accounts, now time.Time) (string, error) {
 	recipient, err := vault.RecoveryRecipient(home)
 	if err != nil {
 		return "", err

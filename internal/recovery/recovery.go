@@ -171,8 +171,9 @@ func WriteKit(w io.Writer, id *age.X25519Identity, k Kit) error {
 	pdf.ImageOptions("key", 20, y, 60, 60, false, opt, 0, "")
 	pdf.SetXY(85, y)
 	pdf.SetFont("Helvetica", "", 10)
-	pdf.MultiCell(0, 5, tr("The same key as a QR code: Countersign can scan it from this page "+
-		"(\"Scan the kit\"), so there is nothing to type."), "", "L", false)
+	pdf.MultiCell(0, 5, tr("The same key as a QR code: Countersign reads it from a photo or scan of this page "+
+		"(\"Scan the kit from a picture...\") or from this page open on the screen (\"Scan the kit on the screen\"), "+
+		"so there is nothing to type."), "", "L", false)
 	pdf.SetXY(20, y+64)
 
 	pdf.SetFont("Helvetica", "B", 13)
