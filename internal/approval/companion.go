@@ -415,6 +415,10 @@ func (st *stream) replay(ctx context.Context, first bool) (out []api.StreamEvent
 			case api.EventShare:
 				var o api.ShareOffered
 				keep = json.Unmarshal(e.Data, &o) == nil && o.DeviceID == st.a.ID
+			case api.EventVault:
+				// The vault sync of this device's member, caused elsewhere.
+				var v api.VaultChanged
+				keep = json.Unmarshal(e.Data, &v) == nil && v.MemberID == st.a.MemberID && v.DeviceID != st.a.ID
 			}
 			if keep {
 				out = append(out, api.StreamEvent{ID: e.Seq, Event: e.Kind, Data: json.RawMessage(e.Data)})

@@ -63,6 +63,7 @@ const (
 	APITokens        = permit.APITokens
 	Consent          = permit.Consent
 	StepUp           = permit.StepUp
+	Sync             = permit.Sync
 )
 
 // StepUpWindow is permit.StepUpWindow.

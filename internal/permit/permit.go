@@ -85,6 +85,7 @@ const (
 	APITokens // make or revoke API tokens
 	Consent   // let an app sign in to the account
 	StepUp    // confirm it is the account's person through the API (password or security key), for the actions that need a fresh sign-in
+	Sync      // sync the vault between the member's own desktops (end-to-end encrypted)
 	numActions
 )
 
@@ -124,6 +125,7 @@ var table = []row{
 	{APITokens, "APITokens", "make or revoke API tokens", [numCallers]Rule{Off, Off, Yes, No, Off, Off, No}},
 	{Consent, "Consent", "let an app sign in to the account", [numCallers]Rule{Off, Off, Yes, No, Off, Off, No}},
 	{StepUp, "StepUp", "confirm it is you through the API, for 5 minutes", [numCallers]Rule{Yes, Yes, Off, Off, No, Yes, No}},
+	{Sync, "Sync", "sync the vault between one's own desktops", [numCallers]Rule{Own, Own, Off, Off, No, No, No}},
 }
 
 // StepUpWindow is how long a fresh sign-in lasts for the actions that need

@@ -1,0 +1,3 @@
+-- Version 8 belongs to the sign-in alerts branch, which is built in parallel:
+-- this empty stand-in only keeps the versions contiguous on the sync
+-- branch. Delete this file when the two are merged (theirs replaces it).
