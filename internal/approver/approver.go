@@ -80,6 +80,7 @@ const (
 	EventConnection                  // Event.Account.Online or LastError changed, or another process paired or unpaired it: read Accounts again
 	EventChanged                     // something the account's dashboard shows changed on the server (Event.Changed)
 	EventShare                       // an authenticator was offered to this desktop (Event.Share): read Shares
+	EventVault                       // another desktop of this member changed the synced vault or asks to join (Event.Vault)
 )
 
 func (k EventKind) String() string {
@@ -96,6 +97,8 @@ func (k EventKind) String() string {
 		return "changed"
 	case EventShare:
 		return "share"
+	case EventVault:
+		return "vault"
 	}
 	return fmt.Sprintf("EventKind(%d)", int(k))
 }
@@ -108,6 +111,7 @@ type Event struct {
 	Resolved *api.Resolved     // EventResolved: the request was decided (here or elsewhere), expired, or "cancelled" when its account went
 	Changed  *api.Changed      // EventChanged: what changed
 	Share    *api.ShareOffered // EventShare: the offer
+	Vault    *api.VaultChanged // EventVault: the new cursor, or a join request
 }
 
 // Choice is a decision on a request.

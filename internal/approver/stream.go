@@ -389,6 +389,13 @@ func (m *Manager) handle(a *account, ev api.StreamEvent) error {
 		if s.DeviceID == a.ID {
 			m.emitFor(a, Event{Kind: EventShare, Share: &s})
 		}
+	case api.EventVault:
+		var v api.VaultChanged
+		if err := json.Unmarshal(ev.Data, &v); err != nil {
+			m.log.Warn("approver: a vault event that cannot be read", "server", a.Server, "err", err)
+			break
+		}
+		m.emitFor(a, Event{Kind: EventVault, Vault: &v})
 	case api.EventUnpaired:
 		var u api.Unpaired
 		if err := json.Unmarshal(ev.Data, &u); err == nil && (u.DeviceID == a.ID || u.DeviceID == "") {
