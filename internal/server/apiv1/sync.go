@@ -167,8 +167,12 @@ func (h *handler) syncPull(w http.ResponseWriter, r *http.Request, c *caller) er
 		out.Records = append(out.Records, api.SyncRecord{Seq: rec.Seq, Entry: rec.Entry, Version: rec.Version,
 			Generation: rec.Generation, Sealed: enc64(rec.Sealed), DeviceID: rec.DeviceID})
 	}
-	if out.More {
+	switch {
+	case out.More:
 		out.Cursor = rs[len(rs)-1].Seq
+	case len(rs) > 0:
+		// Written after the scope was read: the cursor moves past it.
+		out.Cursor = max(out.Cursor, rs[len(rs)-1].Seq)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
