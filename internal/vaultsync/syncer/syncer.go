@@ -614,3 +614,26 @@ func (r *round) rotate() error {
 	}
 	return errors.New("the sync key could not be rotated: other desktops kept writing; try again")
 }
+
+// Run syncs at once, then whenever wake receives (the account's "vault"
+// events: approver.EventVault) and at every tick (a periodic pull, and
+// the local edits of other processes), until ctx ends. done, if not nil,
+// gets each round's outcome; rounds that fail are retried at the next
+// wake or tick.
+func (s *Syncer) Run(ctx context.Context, wake <-chan struct{}, tick <-chan time.Time, done func(Result, error)) {
+	for {
+		res, err := s.Sync(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if done != nil {
+			done(res, err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		case <-tick:
+		}
+	}
+}
