@@ -1,16 +1,18 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/countersign/countersign/internal/approver"
 	"github.com/countersign/countersign/internal/vault"
 	"github.com/countersign/countersign/internal/vaultsync/syncer"
 )
 
-const syncSynopsis = "[--account ID] [--json] [status | start | join | approve CODE | now | off]"
+const syncSynopsis = "[--account ID] [--json] [status | start | join | approve CODE | now | watch [--for DURATION] | off]"
 
 // syncStatusJSON is what sync status --json prints.
 type syncStatusJSON struct {
@@ -39,11 +41,12 @@ type syncResultJSON struct {
 // paired account: status, start, join, approve CODE, now, off.
 func runSync(env Env, args []string) error {
 	d := newDashboard(env, "sync", syncSynopsis, false)
+	watchFor := d.fs.Duration("for", 0, "with watch: stop after this long (default: until Ctrl-C)")
 	verb, pos, err := d.parseVerb(args)
 	if err != nil {
 		return err
 	}
-	want := map[string]int{"": 0, "status": 0, "start": 0, "join": 0, "approve": 1, "now": 0, "off": 0}
+	want := map[string]int{"": 0, "status": 0, "start": 0, "join": 0, "approve": 1, "now": 0, "watch": 0, "off": 0}
 	n, ok := want[verb]
 	if !ok {
 		d.fs.Usage()
@@ -90,6 +93,8 @@ func runSync(env Env, args []string) error {
 		if _, err := d.m.SyncStart(d.ctx, d.acct.ID); err != nil {
 			return err
 		}
+	case "watch":
+		return d.syncWatch(*watchFor)
 	}
 	s, err := d.syncer()
 	if err != nil {
@@ -171,4 +176,63 @@ func (d *dashboard) syncStatus() error {
 	}
 	_, err = fmt.Fprint(d.env.Stdout, b.String())
 	return err
+}
+
+// watchEvery is how often sync watch runs a round without being told.
+const watchEvery = time.Minute
+
+// syncWatch runs rounds at every "vault" event of the account's stream and
+// every watchEvery until Ctrl-C or for d; a line per round that changed
+// something, refusals and failures on stderr.
+func (d *dashboard) syncWatch(dur time.Duration) error {
+	s, err := d.syncer()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(d.ctx)
+	defer cancel()
+	if dur > 0 {
+		ctx, cancel = context.WithTimeout(ctx, dur)
+		defer cancel()
+	}
+	running := make(chan struct{})
+	go func() { defer close(running); d.m.Run(ctx) }()
+	defer func() { cancel(); <-running }()
+	wake := make(chan struct{}, 1)
+	go func() {
+		for {
+			select {
+			case ev := <-d.m.Events():
+				if ev.Kind == approver.EventVault && ev.Account.ID == d.acct.ID {
+					select {
+					case wake <- struct{}{}:
+					default:
+					}
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	tick := time.NewTicker(watchEvery)
+	defer tick.Stop()
+	var failed error
+	s.Run(ctx, wake, tick.C, func(res syncer.Result, err error) {
+		for _, r := range res.Refused {
+			warnf(d.env, "refused version %d of entry %s from desktop %s: %s", r.Version, r.Entry, r.Device, r.Why)
+		}
+		if err != nil && !errors.Is(err, syncer.ErrRefused) {
+			warnf(d.env, "sync: %v (trying again at the next change or in a minute)", err)
+			failed = err
+			return
+		}
+		failed = nil
+		if res.Applied+res.Pushed > 0 || res.Rotated {
+			fmt.Fprintf(d.env.Stdout, "%s synced: %d changes made here, %d sent\n", d.env.Now().Format(time.TimeOnly), res.Applied, res.Pushed)
+		}
+	})
+	if errors.Is(failed, approver.ErrUnpaired) || errors.Is(failed, approver.ErrNotSyncing) {
+		return failed
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/countersign/countersign/internal/approver/approvertest"
 )
@@ -55,6 +56,27 @@ func TestSyncCommands(t *testing.T) {
 	if out := a.mustRun("list"); !strings.Contains(out, "bob@example.com") {
 		t.Errorf("the first desktop's vault after the other's add: %q", out)
 	}
+	// watch takes in what the other desktop sends while it runs.
+	type result struct {
+		out string
+		err error
+	}
+	watched := make(chan result, 1)
+	go func() {
+		out, _, err := b.run("", "sync", "watch", "--for", "4s")
+		watched <- result{out, err}
+	}()
+	time.Sleep(time.Second)
+	a.mustRun("add", strings.Replace(rfcURI, "alice", "carol", 1))
+	a.mustRun("sync", "now")
+	w := <-watched
+	if w.err != nil || !strings.Contains(w.out, "synced: 1 changes made here") {
+		t.Errorf("watch: %q, %v", w.out, w.err)
+	}
+	if out := b.mustRun("list"); !strings.Contains(out, "carol@example.com") {
+		t.Errorf("the watching desktop's vault: %q", out)
+	}
+
 	if out := b.mustRun("sync", "off"); !strings.Contains(out, "no longer syncs") {
 		t.Errorf("off: %q", out)
 	}
