@@ -46,6 +46,10 @@ func TestVaultSync(t *testing.T) {
 		if !errors.As(err, &conflict) || conflict.Versions["e1"] != 1 || len(conflict.Versions) != 1 || !errors.Is(err, ErrConflict) {
 			t.Fatalf("PushSync(stale) = %v, want a conflict naming e1 at 1", err)
 		}
+		_, err = db.PushSync(ctx, uid, mid, 1, []SyncRecord{syncRec("e2", 3, 1, one.ID)}, nil, nil)
+		if !errors.As(err, &conflict) || conflict.Versions["e2"] != 1 {
+			t.Fatalf("PushSync(a version skipped) = %v, want a conflict naming e2 at 1", err)
+		}
 		_, err = db.PushSync(ctx, uid, mid, 2, []SyncRecord{syncRec("e3", 1, 2, one.ID)}, nil, nil)
 		wantErr(t, "PushSync(another generation)", err, ErrGeneration)
 		_, err = db.PushSync(ctx, uid, mid, 1, []SyncRecord{syncRec("e1", 2, 1, one.ID), syncRec("e1", 2, 1, one.ID)}, nil, nil)

@@ -352,6 +352,26 @@ func TestSyncThreeDesktops(t *testing.T) {
 					settle(t, a, b, c)
 				}
 				converged(t, a, b, c)
+				// One desktop uses codes while another edits the account:
+				// the edit wins (the same Lamport time, the larger desktop
+				// id), and still takes in the other's counter.
+				hi, lo := a, c
+				if lo.id > hi.id {
+					hi, lo = lo, hi
+				}
+				take(lo)
+				take(lo)
+				if _, err := hi.v.Edit(hi.find(t, "ada.bank").ID, func(x *vault.Account) error { x.Notes = "edited while used elsewhere"; return nil }); err != nil {
+					t.Fatal(err)
+				}
+				lo.sync(t)
+				hi.sync(t)
+				if got := hi.find(t, "ada.bank"); got.Notes != "edited while used elsewhere" {
+					t.Fatalf("the edit lost: %+v", got.Notes)
+				}
+				take(hi)
+				settle(t, a, b, c)
+				converged(t, a, b, c)
 			})
 
 			t.Run("a tampered record is refused and reported", func(t *testing.T) {
@@ -601,5 +621,91 @@ func TestJoinCodeShowsASwappedKey(t *testing.T) {
 	}
 	if _, _, err := b.m.SyncKey(ctx, b.id); !errors.Is(err, approver.ErrNotSyncing) {
 		t.Fatalf("the joining desktop got a key: %v", err)
+	}
+}
+
+// replayer is a server that, when armed, answers a pull with a record it
+// kept from earlier in place of the newest one of the same entry.
+type replayer struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	old  *api.SyncRecord // what to serve instead
+}
+
+func (p *replayer) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := p.next.RoundTrip(r)
+	if err != nil || r.Method != http.MethodGet || r.URL.Path != "/api/v1/sync/records" {
+		return resp, err
+	}
+	p.mu.Lock()
+	old := p.old
+	p.mu.Unlock()
+	if old == nil {
+		return resp, nil
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	var page api.SyncRecords
+	if err := json.Unmarshal(b, &page); err != nil {
+		return nil, err
+	}
+	for i := range page.Records {
+		if page.Records[i].Entry == old.Entry {
+			seq := page.Records[i].Seq
+			page.Records[i] = *old
+			page.Records[i].Seq = seq
+		}
+	}
+	b, _ = json.Marshal(page)
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	resp.ContentLength = int64(len(b))
+	resp.Header.Del("Content-Length")
+	return resp, nil
+}
+
+// TestSyncRefusesAReplayedVersion plays a server that serves an older
+// version of an entry (which opens: it was genuine once) after the desktop
+// saw a newer one: it is refused and reported, and the vault keeps the
+// newer one.
+func TestSyncRefusesAReplayedVersion(t *testing.T) {
+	srv := approvertest.Start(t)
+	u := srv.User("ada@example.com", "Ada")
+	rp := &replayer{next: http.DefaultTransport}
+	a := newDesk(t, srv, u, "Ada's laptop", nil)
+	b := newDesk(t, srv, u, "Ada's desktop", rp)
+	ctx := context.Background()
+	if _, err := a.m.SyncStart(ctx, a.id); err != nil {
+		t.Fatal(err)
+	}
+	acc := a.add(t, secretURI("Octoforge", "ada.octo", false))
+	a.sync(t)
+	b.join(t, a)
+	b.sync(t)
+	page, err := a.m.SyncPull(ctx, a.id, 0, 0)
+	if err != nil || len(page.Records) != 1 {
+		t.Fatalf("pull: %+v, %v", page, err)
+	}
+	first := page.Records[0]
+	edit := func(notes string) {
+		if _, err := a.v.Edit(acc.ID, func(x *vault.Account) error { x.Notes = notes; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		a.sync(t)
+	}
+	edit("second")
+	b.sync(t)
+	edit("third")
+	rp.mu.Lock()
+	rp.old = &first
+	rp.mu.Unlock()
+	res, err := b.s.Sync(ctx)
+	if !errors.Is(err, syncer.ErrRefused) || len(res.Refused) != 1 || !strings.Contains(res.Refused[0].Why, "replayed") || res.Refused[0].Version != first.Version {
+		t.Fatalf("sync over a replayed version: %v, refused %+v", err, res.Refused)
+	}
+	if got := b.find(t, "ada.octo").Notes; got != "second" {
+		t.Fatalf("notes %q after the replay, want the newest seen (second)", got)
 	}
 }
