@@ -12,6 +12,14 @@ import (
 // sealed to each syncing desktop and an append-only log of sealed entry
 // records. The store sees only ciphertext and opaque entry ids.
 
+// Activity kinds of vault sync (titles in api.ActivityTitle).
+const (
+	ActSyncStarted = "sync.started" // a member's first desktop started syncing the vault
+	ActSyncJoined  = "sync.joined"  // a desktop was given the sync key
+	ActSyncRotated = "sync.rotated" // the sync key was rotated
+	ActSyncLeft    = "sync.left"    // a desktop stopped syncing
+)
+
 // Errors of vault sync callers branch on.
 var (
 	// ErrRotateFirst: a desktop that held the scope's key was removed (or

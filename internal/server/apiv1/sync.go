@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -122,6 +123,7 @@ func (h *handler) syncStart(w http.ResponseWriter, r *http.Request, c *caller) e
 	if err != nil {
 		return err
 	}
+	h.record(r, c, store.ActSyncStarted, true, fmt.Sprintf("Vault sync started on %q", c.device.Name))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -133,6 +135,7 @@ func (h *handler) syncStop(w http.ResponseWriter, r *http.Request, c *caller) er
 	if err := h.store.StopSync(r.Context(), c.user.ID, c.member.ID, c.device.ID); err != nil {
 		return err
 	}
+	h.record(r, c, store.ActSyncLeft, true, fmt.Sprintf("%q stopped syncing the vault", c.device.Name))
 	h.vaultEvent(r, c, api.VaultChanged{Rotated: false})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -283,6 +286,7 @@ func (h *handler) syncRotate(w http.ResponseWriter, r *http.Request, c *caller) 
 	if err != nil {
 		return h.syncAnswer(w, syncError(err))
 	}
+	h.record(r, c, store.ActSyncRotated, true, fmt.Sprintf("The vault sync key was rotated by %q for %d desktops", c.device.Name, len(keys)))
 	h.wake(c)
 	writeJSON(w, http.StatusOK, api.SyncPushed{Cursor: cursor})
 	return nil
@@ -359,10 +363,10 @@ func (h *handler) syncApprove(w http.ResponseWriter, r *http.Request, c *caller)
 	if err != nil {
 		return err
 	}
-	device := ""
+	device, name := "", ""
 	for _, j := range js {
 		if j.ID == r.PathValue("id") {
-			device = j.DeviceID
+			device, name = j.DeviceID, j.DeviceName
 		}
 	}
 	if device == "" {
@@ -376,6 +380,7 @@ func (h *handler) syncApprove(w http.ResponseWriter, r *http.Request, c *caller)
 	case err != nil:
 		return syncError(err)
 	}
+	h.record(r, c, store.ActSyncJoined, true, fmt.Sprintf("%q was given the vault sync key by %q", name, c.device.Name))
 	h.vaultEvent(r, c, api.VaultChanged{Join: true, Cursor: s.Cursor})
 	w.WriteHeader(http.StatusNoContent)
 	return nil

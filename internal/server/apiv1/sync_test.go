@@ -153,5 +153,16 @@ func TestSyncEndpoints(t *testing.T) {
 	// Leaving: the other must rotate before writing.
 	wantCode("stop", call(bTok, "DELETE", "/api/v1/sync", ""), 204, "")
 	wantCode("push after a desktop left", call(aTok, "POST", "/api/v1/sync/records", push(2, rec("e1", 3, 2))), 409, api.CodeRotateFirst)
+	var acts api.ActivityPage
+	call(ownerTok, "GET", "/api/v1/activity", "").decode(t, &acts)
+	var kinds []string
+	for _, a := range acts.Events {
+		if strings.HasPrefix(a.Kind, "sync.") {
+			kinds = append(kinds, a.Kind+" "+a.Member)
+		}
+	}
+	if want := []string{"sync.left Sam", "sync.rotated Sam", "sync.joined Sam", "sync.started Sam"}; strings.Join(kinds, ",") != strings.Join(want, ",") {
+		t.Errorf("sync activity %v, want %v", kinds, want)
+	}
 	wantCode("approve while the key must rotate", call(aTok, "POST", "/api/v1/sync/joins/x/approve", `{"generation":2,"sealed":"`+sealed+`"}`), 409, api.CodeRotateFirst)
 }
