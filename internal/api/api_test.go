@@ -87,6 +87,10 @@ func TestSchemasMatchTypes(t *testing.T) {
 		"Member": Member{}, "Household": Household{}, "MemberName": MemberName{}, "Invitation": Invitation{},
 		"Shared": Shared{}, "ShareOffer": ShareOffer{}, "ShareOfferList": ShareOfferList{},
 		"SharedEnrollment": SharedEnrollment{}, "Changed": Changed{}, "ShareOffered": ShareOffered{},
+		"SyncStatus": SyncStatus{}, "SyncDevice": SyncDevice{}, "SyncStart": SyncStart{}, "SyncRecord": SyncRecord{},
+		"SyncRecords": SyncRecords{}, "SyncPush": SyncPush{}, "SyncPushed": SyncPushed{}, "SyncConflict": SyncConflict{},
+		"SyncJoinRequest": SyncJoinRequest{}, "SyncJoin": SyncJoin{}, "SyncJoinList": SyncJoinList{},
+		"SyncApproval": SyncApproval{}, "SyncRotation": SyncRotation{}, "VaultChanged": VaultChanged{},
 	}
 	for name, v := range types {
 		s, ok := lookup(doc, "#/components/schemas/"+name)
