@@ -369,7 +369,9 @@ func (r *round) localEntry(eid string) vaultsync.Entry {
 	return out
 }
 
-// pull reads every record after the cursor and merges it in.
+// pull reads every record after the cursor and merges it in. A record
+// that cannot be written into the vault stops the round before the cursor
+// moves past it, so that the next round reads it again.
 func (r *round) pull() error {
 	for {
 		page, err := r.s.srv.SyncPull(r.ctx, r.s.account, r.st.Cursor, 0)
@@ -377,7 +379,9 @@ func (r *round) pull() error {
 			return err
 		}
 		for _, rec := range page.Records {
-			r.merge(rec)
+			if err := r.merge(rec); err != nil {
+				return err
+			}
 		}
 		r.st.Cursor = max(r.st.Cursor, page.Cursor)
 		if !page.More {
@@ -390,8 +394,9 @@ func (r *round) refuse(rec api.SyncRecord, why string) {
 	r.res.Refused = append(r.res.Refused, Refused{Entry: rec.Entry, Version: rec.Version, Device: rec.DeviceID, Why: why})
 }
 
-// merge takes one remote record in.
-func (r *round) merge(rec api.SyncRecord) {
+// merge takes one remote record in; an error is the vault's, and leaves
+// the entry's state as it was.
+func (r *round) merge(rec api.SyncRecord) error {
 	r.res.Pulled++
 	e := r.st.Entries[rec.Entry]
 	if e != nil && rec.Version <= e.Version {
@@ -400,7 +405,7 @@ func (r *round) merge(rec api.SyncRecord) {
 		if rec.Version < e.Version {
 			r.refuse(rec, "an older version than one seen: replayed")
 		}
-		return
+		return nil
 	}
 	sealed, err := base64.RawURLEncoding.DecodeString(rec.Sealed)
 	var remote vaultsync.Entry
@@ -418,45 +423,58 @@ func (r *round) merge(rec api.SyncRecord) {
 	if err != nil {
 		r.refuse(rec, "does not open: altered on the server, or sealed with another key")
 		e.Version, e.Bad = rec.Version, true // the next local version replaces it
-		return
+		return nil
 	}
-	e.Version, e.Bad = rec.Version, false
 	r.clock.Seen(remote.Lamport)
 	local := r.localEntry(rec.Entry)
 	merged := vaultsync.Merge(local, remote)
-	e.Counters = merged.Counters
 	if merged.Lamport == local.Lamport && merged.Device == local.Device {
 		// The local version wins (or is the same): only raised HOTP
 		// counters come in; a local version newer than the server's
 		// latest is pushed at the next version.
 		if local.Account != nil && merged.Account != nil && merged.Account.Counter != local.Account.Counter {
-			r.apply(rec.Entry, merged)
+			if err := r.apply(rec.Entry, merged); err != nil {
+				return err
+			}
 		}
 		if remote.Lamport != local.Lamport || remote.Device != local.Device {
 			r.dirty[rec.Entry] = true
 		}
-		return
+		e.Version, e.Bad, e.Counters = rec.Version, false, merged.Counters
+		return nil
 	}
+	// The remote version wins. apply may mark the entry again (a second
+	// entry of an account the vault has): set it first, undo on failure.
+	was, wasDirty := *e, r.dirty[rec.Entry]
 	delete(r.dirty, rec.Entry)
+	e.Version, e.Bad, e.Counters = rec.Version, false, merged.Counters
 	e.Lamport, e.Device, e.Deleted = merged.Lamport, merged.Device, merged.Deleted
-	r.apply(rec.Entry, merged)
+	if err := r.apply(rec.Entry, merged); err != nil {
+		*e = was
+		if wasDirty {
+			r.dirty[rec.Entry] = true
+		}
+		return err
+	}
+	return nil
 }
 
-// apply writes a merged entry into the vault.
-func (r *round) apply(eid string, m vaultsync.Entry) {
+// apply writes a merged entry into the vault. Its errors name no account.
+func (r *round) apply(eid string, m vaultsync.Entry) error {
 	e := r.st.Entries[eid]
 	v := r.s.vault
 	if m.Deleted || m.Account == nil {
 		if e.VaultID != "" {
-			if _, err := v.Remove(e.VaultID); err == nil || errors.Is(err, vault.ErrNotFound) {
-				delete(r.local, e.VaultID)
-				delete(r.byVault, e.VaultID)
-				e.VaultID = ""
+			if _, err := v.Remove(e.VaultID); err != nil && !errors.Is(err, vault.ErrNotFound) {
+				return fmt.Errorf("remove a synced account from the vault: %w", err)
 			}
+			delete(r.local, e.VaultID)
+			delete(r.byVault, e.VaultID)
+			e.VaultID = ""
 		}
 		e.Print = ""
 		r.res.Applied++
-		return
+		return nil
 	}
 	acc := *m.Account
 	if e.VaultID != "" {
@@ -467,19 +485,18 @@ func (r *round) apply(eid string, m vaultsync.Entry) {
 				a.ID, a.Created = id, created
 				return nil
 			})
-			if err == nil {
-				r.local[got.ID], e.Print = got, fingerprint(r.st.Salt, got)
-				r.res.Applied++
+			if err != nil {
+				return fmt.Errorf("write a synced account into the vault: %w", err)
 			}
-			return
+			r.local[got.ID], e.Print = got, fingerprint(r.st.Salt, got)
+			r.res.Applied++
+			return nil
 		}
 	}
 	added, dups, err := v.Add(acc)
 	switch {
 	case err != nil:
-		return
-	case len(added) == 1:
-		e.VaultID = added[0].ID
+		return fmt.Errorf("add a synced account to the vault: %w", err)
 	case len(dups) == 1:
 		// The same account came in as two entries (added on two desktops
 		// while apart): the vault keeps one; the entry with the larger id
@@ -500,12 +517,16 @@ func (r *round) apply(eid string, m vaultsync.Entry) {
 		r.byVault[dups[0].ID] = keep
 		r.local[dups[0].ID] = dups[0]
 		r.st.Entries[keep].Print = fingerprint(r.st.Salt, dups[0])
-		return
+		return nil
+	case len(added) != 1:
+		return errors.New("add a synced account to the vault: the vault neither added nor had it")
 	}
 	a := added[0]
+	e.VaultID = a.ID
 	r.local[a.ID], r.byVault[a.ID] = a, eid
 	e.Print = fingerprint(r.st.Salt, a)
 	r.res.Applied++
+	return nil
 }
 
 // push seals and sends every local version.

@@ -312,9 +312,28 @@ func TestSyncThreeDesktops(t *testing.T) {
 					t.Fatal(err)
 				}
 				addOn(c, "Shopline", "ada.shop", false)
+				// The same account added on two desktops apart.
+				same := secretURI("Twinbank", "ada.twin", false)
+				a.add(t, same)
+				c.add(t, same)
 				settle(t, c, b, a)
+				for _, d := range []*desk{a, b, c} {
+					n := 0
+					for _, acc := range d.v.Accounts() {
+						if acc.Name == "ada.twin" {
+							n++
+						}
+					}
+					if n != 1 {
+						t.Fatalf("%s has %d copies of an account added on two desktops, want 1", d.name, n)
+					}
+				}
+				if _, err := a.v.Remove(a.find(t, "ada.twin").ID); err != nil {
+					t.Fatal(err)
+				}
+				settle(t, a, b, c)
 				got := converged(t, a, b, c)
-				if len(got) != 3 || strings.Contains(strings.Join(got, " "), "ada.mail") || !strings.Contains(strings.Join(got, " "), "ada.shop") {
+				if len(got) != 3 || strings.Contains(strings.Join(got, " "), "ada.mail") || strings.Contains(strings.Join(got, " "), "ada.twin") || !strings.Contains(strings.Join(got, " "), "ada.shop") {
 					t.Fatalf("after offline edits: %v", got)
 				}
 				notes := a.find(t, "ada.octo").Notes
