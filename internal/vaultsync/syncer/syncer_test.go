@@ -332,6 +332,10 @@ func TestSyncThreeDesktops(t *testing.T) {
 					t.Fatal(err)
 				}
 				settle(t, a, b, c)
+				// No live entry of it is left for a desktop that joins later.
+				if n := liveEntries(t, b, "ada.twin"); n != 0 {
+					t.Fatalf("%d live entries of a removed account on the server", n)
+				}
 				got := converged(t, a, b, c)
 				if len(got) != 3 || strings.Contains(strings.Join(got, " "), "ada.mail") || strings.Contains(strings.Join(got, " "), "ada.twin") || !strings.Contains(strings.Join(got, " "), "ada.shop") {
 					t.Fatalf("after offline edits: %v", got)
@@ -727,4 +731,32 @@ func TestSyncRefusesAReplayedVersion(t *testing.T) {
 	if got := b.find(t, "ada.octo").Notes; got != "second" {
 		t.Fatalf("notes %q after the replay, want the newest seen (second)", got)
 	}
+}
+
+// liveEntries counts the server's live entries (latest versions, not
+// tombstones) of accounts named name, opened with d's key.
+func liveEntries(t testing.TB, d *desk, name string) int {
+	t.Helper()
+	ctx := context.Background()
+	_, k, err := d.m.SyncKey(ctx, d.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scope, _ := d.m.SyncScope(d.id)
+	page, err := d.m.SyncPull(ctx, d.id, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range page.Records {
+		sealed, _ := base64.RawURLEncoding.DecodeString(r.Sealed)
+		e, err := vaultsync.Open(k.Key, scope, vaultsync.Record{Entry: r.Entry, Version: r.Version, Generation: r.Generation, Sealed: sealed})
+		if err != nil {
+			t.Fatalf("entry %s: %v", r.Entry, err)
+		}
+		if !e.Deleted && e.Account != nil && e.Account.Name == name {
+			n++
+		}
+	}
+	return n
 }
