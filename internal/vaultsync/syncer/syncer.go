@@ -225,6 +225,7 @@ type round struct {
 	byVault map[string]string // vault id → entry id
 	local   map[string]vault.Account
 	dirty   map[string]bool // entries with a local version to push
+	opened  map[string]vaultsync.Entry // each entry as merged from the server this round
 	res     Result
 }
 
@@ -241,7 +242,7 @@ func (s *Syncer) Sync(ctx context.Context) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	r := &round{s: s, ctx: ctx, st: st, dirty: map[string]bool{}}
+	r := &round{s: s, ctx: ctx, st: st, dirty: map[string]bool{}, opened: map[string]vaultsync.Entry{}}
 	if r.scope, err = s.srv.SyncScope(s.account); err != nil {
 		return Result{}, err
 	}
@@ -428,6 +429,12 @@ func (r *round) merge(rec api.SyncRecord) error {
 	r.clock.Seen(remote.Lamport)
 	local := r.localEntry(rec.Entry)
 	merged := vaultsync.Merge(local, remote)
+	r.opened[rec.Entry] = merged
+	if local.Account == nil && !local.Deleted {
+		// Not in this vault (marked "this desktop only" here): what the
+		// others have is the entry.
+		r.opened[rec.Entry] = remote
+	}
 	if merged.Lamport == local.Lamport && merged.Device == local.Device {
 		// The local version wins (or is the same): only raised HOTP
 		// counters come in; a local version newer than the server's
@@ -567,7 +574,11 @@ func (r *round) push() error {
 }
 
 func (r *round) seal(eid string, version int64, k approver.SyncKey) (api.SyncRecord, error) {
-	ent := r.localEntry(eid)
+	return r.sealEntry(r.localEntry(eid), version, k)
+}
+
+func (r *round) sealEntry(ent vaultsync.Entry, version int64, k approver.SyncKey) (api.SyncRecord, error) {
+	eid := ent.ID
 	rec, err := vaultsync.Seal(r.s.rand, k.Key, k.Generation, r.scope, version, ent)
 	if err != nil {
 		return api.SyncRecord{}, fmt.Errorf("seal a sync entry: %w", err)
@@ -597,14 +608,27 @@ func (r *round) rotate() error {
 		}
 		var recs []api.SyncRecord
 		ids := make([]string, 0, len(r.st.Entries))
+		bad := 0
 		for id, e := range r.st.Entries {
-			if e.Version > 0 {
+			switch {
+			case e.Version > 0 && e.Bad:
+				bad++
+			case e.Version > 0:
 				ids = append(ids, id)
 			}
 		}
+		if bad > 0 {
+			// Re-sealing needs every entry's content: another desktop,
+			// which could open them, rotates.
+			return fmt.Errorf("%d sync records do not open on this desktop, so it cannot rotate the key: sync another desktop first", bad)
+		}
 		sort.Strings(ids)
 		for _, id := range ids {
-			rec, err := r.seal(id, r.st.Entries[id].Version+1, next)
+			ent, ok := r.opened[id]
+			if !ok || r.dirty[id] {
+				ent = r.localEntry(id)
+			}
+			rec, err := r.sealEntry(ent, r.st.Entries[id].Version+1, next)
 			if err != nil {
 				return err
 			}

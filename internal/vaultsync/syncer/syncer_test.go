@@ -760,3 +760,47 @@ func liveEntries(t testing.TB, d *desk, name string) int {
 	}
 	return n
 }
+
+// TestRotationKeepsWhatTheRotatingDesktopDoesNotSync: the desktop that
+// rotates re-seals every entry as the others have it, also one it keeps
+// out of sync itself ("this desktop only"), so nothing is lost elsewhere.
+func TestRotationKeepsWhatTheRotatingDesktopDoesNotSync(t *testing.T) {
+	srv := approvertest.Start(t)
+	u := srv.User("ada@example.com", "Ada")
+	a := newDesk(t, srv, u, "Ada's laptop", nil)
+	b := newDesk(t, srv, u, "Ada's desktop", nil)
+	c := newDesk(t, srv, u, "Ada's old laptop", nil)
+	ctx := context.Background()
+	if _, err := a.m.SyncStart(ctx, a.id); err != nil {
+		t.Fatal(err)
+	}
+	x := a.add(t, secretURI("Octoforge", "ada.octo", false))
+	a.add(t, secretURI("Lakebank", "ada.bank", false))
+	a.sync(t)
+	b.join(t, a)
+	c.join(t, a)
+	settle(t, a, b, c)
+	if _, err := a.v.Edit(x.ID, func(acc *vault.Account) error {
+		acc.Extra = map[string][]string{vaultsync.LocalOnlyParam: {"1"}}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	a.sync(t)
+	srv.RemoveApprover(u, c.id)
+	if r := a.sync(t); !r.Rotated {
+		t.Fatalf("a did not rotate: %+v", r)
+	}
+	b.sync(t)
+	b.find(t, "ada.octo")
+	b.find(t, "ada.bank")
+	if got := len(b.v.Accounts()); got != 2 {
+		t.Fatalf("b has %v after the rotation", labels(b))
+	}
+	// A desktop that joins after the rotation gets both too.
+	d := newDesk(t, srv, u, "Ada's new laptop", nil)
+	d.join(t, b)
+	d.sync(t)
+	d.find(t, "ada.octo")
+	d.find(t, "ada.bank")
+}
