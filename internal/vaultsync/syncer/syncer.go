@@ -224,7 +224,7 @@ type round struct {
 	clock   vaultsync.Clock
 	byVault map[string]string // vault id → entry id
 	local   map[string]vault.Account
-	dirty   map[string]bool // entries with a local version to push
+	dirty   map[string]bool            // entries with a local version to push
 	opened  map[string]vaultsync.Entry // each entry as merged from the server this round
 	res     Result
 }
