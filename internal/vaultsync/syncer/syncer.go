@@ -13,8 +13,10 @@
 // merged again. Accounts marked "this desktop only" never leave.
 //
 // The state (cursor, versions, Lamport times) is kept in a file beside the
-// vault sealed with a key derived from the device key. The package never
-// logs or returns a secret, issuer or account name in its errors.
+// vault sealed with a key derived from the device key. The package logs
+// nothing, and its errors never hold a secret; they name records by their
+// opaque entry ids (the vault's own errors, wrapped, may name an account
+// by its label, for the person at this desktop).
 package syncer
 
 import (
@@ -466,7 +468,7 @@ func (r *round) merge(rec api.SyncRecord) error {
 	return nil
 }
 
-// apply writes a merged entry into the vault. Its errors name no account.
+// apply writes a merged entry into the vault.
 func (r *round) apply(eid string, m vaultsync.Entry) error {
 	e := r.st.Entries[eid]
 	v := r.s.vault
