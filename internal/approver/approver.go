@@ -9,9 +9,12 @@
 // Events, with a long-poll fallback for proxies that buffer) and signs the
 // decisions the person takes. Beside approvals, Call makes any API v1
 // request as the paired desktop (package client, the account dashboard, is
-// built on it), the stream's "changed" and "share" events come out as
-// EventChanged and EventShare, and Shares opens the authenticators the
-// household's owner shared with this desktop. It draws nothing: the window
+// built on it), the stream's "changed", "share" and "vault" events come out
+// as EventChanged, EventShare and EventVault, Shares opens the
+// authenticators the household's owner shared with this desktop, and the
+// Sync… methods are the vault sync's calls (the sync key sealed to this
+// desktop, joining with a code, records, rotation; package
+// vaultsync/syncer drives them). It draws nothing: the window
 // (app/ui) and the command line (internal/cli) are built on it.
 //
 // The window and the command line may run at once: paired.json is written
