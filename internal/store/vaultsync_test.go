@@ -170,6 +170,20 @@ func TestVaultSync(t *testing.T) {
 		if n != 0 {
 			t.Errorf("%d records left after the last desktop left", n)
 		}
+
+		// Removing the member removes their sync with them.
+		must(t, "StartSync", db.StartSync(ctx, uid, mid, SyncKey{DeviceID: one.ID, Generation: 1, Sealed: []byte("k")}, t0))
+		_, err = db.PushSync(ctx, uid, mid, 1, []SyncRecord{syncRec("e1", 1, 1, one.ID)}, nil, nil)
+		must(t, "PushSync", err)
+		must(t, "RemoveMember", db.RemoveMember(ctx, uid, mid, t0, nil))
+		_, err = db.SyncScope(ctx, uid, mid)
+		wantErr(t, "SyncScope after removing the member", err, ErrNotFound)
+		for _, table := range []string{"sync_records", "sync_keys", "sync_joins"} {
+			must(t, "count "+table, db.sql.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+table).Scan(&n))
+			if n != 0 {
+				t.Errorf("%d rows left in %s after removing the member", n, table)
+			}
+		}
 		_ = clk
 	})
 }
