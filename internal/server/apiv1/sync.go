@@ -136,7 +136,7 @@ func (h *handler) syncStop(w http.ResponseWriter, r *http.Request, c *caller) er
 		return err
 	}
 	h.record(r, c, store.ActSyncLeft, true, fmt.Sprintf("%q stopped syncing the vault", c.device.Name))
-	h.vaultEvent(r, c, api.VaultChanged{Rotated: false})
+	h.vaultEvent(r, c, api.VaultChanged{})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -558,8 +558,10 @@ func (r *round) push() error {
 	}
 	for len(recs) > 0 {
 		n := min(len(recs), 500)
-		cursor, err := r.s.srv.SyncPush(r.ctx, r.s.account, r.key.Generation, recs[:n])
-		if err != nil {
+		// The cursor is not moved past the pushed records: others may
+		// have written below them; our own come back at the next pull and
+		// are known by their versions.
+		if _, err := r.s.srv.SyncPush(r.ctx, r.s.account, r.key.Generation, recs[:n]); err != nil {
 			return err
 		}
 		for _, rec := range recs[:n] {
@@ -567,9 +569,6 @@ func (r *round) push() error {
 			delete(r.dirty, rec.Entry)
 			r.res.Pushed++
 		}
-		// Our own records come back in the next pull below the cursor
-		// only if others wrote in between; they are recognized by version.
-		_ = cursor
 		recs = recs[n:]
 	}
 	return nil
