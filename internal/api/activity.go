@@ -52,6 +52,10 @@ var activityTitles = map[string]string{
 	"authenticator.unshared":       "Authenticator no longer shared",
 	"authenticator.share_accepted": "Shared authenticator accepted",
 	"authenticator.share_declined": "Shared authenticator declined",
+	"sync.started":                 "Vault sync started",
+	"sync.joined":                  "Desktop joined the vault sync",
+	"sync.rotated":                 "Vault sync key rotated",
+	"sync.left":                    "Desktop left the vault sync",
 }
 
 // ActivityTitle names an activity kind in plain words; a kind it does not

@@ -87,6 +87,10 @@ func TestSchemasMatchTypes(t *testing.T) {
 		"Member": Member{}, "Household": Household{}, "MemberName": MemberName{}, "Invitation": Invitation{},
 		"Shared": Shared{}, "ShareOffer": ShareOffer{}, "ShareOfferList": ShareOfferList{},
 		"SharedEnrollment": SharedEnrollment{}, "Changed": Changed{}, "ShareOffered": ShareOffered{},
+		"SyncStatus": SyncStatus{}, "SyncDevice": SyncDevice{}, "SyncStart": SyncStart{}, "SyncRecord": SyncRecord{},
+		"SyncRecords": SyncRecords{}, "SyncPush": SyncPush{}, "SyncPushed": SyncPushed{}, "SyncConflict": SyncConflict{},
+		"SyncJoinRequest": SyncJoinRequest{}, "SyncJoin": SyncJoin{}, "SyncJoinList": SyncJoinList{},
+		"SyncApproval": SyncApproval{}, "SyncRotation": SyncRotation{}, "VaultChanged": VaultChanged{},
 	}
 	for name, v := range types {
 		s, ok := lookup(doc, "#/components/schemas/"+name)
@@ -153,7 +157,7 @@ func collectCodes(t *testing.T, codes *[]string) func(ast.Node) bool {
 // constants.
 func TestErrorCodesDocumented(t *testing.T) {
 	var codes []string
-	for _, file := range []string{"api.go", "approvals.go"} {
+	for _, file := range []string{"api.go", "approvals.go", "sync.go"} {
 		f, err := parser.ParseFile(token.NewFileSet(), file, nil, 0)
 		if err != nil {
 			t.Fatal(err)

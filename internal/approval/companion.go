@@ -425,6 +425,10 @@ func (st *stream) replay(ctx context.Context, first bool) (out []api.StreamEvent
 				var al api.SignInAlert
 				keep = !st.fresh && now.Sub(e.CreatedAt) <= alertReplay &&
 					json.Unmarshal(e.Data, &al) == nil && slices.Contains(al.For, st.a.MemberID)
+			case api.EventVault:
+				// The vault sync of this device's member, caused elsewhere.
+				var v api.VaultChanged
+				keep = json.Unmarshal(e.Data, &v) == nil && v.MemberID == st.a.MemberID && v.DeviceID != st.a.ID
 			}
 			if keep {
 				out = append(out, api.StreamEvent{ID: e.Seq, Event: e.Kind, Data: json.RawMessage(e.Data)})

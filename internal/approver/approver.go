@@ -9,10 +9,13 @@
 // Events, with a long-poll fallback for proxies that buffer) and signs the
 // decisions the person takes. Beside approvals, Call makes any API v1
 // request as the paired desktop (package client, the account dashboard, is
-// built on it), the stream's "changed", "share" and "signin_alert" events
-// come out as EventChanged, EventShare and EventAlert (NotMe answers
-// an alert), and Shares opens the authenticators the household's owner
-// shared with this desktop. It draws nothing: the window
+// built on it), the stream's "changed", "share", "signin_alert" and "vault"
+// events come out as EventChanged, EventShare, EventAlert (NotMe answers an
+// alert) and EventVault, Shares opens the authenticators the household's
+// owner shared with this desktop, and the Sync… methods are the vault
+// sync's calls (the sync key sealed to this desktop, joining with a code,
+// records, rotation; package vaultsync/syncer drives them). It draws
+// nothing: the window
 // (app/ui) and the command line (internal/cli) are built on it.
 //
 // The window and the command line may run at once: paired.json is written
@@ -82,6 +85,7 @@ const (
 	EventChanged                     // something the account's dashboard shows changed on the server (Event.Changed)
 	EventShare                       // an authenticator was offered to this desktop (Event.Share): read Shares
 	EventAlert                       // the account was signed in to from a new browser or place (Event.Alert): offer NotMe
+	EventVault                       // another desktop of this member changed the synced vault or asks to join (Event.Vault)
 )
 
 func (k EventKind) String() string {
@@ -100,6 +104,8 @@ func (k EventKind) String() string {
 		return "share"
 	case EventAlert:
 		return "signin alert"
+	case EventVault:
+		return "vault"
 	}
 	return fmt.Sprintf("EventKind(%d)", int(k))
 }
@@ -113,6 +119,7 @@ type Event struct {
 	Changed  *api.Changed      // EventChanged: what changed
 	Share    *api.ShareOffered // EventShare: the offer
 	Alert    *api.SignInAlert  // EventAlert: what signed in, where from and when
+	Vault    *api.VaultChanged // EventVault: the new cursor, or a join request
 }
 
 // Choice is a decision on a request.

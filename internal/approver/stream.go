@@ -397,6 +397,13 @@ func (m *Manager) handle(a *account, ev api.StreamEvent) error {
 		}
 		al.Browser, al.Place, al.IP = cleanText(al.Browser), cleanText(al.Place), cleanText(al.IP)
 		m.emitFor(a, Event{Kind: EventAlert, Alert: &al})
+	case api.EventVault:
+		var v api.VaultChanged
+		if err := json.Unmarshal(ev.Data, &v); err != nil {
+			m.log.Warn("approver: a vault event that cannot be read", "server", a.Server, "err", err)
+			break
+		}
+		m.emitFor(a, Event{Kind: EventVault, Vault: &v})
 	case api.EventUnpaired:
 		var u api.Unpaired
 		if err := json.Unmarshal(ev.Data, &u); err == nil && (u.DeviceID == a.ID || u.DeviceID == "") {

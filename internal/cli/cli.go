@@ -85,6 +85,7 @@ func commands() []command {
 		{"recovery", recoverySynopsis, "the recovery key, emergency kit and security keys: open the vault when the keyring cannot", runRecovery},
 		{"backup", backupSynopsis, "write a backup any age tool opens with the recovery key; list them", runBackup},
 		{"restore", "[--key-file F] [--dry-run] BACKUP.age", "add a backup's accounts to the vault (never removes one)", runRestore},
+		{"sync", syncSynopsis, "sync the vault end-to-end encrypted between your desktops paired with the account", runSync},
 		{"fido", fidoSynopsis, "security keys: list, info, PIN, passkeys on the key, reset; a software key for tests", runFido},
 		{"version", "", "print the version", func(env Env, _ []string) error {
 			fmt.Fprintln(env.Stdout, "countersign", env.Version)

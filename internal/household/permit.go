@@ -64,6 +64,7 @@ const (
 	Consent          = permit.Consent
 	StepUp           = permit.StepUp
 	DisownSignIn     = permit.DisownSignIn
+	Sync             = permit.Sync
 )
 
 // StepUpWindow is permit.StepUpWindow.

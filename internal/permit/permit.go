@@ -89,6 +89,7 @@ const (
 	// session ends with the apps' tokens issued in it. Ending is the safe
 	// direction: it needs no fresh sign-in.
 	DisownSignIn
+	Sync // sync the vault between the member's own desktops (end-to-end encrypted)
 	numActions
 )
 
@@ -129,6 +130,7 @@ var table = []row{
 	{APITokens, "APITokens", "make or revoke API tokens", [numCallers]Rule{Off, Off, Yes, No, Off, Off, No}},
 	{Consent, "Consent", "let an app sign in to the account", [numCallers]Rule{Off, Off, Yes, No, Off, Off, No}},
 	{StepUp, "StepUp", "confirm it is you through the API, for 5 minutes", [numCallers]Rule{Yes, Yes, Off, Off, No, Yes, No}},
+	{Sync, "Sync", "sync the vault between one's own desktops", [numCallers]Rule{Own, Own, Off, Off, No, No, No}},
 }
 
 // StepUpWindow is how long a fresh sign-in lasts for the actions that need

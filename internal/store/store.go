@@ -683,6 +683,9 @@ type Store interface {
 	// as Outage tells).
 	CheckWrite(ctx context.Context) error
 	Close() error
+
+	// Vault sync between one member's desktops (vaultsync.go).
+	SyncStore
 }
 
 // Activity kinds. The server records one of these for every security event.

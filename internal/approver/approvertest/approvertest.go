@@ -41,6 +41,7 @@ type Server struct {
 	Approvals *approval.Service // another instance's approval service on the same store
 	Keys      *seckey.Service   // that instance's WebAuthn service
 	Clock     *testkit.Clock    // the time of the server, its store and Approvals; stopped at the real time of Start
+	DSN       string            // the database it runs on: sqlite://FILE, or PostgreSQL's (StartOn)
 
 	t    testing.TB
 	addr string
@@ -50,12 +51,19 @@ type Server struct {
 	done chan struct{}
 }
 
-// Start runs a server until the test ends.
+// Start runs a server on SQLite until the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return StartOn(t, "sqlite://"+filepath.Join(t.TempDir(), "countersign.db"))
+}
+
+// StartOn runs a server on the database dsn (e.g. pgtest.DSN's) until the
+// test ends.
+func StartOn(t testing.TB, dsn string) *Server {
+	t.Helper()
 	ctx := context.Background()
-	s := &Server{t: t, Clock: testkit.NewClock(time.Now().UTC().Truncate(time.Second))}
-	db, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "countersign.db"), store.WithClock(s.Clock.Now))
+	s := &Server{t: t, Clock: testkit.NewClock(time.Now().UTC().Truncate(time.Second)), DSN: dsn}
+	db, err := store.Open(ctx, dsn, store.WithClock(s.Clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}

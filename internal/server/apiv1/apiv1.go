@@ -136,6 +136,16 @@ var routes = []route{
 	{"GET", "/api/v1/shares", household.AnswerShare, (*handler).shares},
 	{"POST", "/api/v1/shares/{id}/accept", household.AnswerShare, (*handler).acceptShare},
 	{"DELETE", "/api/v1/shares/{id}", household.AnswerShare, (*handler).declineShare},
+	// Vault sync between the caller's member's desktops (sync.go).
+	{"GET", "/api/v1/sync", household.Sync, (*handler).syncStatus},
+	{"DELETE", "/api/v1/sync", household.Sync, (*handler).syncStop},
+	{"POST", "/api/v1/sync/start", household.Sync, (*handler).syncStart},
+	{"GET", "/api/v1/sync/records", household.Sync, (*handler).syncPull},
+	{"POST", "/api/v1/sync/records", household.Sync, (*handler).syncPush},
+	{"POST", "/api/v1/sync/rotate", household.Sync, (*handler).syncRotate},
+	{"GET", "/api/v1/sync/joins", household.Sync, (*handler).syncJoins},
+	{"POST", "/api/v1/sync/joins", household.Sync, (*handler).syncJoin},
+	{"POST", "/api/v1/sync/joins/{id}/approve", household.Sync, (*handler).syncApprove},
 }
 
 type handler struct {

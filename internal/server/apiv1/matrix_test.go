@@ -149,6 +149,15 @@ func TestPermissionMatrix(t *testing.T) {
 		{"GET", "/api/v1/shares", household.AnswerShare, nil, false, nobody},
 		{"POST", "/api/v1/shares/{id}/accept", household.AnswerShare, none, false, nobody},
 		{"DELETE", "/api/v1/shares/{id}", household.AnswerShare, none, false, nobody},
+		{"GET", "/api/v1/sync", household.Sync, nil, false, nobody},
+		{"DELETE", "/api/v1/sync", household.Sync, nil, false, nobody},
+		{"POST", "/api/v1/sync/start", household.Sync, nil, false, func(string) string { return `{"generation":2,"sealed":"AA"}` }},
+		{"GET", "/api/v1/sync/records", household.Sync, nil, false, nobody},
+		{"POST", "/api/v1/sync/records", household.Sync, nil, false, func(string) string { return `{"generation":1,"records":[]}` }},
+		{"POST", "/api/v1/sync/rotate", household.Sync, nil, false, func(string) string { return `{"generation":2,"keys":{},"records":[]}` }},
+		{"GET", "/api/v1/sync/joins", household.Sync, nil, false, nobody},
+		{"POST", "/api/v1/sync/joins", household.Sync, nil, false, func(string) string { return `{"nonce":"AAAAAAAAAAAAAAAAAAAAAA"}` }},
+		{"POST", "/api/v1/sync/joins/{id}/approve", household.Sync, none, false, func(string) string { return `{"generation":1,"sealed":"AA"}` }},
 	}
 
 	// Every route with a token is walked; the stream is the poll's twin.

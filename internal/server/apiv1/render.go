@@ -212,6 +212,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // maxBody bytes, one value, no unknown fields, right types. With optional
 // an absent or empty body leaves v alone.
 func (h *handler) decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
+	return h.decodeUpTo(w, r, v, optional, h.maxBody)
+}
+
+// decodeUpTo is decode with a body limit of its own.
+func (h *handler) decodeUpTo(w http.ResponseWriter, r *http.Request, v any, optional bool, limit int64) error {
 	ct := r.Header.Get("Content-Type")
 	if optional && r.ContentLength == 0 {
 		return nil
@@ -220,12 +225,12 @@ func (h *handler) decode(w http.ResponseWriter, r *http.Request, v any, optional
 		return &apiError{status: http.StatusUnsupportedMediaType, code: api.CodeUnsupportedType,
 			msg: "The request body must be JSON (Content-Type: application/json)."}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return &apiError{status: http.StatusRequestEntityTooLarge, code: api.CodeTooLarge,
-				msg: fmt.Sprintf("The request body is too large; the limit is %s.", sizeWords(h.maxBody))}
+				msg: fmt.Sprintf("The request body is too large; the limit is %s.", sizeWords(limit))}
 		}
 		return errBadRequest("The request body could not be read.")
 	}
