@@ -24,6 +24,7 @@ type reqState struct {
 	user   *store.User
 	member *store.Member // the household member the session acts as, once a page's action is checked (Server.act)
 	anonID string        // the cs_csrf cookie: binds CSRF tokens of anonymous forms
+	method string        // how the sign-in under way proves itself (store.Session.Method), for the session it starts
 	after  []job         // work queued once the answer is written (background.go)
 }
 

@@ -473,10 +473,15 @@ func pendingNext(r *http.Request) string {
 }
 
 // authentication says how this browser signed in, for the ID token: when
-// (the session's start) and with what. An account with two-step
-// verification on reports "mfa" (RFC 8176): its sessions passed a second
-// step, now or — on a trusted browser — within the trust period.
+// (the session's start) and with what (RFC 8176). A passkey is "pop" (a key
+// the person holds; whether in hardware is not known), "user" (verified:
+// PIN, fingerprint or face) and so "mfa". A password is "pwd", with "mfa"
+// when two-step verification is on: its sessions passed a second step, now
+// or — on a trusted browser — within the trust period.
 func (s *Server) authentication(st *reqState) oauth.AuthorizeOption {
+	if st.sess.Method == store.SignInPasskey {
+		return oauth.WithAuthentication(st.sess.CreatedAt, "pop", "user", "mfa")
+	}
 	amr := []string{"pwd"}
 	if st.user.TwoStep {
 		amr = append(amr, "mfa")

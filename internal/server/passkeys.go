@@ -89,6 +89,7 @@ func (s *Server) passkeySignInFinish(w http.ResponseWriter, r *http.Request, st 
 		}
 		return &userError{http.StatusTooManyRequests, tooManyAttempts(u.LockedUntil, now)}
 	}
+	st.method = store.SignInPasskey
 	if err := s.completeSignIn(ctx, w, r, st, u, "", key.MemberID, "Passkey “"+key.Name+"”"); err != nil {
 		return err
 	}

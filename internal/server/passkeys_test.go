@@ -206,3 +206,43 @@ func TestPasskeyAddNeedsAFreshSignIn(t *testing.T) {
 		t.Errorf("creating a passkey six minutes on: %d %s", r.status, r.body)
 	}
 }
+
+// An app told how the person signed in (RFC 8176 amr): a password sign-in
+// says "pwd", a passkey sign-in "pop", "user" and "mfa" — never "pwd",
+// and a session's new id after a privilege change keeps it.
+func TestPasskeySignInAMR(t *testing.T) {
+	e := newEnv(t)
+	app, secret := registerApp(t, e, "openid")
+	start := authorizeURL(app.ID, "openid")
+	c := e.client()
+	c.signup("ada@example.com", pw)
+	req := consentRequest(t, c.get(start))
+	q := redirectedTo(t, c.post("/oauth/consent", url.Values{"request": {req}, "decision": {"allow"}}))
+	if amr := fmt.Sprint(idTokenClaims(t, e, q.Get("code"), app.ID, secret)["amr"]); amr != "[pwd]" {
+		t.Errorf("after a password: amr %s, want [pwd]", amr)
+	}
+
+	pk := seckeytest.New(t, testURL)
+	if r := addPasskey(t, c, pk, "Laptop"); r.status != http.StatusOK {
+		t.Fatalf("creating a passkey: %d %s", r.status, r.body)
+	}
+	b := e.client()
+	if r := passkeySignIn(t, b, pk, e.user("ada@example.com").WebAuthnID, ""); r.status != http.StatusOK {
+		t.Fatalf("passkey sign-in: %d %s", r.status, r.body)
+	}
+	want := "[pop user mfa]"
+	if amr := fmt.Sprint(idTokenClaims(t, e, redirectedTo(t, b.get(start)).Get("code"), app.ID, secret)["amr"]); amr != want {
+		t.Errorf("after a passkey: amr %s, want %s", amr, want)
+	}
+	// A new session id (a password change is a privilege change) keeps how it signed in.
+	before := b.cookie(sessionCookie)
+	b.get("/account/password")
+	const newPW = "a brand new passphrase"
+	b.submit("/account/password", url.Values{"current": {pw}, "password": {newPW}, "password_confirm": {newPW}})
+	if b.cookie(sessionCookie) == before {
+		t.Fatal("the password change did not give the session a new id")
+	}
+	if amr := fmt.Sprint(idTokenClaims(t, e, redirectedTo(t, b.get(start)).Get("code"), app.ID, secret)["amr"]); amr != want {
+		t.Errorf("after the session's new id: amr %s, want %s", amr, want)
+	}
+}

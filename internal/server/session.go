@@ -98,10 +98,10 @@ func (s *Server) loadSession(w http.ResponseWriter, r *http.Request, st *reqStat
 // Its sign-in time is now: signing in again while signed in is a fresh
 // sign-in (prompt=login and max_age rely on it). It acts as memberID.
 func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, st *reqState, u *store.User, stage store.SessionStage, deviceID, memberID string) error {
-	return s.replaceSession(ctx, w, r, st, u, stage, deviceID, memberID, s.now())
+	return s.replaceSession(ctx, w, r, st, u, stage, deviceID, memberID, st.method, s.now())
 }
 
-func (s *Server) replaceSession(ctx context.Context, w http.ResponseWriter, r *http.Request, st *reqState, u *store.User, stage store.SessionStage, deviceID, memberID string, created time.Time) error {
+func (s *Server) replaceSession(ctx context.Context, w http.ResponseWriter, r *http.Request, st *reqState, u *store.User, stage store.SessionStage, deviceID, memberID, method string, created time.Time) error {
 	if st.sess != nil {
 		if err := s.store.DeleteSession(ctx, st.sess.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("end old session: %w", err)
@@ -122,6 +122,7 @@ func (s *Server) replaceSession(ctx context.Context, w http.ResponseWriter, r *h
 		DeviceID:   deviceID,
 		MemberID:   memberID,
 		Stage:      stage,
+		Method:     method,
 		IP:         st.ip,
 		UserAgent:  truncate(r.UserAgent(), 512),
 		CreatedAt:  created,
@@ -141,7 +142,7 @@ func (s *Server) replaceSession(ctx context.Context, w http.ResponseWriter, r *h
 // follow it (store.MoveSignIn).
 func (s *Server) rotateSession(ctx context.Context, w http.ResponseWriter, r *http.Request, st *reqState) error {
 	old := st.sess.ID
-	if err := s.replaceSession(ctx, w, r, st, st.user, store.StageFull, st.sess.DeviceID, st.sess.MemberID, st.sess.CreatedAt); err != nil { // not a new sign-in
+	if err := s.replaceSession(ctx, w, r, st, st.user, store.StageFull, st.sess.DeviceID, st.sess.MemberID, st.sess.Method, st.sess.CreatedAt); err != nil { // not a new sign-in
 		return err
 	}
 	return s.store.MoveSignIn(ctx, st.user.ID, old, st.sess.ID, s.oidcSID(old), s.oidcSID(st.sess.ID))

@@ -100,12 +100,12 @@ func (db *DB) DeleteDevice(ctx context.Context, userID, id string) error {
 
 // Sessions.
 
-const sessionCols = `id, user_id, COALESCE(device_id, ''), COALESCE(member_id, ''), stage, ip, user_agent, created_at, last_seen_at, expires_at`
+const sessionCols = `id, user_id, COALESCE(device_id, ''), COALESCE(member_id, ''), stage, method, ip, user_agent, created_at, last_seen_at, expires_at`
 
 func scanSession(s scanner) (*Session, error) {
 	var ss Session
 	var created, seen, expires int64
-	if err := s.Scan(&ss.ID, &ss.UserID, &ss.DeviceID, &ss.MemberID, &ss.Stage, &ss.IP, &ss.UserAgent,
+	if err := s.Scan(&ss.ID, &ss.UserID, &ss.DeviceID, &ss.MemberID, &ss.Stage, &ss.Method, &ss.IP, &ss.UserAgent,
 		&created, &seen, &expires); err != nil {
 		return nil, mapErr(err)
 	}
@@ -122,9 +122,9 @@ func (db *DB) CreateSession(ctx context.Context, s *Session) error {
 	if err := db.ownMember(ctx, db.sql, s.UserID, &s.MemberID); err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
-	_, err := db.exec(ctx, db.sql, `INSERT INTO sessions (id, user_id, device_id, member_id, stage, ip, user_agent, created_at, last_seen_at, expires_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		s.ID, s.UserID, nullStr(s.DeviceID), s.MemberID, string(s.Stage), s.IP, s.UserAgent,
+	_, err := db.exec(ctx, db.sql, `INSERT INTO sessions (id, user_id, device_id, member_id, stage, method, ip, user_agent, created_at, last_seen_at, expires_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.ID, s.UserID, nullStr(s.DeviceID), s.MemberID, string(s.Stage), s.Method, s.IP, s.UserAgent,
 		ts(s.CreatedAt), ts(s.LastSeenAt), ts(s.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("create session: %w", mapErr(err))

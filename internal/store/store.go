@@ -114,6 +114,9 @@ type Device struct {
 	TrustedUntil time.Time
 }
 
+// SignInPasskey is the Method of a session a passkey signed in alone.
+const SignInPasskey = "passkey"
+
 // SessionStage says how far a session's sign-in got.
 type SessionStage string
 
@@ -130,6 +133,7 @@ type Session struct {
 	DeviceID   string
 	MemberID   string // the member it acts as: whose second step signed it in; stored empty, the owner's id is filled in
 	Stage      SessionStage
+	Method     string // how it signed in: "" the password (and the second step when on), SignInPasskey a passkey alone
 	IP         string
 	UserAgent  string
 	CreatedAt  time.Time
