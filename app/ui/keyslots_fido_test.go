@@ -262,3 +262,100 @@ func TestSecurityKeySlots(t *testing.T) {
 		t.Errorf("Settings after removing shows\n%s", got)
 	}
 }
+
+// addKeySlot gives the vault v a slot for the key at link, straight
+// through the library (no window).
+func addKeySlot(t *testing.T, v *vault.Vault, link, name, pin string) {
+	t.Helper()
+	k, err := fido.Open(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	salt, err := v.SecurityKeySalt()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, secret, err := k.EnrollVault(t.Context(), salt, pin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.AddSecurityKeySlot(vault.SecurityKey{Name: name, AAGUID: cred.AAGUID, CredentialID: cred.ID, Salt: salt, UV: cred.UV}, secret); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOpenWithSecurityKeyNotResealed: a keyring that refuses the key
+// leaves the vault open, and the window says the next start needs a
+// security key again, as after the recovery key.
+func TestOpenWithSecurityKeyNotResealed(t *testing.T) {
+	key := startPluggedKey(t, "key", "", false)
+	dir := t.TempDir()
+	keys := &recordingKeys{Secrets: testkit.Keyring(t)}
+	addKeySlot(t, openVault(t, dir, keys, nil, fixture()), key.link, "Grey key", "")
+	fresh := testkit.Keyring(t)
+	_, err := vault.Open(dir, vault.Options{Keys: fresh})
+	q := make(uiQueue, 64)
+	w := test.NewTempWindow(t, nil)
+	var opened *vault.Vault
+	rec := &Recovery{Dir: dir, Options: vault.Options{Keys: refusingKeys{fresh}}, Keys: keysAt(key), ui: q.do,
+		Opened: func(v *vault.Vault) { opened = v }}
+	showOpenError(newTestApp(t), w, err, nil, nil, rec)
+	if rec.keys == nil {
+		t.Fatalf("no security key offered:\n%s", shownText(w.Canvas()))
+	}
+	t.Cleanup(rec.keys.busy.Wait)
+	q.drain(t, "the vault opened", func() bool { return opened != nil }, func() string { return shownText(w.Canvas()) })
+	if shown := shownText(w.Canvas()); !strings.Contains(shown, "The next start needs a security key again") {
+		t.Errorf("the window does not say the next start needs the key:\n%s", shown)
+	}
+}
+
+// TestSecurityKeyScreensDrawTextInCheckedColours draws Settings with a key
+// without a PIN, the Add dialog and the opening screen's dialog light and
+// dark, and finds every text in a colour the contrast test checks.
+func TestSecurityKeyScreensDrawTextInCheckedColours(t *testing.T) {
+	for _, variant := range variants {
+		t.Run(variant.name, func(t *testing.T) {
+			th := variantTheme{Theme(), variant.v}
+			key := startPluggedKey(t, "key", "", false)
+			h := newSlotHarnessWith(t, start, fixture(), func(_ string, v *vault.Vault) {
+				addKeySlot(t, v, key.link, "Grey key", "")
+			}, Deps{Keys: keysAt(key)})
+			h.app.Settings().SetTheme(th)
+			allowed := allowedTextColors(th, variant.v)
+			h.win.Resize(defaultWindowSize)
+			q := make(uiQueue, 64)
+			ks := h.main.keySlots
+			ks.ui = q.do
+			h.openSettings()
+			shown := func() string { return shownText(h.win.Canvas()) }
+			if !strings.Contains(shown(), "This key has no PIN") {
+				t.Fatalf("no warning to check:\n%s", shown())
+			}
+			// The section, scrolled into view.
+			checkTextColors(t, "Settings with a key without a PIN", h.win.Canvas(), allowed)
+			test.Tap(ks.add)
+			a := ks.adding
+			q.drain(t, "the key ready", func() bool { return a.warn.Visible() }, shown)
+			checkTextColors(t, "adding a key without a PIN", h.win.Canvas(), allowed)
+			a.name.SetText("Grey key")
+			a.onAdd()
+			checkTextColors(t, "a name taken", h.win.Canvas(), allowed)
+			a.dialog.Hide()
+			ks.busy.Wait()
+
+			fresh := testkit.Keyring(t)
+			_, err := vault.Open(h.dir, vault.Options{Keys: fresh})
+			w := test.NewTempWindow(t, nil)
+			w.Resize(defaultWindowSize)
+			rec := &Recovery{Dir: h.dir, Options: vault.Options{Keys: fresh}, Keys: keysAt(key), ui: q.do, Opened: func(*vault.Vault) {}}
+			key.plug(t, false)
+			showOpenError(h.app, w, err, func() {}, nil, rec)
+			t.Cleanup(rec.keys.busy.Wait)
+			t.Cleanup(rec.keys.halt)
+			q.drain(t, "the insert prompt", func() bool { return rec.keys.status.Text == "Insert your security key…" },
+				func() string { return shownText(w.Canvas()) })
+			checkTextColors(t, "the opening screen's security key", w.Canvas(), allowed)
+		})
+	}
+}
