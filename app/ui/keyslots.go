@@ -113,7 +113,8 @@ func (k *keySlots) row(s vault.Slot) fyne.CanvasObject {
 	}
 	about := fmt.Sprintf("%s · added %s · opens with %s", model, s.Created.Local().Format("2 January 2006"), how)
 	remove := widget.NewButtonWithIcon("Remove…", theme.DeleteIcon(), func() { k.confirmRemove(s) })
-	text := container.NewVBox(
+	// The name and what it is, close together as one item.
+	text := container.New(layout.NewCustomPaddedVBoxLayout(0),
 		&widget.Label{Text: s.Name, TextStyle: fyne.TextStyle{Bold: true}, Truncation: fyne.TextTruncateEllipsis},
 		&widget.Label{Text: about, Wrapping: fyne.TextWrapWord, SizeName: theme.SizeNameCaptionText},
 	)
