@@ -321,7 +321,9 @@ func TestSecurityKeyScreensDrawTextInCheckedColours(t *testing.T) {
 			h := newSlotHarnessWith(t, start, fixture(), func(_ string, v *vault.Vault) {
 				addKeySlot(t, v, key.link, "Grey key", "")
 			}, Deps{Keys: keysAt(key)})
+			old := h.app.Settings().Theme()
 			h.app.Settings().SetTheme(th)
+			t.Cleanup(func() { h.app.Settings().SetTheme(old) })
 			allowed := allowedTextColors(th, variant.v)
 			h.win.Resize(defaultWindowSize)
 			q := make(uiQueue, 64)
