@@ -361,3 +361,43 @@ func TestSecurityKeyScreensDrawTextInCheckedColours(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenWithSecurityKeyNotTouched: a key not touched in time says so and
+// waits for Try again, rather than asking for a touch again at once.
+func TestOpenWithSecurityKeyNotTouched(t *testing.T) {
+	touches := make(chan bool)
+	link := filepath.Join(t.TempDir(), "key")
+	softkeytest.Start(t, softkey.Options{Link: link, Presence: softkey.ManualPresence(touches), PresenceTimeout: time.Second})
+	key := &pluggedKey{link: link, touches: touches}
+	dir := t.TempDir()
+	v := openVault(t, dir, &recordingKeys{Secrets: testkit.Keyring(t)}, nil, fixture())
+	go func() { touches <- true; touches <- true }() // adding the slot
+	addKeySlot(t, v, link, "Grey key", "")
+	fresh := testkit.Keyring(t)
+	_, err := vault.Open(dir, vault.Options{Keys: fresh})
+	q := make(uiQueue, 64)
+	w := test.NewTempWindow(t, nil)
+	var opened *vault.Vault
+	rec := &Recovery{Dir: dir, Options: vault.Options{Keys: fresh}, Keys: keysAt(key), ui: q.do, Opened: func(v *vault.Vault) { opened = v }}
+	showOpenError(newTestApp(t), w, err, nil, nil, rec)
+	o := rec.keys
+	t.Cleanup(o.busy.Wait)
+	t.Cleanup(o.halt)
+	shown := func() string { return shownText(w.Canvas()) }
+	q.drain(t, "the timeout", func() bool { return o.retry.Visible() }, shown)
+	if o.problem.Text != "The key was not touched in time. Choose Try again, then touch it while it blinks." {
+		t.Errorf("a key not touched says %q", o.problem.Text)
+	}
+	select {
+	case f := <-q:
+		f()
+		if !o.retry.Visible() {
+			t.Fatalf("the dialog went on by itself after the timeout:\n%s", shown())
+		}
+	case <-time.After(500 * time.Millisecond):
+	}
+	tapDialog(t, w.Canvas(), "Try again")
+	q.drain(t, "the touch asked again", func() bool { return strings.HasPrefix(o.status.Text, "Touch the key") }, shown)
+	touches <- true
+	q.drain(t, "the vault opened", func() bool { return opened != nil }, shown)
+}

@@ -36,6 +36,7 @@ type keyOpener struct {
 	problem *widget.Label
 	bar     *widget.ProgressBarInfinite
 	unlock  *widget.Button
+	retry   *widget.Button // after a failure: look for the key again
 
 	stop  context.CancelFunc // ends the watch for keys or the touch awaited
 	found *keyMatch          // the key and its slot, once found
@@ -84,13 +85,15 @@ func (o *keyOpener) show() {
 	o.bar = widget.NewProgressBarInfinite()
 	o.unlock = &widget.Button{Text: "Unlock", Icon: theme.ConfirmIcon(), Importance: widget.HighImportance, OnTapped: o.onUnlock}
 	o.unlock.Hide()
+	o.retry = &widget.Button{Text: "Try again", Icon: theme.ViewRefreshIcon(), Importance: widget.HighImportance, OnTapped: o.look}
+	o.retry.Hide()
 	content := container.NewVBox(
 		&widget.Label{Wrapping: fyne.TextWrapWord, Text: "A security key you added to your accounts opens them. " +
 			"Countersign then puts the key to your accounts into this computer's keyring, so the next start opens as usual."},
 		o.status, o.pin, o.problem, o.bar,
 	)
 	d := dialog.NewCustomWithoutButtons("Unlock with a security key", content, o.m.win)
-	d.SetButtons([]fyne.CanvasObject{widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), o.cancel), o.unlock})
+	d.SetButtons([]fyne.CanvasObject{widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), o.cancel), o.unlock, o.retry})
 	d.SetOnClosed(o.halt)
 	o.dialog = d
 	d.Resize(fyne.NewSize(dialogWidth(o.m.win, 520), d.MinSize().Height))
@@ -114,6 +117,8 @@ func (o *keyOpener) look() {
 	o.found = nil
 	o.pin.Hide()
 	o.unlock.Hide()
+	o.retry.Hide()
+	o.problem.Hide()
 	o.bar.Show()
 	o.bar.Start()
 	o.say("Insert your security key…", nil)
@@ -266,11 +271,21 @@ func (o *keyOpener) opened(v *vault.Vault, err error) {
 		o.unlock.Enable()
 		o.m.win.Canvas().Focus(o.pin)
 	default:
-		// A touch not given in time, a key pulled out, a blocked PIN:
-		// say so and look for the key again.
-		o.look()
-		o.problem.SetText(sentence(err))
+		// A touch not given in time, a key pulled out, a blocked PIN, a
+		// slot the key's secret does not open: say so, and look for the
+		// key again only when asked (a key needing no PIN would be asked
+		// for a touch again at once).
+		o.found = nil
+		o.pin.Hide()
+		o.unlock.Hide()
+		o.say("The key did not open your accounts.", nil)
+		text := sentence(err)
+		if errors.Is(err, fido.ErrTimeout) {
+			text = "The key was not touched in time. Choose Try again, then touch it while it blinks."
+		}
+		o.problem.SetText(text)
 		o.problem.Show()
+		o.retry.Show()
 	}
 	o.resize()
 }
