@@ -244,6 +244,8 @@ func (a *keyAdd) look() {
 	a.stop = cancel
 	ch, err := a.k.svc.Watch(ctx)
 	if err != nil {
+		a.bar.Stop()
+		a.bar.Hide()
 		a.say(sentence(err))
 		return
 	}

@@ -126,6 +126,8 @@ func (o *keyOpener) look() {
 	o.stop = cancel
 	ch, err := o.svc.Watch(ctx)
 	if err != nil {
+		o.bar.Stop()
+		o.bar.Hide()
 		o.say("", err)
 		return
 	}
