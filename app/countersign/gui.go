@@ -142,9 +142,9 @@ func runGUI(hidden bool, show string) error {
 			}
 		}
 	}
-	// The recovery key opens a vault whose key the keyring lacks.
+	// The recovery key or a security key opens a vault whose key the keyring lacks.
 	rec := &ui.Recovery{Dir: dir, Options: vault.Options{Keys: keyring.New(keyring.Service)},
-		Files: deps.Files, Opened: opened}
+		Files: deps.Files, Keys: ui.FidoKeys(os.Getenv), Opened: opened}
 	var open func()
 	open = func() {
 		ui.ShowOpening(a, w, capture.ScreenSize)

@@ -156,9 +156,15 @@ type Recovery struct {
 	// to scan the kit (Deps.Files, Deps.Capture).
 	Files   FileChooser
 	Capture func(ctx context.Context) ([]capture.Screen, error)
+	// Keys are the security keys plugged in (FidoKeys), to open a vault
+	// with security key slots by a touch; nil offers none.
+	Keys KeyService
 	// Opened receives the open vault on the UI goroutine; the window goes
 	// on as after any other open.
 	Opened func(v *vault.Vault)
+
+	keys *keyOpener     // the security key's dialog, once offered
+	ui   func(f func()) // how the security key's dialog reaches the UI goroutine: fyne.Do unless a test sets it
 }
 
 // recoveryOpener is the opening screen's "Use the recovery key".
@@ -230,9 +236,7 @@ func (o *recoveryOpener) onOpen() {
 			w := o.m.win
 			o.rec.Opened(v)
 			if errors.Is(err, vault.ErrNotResealed) {
-				dialog.NewInformation("The keyring did not take the key",
-					"Your accounts are open, but the key to them could not be stored in this computer's keyring ("+
-						sentence(err)+") The next start needs the recovery key again: unlock or set up the keyring before then.", w).Show()
+				showNotResealed(w, err, "the recovery key")
 			}
 		})
 	}()

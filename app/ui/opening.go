@@ -37,14 +37,14 @@ func ShowOpenError(a fyne.App, w fyne.Window, err error, retry func(), screen Sc
 // showOpenError is ShowOpenError; it returns the recovery key's dialog
 // when it offers one (it shows it at once).
 func showOpenError(a fyne.App, w fyne.Window, err error, retry func(), screen Screen, rec *Recovery) *recoveryOpener {
-	recoverable := rec.offers(err)
+	recoverable, byKey := rec.offers(err), rec.offersKey(err)
 	var opener *recoveryOpener
 	details := func() fyne.CanvasObject {
 		msg := &widget.Label{Text: err.Error(), Wrapping: fyne.TextWrapWord}
 		text := openAdvice(err)
-		if recoverable {
+		if recoverable || byKey {
 			text = "The vault file is there, but the key that opens it is not in this keyring. Close this and choose " +
-				"Use the recovery key: type or scan the key from your emergency kit. Nothing was changed: the vault file stays as it is."
+				openWays(recoverable, byKey) + ". Nothing was changed: the vault file stays as it is."
 		}
 		advice := &widget.Label{Text: text, Wrapping: fyne.TextWrapWord, TextStyle: fyne.TextStyle{Bold: true}}
 		return container.NewVBox(msg, advice)
@@ -68,6 +68,11 @@ func showOpenError(a fyne.App, w fyne.Window, err error, retry func(), screen Sc
 	title := &widget.Label{Text: "Your accounts could not be opened", TextStyle: fyne.TextStyle{Bold: true},
 		SizeName: theme.SizeNameSubHeadingText, Alignment: fyne.TextAlignCenter}
 	buttons := container.NewHBox(widget.NewButton("Details", show))
+	var keyOpen *keyOpener
+	if byKey {
+		keyOpen = newKeyOpener(a, w, rec)
+		buttons.Add(&widget.Button{Text: "Unlock with a security key", Icon: keyIcon, Importance: widget.HighImportance, OnTapped: keyOpen.show})
+	}
 	if recoverable {
 		opener = newRecoveryOpener(a, w, rec)
 		use := widget.NewButtonWithIcon("Use the recovery key", theme.LoginIcon(), opener.show)
@@ -76,19 +81,23 @@ func showOpenError(a fyne.App, w fyne.Window, err error, retry func(), screen Sc
 	}
 	if retry != nil {
 		again := widget.NewButton("Try again", retry)
-		if !recoverable {
+		if !recoverable && !byKey {
 			again.Importance = widget.HighImportance
 		}
 		buttons.Add(again)
 	}
 	box := container.NewVBox(container.NewCenter(widget.NewIcon(theme.ErrorIcon())), title)
-	if recoverable {
+	if recoverable || byKey {
 		box.Add(&widget.Label{Text: "The key to your accounts is not in this computer's keyring.\n" +
-			"The recovery key on your emergency kit opens them.", Alignment: fyne.TextAlignCenter})
+			openersText(recoverable, byKey), Alignment: fyne.TextAlignCenter})
 	}
 	box.Add(container.NewCenter(buttons))
 	w.SetContent(withMinSize(container.NewCenter(box)))
 	restoreSize(a, w, screen)
+	if keyOpen != nil {
+		keyOpen.show()
+		return opener
+	}
 	if opener != nil {
 		opener.show()
 		return opener

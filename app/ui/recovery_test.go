@@ -102,6 +102,13 @@ func openVault(t *testing.T, dir string, keys vault.KeyStore, now func() time.Ti
 // on the vault's folder before the window opens.
 func newSlotHarness(t *testing.T, at time.Time, accounts []vault.Account, setup func(dir string, v *vault.Vault)) *slotHarness {
 	t.Helper()
+	return newSlotHarnessWith(t, at, accounts, setup, Deps{})
+}
+
+// newSlotHarnessWith is newSlotHarness with more of the window's
+// dependencies (the security keys, say).
+func newSlotHarnessWith(t *testing.T, at time.Time, accounts []vault.Account, setup func(dir string, v *vault.Vault), more Deps) *slotHarness {
+	t.Helper()
 	h := &slotHarness{
 		harness: &harness{app: newTestApp(t), clock: testkit.NewClock(at)},
 		dir:     t.TempDir(),
@@ -113,7 +120,8 @@ func newSlotHarness(t *testing.T, at time.Time, accounts []vault.Account, setup 
 		setup(h.dir, h.v)
 	}
 	h.win = test.NewWindow(nil)
-	h.main = NewMain(h.app, h.win, Deps{Vault: h.v, Now: h.clock.Now, After: h.clock.After, DataDir: h.dir, Files: h.files})
+	more.Vault, more.Now, more.After, more.DataDir, more.Files = h.v, h.clock.Now, h.clock.After, h.dir, h.files
+	h.main = NewMain(h.app, h.win, more)
 	h.auth = h.main.auth
 	t.Cleanup(func() {
 		h.wait()

@@ -115,6 +115,7 @@ func newSettings(m *Main) *settings {
 		s.problem,
 		widget.NewSeparator(),
 		m.recovery.root, // each ends with its separator, and hides with it
+		m.keySlots.root,
 		m.backups.root,
 		heading("Your accounts"),
 		container.NewHBox(widget.NewButtonWithIcon("Export…", theme.DocumentSaveIcon(), s.showExport)),
@@ -167,6 +168,7 @@ func (s *settings) update() {
 	enable(s.startHidden, s.m.tray != nil)
 	show(s.trayHint, s.m.tray == nil)
 	s.m.recovery.update()
+	s.m.keySlots.update()
 	s.m.backups.update()
 	s.root.Refresh() // lay out what was shown or hidden
 }

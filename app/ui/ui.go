@@ -157,6 +157,7 @@ type Main struct {
 	tray      *tray
 	backups   *backups     // Settings → Backups, and the automatic ones (backups.go)
 	recovery  *recoveryKey // Settings → Recovery key (recovery.go)
+	keySlots  *keySlots    // Settings → Security keys that open your accounts (keyslots.go)
 	restore   *restore     // Restore from backup, while it runs (restore.go)
 
 	dialogs []shownDialog // the dialogs over the window (dialogkeys.go)
@@ -180,6 +181,7 @@ func NewMain(a fyne.App, w fyne.Window, deps Deps) *Main {
 	m.toast = newToast(deps.After)
 	m.backups = newBackups(m)
 	m.recovery = newRecoveryKey(m, slots)
+	m.keySlots = newKeySlots(m, deps.Vault)
 	m.add = newAdder(m)
 	m.lock = newAppLock(m)
 	m.auth = newAuthenticator(m)

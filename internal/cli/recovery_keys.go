@@ -37,7 +37,7 @@ func recoveryAddKey(env Env, args []string) error {
 	}
 	n := strings.TrimSpace(*name)
 	if n == "" {
-		n = defaultKeyName(info.Model, slots)
+		n = vault.DefaultSecurityKeyName(info.Model, slots)
 	}
 	for _, s := range slots {
 		if s.Kind == vault.SlotSecurityKey && strings.EqualFold(s.Name, n) {
@@ -76,28 +76,6 @@ func recoveryAddKey(env Env, args []string) error {
 	}
 	warnf(env, "a lost key opens nothing without the vault's files; remove its slot with countersign recovery remove-key %s", slot.ID())
 	return nil
-}
-
-// defaultKeyName is the key's model, numbered when a key of that name
-// already opens the vault.
-func defaultKeyName(model string, slots []vault.Slot) string {
-	base := model
-	if base == "" {
-		base = "Security key"
-	}
-	taken := func(n string) bool {
-		for _, s := range slots {
-			if s.Kind == vault.SlotSecurityKey && strings.EqualFold(s.Name, n) {
-				return true
-			}
-		}
-		return false
-	}
-	n := base
-	for i := 2; taken(n); i++ {
-		n = fmt.Sprintf("%s %d", base, i)
-	}
-	return n
 }
 
 func recoveryRemoveKey(env Env, args []string) error {

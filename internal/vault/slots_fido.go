@@ -149,6 +149,28 @@ func checkSecurityKey(k SecurityKey, secret []byte) error {
 	return nil
 }
 
+// DefaultSecurityKeyName is a name for a new security key slot: the key's
+// model, numbered when a key of that name already opens the vault.
+func DefaultSecurityKeyName(model string, slots []Slot) string {
+	base := model
+	if base == "" {
+		base = "Security key"
+	}
+	taken := func(n string) bool {
+		for _, s := range slots {
+			if s.Kind == SlotSecurityKey && strings.EqualFold(s.Name, n) {
+				return true
+			}
+		}
+		return false
+	}
+	n := base
+	for i := 2; taken(n); i++ {
+		n = fmt.Sprintf("%s %d", base, i)
+	}
+	return n
+}
+
 // RemoveSlot drops the security key slot ref names, by name (any case) or
 // by its ID or the start of it, and returns it: that key opens the vault no
 // more. The recovery slot goes with RemoveRecovery.
