@@ -158,6 +158,7 @@ type Main struct {
 	backups   *backups     // Settings → Backups, and the automatic ones (backups.go)
 	recovery  *recoveryKey // Settings → Recovery key (recovery.go)
 	restore   *restore     // Restore from backup, while it runs (restore.go)
+	sync      *syncView    // Settings → Sync, and the rounds (vaultsync.go)
 
 	dialogs []shownDialog // the dialogs over the window (dialogkeys.go)
 	shift   bool          // whether a Shift key is down, for Shift+F10
@@ -176,10 +177,11 @@ func NewMain(a fyne.App, w fyne.Window, deps Deps) *Main {
 	deps.defaults(a)
 	m := &Main{app: a, win: w, deps: deps}
 	slots, _ := deps.Vault.(recoverySlots)
-	m.deps.Vault = &watchedStore{Store: deps.Vault, changed: func() { m.backups.changed() }}
+	m.deps.Vault = &watchedStore{Store: deps.Vault, changed: func() { m.backups.changed(); m.sync.changed() }}
 	m.toast = newToast(deps.After)
 	m.backups = newBackups(m)
 	m.recovery = newRecoveryKey(m, slots)
+	m.sync = newSyncView(m, deps.Vault)
 	m.add = newAdder(m)
 	m.lock = newAppLock(m)
 	m.auth = newAuthenticator(m)
@@ -216,6 +218,7 @@ func NewMain(a fyne.App, w fyne.Window, deps Deps) *Main {
 	m.startSession()
 	m.approvals.start()
 	m.backups.begin()
+	m.sync.begin()
 	return m
 }
 
@@ -242,6 +245,7 @@ func (m *Main) onClosed() {
 	}
 	m.stopSession()
 	m.approvals.shutdown()
+	m.sync.shutdown()
 	m.auth.clearCopied(m.auth.copied)
 	m.saveSize()
 }
