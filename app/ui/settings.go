@@ -134,7 +134,7 @@ func heading(text string) *widget.Label {
 func (s *settings) title() string              { return "Settings" }
 func (s *settings) icon() fyne.Resource        { return theme.SettingsIcon() }
 func (s *settings) content() fyne.CanvasObject { return s.root }
-func (s *settings) shown()                     { s.update(); s.m.backups.start(backupLook); s.m.sync.look() }
+func (s *settings) shown()                     { s.update(); s.m.sync.look(); s.m.backups.start(backupLook) }
 func (s *settings) hidden()                    {}
 
 // update sets the widgets from the stored state.

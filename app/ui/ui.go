@@ -217,8 +217,8 @@ func NewMain(a fyne.App, w fyne.Window, deps Deps) *Main {
 	m.show(m.screens[0])
 	m.startSession()
 	m.approvals.start()
-	m.backups.begin()
 	m.sync.begin()
+	m.backups.begin()
 	return m
 }
 

@@ -90,7 +90,8 @@ func newSyncView(m *Main, raw Store) *syncView {
 	v := &syncView{m: m, ui: fyne.Do, accounts: map[string]*syncAccount{}, ignored: map[string]bool{},
 		notified: map[string]bool{}, joinDlg: map[string]*dialog.CustomDialog{}}
 	v.svc, _ = m.deps.Approvals.(SyncService)
-	v.store = &watchedStore{Store: raw, changed: func() { m.backups.changed() }}
+	// The rounds' writes reach the backups from the UI goroutine.
+	v.store = &watchedStore{Store: raw, changed: func() { v.ui(m.backups.changed) }}
 	v.list = container.NewVBox()
 	v.root = container.NewVBox(
 		heading("Sync"),
@@ -117,7 +118,15 @@ func (v *syncView) begin() {
 	v.look()
 	var tick func()
 	tick = func() {
-		v.wakeAll()
+		// A round where this desktop syncs; elsewhere a look, as a
+		// desktop starting to sync tells the others nothing.
+		for _, a := range v.accounts {
+			if a.stop != nil {
+				v.wakeRounds(a)
+			} else {
+				v.lookAt(a.acc)
+			}
+		}
 		v.tick = v.m.deps.After(syncEvery, tick)
 	}
 	v.tick = v.m.deps.After(syncEvery, tick)
@@ -397,13 +406,14 @@ func (v *syncView) join(a *syncAccount) {
 // showJoinCode says what to compare on the syncing desktop while this one
 // waits for its approval.
 func (v *syncView) showJoinCode(a *syncAccount) {
-	code := &widget.Label{Text: showSyncCode(a.asked), TextStyle: fyne.TextStyle{Bold: true, Monospace: true},
+	code := &widget.Label{Text: showSyncCode(a.asked), TextStyle: fyne.TextStyle{Bold: true},
 		SizeName: theme.SizeNameHeadingText, Alignment: fyne.TextAlignCenter}
 	text := &widget.Label{Wrapping: fyne.TextWrapWord, Text: fmt.Sprintf(
 		"On a desktop that syncs %s, open Settings → Sync: it shows %q asking to join. "+
 			"Approve there only if it shows this code. This desktop syncs as soon as it is approved; "+
 			"the request lasts 10 minutes.", accountLabel(a.acc), a.acc.DeviceName)}
-	waiting := container.NewHBox(widget.NewActivity(), widget.NewLabel("Waiting for the approval…"))
+	turning := widget.NewActivity()
+	waiting := container.NewHBox(turning, widget.NewLabel("Waiting for the approval…"))
 	d := dialog.NewCustom("Compare this code", "Close", container.NewVBox(text, code, waiting), v.m.win)
 	d.Resize(fyne.NewSize(440, d.MinSize().Height))
 	id := a.acc.ID
@@ -414,7 +424,7 @@ func (v *syncView) showJoinCode(a *syncAccount) {
 	})
 	v.joinDlg[id], v.dialog = d, d
 	v.m.showDialog(d)
-	waiting.Objects[0].(*widget.Activity).Start()
+	turning.Start()
 }
 
 // approve gives the key to the desktop whose request shows code here.
