@@ -70,8 +70,9 @@ type syncView struct {
 	svc   SyncService
 	store Store // the vault as the rounds write it: backups hear of it
 	// ui runs f on the UI goroutine: fyne.Do, replaced in tests.
-	ui   func(f func())
-	busy sync.WaitGroup // work off the UI goroutine, for tests
+	ui     func(f func())
+	busy   sync.WaitGroup // calls to the server under way, for tests
+	rounds sync.WaitGroup // the rounds' goroutines, until stopped
 
 	accounts map[string]*syncAccount
 	order    []string                        // account ids as the approvals list them
@@ -307,9 +308,9 @@ func (v *syncView) startRounds(a *syncAccount) {
 	wake := make(chan struct{}, 1)
 	a.stop, a.wake, a.running = cancel, wake, true
 	id := a.acc.ID
-	v.busy.Add(1)
+	v.rounds.Add(1)
 	go func() {
-		defer v.busy.Done()
+		defer v.rounds.Done()
 		s.Run(ctx, wake, nil, func(res syncer.Result, err error) {
 			v.ui(func() {
 				if ctx.Err() == nil {
@@ -543,7 +544,7 @@ func (v *syncView) row(a *syncAccount) fyne.CanvasObject {
 			widget.MediumImportance)
 		buttons = append(buttons, widget.NewButton("Show the code", func() { v.showJoinCode(a) }))
 	case a.status.Syncing:
-		say(fmt.Sprintf("Off on this desktop. Your desktops %s sync: ask to join them.", deviceList(a.status.Devices)), widget.MediumImportance)
+		say(fmt.Sprintf("Off on this desktop. Your desktops %s sync: ask to join them.", deviceList(a.status.Devices, a.acc.ID)), widget.MediumImportance)
 		j := widget.NewButtonWithIcon("Join…", theme.LoginIcon(), func() { v.join(a) })
 		j.Importance = widget.HighImportance
 		buttons = append(buttons, j)
@@ -583,14 +584,19 @@ func syncingWith(a *syncAccount) string {
 	if n <= 1 {
 		return "On, on this desktop only: join from your other desktops."
 	}
-	return fmt.Sprintf("On, with %d desktops: %s.", n, deviceList(a.status.Devices))
+	return fmt.Sprintf("On, with %d desktops: %s.", n, deviceList(a.status.Devices, a.acc.ID))
 }
 
-// deviceList names the live desktops holding the key.
-func deviceList(ds []api.SyncDevice) string {
+// deviceList names the live desktops holding the key, this one (here)
+// marked.
+func deviceList(ds []api.SyncDevice, here string) string {
 	var names []string
 	for _, d := range ds {
-		if d.Live {
+		switch {
+		case !d.Live:
+		case d.ID == here:
+			names = append(names, fmt.Sprintf("%q (this one)", d.Name))
+		default:
 			names = append(names, fmt.Sprintf("%q", d.Name))
 		}
 	}

@@ -2,16 +2,23 @@ package ui
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"image/color"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 
+	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/approver"
 	"github.com/countersign/countersign/internal/approver/approvertest"
 	"github.com/countersign/countersign/internal/testkit"
@@ -25,6 +32,7 @@ type syncDesktop struct {
 	dir   string
 	vault *vault.Vault
 	mgr   *approver.Manager
+	svc   *flakySync // the window's Approvals: mgr, with pulls that can fail
 	win   fyne.Window
 	main  *Main
 }
@@ -33,18 +41,47 @@ type syncDesktop struct {
 // windows hand back to the UI goroutine waits in queue until pump runs it
 // on the test's goroutine.
 type syncHarness struct {
-	srv   *approvertest.Server
-	clock *testkit.Clock
-	queue chan func()
-	a, b  *syncDesktop
+	srv     *approvertest.Server
+	clock   *testkit.Clock
+	queue   chan func()
+	a, b    *syncDesktop
+	allowed []color.NRGBA // the text colours of the theme's variant
+	notes   *notifyApp
 }
 
-func newSyncHarness(t *testing.T) *syncHarness {
+// notifyApp is the test app keeping the notifications sent.
+type notifyApp struct {
+	fyne.App
+	sent []*fyne.Notification
+}
+
+func (a *notifyApp) SendNotification(n *fyne.Notification) { a.sent = append(a.sent, n) }
+
+// drain runs what waits to be run on the UI goroutine.
+func (h *syncHarness) drain() {
+	for {
+		select {
+		case f := <-h.queue:
+			f()
+		default:
+			return
+		}
+	}
+}
+
+// newSyncHarness is two desktops drawn in the theme's variant v.
+func newSyncHarness(t *testing.T, v fyne.ThemeVariant) *syncHarness {
 	t.Helper()
 	srv := approvertest.Start(t)
 	u := srv.User("ada@example.com", "Ada Lovelace")
 	h := &syncHarness{srv: srv, clock: testkit.NewClock(srv.Clock.Now()), queue: make(chan func(), 256)}
 	app := newTestApp(t)
+	th := variantTheme{Theme(), v}
+	old := app.Settings().Theme()
+	app.Settings().SetTheme(th)
+	t.Cleanup(func() { app.Settings().SetTheme(old) })
+	h.allowed = allowedTextColors(th, v)
+	h.notes = &notifyApp{App: app}
 	open := func(name string) *syncDesktop {
 		d := &syncDesktop{name: name, dir: t.TempDir()}
 		var err error
@@ -54,9 +91,10 @@ func newSyncHarness(t *testing.T) *syncHarness {
 		if d.mgr, err = approver.Open(approver.Options{Dir: t.TempDir(), Keyring: &testkit.FakeKeyring{}, Now: srv.Clock.Now}); err != nil {
 			t.Fatal(err)
 		}
+		d.svc = &flakySync{Manager: d.mgr}
 		d.win = test.NewWindow(nil)
-		d.main = NewMain(app, d.win, Deps{Vault: d.vault, Now: h.clock.Now, After: h.clock.After,
-			Session: Session{Tray: &fakeTray{}}, Approvals: d.mgr, DataDir: d.dir,
+		d.main = NewMain(h.notes, d.win, Deps{Vault: d.vault, Now: h.clock.Now, After: h.clock.After,
+			Session: Session{Tray: &fakeTray{}}, Approvals: d.svc, DataDir: d.dir,
 			NewWindow: func(title string) fyne.Window { return app.NewWindow(title) }})
 		// Set before the desktop is paired: nothing is under way yet.
 		d.main.approvals.ui = func(f func()) { h.queue <- f }
@@ -85,7 +123,12 @@ func newSyncHarness(t *testing.T) *syncHarness {
 		// Drain what comes back meanwhile so that nothing blocks on the queue.
 		for _, d := range []*syncDesktop{h.a, h.b} {
 			idle := make(chan struct{})
-			go func() { d.main.sync.busy.Wait(); d.main.approvals.busy.Wait(); close(idle) }()
+			go func() {
+				d.main.sync.busy.Wait()
+				d.main.sync.rounds.Wait()
+				d.main.approvals.busy.Wait()
+				close(idle)
+			}()
 		drain:
 			for {
 				select {
@@ -109,6 +152,19 @@ func newSyncHarness(t *testing.T) *syncHarness {
 	return h
 }
 
+// flakySync is a desktop's manager whose pulls fail while fail is set.
+type flakySync struct {
+	*approver.Manager
+	fail atomic.Pointer[error]
+}
+
+func (f *flakySync) SyncPull(ctx context.Context, accountID string, after int64, limit int) (api.SyncRecords, error) {
+	if err := f.fail.Load(); err != nil {
+		return api.SyncRecords{}, *err
+	}
+	return f.Manager.SyncPull(ctx, accountID, after, limit)
+}
+
 // pump runs what comes back to the UI goroutine until ok holds.
 func (h *syncHarness) pump(t *testing.T, what string, ok func() bool) {
 	t.Helper()
@@ -122,6 +178,16 @@ func (h *syncHarness) pump(t *testing.T, what string, ok func() bool) {
 				what, shownText(h.a.win.Canvas()), shownText(h.b.win.Canvas()))
 		}
 	}
+}
+
+// look checks the colours of what d's window shows, and saves a picture
+// of it when COUNTERSIGN_SCREENSHOTS is set.
+func (h *syncHarness) look(t *testing.T, what string, d *syncDesktop, picture string) {
+	t.Helper()
+	// Settings scrolled to Sync, or to its end when that is shorter.
+	d.main.settings.root.(*container.Scroll).ScrollToOffset(fyne.NewPos(0, d.main.sync.root.Position().Y))
+	checkTextColors(t, what, d.win.Canvas(), h.allowed)
+	capturePNG(t, d.win, picture)
 }
 
 // shows reports whether d's window shows text.
@@ -141,11 +207,17 @@ func (d *syncDesktop) codeShown() string {
 // account there and sees it reach the second window's list by the round
 // the "vault" event wakes; then turns sync off on the second.
 func TestSyncTwoDesktopsInTheWindow(t *testing.T) {
-	h := newSyncHarness(t)
+	for _, variant := range variants {
+		t.Run(variant.name, func(t *testing.T) { testSyncTwoDesktops(t, variant.v, variant.name) })
+	}
+}
+
+func testSyncTwoDesktops(t *testing.T, v fyne.ThemeVariant, name string) {
+	h := newSyncHarness(t, v)
 	a, b := h.a, h.b
 
 	h.pump(t, "the laptop offers to turn sync on", func() bool { return a.shows("Turn on sync") })
-	capturePNG(t, a.win, "/tmp/sync-off.png")
+	h.look(t, "sync off", a, "/tmp/sync-off-"+name+".png")
 	tapIn(t, a.win.Canvas(), "Turn on sync")
 	h.pump(t, "the laptop syncs", func() bool { return a.shows("On, on this desktop only") && a.shows("Last synced at") })
 
@@ -155,7 +227,7 @@ func TestSyncTwoDesktopsInTheWindow(t *testing.T) {
 	tapIn(t, b.win.Canvas(), "Join…")
 	h.pump(t, "the desktop shows its code", func() bool { return b.shows("Compare this code") && b.codeShown() != "" })
 	joining := b.codeShown()
-	capturePNG(t, b.win, "/tmp/sync-join.png")
+	h.look(t, "the code to compare", b, "/tmp/sync-join-"+name+".png")
 
 	// The request is a "vault" event on the laptop's stream.
 	h.pump(t, "the laptop shows the request", func() bool { return a.shows("asks to join") })
@@ -165,7 +237,7 @@ func TestSyncTwoDesktopsInTheWindow(t *testing.T) {
 	if got := a.codeShown(); got != joining {
 		t.Fatalf("the laptop shows the code %q, the joining desktop %q", got, joining)
 	}
-	capturePNG(t, a.win, "/tmp/sync-request.png")
+	h.look(t, "a join request", a, "/tmp/sync-request-"+name+".png")
 	tapIn(t, a.win.Canvas(), "Approve")
 	h.pump(t, "both sync, with two desktops", func() bool {
 		return a.shows("On, with 2 desktops") && b.shows("On, with 2 desktops") && !b.shows("Compare this code")
@@ -192,13 +264,14 @@ func TestSyncTwoDesktopsInTheWindow(t *testing.T) {
 	if got := b.vault.Accounts(); len(got) != 1 || got[0].Key.SecretBase32() != "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ" {
 		t.Errorf("the desktop's vault holds %d accounts, want the one added on the laptop", len(got))
 	}
-	capturePNG(t, b.win, "/tmp/sync-on.png")
+	h.look(t, "syncing", b, "/tmp/sync-on-"+name+".png")
 
 	// Turning off asks first, keeping by default.
 	tapIn(t, b.win.Canvas(), "Turn off on this desktop…")
 	if !b.shows("Stop syncing ada@example.com on this desktop?") {
 		t.Fatalf("no question before turning off:\n%s", shownText(b.win.Canvas()))
 	}
+	h.look(t, "the question before turning off", b, "/tmp/sync-off-ask-"+name+".png")
 	tapIn(t, b.win.Canvas(), "Turn off")
 	h.pump(t, "the desktop no longer syncs", func() bool { return b.shows("Off on this desktop") && b.shows("Join…") })
 	if p := syncStatePath(b); p != "" {
@@ -223,4 +296,47 @@ func syncStatePath(d *syncDesktop) string {
 		return ""
 	}
 	return m[0]
+}
+
+// TestSyncFailureAndIgnore shows a failed round in words, clears it at
+// the next round that goes through, and hides a join request ignored.
+func TestSyncFailureAndIgnore(t *testing.T) {
+	h := newSyncHarness(t, theme.VariantLight)
+	a, b := h.a, h.b
+	refused := errors.New("dial tcp 127.0.0.1:9: connect: connection refused")
+	a.svc.fail.Store(&refused)
+	h.pump(t, "the laptop offers to turn sync on", func() bool { return a.shows("Turn on sync") })
+	tapIn(t, a.win.Canvas(), "Turn on sync")
+	const why = "The last sync failed. The server does not answer. It may be down, or the address may be wrong."
+	h.pump(t, "the laptop says why its round failed", func() bool { return a.shows(why) })
+	if !a.shows("Not synced yet.") {
+		t.Errorf("the laptop does not say it has not synced yet:\n%s", shownText(a.win.Canvas()))
+	}
+	h.look(t, "a failed round", a, "/tmp/sync-failed.png")
+	a.svc.fail.Store(nil)
+	tapIn(t, a.win.Canvas(), "Sync now")
+	h.pump(t, "the round goes through", func() bool { return a.shows("Last synced at") && !a.shows(why) })
+
+	h.clock.Advance(syncEvery)
+	h.pump(t, "the desktop offers to join", func() bool { return b.shows("Join…") })
+	tapIn(t, b.win.Canvas(), "Join…")
+	h.pump(t, "the laptop shows the request", func() bool { return a.shows("asks to join") })
+	want := fmt.Sprintf("%q asks to join the sync of ada@example.com, with code %s. Compare it in Settings → Sync.",
+		"Ada's desktop", a.codeShown())
+	if n := h.notes.sent; len(n) != 1 || n[0].Title != "A desktop asks to sync" || n[0].Content != want {
+		t.Errorf("notifications %v, want one saying %q", n, want)
+	}
+	tapIn(t, a.win.Canvas(), "Ignore")
+	if a.shows("asks to join") {
+		t.Errorf("the ignored request still shows:\n%s", shownText(a.win.Canvas()))
+	}
+	a.main.sync.look() // read again: it stays ignored
+	a.main.sync.busy.Wait()
+	h.drain()
+	if len(h.notes.sent) != 1 {
+		t.Errorf("the ignored request was announced again: %v", h.notes.sent)
+	}
+	if a.shows("asks to join") {
+		t.Errorf("the ignored request shows again:\n%s", shownText(a.win.Canvas()))
+	}
 }
