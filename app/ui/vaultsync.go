@@ -544,7 +544,12 @@ func (v *syncView) row(a *syncAccount) fyne.CanvasObject {
 			widget.MediumImportance)
 		buttons = append(buttons, widget.NewButton("Show the code", func() { v.showJoinCode(a) }))
 	case a.status.Syncing:
-		say(fmt.Sprintf("Off on this desktop. Your desktops %s sync: ask to join them.", deviceList(a.status.Devices, a.acc.ID)), widget.MediumImportance)
+		others, verb := "Your desktops "+deviceList(a.status.Devices, a.acc.ID), "sync"
+		if n := slices.IndexFunc(a.status.Devices, func(d api.SyncDevice) bool { return d.Live }); n >= 0 &&
+			!slices.ContainsFunc(a.status.Devices[n+1:], func(d api.SyncDevice) bool { return d.Live }) {
+			others, verb = "Your desktop "+deviceList(a.status.Devices, a.acc.ID), "syncs"
+		}
+		say(fmt.Sprintf("Off on this desktop. %s %s: ask to join.", others, verb), widget.MediumImportance)
 		j := widget.NewButtonWithIcon("Join…", theme.LoginIcon(), func() { v.join(a) })
 		j.Importance = widget.HighImportance
 		buttons = append(buttons, j)
