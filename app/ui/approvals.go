@@ -186,6 +186,7 @@ func (s *approvals) handle(ev approver.Event) {
 		s.alerts.handle(ev)
 	}
 	s.shares.handle(ev)
+	s.m.sync.handle(ev)
 }
 
 // onRequest brings up a new request: its prompt, a notification, the

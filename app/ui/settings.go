@@ -117,6 +117,7 @@ func newSettings(m *Main) *settings {
 		m.recovery.root, // each ends with its separator, and hides with it
 		m.keySlots.root,
 		m.backups.root,
+		m.sync.root,
 		heading("Your accounts"),
 		container.NewHBox(widget.NewButtonWithIcon("Export…", theme.DocumentSaveIcon(), s.showExport)),
 		&widget.Label{Wrapping: fyne.TextWrapWord, SizeName: theme.SizeNameCaptionText,
@@ -134,7 +135,7 @@ func heading(text string) *widget.Label {
 func (s *settings) title() string              { return "Settings" }
 func (s *settings) icon() fyne.Resource        { return theme.SettingsIcon() }
 func (s *settings) content() fyne.CanvasObject { return s.root }
-func (s *settings) shown()                     { s.update(); s.m.backups.start(backupLook) }
+func (s *settings) shown()                     { s.update(); s.m.sync.look(); s.m.backups.start(backupLook) }
 func (s *settings) hidden()                    {}
 
 // update sets the widgets from the stored state.

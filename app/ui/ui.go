@@ -159,6 +159,7 @@ type Main struct {
 	recovery  *recoveryKey // Settings → Recovery key (recovery.go)
 	keySlots  *keySlots    // Settings → Security keys that open your accounts (keyslots.go)
 	restore   *restore     // Restore from backup, while it runs (restore.go)
+	sync      *syncView    // Settings → Sync, and the rounds (vaultsync.go)
 
 	dialogs []shownDialog // the dialogs over the window (dialogkeys.go)
 	shift   bool          // whether a Shift key is down, for Shift+F10
@@ -177,11 +178,12 @@ func NewMain(a fyne.App, w fyne.Window, deps Deps) *Main {
 	deps.defaults(a)
 	m := &Main{app: a, win: w, deps: deps}
 	slots, _ := deps.Vault.(recoverySlots)
-	m.deps.Vault = &watchedStore{Store: deps.Vault, changed: func() { m.backups.changed() }}
+	m.deps.Vault = &watchedStore{Store: deps.Vault, changed: func() { m.backups.changed(); m.sync.changed() }}
 	m.toast = newToast(deps.After)
 	m.backups = newBackups(m)
 	m.recovery = newRecoveryKey(m, slots)
 	m.keySlots = newKeySlots(m, deps.Vault)
+	m.sync = newSyncView(m, deps.Vault)
 	m.add = newAdder(m)
 	m.lock = newAppLock(m)
 	m.auth = newAuthenticator(m)
@@ -217,6 +219,7 @@ func NewMain(a fyne.App, w fyne.Window, deps Deps) *Main {
 	m.show(m.screens[0])
 	m.startSession()
 	m.approvals.start()
+	m.sync.begin()
 	m.backups.begin()
 	return m
 }
@@ -244,6 +247,7 @@ func (m *Main) onClosed() {
 	}
 	m.stopSession()
 	m.approvals.shutdown()
+	m.sync.shutdown()
 	m.auth.clearCopied(m.auth.copied)
 	m.saveSize()
 }
