@@ -180,7 +180,7 @@ type recoveryOpener struct {
 // offers reports whether the vault in rec.Dir has a recovery key to open it
 // with after err.
 func (rec *Recovery) offers(err error) bool {
-	if rec == nil || !errors.Is(err, vault.ErrKeyMissing) {
+	if rec == nil || !vault.NeedsSlot(err) {
 		return false
 	}
 	r, rerr := vault.RecoveryRecipient(rec.Dir)

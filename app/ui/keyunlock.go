@@ -51,7 +51,7 @@ type keyMatch struct {
 // offersKey reports whether the vault in rec.Dir has security key slots
 // to open it with after err, and the keys to ask.
 func (rec *Recovery) offersKey(err error) bool {
-	if rec == nil || !errors.Is(err, vault.ErrKeyMissing) {
+	if rec == nil || !vault.NeedsSlot(err) {
 		return false
 	}
 	if _, ok := rec.Keys.(vaultKeyService); !ok {

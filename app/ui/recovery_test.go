@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/countersign/countersign/internal/backup"
+	"github.com/countersign/countersign/internal/keyring"
 	"github.com/countersign/countersign/internal/portal"
 	"github.com/countersign/countersign/internal/recovery"
 	"github.com/countersign/countersign/internal/testkit"
@@ -366,6 +368,52 @@ func TestOpenWithRecoveryKeyNotResealed(t *testing.T) {
 	tapDialog(t, w.Canvas(), "Open")
 	o.busy.Wait()
 	if opened == nil {
+		t.Fatalf("the vault did not open; shown:\n%s", shownText(w.Canvas()))
+	}
+	if shown := shownText(w.Canvas()); !strings.Contains(shown, "The next start needs the recovery key again") {
+		t.Errorf("the window does not say the next start needs the key:\n%s", shown)
+	}
+}
+
+// lockedKeys is a Secret Service that is there but locked: nothing reads
+// or writes.
+type lockedKeys struct{ testkit.Secrets }
+
+func (lockedKeys) Get(string) (string, error) {
+	return "", fmt.Errorf("%w: the Secret Service is locked", keyring.ErrUnavailable)
+}
+func (lockedKeys) Set(string, string) error {
+	return fmt.Errorf("%w: the Secret Service is locked", keyring.ErrUnavailable)
+}
+
+// TestOpenWithRecoveryKeyKeyringLocked: a locked keyring (no key can be
+// read) offers the recovery key too; the vault opens for this run, and the
+// window says the next start needs the key again.
+func TestOpenWithRecoveryKeyKeyringLocked(t *testing.T) {
+	a := newTestApp(t)
+	dir := t.TempDir()
+	keys := testkit.Keyring(t)
+	v := openVault(t, dir, keys, nil, fixture())
+	id, _ := recovery.New()
+	if err := v.SetRecovery(id.Recipient()); err != nil {
+		t.Fatal(err)
+	}
+	locked := lockedKeys{keys}
+	_, err := vault.Open(dir, vault.Options{Keys: locked})
+	if !errors.Is(err, keyring.ErrUnavailable) {
+		t.Fatalf("Open with a locked keyring: %v", err)
+	}
+	w := test.NewTempWindow(t, nil)
+	var opened *vault.Vault
+	o := showOpenError(a, w, err, func() {}, nil, &Recovery{Dir: dir, Options: vault.Options{Keys: locked},
+		Opened: func(v *vault.Vault) { opened = v }})
+	if o == nil {
+		t.Fatal("a locked keyring does not offer the recovery key")
+	}
+	o.input.entry.SetText(id.String())
+	tapDialog(t, w.Canvas(), "Open")
+	o.busy.Wait()
+	if opened == nil || len(opened.Accounts()) != len(fixture()) {
 		t.Fatalf("the vault did not open; shown:\n%s", shownText(w.Canvas()))
 	}
 	if shown := shownText(w.Canvas()); !strings.Contains(shown, "The next start needs the recovery key again") {

@@ -219,7 +219,7 @@ func openVault(env Env) (*vault.Vault, error) {
 		return nil, err
 	}
 	v, err := vault.Open(dir, vault.Options{Keys: env.Keys, Now: env.Now})
-	if errors.Is(err, vault.ErrKeyMissing) {
+	if vault.NeedsSlot(err) {
 		keys, _ := vault.SecurityKeySlots(dir)
 		r, _ := vault.RecoveryRecipient(dir)
 		switch {

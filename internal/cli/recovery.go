@@ -141,15 +141,21 @@ func recoveryUnlock(env Env, args []string) error {
 		}
 		v, err = vault.OpenWithRecovery(dir, vault.Options{Keys: env.Keys, Now: env.Now}, id)
 	}
+	resealed := true
 	if errors.Is(err, vault.ErrNotResealed) {
-		warnf(env, "%v: the next start needs %s again", err, opener)
-		err = nil
+		// A command line opens the vault for itself only: say so.
+		warnf(env, "%v: the next start needs %s again; unlock or start the keyring and run countersign recovery unlock once more to store it", err, opener)
+		resealed, err = false, nil
 	}
 	if err != nil {
 		return err
 	}
 	n := len(v.Accounts())
-	fmt.Fprintf(env.Stdout, "the vault is open: %d account%s; its key is in this computer's keyring again\n", n, plural(n))
+	if resealed {
+		fmt.Fprintf(env.Stdout, "the vault is open: %d account%s; its key is in this computer's keyring again\n", n, plural(n))
+	} else {
+		fmt.Fprintf(env.Stdout, "the vault opens with %s: %d account%s; its key is not in the keyring\n", opener, n, plural(n))
+	}
 	return nil
 }
 

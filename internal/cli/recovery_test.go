@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/countersign/countersign/internal/keyring"
 	"github.com/countersign/countersign/internal/testkit"
 )
 
@@ -95,4 +97,33 @@ func sameCodes(a, b string) bool {
 		return strings.Join(out, ",")
 	}
 	return strip(a) == strip(b)
+}
+
+// lockedKeyring is a Secret Service that is there but locked.
+type lockedKeyring struct{ testkit.Secrets }
+
+func (lockedKeyring) Get(string) (string, error) {
+	return "", fmt.Errorf("%w: the Secret Service is locked", keyring.ErrUnavailable)
+}
+func (lockedKeyring) Set(string, string) error {
+	return fmt.Errorf("%w: the Secret Service is locked", keyring.ErrUnavailable)
+}
+
+// A locked keyring points at the recovery key too, which opens the vault
+// for that run (the key cannot go back into a locked keyring).
+func TestRecoveryUnlockWithALockedKeyring(t *testing.T) {
+	h := newHarness(t)
+	h.mustRun("add", rfcURI)
+	key := strings.TrimSpace(h.mustRun("recovery", "setup"))
+	keyFile := filepath.Join(t.TempDir(), "key.txt")
+	os.WriteFile(keyFile, []byte(key), 0o600)
+	h.keys = lockedKeyring{h.keys}
+	if _, _, err := h.run("", "list"); err == nil || !strings.Contains(err.Error(), "countersign recovery unlock") {
+		t.Fatalf("list with the keyring locked: %v, want the way to unlock", err)
+	}
+	out, errOut, err := h.run("", "recovery", "unlock", "--key-file", keyFile)
+	if err != nil || !strings.Contains(out, "opens with the recovery key: 1 account; its key is not in the keyring") ||
+		!strings.Contains(errOut, "the next start needs the recovery key again") {
+		t.Errorf("unlock with the keyring locked: %v\nstdout: %s\nstderr: %s", err, out, errOut)
+	}
 }

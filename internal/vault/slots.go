@@ -29,6 +29,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/countersign/countersign/internal/atomicfile"
+	"github.com/countersign/countersign/internal/keyring"
 )
 
 // SlotsFileName is the key slots file's name in the vault's directory.
@@ -51,6 +52,15 @@ type slotsFile struct {
 	Version int    `json:"version"`
 	VaultID string `json:"vault_id"` // hex of the vault file's id
 	Slots   []Slot `json:"slots"`
+}
+
+// NeedsSlot says whether err — from Open — is one a key slot answers: the
+// keyring holds no key for the vault (a new machine, a reinstalled
+// desktop), or there is no usable keyring (none running, locked, access
+// denied). A slot then opens the vault; when the keyring cannot take the
+// key back, it stays open for that run only (ErrNotResealed).
+func NeedsSlot(err error) bool {
+	return errors.Is(err, ErrKeyMissing) || errors.Is(err, keyring.ErrUnavailable)
 }
 
 // Errors of the key slots.
