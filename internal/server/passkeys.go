@@ -109,43 +109,58 @@ func (s *Server) passkeyAddBegin(w http.ResponseWriter, r *http.Request, st *req
 // passkeyAddFinish stores the passkey the browser created, as the session's
 // member's.
 func (s *Server) passkeyAddFinish(w http.ResponseWriter, r *http.Request, st *reqState) error {
+	return s.finishKeyRegistration(w, r, st, true)
+}
+
+// finishKeyRegistration stores the security key or passkey the browser
+// registered, as the session's member's, and says so on its card; the words
+// of the refusals name what was asked for.
+func (s *Server) finishKeyRegistration(w http.ResponseWriter, r *http.Request, st *reqState, passkey bool) error {
 	ctx := r.Context()
+	what := "security key"
+	if passkey {
+		what = "passkey"
+	}
 	var in struct {
 		ChallengeID string          `json:"challenge_id"`
 		Name        string          `json:"name"`
 		Credential  json.RawMessage `json:"credential"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.ChallengeID == "" || len(in.Credential) == 0 {
-		return badRequest("The passkey's answer was incomplete; try again.")
+		return badRequest("The " + what + "'s answer was incomplete; try again.")
 	}
 	k, err := s.keys.FinishRegistration(ctx, st.user, in.ChallengeID, in.Name, in.Credential)
 	switch {
 	case errors.Is(err, seckey.ErrName):
-		return badRequest(fmt.Sprintf("Give the passkey a name of 1 to %d characters.", seckey.MaxNameLen))
-	case errors.Is(err, seckey.ErrRegistered):
+		return badRequest(fmt.Sprintf("Give the %s a name of 1 to %d characters.", what, seckey.MaxNameLen))
+	case errors.Is(err, seckey.ErrRegistered) && passkey:
 		return &userError{http.StatusConflict, "This passkey or security key is registered already."}
+	case errors.Is(err, seckey.ErrRegistered):
+		return &userError{http.StatusConflict, "This security key is registered already."}
 	case errors.Is(err, seckey.ErrChallenge):
 		return badRequest("The request expired; try again.")
 	case errors.Is(err, seckey.ErrNotDiscoverable):
 		return badRequest("This security key or browser cannot store a passkey. Use another, or add it as a security key instead.")
-	case errors.Is(err, seckey.ErrVerify):
+	case errors.Is(err, seckey.ErrVerify) && passkey:
 		return badRequest("The passkey could not be verified. A passkey needs your device's PIN, fingerprint or screen lock; try again.")
+	case errors.Is(err, seckey.ErrVerify):
+		return badRequest("The security key's answer could not be verified; try again.")
 	case err != nil:
-		return fmt.Errorf("finish passkey registration: %w", err)
+		return fmt.Errorf("finish %s registration: %w", what, err)
 	}
-	kind, what := store.ActPasskeyAdded, "Passkey “"+k.Name+"” is added. You can sign in with it, without your password."
-	if !k.Discoverable { // begun on the security keys' button
-		kind, what = store.ActKeyAdded, "Security key “"+k.Name+"” is added."
+	kind, card, msg := store.ActKeyAdded, "security-keys", "Security key “"+k.Name+"” is added."
+	if k.Discoverable {
+		kind, card, msg = store.ActPasskeyAdded, "passkeys", "Passkey “"+k.Name+"” is added. You can sign in with it, without your password."
 	}
-	if st.member.Role != api.RoleOwner { // created from a member's browser: the passkey is theirs
+	if st.member.Role != api.RoleOwner { // registered from a member's browser: it is theirs
 		if err := s.store.SetDeviceMember(ctx, st.user.ID, api.DeviceSecurityKey, k.ID, st.member.ID); err != nil {
-			return fmt.Errorf("giving a new passkey to its member: %w", err)
+			return fmt.Errorf("giving a new %s to its member: %w", what, err)
 		}
 	}
 	if err := s.activity(ctx, r, st, st.user.ID, kind, true, k.Name); err != nil {
 		return err
 	}
-	s.flash(w, what)
+	s.flash(w, card+flashCardSep+msg)
 	return writeJSON(w, http.StatusOK, map[string]string{"id": k.ID, "name": k.Name})
 }
 

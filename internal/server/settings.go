@@ -3,18 +3,14 @@ package server
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/countersign/countersign/internal/api"
 	"github.com/countersign/countersign/internal/household"
 	"github.com/countersign/countersign/internal/names"
-	"github.com/countersign/countersign/internal/seckey"
 	"github.com/countersign/countersign/internal/store"
 )
 
@@ -419,38 +415,7 @@ func (s *Server) keyAddBegin(w http.ResponseWriter, r *http.Request, st *reqStat
 }
 
 func (s *Server) keyAddFinish(w http.ResponseWriter, r *http.Request, st *reqState) error {
-	ctx := r.Context()
-	var in struct {
-		ChallengeID string          `json:"challenge_id"`
-		Name        string          `json:"name"`
-		Credential  json.RawMessage `json:"credential"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.ChallengeID == "" || len(in.Credential) == 0 {
-		return badRequest("The security key's answer was incomplete; try again.")
-	}
-	k, err := s.keys.FinishRegistration(ctx, st.user, in.ChallengeID, in.Name, in.Credential)
-	switch {
-	case errors.Is(err, seckey.ErrName):
-		return badRequest(fmt.Sprintf("Give the key a name of 1 to %d characters.", seckey.MaxNameLen))
-	case errors.Is(err, seckey.ErrRegistered):
-		return &userError{http.StatusConflict, "This security key is registered already."}
-	case errors.Is(err, seckey.ErrChallenge):
-		return badRequest("The request expired; try again.")
-	case errors.Is(err, seckey.ErrVerify):
-		return badRequest("The security key's answer could not be verified; try again.")
-	case err != nil:
-		return fmt.Errorf("finish key registration: %w", err)
-	}
-	if st.member.Role != api.RoleOwner { // registered from a member's browser: the key is theirs
-		if err := s.store.SetDeviceMember(ctx, st.user.ID, api.DeviceSecurityKey, k.ID, st.member.ID); err != nil {
-			return fmt.Errorf("giving a new security key to its member: %w", err)
-		}
-	}
-	if err := s.activity(ctx, r, st, st.user.ID, store.ActKeyAdded, true, k.Name); err != nil {
-		return err
-	}
-	s.flash(w, "Security key “"+k.Name+"” is added.")
-	return writeJSON(w, http.StatusOK, map[string]string{"id": k.ID, "name": k.Name})
+	return s.finishKeyRegistration(w, r, st, false)
 }
 
 func (s *Server) keyRemove(w http.ResponseWriter, r *http.Request, st *reqState) error {
