@@ -200,28 +200,31 @@
     return out;
   }
 
-  function setupRegistration() {
-    var button = document.getElementById('add-security-key');
+  // setupRegistration runs a "register" button of the security page: the
+  // security keys' (kind.button 'add-security-key') or the passkeys'.
+  // kind names its button, name field, error box, endpoints and words.
+  function setupRegistration(kind) {
+    var button = document.getElementById(kind.button);
     if (!button) {
       return;
     }
     button.addEventListener('click', function (ev) {
       ev.preventDefault();
       if (!supported()) {
-        showError('This browser cannot use security keys.');
+        showError(kind.unsupported, kind.errorBox);
         return;
       }
-      var nameInput = document.getElementById('security-key-name');
+      var nameInput = document.getElementById(kind.nameInput);
       var name = nameInput ? nameInput.value.trim() : '';
       button.disabled = true;
-      clearError();
-      postJSON('/account/security-keys/begin', {})
+      clearError(kind.errorBox);
+      postJSON(kind.path + '/begin', {})
         .then(function (begin) {
           return navigator.credentials.create(creationOptions(begin.options)).then(function (cred) {
             if (!cred) {
               throw new DOMException('no credential', 'NotAllowedError');
             }
-            return postJSON('/account/security-keys/finish', {
+            return postJSON(kind.path + '/finish', {
               challenge_id: begin.challenge_id,
               name: name,
               credential: registrationJSON(cred)
@@ -232,11 +235,12 @@
           location.reload();
         })
         .catch(function (err) {
-          showError(err);
+          showError(err, kind.errorBox, kind.what);
           button.disabled = false;
         });
     });
   }
+
 
   function setupSignIn() {
     var button = document.getElementById('use-security-key');
@@ -283,44 +287,7 @@
     return typeof to === 'string' && to.charAt(0) === '/' && to.charAt(1) !== '/' ? to : '/account/security';
   }
 
-  // setupPasskeyRegistration runs the security page's "Create a passkey".
-  function setupPasskeyRegistration() {
-    var button = document.getElementById('create-passkey');
-    if (!button) {
-      return;
-    }
-    button.addEventListener('click', function (ev) {
-      ev.preventDefault();
-      if (!supported()) {
-        showError('This browser cannot create passkeys.', 'passkey-error');
-        return;
-      }
-      var nameInput = document.getElementById('passkey-name');
-      var name = nameInput ? nameInput.value.trim() : '';
-      button.disabled = true;
-      clearError('passkey-error');
-      postJSON('/account/passkeys/begin', {})
-        .then(function (begin) {
-          return navigator.credentials.create(creationOptions(begin.options)).then(function (cred) {
-            if (!cred) {
-              throw new DOMException('no credential', 'NotAllowedError');
-            }
-            return postJSON('/account/passkeys/finish', {
-              challenge_id: begin.challenge_id,
-              name: name,
-              credential: registrationJSON(cred)
-            });
-          });
-        })
-        .then(function () {
-          location.reload();
-        })
-        .catch(function (err) {
-          showError(err, 'passkey-error', 'passkey');
-          button.disabled = false;
-        });
-    });
-  }
+
 
   // setupPasskeySignIn runs the sign-in page's passkeys: the login field's
   // autofill offers them (conditional mediation, started on load where the
@@ -401,9 +368,11 @@
   }
 
   document.addEventListener('DOMContentLoaded', function () {
-    setupRegistration();
+    setupRegistration({button: 'add-security-key', nameInput: 'security-key-name', errorBox: 'security-key-error',
+      path: '/account/security-keys', unsupported: 'This browser cannot use security keys.'});
     setupSignIn();
-    setupPasskeyRegistration();
+    setupRegistration({button: 'create-passkey', nameInput: 'passkey-name', errorBox: 'passkey-error',
+      path: '/account/passkeys', unsupported: 'This browser cannot create passkeys.', what: 'passkey'});
     setupPasskeySignIn();
   });
 })();
