@@ -106,14 +106,15 @@ func (db *DB) ActivityCategoryPage(ctx context.Context, userID, category string,
 }
 
 // Purge deletes sessions, challenges, SMS codes, reset tokens, pairing codes,
-// device challenges and device tokens that expired at or before now (a zero
+// device challenges, device tokens, OAuth tokens, sign-in alerts and sync
+// join requests that expired at or before now (a zero
 // expiry counts as expired), and approval events older than a day, in one
 // transaction.
 func (db *DB) Purge(ctx context.Context, now time.Time) error {
 	n := ts(now)
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		for _, table := range []string{"sessions", "challenges", "sms_codes", "reset_tokens",
-			"pairing_codes", "device_challenges", "device_tokens", "oauth_tokens", "signin_alerts"} {
+			"pairing_codes", "device_challenges", "device_tokens", "oauth_tokens", "signin_alerts", "sync_joins"} {
 			if _, err := db.exec(ctx, tx, `DELETE FROM `+table+` WHERE expires_at <= ?`, n); err != nil {
 				return fmt.Errorf("%s: %w", table, err)
 			}

@@ -82,6 +82,17 @@ func TestVaultSync(t *testing.T) {
 		if js, _ := db.SyncJoins(ctx, uid, mid, t0.Add(11*time.Minute)); len(js) != 0 {
 			t.Errorf("SyncJoins after expiry = %+v", js)
 		}
+		// An expired request is deleted by the purge, an unexpired one kept.
+		must(t, "Purge", db.Purge(ctx, t0.Add(time.Minute)))
+		if js, _ := db.SyncJoins(ctx, uid, mid, t0.Add(time.Minute)); len(js) != 1 {
+			t.Errorf("SyncJoins after a purge before expiry = %+v, want the request", js)
+		}
+		must(t, "Purge", db.Purge(ctx, t0.Add(11*time.Minute)))
+		var left int
+		must(t, "count", db.sql.QueryRowContext(ctx, "SELECT COUNT(*) FROM sync_joins").Scan(&left))
+		if left != 0 {
+			t.Errorf("after the purge past its expiry, sync_joins has %d rows, want 0", left)
+		}
 		wantErr(t, "ApproveSyncJoin(another device)", db.ApproveSyncJoin(ctx, uid, mid, j.ID, SyncKey{DeviceID: three.ID, Generation: 1, Sealed: []byte("k")}, t0), ErrNotFound)
 		j = &SyncJoin{UserID: uid, MemberID: mid, DeviceID: two.ID, Nonce: []byte("nonce"), CreatedAt: t0, ExpiresAt: t0.Add(10 * time.Minute)}
 		must(t, "AddSyncJoin", db.AddSyncJoin(ctx, j, ev()))
