@@ -77,4 +77,3 @@ func extraInfo(path string) (minPIN int, firmware uint64, rkRemaining int64, err
 	}
 	return int(minpin), uint64(fw), int64(rk), nil
 }
-
