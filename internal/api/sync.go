@@ -30,7 +30,11 @@ const (
 
 // SyncStatus answers GET sync.
 type SyncStatus struct {
-	Syncing     bool         `json:"syncing"` // the member's desktops sync
+	Syncing bool `json:"syncing"` // the member's desktops sync
+	// Scope names the member's sync as the server keeps it, opaque; it
+	// changes when the desktop is moved to another member and when the
+	// sync is turned off and started again. "" when not syncing.
+	Scope       string       `json:"scope"`
 	Generation  int          `json:"generation"`
 	RotateFirst bool         `json:"rotate_first"`
 	Cursor      int64        `json:"cursor"`

@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -44,6 +47,14 @@ type SyncScope struct {
 	Cursor           int64 // the last record's seq, 0 when none
 	Keys             []SyncKey
 	CreatedAt        time.Time
+}
+
+// ID names the scope for the desktops (api.SyncStatus.Scope): opaque, the
+// same for as long as the scope lasts, another for another member or for a
+// sync turned off and started again.
+func (s *SyncScope) ID() string {
+	h := sha256.Sum256([]byte("countersign-sync-scope-v1\n" + s.UserID + "\n" + s.MemberID + "\n" + strconv.FormatInt(s.CreatedAt.UnixNano(), 10)))
+	return hex.EncodeToString(h[:16])
 }
 
 // SyncKey is the scope's key sealed to one desktop.

@@ -76,7 +76,7 @@ func (h *handler) syncStatus(w http.ResponseWriter, r *http.Request, c *caller) 
 		writeJSON(w, http.StatusOK, out)
 		return nil
 	}
-	out.Syncing, out.Generation, out.RotateFirst, out.Cursor = true, s.Generation, s.RotateFirst, s.Cursor
+	out.Syncing, out.Scope, out.Generation, out.RotateFirst, out.Cursor = true, s.ID(), s.Generation, s.RotateFirst, s.Cursor
 	if k != nil && k.Generation == s.Generation {
 		out.Key = enc64(k.Sealed)
 	}

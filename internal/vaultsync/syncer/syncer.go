@@ -121,6 +121,7 @@ var ErrRefused = errors.New("some sync records were refused: they did not open (
 // state is what a desktop remembers of the sync, sealed in its file.
 type state struct {
 	V          int                    `json:"v"`
+	Scope      string                 `json:"scope,omitempty"` // the server's id of the scope synced with`
 	Cursor     int64                  `json:"cursor"`
 	Generation int                    `json:"generation"`
 	Lamport    uint64                 `json:"lamport"`
@@ -151,14 +152,41 @@ func fingerprint(salt []byte, a vault.Account) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
+// fresh is the state of a desktop that has never synced.
+func (s *Syncer) fresh() (*state, error) {
+	salt := make([]byte, 32)
+	if _, err := io.ReadFull(s.rand, salt); err != nil {
+		return nil, err
+	}
+	return &state{V: 1, Salt: salt, Entries: map[string]*entryState{}}, nil
+}
+
+// inScope returns the state to sync with scope: st when it was kept for
+// scope (or for no scope yet: a state written before scopes were
+// recorded), else a fresh one. A desktop moved to another member, or
+// syncing again after the sync was turned off and on, starts from that
+// scope's first record, as a newly joined desktop does: the cursor and
+// versions of another scope would skip its earlier records.
+func (s *Syncer) inScope(st *state, scope string) (*state, error) {
+	if scope == "" || st.Scope == scope {
+		return st, nil
+	}
+	if st.Scope != "" {
+		lamport := st.Lamport
+		var err error
+		if st, err = s.fresh(); err != nil {
+			return nil, err
+		}
+		st.Lamport = lamport
+	}
+	st.Scope = scope
+	return st, nil
+}
+
 func (s *Syncer) load(key []byte) (*state, error) {
 	b, err := os.ReadFile(s.path)
 	if errors.Is(err, os.ErrNotExist) {
-		salt := make([]byte, 32)
-		if _, err := io.ReadFull(s.rand, salt); err != nil {
-			return nil, err
-		}
-		return &state{V: 1, Salt: salt, Entries: map[string]*entryState{}}, nil
+		return s.fresh()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read the sync state: %w", err)
@@ -251,6 +279,10 @@ func (s *Syncer) Sync(ctx context.Context) (Result, error) {
 	if r.status, r.key, err = s.srv.SyncKey(ctx, s.account); err != nil {
 		return Result{}, err
 	}
+	if st, err = s.inScope(st, r.status.Scope); err != nil {
+		return Result{}, err
+	}
+	r.st = st
 	r.clock.Seen(st.Lamport)
 	if _, err := s.vault.Reload(); err != nil {
 		return Result{}, fmt.Errorf("read the vault: %w", err)

@@ -804,3 +804,49 @@ func TestRotationKeepsWhatTheRotatingDesktopDoesNotSync(t *testing.T) {
 	d.find(t, "ada.octo")
 	d.find(t, "ada.bank")
 }
+
+// TestMovedDesktopSyncsItsNewMembersScope: a desktop that synced with its
+// member's scope and is then moved to another member, and joins that
+// member's sync, gets every record of that scope, also those the server
+// wrote before the old scope's last one (the old cursor would skip them).
+func TestMovedDesktopSyncsItsNewMembersScope(t *testing.T) {
+	srv := approvertest.Start(t)
+	u := srv.User("ada@example.com", "Ada")
+	ctx := context.Background()
+	sam := &store.Member{UserID: u.ID, Name: "Sam", Role: api.RoleMember, CreatedAt: srv.Clock.Now()}
+	if err := srv.Store.AddMember(ctx, sam); err != nil {
+		t.Fatal(err)
+	}
+	s := newDesk(t, srv, u, "Sam's laptop", nil)
+	if err := srv.Store.SetDeviceMember(ctx, u.ID, api.DeviceApprover, s.id, sam.ID); err != nil {
+		t.Fatal(err)
+	}
+	a := newDesk(t, srv, u, "Ada's laptop", nil)
+
+	// Sam's scope first: its records come before Ada's.
+	if _, err := s.m.SyncStart(ctx, s.id); err != nil {
+		t.Fatal(err)
+	}
+	s.add(t, secretURI("Gamehub", "sam.games", false))
+	s.sync(t)
+	if _, err := a.m.SyncStart(ctx, a.id); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"ada.octo", "ada.bank", "ada.mail"} {
+		a.add(t, secretURI("Octoforge", n, false))
+	}
+	a.sync(t)
+
+	// Ada's laptop goes to Sam, and joins Sam's sync.
+	if err := srv.Store.SetDeviceMember(ctx, u.ID, api.DeviceApprover, a.id, sam.ID); err != nil {
+		t.Fatal(err)
+	}
+	a.join(t, s)
+	a.sync(t)
+	s.sync(t)
+	a.find(t, "sam.games")
+	s.find(t, "ada.octo")
+	if got := converged(t, a, s); len(got) != 4 {
+		t.Fatalf("after the move: %v, want Sam's account and the laptop's three", got)
+	}
+}
