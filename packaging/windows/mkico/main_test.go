@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"image"
 	"image/draw"
 	"image/png"
@@ -16,7 +17,9 @@ import (
 
 // TestIconHoldsEverySize writes the icon and reads it back with an
 // independent decoder (Fyne's ico package): every asset size up to 256 px is
-// there, pixel for pixel, and the directory says each entry's size (256 as 0).
+// there, pixel for pixel; and the directory, which Windows reads (Fyne's
+// decoder reads the images in order instead), gives each entry's side (256
+// as 0) and where its PNG lies.
 func TestIconHoldsEverySize(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "countersign.ico")
 	if err := run(path); err != nil {
@@ -44,6 +47,11 @@ func TestIconHoldsEverySize(t *testing.T) {
 			t.Errorf("entry %d: directory width %d, want %d", i, got, size%256)
 		}
 		src, _ := assets.IconPNG(size)
+		entry := data[6+16*i : 6+16*(i+1)]
+		n, off := binary.LittleEndian.Uint32(entry[8:12]), binary.LittleEndian.Uint32(entry[12:16])
+		if int(off)+int(n) > len(data) || !bytes.Equal(data[off:off+n], src) {
+			t.Errorf("entry %d: %d bytes at offset %d are not assets/icon-%d.png", i, n, off, size)
+		}
 		wantImg, err := png.Decode(bytes.NewReader(src))
 		if err != nil {
 			t.Fatal(err)
