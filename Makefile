@@ -231,8 +231,8 @@ vet-cross:
 # systemd-analyze; installs and removes the .debs when CI=true or
 # COUNTERSIGN_TEST_PACKAGE_INSTALL=1 (it changes this machine's root).
 # countersign-server for other systems (pure Go, no cgo): dist/cross/. The
-# companion needs cgo (OpenGL, libfido2) and is built on each system with
-# fyne package (see the README).
+# companion needs cgo (OpenGL, libfido2): make windows builds it for Windows,
+# and macOS needs a Mac (see the README).
 CROSS := windows/amd64 darwin/arm64 darwin/amd64 linux/arm64
 cross:
 	@for t in $(CROSS); do \
