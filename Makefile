@@ -2,7 +2,7 @@
 #   make run    install what is missing, build, start the companion
 #   make test   install what tests need, run every test
 .POSIX:
-.PHONY: all deps deps-npm deps-qr deps-bench-ui deps-package install-packages build run test test-package package fuzz bench bench-qr bench-ui bench-server bench-approvals bench-dashboard soak cross corpus lint clean screenshots chaos
+.PHONY: all deps deps-npm deps-qr deps-bench-ui deps-package deps-windows install-packages build run test test-package package windows vet-cross fuzz bench bench-qr bench-ui bench-server bench-approvals bench-dashboard soak cross corpus lint clean screenshots chaos
 
 GO       ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 BIN      ?= bin
@@ -26,9 +26,14 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 #   chromium            the real browser of the server's end-to-end tests (headless, WebAuthn virtual authenticator)
 #   age                 the standard age tool, which must open the companion's backups
 #   poppler-utils       pdftotext and pdftoppm read the emergency kit back (its text and its QR code)
+#   gcc-mingw-w64-x86-64  cgo for the Windows build (make windows): the companion and its resources (windres)
+#   wine, wine64        runs the Windows build in the tests (CLI, window, installer)
+#   msitools, wixl      builds the .msi (wixl) and reads it back (msiinfo)
+#   oathtool            the reference for authenticator codes the Windows build prints
 DEB_PACKAGES := gcc libc6-dev pkg-config git dbus gnome-keyring libsecret-tools libfido2-dev fido2-tools \
 	libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev \
-	xvfb xclip xdotool postgresql chromium age poppler-utils
+	xvfb xclip xdotool postgresql chromium age poppler-utils \
+	gcc-mingw-w64-x86-64 wine wine64 msitools wixl oathtool
 # Only for make bench-qr (zbarimg is the reference) and make corpus (draws testdata/qr).
 QR_PACKAGES := zbar-tools jq qrencode imagemagick chromium fonts-dejavu-core
 # Only for make bench-ui (xvfb, xdotool, dbus and gnome-keyring are in DEB_PACKAGES).
@@ -37,6 +42,8 @@ UI_BENCH_PACKAGES := imagemagick
 # appstreamcli (the metainfo), systemd-analyze (the server's unit), udevadm (the udev
 # rule), rpm (reads the .rpms).
 PACKAGE_PACKAGES := lintian desktop-file-utils appstream systemd udev rpm
+# Only for make windows (make test has them in DEB_PACKAGES).
+WIN_PACKAGES := gcc-mingw-w64-x86-64 msitools wixl git
 
 # make package: the Linux tarball (fyne package) and the .deb and .rpm of both
 # programs (nfpm), under dist/. nfpm v2.48.0 does not build from the module
@@ -49,6 +56,19 @@ APP_VERSION := $(shell sed -n 's/^[[:space:]]*Version[[:space:]]*=[[:space:]]*"\
 # FyneApp.toml's version plus the commit (0.1.0+git70d2cf1).
 PKG_VERSION := $(shell echo '$(VERSION)' | sed -e 's/^v\([0-9]\)/\1/' -e 't tag' -e 's/-/./g' -e 's/^/$(APP_VERSION)+git/' -e 'b' -e ':tag' -e 's/-/+/' -e 's/-/./g')
 PKG_ARCH    := $(shell $(GO) env GOARCH 2>/dev/null || echo amd64)
+APP_BUILD   := $(shell sed -n 's/^[[:space:]]*Build[[:space:]]*=[[:space:]]*\([0-9]*\).*/\1/p' FyneApp.toml)
+
+# make windows: the companion for Windows in $(WIN_DIST)/ (see packaging/windows/).
+# WIN_ENV is the one cgo environment of the Windows build and its go vet:
+# mingw-w64 against the libfido2 that go-libfido2 bundles (headers, import
+# libraries and DLLs under its windows/). The go build cache keys Fyne's cgo
+# on these exact CGO_CFLAGS and CGO_LDFLAGS: any other value, or order,
+# compiles it all again (5 minutes and more).
+WIN_DIST  := $(DIST)/windows
+WIN_OBJ   := $(DIST)/windows-obj
+WIN_SYSO  := app/countersign/rsrc_windows_amd64.syso
+WIN_FIDO2  = $(shell $(GO) list -m -f '{{.Dir}}' github.com/keys-pub/go-libfido2)
+WIN_ENV    = CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc CGO_CFLAGS="-I$(WIN_FIDO2)/windows/include" CGO_LDFLAGS="-L$(WIN_FIDO2)/windows/lib"
 
 all: build
 
@@ -84,6 +104,9 @@ deps-bench-ui:
 
 deps-package:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(PACKAGE_PACKAGES)"
+
+deps-windows:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(WIN_PACKAGES)"
 
 # Installs the Debian packages in PACKAGES that are missing.
 install-packages:
@@ -139,10 +162,15 @@ run: build
 # the time (each one shapes its text again, 20 times slower instrumented).
 TEST_TIMEOUT ?= 8m
 NORACE := github.com/go-text/... golang.org/x/image/... github.com/srwiley/... github.com/fyne-io/oksvg github.com/makiuchi-d/gozxing/...
+# The Windows build (make windows) comes first: the tests run it under Wine
+# (COUNTERSIGN_WINDOWS_DIST, COUNTERSIGN_TEST_WINE).
 test: deps
 	$(GO) vet ./...
+	@$(MAKE) --no-print-directory vet-cross
 	$(GO) run $(STATICCHECK) ./...
+	@$(MAKE) --no-print-directory windows
 	COUNTERSIGN_TEST_X11=1 COUNTERSIGN_TEST_FIDO=1 COUNTERSIGN_TEST_POSTGRES=1 COUNTERSIGN_TEST_BROWSER=1 COUNTERSIGN_TEST_NODE=1 COUNTERSIGN_TEST_TOOLS=1 \
+		COUNTERSIGN_TEST_WINE=1 COUNTERSIGN_WINDOWS_DIST=$(CURDIR)/$(WIN_DIST) \
 		GO=$(GO) .ci/keyring-session .ci/gotest -race $(foreach p,$(NORACE),-gcflags=$(p)=-race=false) -count=1 -timeout $(TEST_TIMEOUT) ./...
 	@$(MAKE) --no-print-directory test-package
 
@@ -166,12 +194,47 @@ package: build
 	rm -rf $(DIST)/doc
 	@ls -l $(DIST)
 
+# The companion for Windows, in $(WIN_DIST)/: countersign.exe (a GUI program,
+# so no console window opens with it; its CLI writes to the console it was
+# started from) with its icon, version information and manifest
+# (packaging/windows/countersign.rc, compiled into $(WIN_SYSO), which git
+# ignores), libfido2's DLLs beside it, and Countersign-X.Y.Z.msi
+# (packaging/windows/countersign.wxs, by wixl). X.Y.Z is FyneApp.toml's
+# Version; its Build is the fourth number of the file version.
+windows: deps-windows
+	@echo '$(APP_VERSION)' | grep -Eqx '[0-9]+\.[0-9]+\.[0-9]+' || \
+		{ echo "windows: FyneApp.toml's Version is \"$(APP_VERSION)\"; an .msi needs X.Y.Z (numbers): fix it there"; exit 1; }
+	@mkdir -p $(WIN_DIST) $(WIN_OBJ)
+	$(GO) run ./packaging/windows/mkico -o $(WIN_OBJ)/countersign.ico
+	@printf '#define CS_FILEVERSION %s,%s\n#define CS_VERSION "%s"\n#define CS_PRODUCT_VERSION "%s"\n' \
+		"$$(echo '$(APP_VERSION)' | tr . ,)" '$(APP_BUILD)' '$(APP_VERSION)' '$(VERSION)' >$(WIN_OBJ)/version.h
+	x86_64-w64-mingw32-windres -I $(WIN_OBJ) -I packaging/windows -O coff -o $(WIN_SYSO) packaging/windows/countersign.rc
+	$(WIN_ENV) $(GO) build -trimpath -ldflags '$(LDFLAGS) -H windowsgui' -o $(WIN_DIST)/countersign.exe ./app/countersign
+	install -m 644 $(WIN_FIDO2)/windows/lib/fido2.dll $(WIN_FIDO2)/windows/lib/cbor.dll $(WIN_FIDO2)/windows/lib/crypto-45.dll $(WIN_DIST)/
+	rm -f $(WIN_DIST)/Countersign-*.msi
+	wixl -a x64 -D Version=$(APP_VERSION) -D Dist=$(WIN_DIST) -D Obj=$(WIN_OBJ) \
+		-o $(WIN_DIST)/Countersign-$(APP_VERSION).msi packaging/windows/countersign.wxs
+	@ls -l $(WIN_DIST)
+
+# go vet for the other systems (make test runs it): Windows with make
+# windows' cgo environment and -trimpath, every package (so it reuses the
+# packages make windows compiled: a fresh cache compiles Fyne's C once, not
+# twice); macOS without cgo, every package whose code and tests do not import
+# Fyne (found with go list's Deps): Fyne's macOS files need cgo with Apple's
+# SDK, which only a Mac has.
+vet-cross:
+	$(WIN_ENV) $(GO) vet -trimpath ./...
+	GOOS=darwin CGO_ENABLED=0 $(GO) vet $$(GOOS=darwin CGO_ENABLED=0 $(GO) list -e -test \
+		-f '{{if .ForTest}}{{.ForTest}}{{else}}{{.ImportPath}}{{end}} {{join .Deps " "}}' ./... | \
+		awk '{ p = $$1; sub(/\.test$$/, "", p); all[p] = 1; for (i = 2; i <= NF; i++) if ($$i == "fyne.io/fyne/v2") fyne[p] = 1 } \
+			END { for (p in all) if (!fyne[p]) print p }')
+
 # Builds the packages and checks them: lintian, appstreamcli, desktop-file-validate,
 # systemd-analyze; installs and removes the .debs when CI=true or
 # COUNTERSIGN_TEST_PACKAGE_INSTALL=1 (it changes this machine's root).
 # countersign-server for other systems (pure Go, no cgo): dist/cross/. The
-# companion needs cgo (OpenGL, libfido2) and is built on each system with
-# fyne package (see the README).
+# companion needs cgo (OpenGL, libfido2): make windows builds it for Windows,
+# and macOS needs a Mac (see the README).
 CROSS := windows/amd64 darwin/arm64 darwin/amd64 linux/arm64
 cross:
 	@for t in $(CROSS); do \
@@ -262,4 +325,4 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 
 clean:
-	rm -rf $(BIN) dist bench.out bench-server.out soak.out test.json chaos.md
+	rm -rf $(BIN) dist $(WIN_SYSO) bench.out bench-server.out soak.out test.json chaos.md

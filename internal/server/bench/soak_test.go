@@ -1,3 +1,8 @@
+// The soak reads this process and the machine through /proc and getrusage:
+// it runs on Linux (make soak), and other systems leave it out.
+
+//go:build linux
+
 package bench_test
 
 // The soak (`make soak`, .ci/soak): countersign-server in-process on
