@@ -18,6 +18,7 @@ import (
 var version = "dev"
 
 func main() {
+	attachConsole()
 	var err error
 	switch {
 	case len(os.Args) == 1:

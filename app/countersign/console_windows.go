@@ -1,0 +1,62 @@
+package main
+
+import (
+	"os"
+
+	"golang.org/x/sys/windows"
+)
+
+// attachParentProcess is AttachConsole's "the console of my parent".
+const attachParentProcess = ^uint32(0) // (DWORD)-1
+
+var procAttachConsole = windows.NewLazySystemDLL("kernel32.dll").NewProc("AttachConsole")
+
+// attachConsole lets the command line print and read when Countersign is
+// started from a console (cmd, PowerShell, Windows Terminal). The program
+// is built for the Windows GUI subsystem, so that starting the window from
+// the Start menu opens no console window; Windows then gives it no
+// console either. Standard handles that already lead somewhere (output
+// redirected to a file or a pipe) are kept; the others are bound to the
+// parent's console, when the parent has one. Started from the Start menu
+// or Explorer, there is none, and nothing changes.
+func attachConsole() {
+	std := []struct {
+		id   uint32
+		file **os.File
+		name string
+	}{
+		{windows.STD_INPUT_HANDLE, &os.Stdin, "CONIN$"},
+		{windows.STD_OUTPUT_HANDLE, &os.Stdout, "CONOUT$"},
+		{windows.STD_ERROR_HANDLE, &os.Stderr, "CONOUT$"},
+	}
+	attached := false
+	for _, s := range std {
+		if h, err := windows.GetStdHandle(s.id); err == nil && leadsSomewhere(h) {
+			continue
+		}
+		if !attached {
+			if r, _, _ := procAttachConsole.Call(uintptr(attachParentProcess)); r == 0 {
+				return // no parent console (or one attached already)
+			}
+			attached = true
+		}
+		name, _ := windows.UTF16PtrFromString(s.name)
+		h, err := windows.CreateFile(name, windows.GENERIC_READ|windows.GENERIC_WRITE,
+			windows.FILE_SHARE_READ|windows.FILE_SHARE_WRITE, nil, windows.OPEN_EXISTING, 0, 0)
+		if err != nil {
+			continue
+		}
+		_ = windows.SetStdHandle(s.id, h) // for the runtime's own messages (a panic)
+		*s.file = os.NewFile(uintptr(h), s.name)
+	}
+}
+
+// leadsSomewhere reports whether h is a usable handle: a console, a file,
+// a pipe.
+func leadsSomewhere(h windows.Handle) bool {
+	if h == 0 || h == windows.InvalidHandle {
+		return false
+	}
+	t, err := windows.GetFileType(h)
+	return err == nil && t != windows.FILE_TYPE_UNKNOWN
+}
