@@ -1,4 +1,4 @@
-package main
+package console
 
 import (
 	"os"
@@ -11,7 +11,7 @@ const attachParentProcess = ^uint32(0) // (DWORD)-1
 
 var procAttachConsole = windows.NewLazySystemDLL("kernel32.dll").NewProc("AttachConsole")
 
-// attachConsole lets the command line print and read when Countersign is
+// Attach lets the command line print and read when Countersign is
 // started from a console (cmd, PowerShell, Windows Terminal). The program
 // is built for the Windows GUI subsystem, so that starting the window from
 // the Start menu opens no console window; Windows then gives it no
@@ -19,7 +19,7 @@ var procAttachConsole = windows.NewLazySystemDLL("kernel32.dll").NewProc("Attach
 // redirected to a file or a pipe) are kept; the others are bound to the
 // parent's console, when the parent has one. Started from the Start menu
 // or Explorer, there is none, and nothing changes.
-func attachConsole() {
+func Attach() {
 	std := []struct {
 		id   uint32
 		file **os.File
@@ -29,24 +29,32 @@ func attachConsole() {
 		{windows.STD_OUTPUT_HANDLE, &os.Stdout, "CONOUT$"},
 		{windows.STD_ERROR_HANDLE, &os.Stderr, "CONOUT$"},
 	}
-	attached := false
-	for _, s := range std {
-		if h, err := windows.GetStdHandle(s.id); err == nil && leadsSomewhere(h) {
-			continue
+	var missing []int
+	for i, s := range std {
+		if h, err := windows.GetStdHandle(s.id); err != nil || !leadsSomewhere(h) {
+			missing = append(missing, i)
 		}
-		if !attached {
-			if r, _, _ := procAttachConsole.Call(uintptr(attachParentProcess)); r == 0 {
-				return // no parent console (or one attached already)
+	}
+	if len(missing) == 0 {
+		return
+	}
+	if r, _, _ := procAttachConsole.Call(uintptr(attachParentProcess)); r == 0 {
+		return // no parent console (or one attached already)
+	}
+	for _, i := range missing {
+		s := std[i]
+		// AttachConsole may have set the handle itself (Windows 8 and
+		// later, Wine); else the console's own device is opened.
+		h, err := windows.GetStdHandle(s.id)
+		if err != nil || !leadsSomewhere(h) {
+			name, _ := windows.UTF16PtrFromString(s.name)
+			h, err = windows.CreateFile(name, windows.GENERIC_READ|windows.GENERIC_WRITE,
+				windows.FILE_SHARE_READ|windows.FILE_SHARE_WRITE, nil, windows.OPEN_EXISTING, 0, 0)
+			if err != nil {
+				continue
 			}
-			attached = true
+			_ = windows.SetStdHandle(s.id, h) // for the runtime's own messages (a panic)
 		}
-		name, _ := windows.UTF16PtrFromString(s.name)
-		h, err := windows.CreateFile(name, windows.GENERIC_READ|windows.GENERIC_WRITE,
-			windows.FILE_SHARE_READ|windows.FILE_SHARE_WRITE, nil, windows.OPEN_EXISTING, 0, 0)
-		if err != nil {
-			continue
-		}
-		_ = windows.SetStdHandle(s.id, h) // for the runtime's own messages (a panic)
 		*s.file = os.NewFile(uintptr(h), s.name)
 	}
 }

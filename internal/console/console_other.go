@@ -1,0 +1,6 @@
+//go:build !windows
+
+package console
+
+// Attach has nothing to do: a Unix program inherits its terminal.
+func Attach() {}
