@@ -69,7 +69,7 @@ func restartAsAdmin(release func(), reclaim func() error, quit func()) error {
 		fmt.Fprintln(os.Stderr, "countersign: taking the window back:", rerr)
 	}
 	if errors.Is(err, windows.ERROR_CANCELLED) {
-		return errors.New("Windows did not start Countersign as administrator: the question was declined")
+		return errors.New("the question to run Countersign as administrator was declined: it keeps running as it is")
 	}
 	return fmt.Errorf("starting Countersign as administrator: %w", err)
 }

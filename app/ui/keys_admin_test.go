@@ -50,7 +50,7 @@ func TestAdminNoticeRestarts(t *testing.T) {
 	if restarts != 1 || n.problem.Visible() {
 		t.Errorf("after a tap: %d restarts, problem %q", restarts, n.problem.Text)
 	}
-	fail = errors.New("Windows did not start Countersign as administrator: the question was declined")
+	fail = errors.New("the question to run Countersign as administrator was declined: it keeps running as it is")
 	test.Tap(n.restart)
 	if !n.problem.Visible() || !strings.Contains(n.problem.Text, "declined") {
 		t.Errorf("a restart that failed: problem shown %v, %q", n.problem.Visible(), n.problem.Text)
