@@ -17,6 +17,7 @@ import (
 	"github.com/countersign/countersign/internal/approver"
 	"github.com/countersign/countersign/internal/capture"
 	"github.com/countersign/countersign/internal/client"
+	"github.com/countersign/countersign/internal/console"
 	"github.com/countersign/countersign/internal/keyring"
 	"github.com/countersign/countersign/internal/single"
 	"github.com/countersign/countersign/internal/vault"
@@ -59,6 +60,10 @@ func runGUI(hidden bool, show string) error {
 		return err
 	}
 	defer func() { inst.Close() }() // the one held then: see sess.Admin
+	// This start is the window, which outlives the console it may have been
+	// started from (on Windows, closing that console would end it); done
+	// before any goroutine prints.
+	console.Detach()
 	// A long-lived window's heap is mostly parsed fonts that never die; a
 	// tighter garbage-collection target keeps its resident size near a bare
 	// Fyne window's at no idle cost (see make bench-ui).

@@ -4,3 +4,6 @@ package console
 
 // Attach has nothing to do: a Unix program inherits its terminal.
 func Attach() {}
+
+// Detach has nothing to do either.
+func Detach() {}

@@ -9,7 +9,23 @@ import (
 // attachParentProcess is AttachConsole's "the console of my parent".
 const attachParentProcess = ^uint32(0) // (DWORD)-1
 
-var procAttachConsole = windows.NewLazySystemDLL("kernel32.dll").NewProc("AttachConsole")
+var (
+	kernel32          = windows.NewLazySystemDLL("kernel32.dll")
+	procAttachConsole = kernel32.NewProc("AttachConsole")
+	procFreeConsole   = kernel32.NewProc("FreeConsole")
+)
+
+// stdStream is one standard stream: its handle's id, the os.File that
+// stands for it, and the console device it is opened on.
+type stdStream struct {
+	id   uint32
+	file **os.File
+	name string
+}
+
+// bound are the streams Attach bound to the parent's console; Detach
+// lets go of them.
+var bound []stdStream
 
 // Attach lets the command line print and read when Countersign is
 // started from a console (cmd, PowerShell, Windows Terminal). The program
@@ -20,11 +36,7 @@ var procAttachConsole = windows.NewLazySystemDLL("kernel32.dll").NewProc("Attach
 // parent's console, when the parent has one. Started from the Start menu
 // or Explorer, there is none, and nothing changes.
 func Attach() {
-	std := []struct {
-		id   uint32
-		file **os.File
-		name string
-	}{
+	std := []stdStream{
 		{windows.STD_INPUT_HANDLE, &os.Stdin, "CONIN$"},
 		{windows.STD_OUTPUT_HANDLE, &os.Stdout, "CONOUT$"},
 		{windows.STD_ERROR_HANDLE, &os.Stderr, "CONOUT$"},
@@ -56,7 +68,27 @@ func Attach() {
 			_ = windows.SetStdHandle(s.id, h) // for the runtime's own messages (a panic)
 		}
 		*s.file = os.NewFile(uintptr(h), s.name)
+		bound = append(bound, s)
 	}
+}
+
+// Detach lets go of the console Attach took: the window, once it is the
+// one that stays, must not go with the console (closing cmd's window, or
+// Ctrl+C there, ends every program attached to it). The streams Attach
+// bound write to NUL from then on, as when the window starts from the
+// Start menu.
+func Detach() {
+	if len(bound) == 0 {
+		return
+	}
+	procFreeConsole.Call()
+	for _, s := range bound {
+		if f, err := os.OpenFile(os.DevNull, os.O_RDWR, 0); err == nil {
+			_ = windows.SetStdHandle(s.id, windows.Handle(f.Fd()))
+			*s.file = f
+		}
+	}
+	bound = nil
 }
 
 // leadsSomewhere reports whether h is a usable handle: a console, a file,

@@ -25,6 +25,15 @@ func TestConsoleChild(t *testing.T) {
 	Attach()
 	fmt.Fprintln(os.Stdout, "to-stdout")
 	fmt.Fprintln(os.Stderr, "to-stderr")
+	// Then, as the window does once it stays: no console any more, and
+	// printing goes nowhere without failing.
+	Detach()
+	if w, _, _ := procGetConsoleWindow.Call(); w != 0 {
+		os.Exit(3)
+	}
+	if _, err := fmt.Fprintln(os.Stderr, "after-detach"); err != nil {
+		os.Exit(4)
+	}
 	os.Exit(0)
 }
 
@@ -90,9 +99,8 @@ func TestCommandsPrintInTheConsole(t *testing.T) {
 }
 
 var (
-	kernel32                        = windows.NewLazySystemDLL("kernel32.dll")
 	procAllocConsole                = kernel32.NewProc("AllocConsole")
-	procFreeConsole                 = kernel32.NewProc("FreeConsole")
+	procGetConsoleWindow            = kernel32.NewProc("GetConsoleWindow")
 	procReadConsoleOutputCharacterW = kernel32.NewProc("ReadConsoleOutputCharacterW")
 	procFillConsoleOutputCharacterW = kernel32.NewProc("FillConsoleOutputCharacterW")
 )
@@ -135,6 +143,19 @@ func runChild(t *testing.T, stdout windows.Handle) {
 	defer windows.CloseHandle(pi.Process)
 	if ev, err := windows.WaitForSingleObject(pi.Process, 30_000); err != nil || ev != windows.WAIT_OBJECT_0 {
 		t.Fatalf("the child did not end within 30 s: %v", err)
+	}
+	var code uint32
+	if err := windows.GetExitCodeProcess(pi.Process, &code); err != nil {
+		t.Fatal(err)
+	}
+	switch code {
+	case 0:
+	case 3:
+		t.Error("the child still has a console after Detach")
+	case 4:
+		t.Error("printing after Detach failed")
+	default:
+		t.Errorf("the child exited with %d", code)
 	}
 	time.Sleep(100 * time.Millisecond) // the console has drawn what it was given
 }
