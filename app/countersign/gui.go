@@ -11,17 +11,14 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
-	"fyne.io/fyne/v2/driver/desktop"
-	"github.com/godbus/dbus/v5"
 
 	"github.com/countersign/countersign/app/ui"
 	"github.com/countersign/countersign/assets"
-	"github.com/countersign/countersign/internal/applock"
 	"github.com/countersign/countersign/internal/approver"
 	"github.com/countersign/countersign/internal/capture"
 	"github.com/countersign/countersign/internal/client"
+	"github.com/countersign/countersign/internal/console"
 	"github.com/countersign/countersign/internal/keyring"
-	"github.com/countersign/countersign/internal/portal"
 	"github.com/countersign/countersign/internal/single"
 	"github.com/countersign/countersign/internal/vault"
 )
@@ -62,7 +59,11 @@ func runGUI(hidden bool, show string) error {
 	if err != nil {
 		return err
 	}
-	defer inst.Close()
+	defer func() { inst.Close() }() // the one held then: see sess.Admin
+	// This start is the window, which outlives the console it may have been
+	// started from (on Windows, closing that console would end it); done
+	// before any goroutine prints.
+	console.Detach()
 	// A long-lived window's heap is mostly parsed fonts that never die; a
 	// tighter garbage-collection target keeps its resident size near a bare
 	// Fyne window's at no idle cost (see make bench-ui).
@@ -93,7 +94,7 @@ func runGUI(hidden bool, show string) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	approvals, approvalsErr := openApprovals()
-	deps := ui.Deps{Files: portal.FileChooser{}, Version: version, DataDir: dir}
+	deps := ui.Deps{Files: fileChooser(), Version: version, DataDir: dir}
 	if approvalsErr == nil {
 		go approvals.Run(ctx)
 		deps.Approvals = approvals
@@ -108,7 +109,7 @@ func runGUI(hidden bool, show string) error {
 	// What later starts ask, on the UI goroutine: the window forward, on
 	// their screen once the window has opened the vault.
 	var m *ui.Main
-	go func() {
+	forward := func(inst *single.Instance) {
 		for req := range inst.Requests() {
 			fyne.Do(func() {
 				fmt.Fprintf(os.Stderr, "countersign: another start asked for the window (screen %q)\n", req.Show)
@@ -126,7 +127,20 @@ func runGUI(hidden bool, show string) error {
 				}
 			})
 		}
-	}()
+	}
+	go forward(inst)
+	// On Windows, Security keys may restart the window as administrator:
+	// the new one must find no window to hand over to, so this one lets
+	// go of it first, and takes it back if Windows started nothing.
+	sess.Admin = admin(a, func() { inst.Close() }, func() error {
+		in, err := single.Claim(sock, single.Request{})
+		if err != nil {
+			return err
+		}
+		inst = in
+		go forward(in)
+		return nil
+	})
 
 	opened := func(v *vault.Vault) {
 		deps.Vault, deps.Session, deps.Keys = v, sess, ui.FidoKeys(os.Getenv)
@@ -173,47 +187,6 @@ func runGUI(hidden bool, show string) error {
 		w.ShowAndRun()
 	}
 	return nil
-}
-
-// session is what the window needs from the desktop session: the system
-// tray when one is there to show it, and the screen saver's signals on the
-// session bus (none of it when there is no session bus).
-func session(a fyne.App) ui.Session {
-	sess := ui.Session{}
-	if exe, err := os.Executable(); err == nil {
-		sess.Executable = exe
-	}
-	tray, isDesktop := a.(desktop.App)
-	conn, err := dbus.ConnectSessionBus()
-	switch {
-	case !isDesktop:
-	case runtime.GOOS == "darwin" || runtime.GOOS == "windows":
-		sess.Tray = tray // they always have one
-	case err == nil && hasTray(conn):
-		sess.Tray = tray
-	}
-	if err != nil {
-		return sess
-	}
-	sess.ScreenSaver = func(onActive func(bool)) func() {
-		stop, err := applock.WatchScreenSaver(conn, onActive)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "countersign: not locking with the screen:", err)
-			return func() {}
-		}
-		return stop
-	}
-	return sess
-}
-
-// hasTray reports whether a StatusNotifier host (KDE, GNOME with the
-// AppIndicator extension, Xfce …) has claimed the watcher's name on the
-// session bus, so that a tray icon would show. Without one, closing the
-// window must quit, or the app would run on with no way back to it.
-func hasTray(conn *dbus.Conn) bool {
-	var has bool
-	err := conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, "org.kde.StatusNotifierWatcher").Store(&has)
-	return err == nil && has
 }
 
 // haveDisplay reports, where X11 is how windows open, a missing X display

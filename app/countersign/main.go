@@ -12,12 +12,14 @@ import (
 	"github.com/countersign/countersign/app/ui"
 	"github.com/countersign/countersign/internal/cli"
 	_ "github.com/countersign/countersign/internal/clocale" // before Fyne's locale detection
+	"github.com/countersign/countersign/internal/console"
 )
 
 // version is stamped by the Makefile from git.
 var version = "dev"
 
 func main() {
+	console.Attach()
 	var err error
 	switch {
 	case len(os.Args) == 1:

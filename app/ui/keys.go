@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -67,6 +68,7 @@ type keys struct {
 
 	status  *widget.Label
 	hint    *widget.Label
+	admin   *adminNotice // Windows: what needs an administrator
 	picker  *widget.Select
 	card    *widget.Card
 	fields  map[string]*widget.Label
@@ -97,6 +99,7 @@ func newKeys(m *Main) *keys {
 	k.status = &widget.Label{Wrapping: fyne.TextWrapWord}
 	k.hint = &widget.Label{Wrapping: fyne.TextWrapWord, SizeName: theme.SizeNameCaptionText}
 	k.hint.Hide()
+	k.admin = newAdminNotice(m.deps.Session.Admin, runtime.GOOS)
 	k.picker = widget.NewSelect(nil, k.onPick)
 	k.picker.Hide()
 
@@ -125,6 +128,7 @@ func newKeys(m *Main) *keys {
 	k.body = container.NewVBox(k.picker, k.card, k.actions, k.pk.root, k.fp.root)
 	k.root = container.NewVScroll(container.NewPadded(container.NewVBox(
 		container.NewBorder(nil, nil, nil, k.check, heading("Security keys")),
+		k.admin.root,
 		k.status,
 		k.hint,
 		k.body,

@@ -42,6 +42,9 @@ type Session struct {
 	// Executable is the program the autostart entry starts; "countersign"
 	// (looked up in PATH) when empty.
 	Executable string
+	// Admin, on Windows, says whether Countersign runs as administrator
+	// and restarts it as one (the Security keys screen); nil elsewhere.
+	Admin *Admin
 	// Rand salts new passphrases; crypto/rand when nil.
 	Rand io.Reader
 	// LockParams are the Argon2id parameters for new passphrases;

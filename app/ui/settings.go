@@ -11,6 +11,8 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/countersign/countersign/internal/autostart"
 )
 
 // prefStartHidden is the "Start hidden in the tray" setting; StartsHidden
@@ -164,7 +166,7 @@ func (s *settings) update() {
 	enable(s.autoLock, on)
 	show(s.needsPass, !on)
 
-	s.startOnLogin.SetChecked(autostartEnabled(s.getenv()))
+	s.startOnLogin.SetChecked(autostart.Enabled(s.getenv()))
 	s.startHidden.SetChecked(StartsHidden(s.m.app))
 	enable(s.startHidden, s.m.tray != nil)
 	show(s.trayHint, s.m.tray == nil)
@@ -223,7 +225,7 @@ func (s *settings) onStartOnLogin(on bool) {
 	if exe == "" {
 		exe = "countersign"
 	}
-	if err := setAutostart(s.getenv(), exe, on); err != nil {
+	if err := autostart.Set(s.getenv(), exe, on); err != nil {
 		s.problem.SetText(sentence(err))
 		s.problem.Show()
 		s.update()

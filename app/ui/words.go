@@ -69,7 +69,7 @@ func failureText(what string, err error, advice string) string {
 func storeAdvice(err error) string {
 	switch {
 	case errors.Is(err, fs.ErrPermission):
-		return "Check that you may write to the folder of your accounts (COUNTERSIGN_HOME, or ~/.local/share/countersign), then try again"
+		return "Check that you may write to the folder of your accounts (COUNTERSIGN_HOME, or " + dataFolderHint + "), then try again"
 	case errors.Is(err, vault.ErrKeyMissing), errors.Is(err, vault.ErrUnreadable):
 		return "Nothing was changed. Restart Countersign: it says what to do about the vault file"
 	case errors.Is(err, vault.ErrNotFound):

@@ -1,8 +1,8 @@
 // Package applock is the logic of Countersign's optional app passphrase: an
 // Argon2id verifier of the passphrase, a limit on wrong attempts that grows
 // the wait after each one, and the idle timer behind auto-lock. It also
-// watches the desktop's screen saver over D-Bus, so that the app can lock
-// when the screen does.
+// watches the desktop's screen saver over D-Bus (on Windows, the
+// workstation lock), so that the app can lock when the screen does.
 //
 // What the lock is, and what it is not: it hides the codes in Countersign's
 // window (and tray) from someone at an unattended, unlocked desktop. It does

@@ -167,8 +167,9 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-9s %s\n            %s\n", c.name, c.args, c.summary)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "The vault lives in $COUNTERSIGN_HOME (default: countersign/ under the XDG data")
-	fmt.Fprintln(w, "dir); its key is in the OS keyring. Run 'countersign COMMAND -h' for a command's flags.")
+	fmt.Fprintln(w, "The vault lives in $COUNTERSIGN_HOME (default: countersign/ under the XDG data dir;")
+	fmt.Fprintln(w, "%APPDATA%\\Countersign on Windows); its key is in the OS keyring. Run 'countersign COMMAND -h'")
+	fmt.Fprintln(w, "for a command's flags.")
 	fmt.Fprintln(w, "devices, apps, sessions, activity, household and shares act on an account this desktop is")
 	fmt.Fprintln(w, "paired with (see 'countersign accounts'), as this desktop's member of its household.")
 }

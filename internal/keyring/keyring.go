@@ -121,7 +121,7 @@ func (k Keyring) call(op, name string, fn func(backend) error) error {
 	case turn <- struct{}{}:
 	case <-expired.C:
 		return fmt.Errorf("%w: timed out after %s: an earlier call for the same item is still waiting for the keyring (is it locked with an unlock prompt nobody can answer?); %s",
-			ErrUnavailable, timeout, advice())
+			ErrUnavailable, timeout, advice(runtime.GOOS))
 	}
 	done := make(chan error, 1) // buffered: the goroutine never waits for a caller that gave up
 	go func() {
@@ -134,12 +134,16 @@ func (k Keyring) call(op, name string, fn func(backend) error) error {
 		return classify(op, err)
 	case <-expired.C:
 		return fmt.Errorf("%w: timed out after %s waiting for the keyring (is it locked with an unlock prompt nobody can answer?); %s",
-			ErrUnavailable, timeout, advice())
+			ErrUnavailable, timeout, advice(runtime.GOOS))
 	}
 }
 
-// classify maps go-keyring and D-Bus errors onto ErrNotFound and ErrUnavailable.
-func classify(op string, err error) error {
+// classify maps go-keyring's errors (D-Bus's, Keychain's, Credential
+// Manager's) onto ErrNotFound and ErrUnavailable.
+func classify(op string, err error) error { return classifyOn(op, err, runtime.GOOS) }
+
+// classifyOn is classify for an OS: goos says whose errors err are.
+func classifyOn(op string, err error, goos string) error {
 	if err == nil {
 		return nil
 	}
@@ -149,9 +153,12 @@ func classify(op string, err error) error {
 	if errors.Is(err, gokeyring.ErrSetDataTooBig) {
 		return fmt.Errorf("keyring %s: %w", op, err)
 	}
+	if goos == "windows" {
+		return credentialManagerError(op, err)
+	}
 	msg := err.Error()
 	var why string
-	remedy := advice()
+	remedy := advice(goos)
 	switch {
 	case strings.Contains(msg, "DBUS_SESSION_BUS_ADDRESS"), strings.Contains(msg, "dbus-launch"),
 		strings.Contains(msg, "no such file or directory"), strings.Contains(msg, "connection refused"):
@@ -160,7 +167,7 @@ func classify(op string, err error) error {
 		why = "no Secret Service provider is running"
 	case strings.Contains(msg, "failed to unlock"), strings.Contains(msg, "IsLocked"), strings.Contains(msg, "dismissed"):
 		why = "the keyring is locked and was not unlocked"
-		remedy = unlockAdvice()
+		remedy = unlockAdvice(goos)
 	case strings.Contains(msg, "AccessDenied"), strings.Contains(msg, "denied"):
 		why = "access to the keyring was denied"
 	default:
@@ -170,24 +177,24 @@ func classify(op string, err error) error {
 }
 
 // unlockAdvice says how to unlock a keyring that is there but locked.
-func unlockAdvice() string {
-	switch runtime.GOOS {
+func unlockAdvice(goos string) string {
+	switch goos {
 	case "darwin":
 		return "unlock the login keychain in Keychain Access, then try again"
 	case "windows":
-		return advice()
+		return advice(goos)
 	}
 	return "unlock it (GNOME: Passwords and Keys; KDE: KWallet Manager; KeePassXC: open its database), or sign out and in again, then try again"
 }
 
-func advice() string {
-	switch runtime.GOOS {
+func advice(goos string) string {
+	switch goos {
 	case "linux", "freebsd", "openbsd", "netbsd", "dragonfly":
 		return "install and start a Secret Service provider (Debian/Ubuntu: apt install gnome-keyring, or use KeePassXC's Secret Service integration) inside a desktop session, and unlock it"
 	case "darwin":
 		return "unlock the login keychain in Keychain Access"
 	case "windows":
-		return "make sure Windows Credential Manager is available for this user"
+		return credentialManagerCheckout
 	}
 	return "this system has no supported keyring"
 }

@@ -46,7 +46,7 @@ func TestClassify(t *testing.T) {
 		{"org.freedesktop.DBus.Error.AccessDenied: nope", "denied", ""},
 	} {
 		t.Run(tc.want, func(t *testing.T) {
-			err := classify("read", errors.New(tc.in))
+			err := classifyOn("read", errors.New(tc.in), "linux")
 			if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("got %v, want ErrUnavailable saying %q", err, tc.want)
 			}

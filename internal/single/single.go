@@ -1,20 +1,16 @@
 // Package single keeps one window per user and data directory: the first
-// start listens on a Unix socket in the user's runtime directory; a later
-// start hands its request (which screen to show) to it and exits.
+// start listens on a Unix socket in the user's runtime directory (on
+// Windows, a named pipe only that user may open); a later start hands its
+// request (which screen to show) to it and exits.
 package single
 
 import (
 	"bufio"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"os"
-	"path/filepath"
+	"io"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -29,78 +25,36 @@ type Request struct {
 
 // Instance is the claim of the process that holds the window.
 type Instance struct {
-	ln       net.Listener
-	path     string
+	ln       listener
+	cleanup  func() // after the listener closed: the socket file removed
 	requests chan Request
 	done     chan struct{}
 	once     sync.Once
 }
 
-// SocketPath is where the window of dataDir listens: in runtimeDir
-// ($XDG_RUNTIME_DIR), else in a private folder of the temporary directory,
-// named after dataDir so that two data directories are two windows.
-func SocketPath(runtimeDir, dataDir string) (string, error) {
-	abs, err := filepath.Abs(dataDir)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256([]byte(abs))
-	name := "countersign-" + hex.EncodeToString(sum[:6]) + ".sock"
-	if runtimeDir == "" {
-		runtimeDir = filepath.Join(os.TempDir(), fmt.Sprintf("countersign-%d", os.Getuid()))
-		if err := os.MkdirAll(runtimeDir, 0o700); err != nil {
-			return "", err
-		}
-		if fi, err := os.Lstat(runtimeDir); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 || !ownedByMe(fi) {
-			return "", fmt.Errorf("%s is not a private folder of this user: remove it", runtimeDir)
-		}
-	}
-	return filepath.Join(runtimeDir, name), nil
+// listener takes the connections of later starts: a Unix socket's, or a
+// named pipe's on Windows.
+type listener interface {
+	Accept() (conn, error)
+	Close() error
 }
 
-// Claim makes this process the window of path, or hands req to the process
-// that is (ErrRunning). A socket left by a process that died is taken over.
-func Claim(path string, req Request) (*Instance, error) {
-	unlock, err := lock(path + ".lock")
-	if err != nil {
-		return nil, fmt.Errorf("taking the start lock: %w", err)
-	}
-	defer unlock()
-	for attempt := 0; attempt < 3; attempt++ {
-		if err := send(path, req); err == nil {
-			return nil, ErrRunning
-		} else if !errors.Is(err, syscall.ECONNREFUSED) && !errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("asking the running window: %w", err)
-		}
-		_ = os.Remove(path) // nobody listens: a socket of a process that died
-		ln, err := net.Listen("unix", path)
-		if errors.Is(err, syscall.EADDRINUSE) {
-			continue // another start was quicker: ask it
-		}
-		if err != nil {
-			return nil, fmt.Errorf("listening for later starts: %w", err)
-		}
-		if err := os.Chmod(path, 0o600); err != nil {
-			ln.Close()
-			return nil, err
-		}
-		in := &Instance{ln: ln, path: path, requests: make(chan Request, 8), done: make(chan struct{})}
-		go in.serve()
-		return in, nil
-	}
-	return nil, errors.New("another Countersign is starting at the same moment: try again")
+// conn is one later start's connection.
+type conn interface {
+	io.ReadWriteCloser
+	SetDeadline(time.Time) error
 }
 
 // Requests delivers what later starts ask.
 func (in *Instance) Requests() <-chan Request { return in.requests }
 
-// Close stops listening and removes the socket.
+// Close stops listening (and removes the socket).
 func (in *Instance) Close() error {
 	var err error
 	in.once.Do(func() {
 		close(in.done)
 		err = in.ln.Close()
-		_ = os.Remove(in.path)
+		in.cleanup()
 	})
 	return err
 }
@@ -122,7 +76,7 @@ func (in *Instance) serve() {
 }
 
 // read takes one request (a line of JSON, at most 1 KiB) and says "ok".
-func (in *Instance) read(c net.Conn) {
+func (in *Instance) read(c conn) {
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 	line, err := bufio.NewReader(&limited{r: c, n: 1024}).ReadBytes('\n')
@@ -135,12 +89,17 @@ func (in *Instance) read(c net.Conn) {
 	case <-in.done:
 		return
 	}
-	_, _ = c.Write([]byte("ok\n"))
+	if _, err := c.Write([]byte("ok\n")); err != nil {
+		return
+	}
+	// The asker hangs up once it has read the "ok": closing first could
+	// lose it on Windows, where closing a pipe drops what was not read.
+	_, _ = c.Read(make([]byte, 1))
 }
 
 // send hands req to the process listening on path and waits for its "ok".
 func send(path string, req Request) error {
-	c, err := net.DialTimeout("unix", path, 2*time.Second)
+	c, err := dial(path, 2*time.Second)
 	if err != nil {
 		return err
 	}

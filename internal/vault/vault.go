@@ -90,8 +90,10 @@ type fileState struct {
 	exists  bool
 }
 
-// DefaultDir is $COUNTERSIGN_HOME, or countersign/ under the XDG data dir,
-// reading the environment through getenv (os.Getenv when nil).
+// DefaultDir is $COUNTERSIGN_HOME, or else the user's data folder of the
+// platform (userDataDir): countersign/ under the XDG data dir, or
+// %APPDATA%\Countersign on Windows. It reads the environment through
+// getenv (os.Getenv when nil).
 func DefaultDir(getenv func(string) string) (string, error) {
 	if getenv == nil {
 		getenv = os.Getenv
@@ -99,21 +101,7 @@ func DefaultDir(getenv func(string) string) (string, error) {
 	if d := getenv("COUNTERSIGN_HOME"); d != "" {
 		return d, nil
 	}
-	if d := getenv("XDG_DATA_HOME"); d != "" {
-		return filepath.Join(d, "countersign"), nil
-	}
-	home := getenv("HOME")
-	if home == "" {
-		var err error
-		home, err = os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("find the data directory: %w (set COUNTERSIGN_HOME)", err)
-		}
-	}
-	if home == "" {
-		return "", errors.New("find the data directory: no home directory (set COUNTERSIGN_HOME)")
-	}
-	return filepath.Join(home, ".local", "share", "countersign"), nil
+	return userDataDir(getenv)
 }
 
 // Open opens the vault in dir, creating the directory if needed. A vault

@@ -1,4 +1,6 @@
-package ui
+//go:build !windows
+
+package autostart
 
 import (
 	"errors"
@@ -55,8 +57,8 @@ func execArg(s string) string {
 	return strings.ReplaceAll(q, `\`, `\\`) // the value is a string: its backslashes are escaped once more
 }
 
-// autostartEnabled reports whether the autostart entry exists.
-func autostartEnabled(getenv func(string) string) bool {
+// Enabled reports whether the autostart entry exists.
+func Enabled(getenv func(string) string) bool {
 	path, err := autostartPath(getenv)
 	if err != nil {
 		return false
@@ -65,8 +67,8 @@ func autostartEnabled(getenv func(string) string) bool {
 	return err == nil
 }
 
-// setAutostart writes (on) or removes (off) the autostart entry.
-func setAutostart(getenv func(string) string, exe string, on bool) error {
+// Set writes (on) or removes (off) the autostart entry that starts exe.
+func Set(getenv func(string) string, exe string, on bool) error {
 	path, err := autostartPath(getenv)
 	if err != nil {
 		return err

@@ -1,0 +1,23 @@
+package vault
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"golang.org/x/sys/windows"
+)
+
+// userDataDir is Countersign\ in the user's roaming application data:
+// %APPDATA%, or, when that is unset or not absolute, the folder Windows
+// knows as RoamingAppData.
+func userDataDir(getenv func(string) string) (string, error) {
+	dir := getenv("APPDATA")
+	if dir == "" || !filepath.IsAbs(dir) {
+		var err error
+		dir, err = windows.KnownFolderPath(windows.FOLDERID_RoamingAppData, windows.KF_FLAG_DEFAULT)
+		if err != nil {
+			return "", fmt.Errorf("find the data folder: APPDATA is not set and Windows does not say where application data goes (%w); set COUNTERSIGN_HOME", err)
+		}
+	}
+	return filepath.Join(dir, "Countersign"), nil
+}
