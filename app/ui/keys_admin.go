@@ -8,10 +8,11 @@ import (
 )
 
 // Admin is what the Security keys screen knows of Countersign's rights on
-// Windows, where managing a security key takes an administrator (Windows
+// Windows, where talking to a security key takes an administrator: Windows
 // 10 and later give other programs the keys only through its WebAuthn API,
-// which registers and signs in but manages nothing). app/countersign fills
-// it in on Windows; it is nil elsewhere.
+// and the libfido2 the Windows build carries (1.5, as go-libfido2 bundles
+// it) predates libfido2's support for that API and reaches keys over HID
+// only. app/countersign fills it in on Windows; it is nil elsewhere.
 type Admin struct {
 	// Elevated says Countersign runs as administrator.
 	Elevated bool
@@ -23,15 +24,16 @@ type Admin struct {
 
 // keysAdminNotice is what the Security keys screen says about
 // administrator rights on goos, and whether it offers to restart as
-// administrator: on Windows without them, what needs them and what works
-// without. Nothing elsewhere, or when Countersign is administrator.
+// administrator: on Windows without them, that every use of a key needs
+// them. Nothing elsewhere, or when Countersign is administrator.
 func keysAdminNotice(elevated bool, goos string) (text string, offerRestart bool) {
 	if goos != "windows" || elevated {
 		return "", false
 	}
-	return "Windows lets only programs running as administrator manage a security key: " +
-		"setting or changing its PIN, the passkeys stored on it, fingerprints and reset need it. " +
-		"Registering a key with your account and signing in with it work as you are.", true
+	return "Windows lets only programs running as administrator talk to a security key directly, " +
+		"and Countersign has no other way to it yet: registering a key with your account, " +
+		"signing in or unlocking with it, its PIN, the passkeys stored on it, fingerprints and reset " +
+		"all need Countersign to run as administrator.", true
 }
 
 // adminNotice is the Security keys screen's notice about administrator
