@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // userDataDir is countersign/ under $XDG_DATA_HOME, or
@@ -27,4 +28,9 @@ func userDataDir(getenv func(string) string) (string, error) {
 		return "", errors.New("find the data directory: no home directory (set COUNTERSIGN_HOME)")
 	}
 	return filepath.Join(home, ".local", "share", "countersign"), nil
+}
+
+// diskFull reports whether err says the disk (or the user's quota) is full.
+func diskFull(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
 }

@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 
@@ -20,4 +21,10 @@ func userDataDir(getenv func(string) string) (string, error) {
 		}
 	}
 	return filepath.Join(dir, "Countersign"), nil
+}
+
+// diskFull reports whether err says the disk (or the user's quota) is full.
+func diskFull(err error) bool {
+	return errors.Is(err, windows.ERROR_DISK_FULL) || errors.Is(err, windows.ERROR_HANDLE_DISK_FULL) ||
+		errors.Is(err, windows.ERROR_DISK_QUOTA_EXCEEDED)
 }

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/windows"
 )
 
 func TestDefaultDirOnWindows(t *testing.T) {
@@ -36,6 +38,17 @@ func TestDefaultDirOnWindows(t *testing.T) {
 		}
 		if want := filepath.Join(real, "Countersign"); !strings.EqualFold(got, want) {
 			t.Errorf("APPDATA %q: %q, want %q", appdata, got, want)
+		}
+	}
+}
+
+// TestWriteErrorOnAFullWindowsDisk: Windows' own "disk full" numbers get the
+// same advice as ENOSPC on Linux.
+func TestWriteErrorOnAFullWindowsDisk(t *testing.T) {
+	for _, errno := range []windows.Errno{windows.ERROR_DISK_FULL, windows.ERROR_HANDLE_DISK_FULL, windows.ERROR_DISK_QUOTA_EXCEEDED} {
+		err := writeError(`C:\cs`, &os.PathError{Op: "write", Path: `C:\cs\.vault.tmp-1`, Err: errno})
+		if !strings.Contains(err.Error(), `no space left on the disk holding C:\cs`) {
+			t.Errorf("%v: %v", uint32(errno), err)
 		}
 	}
 }

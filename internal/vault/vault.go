@@ -545,7 +545,7 @@ func (v *Vault) write(accounts []Account) error {
 func writeError(dir string, err error) error {
 	var why string
 	switch {
-	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+	case diskFull(err):
 		why = "no space left on the disk holding " + dir + ": free some space and try again"
 	case errors.Is(err, syscall.EROFS):
 		why = dir + " is on a read-only file system: make it writable or move the vault (COUNTERSIGN_HOME)"
