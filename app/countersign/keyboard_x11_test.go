@@ -85,6 +85,18 @@ func TestKeyboardOnX11(t *testing.T) {
 	waitFor("QR code", func(img image.Image) bool { return white(img) > plain+5000 })
 	keys("Escape")
 	waitFor("screen without the QR code", func(img image.Image) bool { return white(img) < plain+1000 })
+
+	// Ctrl+Q quits, with exit status 0.
+	keys("ctrl+q")
+	select {
+	case err := <-w.exited:
+		w.exited <- err // for the cleanup
+		if err != nil {
+			t.Fatalf("after Ctrl+Q: %v\n%s", err, w.stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("Ctrl+Q did not quit within 10 s\n%s", w.stderr.String())
+	}
 }
 
 // xdotool runs xdotool with args and returns what it printed.

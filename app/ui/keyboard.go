@@ -46,6 +46,8 @@ func Shortcuts() []Shortcut {
 			"Closes the dialog or menu on top, as its Cancel or Close button would."},
 		{"Press", "Space",
 			"Presses the focused button, ticks the focused box, opens the focused list of choices."},
+		{"Quit", "Ctrl+Q",
+			"Quits Countersign (closing the window keeps it in the tray): a code it copied leaves the clipboard."},
 	}
 }
 
@@ -86,6 +88,16 @@ func (m *Main) bindShortcuts() {
 			m.toast.undo()
 		}
 	})
+	// Ctrl+Q quits from anywhere, a dialog open or the window locked.
+	c.AddShortcut(quitShortcut, func(fyne.Shortcut) { m.quit() })
+}
+
+// quit ends Countersign, as the tray's Quit does: the code it copied
+// leaves the clipboard and the window's size is kept.
+func (m *Main) quit() {
+	m.auth.clearCopied(m.auth.copied)
+	m.saveSize()
+	m.app.Quit()
 }
 
 // screenShortcut is Ctrl+(i+1).
@@ -99,6 +111,8 @@ var (
 	// undoShortcut is Ctrl+Z as the window has it while no text field has
 	// the focus (Fyne turns Ctrl+Z into ShortcutUndo).
 	undoShortcut = &fyne.ShortcutUndo{}
+	// quitShortcut is Ctrl+Q (Cmd+Q on macOS).
+	quitShortcut = &desktop.CustomShortcut{KeyName: fyne.KeyQ, Modifier: fyne.KeyModifierShortcutDefault}
 )
 
 // showIndex shows the screen at index i of the rail.
@@ -123,6 +137,8 @@ func (m *Main) windowShortcut(s fyne.Shortcut) bool {
 		m.add.showMenu()
 	case sameShortcut(s, lockShortcut):
 		m.lock.lockNow()
+	case sameShortcut(s, quitShortcut):
+		m.quit()
 	default:
 		return false
 	}

@@ -211,8 +211,4 @@ func (t *tray) about() {
 }
 
 // quit takes a code we copied out of the clipboard and ends the app.
-func (t *tray) quit() {
-	t.m.auth.clearCopied(t.m.auth.copied)
-	t.m.saveSize()
-	t.m.app.Quit()
-}
+func (t *tray) quit() { t.m.quit() }
