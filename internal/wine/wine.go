@@ -98,7 +98,8 @@ func need(tb testing.TB, why string, required bool) {
 // Prefix is a Wine prefix of its own, with a wineserver that stays up
 // until Close so that each command does not pay for starting one.
 type Prefix struct {
-	Dir string // WINEPREFIX
+	Dir     string // WINEPREFIX
+	display string // DISPLAY of every command, while a test has set one
 }
 
 // New makes a prefix in dir (which must not exist or be empty): wineboot
@@ -153,9 +154,10 @@ func buildShim(ctx context.Context, dir string) ([]byte, error) {
 
 // Env is the environment of a command in the prefix: the user's PATH,
 // HOME, locale and time zone, the prefix, no Wine debug output, no
-// Mono/Gecko, and extra (NAME=value; DISPLAY for a window). Nothing else
-// of the test's environment reaches the Windows program, so that variables
-// meant for the Linux tests (a Secret Service, a display) do not steer it.
+// Mono/Gecko, the display of Prefix.Display while a test has one, and
+// extra (NAME=value). Nothing else of the test's environment reaches the
+// Windows program, so that variables meant for the Linux tests (a Secret
+// Service, their display, COUNTERSIGN_TEST_*) do not steer it.
 func (p *Prefix) Env(extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
@@ -167,6 +169,9 @@ func (p *Prefix) Env(extra ...string) []string {
 		}
 	}
 	env = append(env, "WINEPREFIX="+p.Dir, "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml=")
+	if p.display != "" {
+		env = append(env, "DISPLAY="+p.display)
+	}
 	return append(env, extra...)
 }
 

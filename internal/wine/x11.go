@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -39,9 +40,6 @@ func Display(tb testing.TB, size image.Point) string {
 		tb.Skip("Xvfb not installed: run through make test")
 	}
 	for n := first; n <= last; n++ {
-		if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n)); err == nil {
-			continue
-		}
 		display := ":" + strconv.Itoa(n)
 		cmd := exec.Command(path, display, "-nolisten", "tcp", "-noreset", "-screen", "0", fmt.Sprintf("%dx%dx24", size.X, size.Y))
 		if err := cmd.Start(); err != nil {
@@ -49,12 +47,22 @@ func Display(tb testing.TB, size image.Point) string {
 		}
 		exited := make(chan struct{})
 		go func() { cmd.Wait(); close(exited) }()
+		// Stopped with SIGTERM, Xvfb removes its lock file; one that is
+		// killed leaves it, which the next Xvfb on that number clears.
+		stop := func() {
+			cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(5 * time.Second):
+				cmd.Process.Kill()
+				<-exited
+			}
+		}
 		if waitX(display, exited, 20*time.Second) {
-			tb.Cleanup(func() { cmd.Process.Kill(); <-exited })
+			tb.Cleanup(stop)
 			return display
 		}
-		cmd.Process.Kill() // the number was taken meanwhile, or the server hangs: try the next
-		<-exited
+		stop() // the number is taken, or the server hangs: try the next
 	}
 	tb.Fatalf("no Xvfb could start on the displays %s", r)
 	return ""
@@ -120,4 +128,27 @@ func Screenshot(display string) (*image.RGBA, error) {
 		}
 	}
 	return img, nil
+}
+
+// Display starts a private X server (as the Display function does) and
+// puts every command of the prefix on it until the test ends; it returns
+// its DISPLAY. Wine's desktop process (explorer.exe: the desktop window,
+// the tray), which any program linking user32 starts, lives as long as the
+// wineserver and stays on the display it started with, so the prefix's
+// processes are ended first, and again when the test ends, before the X
+// server stops.
+func (p *Prefix) Display(tb testing.TB, size image.Point) string {
+	tb.Helper()
+	display := Display(tb, size)
+	if err := p.Kill(); err != nil {
+		tb.Fatal(err)
+	}
+	p.display = display
+	tb.Cleanup(func() {
+		p.display = ""
+		if err := p.Kill(); err != nil {
+			tb.Error(err)
+		}
+	})
+	return display
 }
