@@ -299,6 +299,18 @@ func Path(linux string) string {
 	return `Z:` + strings.ReplaceAll(abs, "/", `\`)
 }
 
+// Path is the Windows path of a Linux path: C:\… inside the prefix's
+// drive_c, Z:\… elsewhere.
+func (p *Prefix) Path(linux string) string {
+	if rel, err := filepath.Rel(p.DriveC(), linux); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+		if rel == "." {
+			rel = ""
+		}
+		return `C:\` + strings.ReplaceAll(rel, "/", `\`)
+	}
+	return Path(linux)
+}
+
 // shared is the one prefix of a test binary.
 var shared struct {
 	once sync.Once

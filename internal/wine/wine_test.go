@@ -101,6 +101,17 @@ func TestPath(t *testing.T) {
 			t.Errorf("Path(%q) = %q, want %q", linux, got, want)
 		}
 	}
+	p := &Prefix{Dir: "/tmp/pfx"}
+	for linux, want := range map[string]string{
+		"/tmp/pfx/drive_c/Program Files/Countersign/countersign.exe": `C:\Program Files\Countersign\countersign.exe`,
+		"/tmp/pfx/drive_c":          `C:\`,
+		"/tmp/pfx/drive_cc/x":       `Z:\tmp\pfx\drive_cc\x`,
+		"/tmp/elsewhere/vault.csv1": `Z:\tmp\elsewhere\vault.csv1`,
+	} {
+		if got := p.Path(linux); got != want {
+			t.Errorf("Prefix.Path(%q) = %q, want %q", linux, got, want)
+		}
+	}
 }
 
 // TestRun runs a Go program for Windows in the prefix: its output, exit
