@@ -15,9 +15,10 @@ import (
 // older way of deleting a file. Wine 8 answers the newer way
 // (FileDispositionInformationEx) with STATUS_NOT_IMPLEMENTED, which Go
 // does not expect, so os.RemoveAll (and with it every t.TempDir's cleanup)
-// fails under Wine with "Invalid function". Test binaries built by BuildTest
-// take that status as one more reason to fall back; the programs Countersign
-// ships do not call os.RemoveAll and are built as they are.
+// fails under Wine with "Invalid function". What BuildTests and
+// BuildProgram build takes that status as one more reason to fall back;
+// the programs Countersign ships do not call os.RemoveAll and are built as
+// they are.
 const (
 	deleteFixFile = "src/internal/syscall/windows/at_windows.go"
 	deleteFixFrom = "\t\tSTATUS_NOT_SUPPORTED:"
@@ -65,12 +66,28 @@ func writeOverlay(ctx context.Context) (string, error) {
 	return path, os.WriteFile(path, j, 0o644)
 }
 
-// BuildTest cross-compiles the tests of the Go package in pkgDir (a
-// directory of this module) for 64-bit Windows with cgo off, into out:
-// a test binary to run under Wine with the package's directory as its
-// working directory, as go test would.
-func BuildTest(ctx context.Context, pkgDir, out string) error {
-	return goWindows(ctx, pkgDir, "test", "-c", "-o", out, ".")
+// BuildTests cross-compiles the tests of the Go packages pkgs (paths
+// relative to moduleDir, such as "internal/otp") for 64-bit Windows with
+// cgo off, in one go build run, into outDir. It returns each package's test
+// binary, to run under Wine with the package's directory as its working
+// directory, as go test would.
+func BuildTests(ctx context.Context, moduleDir, outDir string, pkgs ...string) (map[string]string, error) {
+	exes := map[string]string{}
+	args := []string{"-c", "-o", outDir + string(filepath.Separator)}
+	byName := map[string]string{}
+	for _, pkg := range pkgs {
+		name := filepath.Base(pkg)
+		if other, ok := byName[name]; ok {
+			return nil, fmt.Errorf("%s and %s would both build %s.test.exe: build them apart", other, pkg, name)
+		}
+		byName[name] = pkg
+		exes[pkg] = filepath.Join(outDir, name+".test.exe")
+		args = append(args, "./"+filepath.ToSlash(pkg))
+	}
+	if err := goWindows(ctx, moduleDir, "test", args...); err != nil {
+		return nil, err
+	}
+	return exes, nil
 }
 
 // BuildProgram cross-compiles the Go command in pkgDir for 64-bit Windows

@@ -173,7 +173,7 @@ func TestShimIsWhatGoNeeds(t *testing.T) {
 }
 
 // TestRemoveAllNeedsTheOverlay: Go's os.RemoveAll fails under Wine 8 as
-// built by plain go build; BuildProgram's (and BuildTest's) overlay makes it
+// built by plain go build; BuildProgram's (and BuildTests') overlay makes it
 // fall back to what Wine has.
 func TestRemoveAllNeedsTheOverlay(t *testing.T) {
 	p, fixed := program(t)
