@@ -1,6 +1,7 @@
 package wine
 
 import (
+	"bufio"
 	"fmt"
 	"image"
 	"image/color"
@@ -40,49 +41,58 @@ func Display(tb testing.TB, size image.Point) string {
 		tb.Skip("Xvfb not installed: run through make test")
 	}
 	for n := first; n <= last; n++ {
-		display := ":" + strconv.Itoa(n)
-		cmd := exec.Command(path, display, "-nolisten", "tcp", "-noreset", "-screen", "0", fmt.Sprintf("%dx%dx24", size.X, size.Y))
-		if err := cmd.Start(); err != nil {
-			tb.Fatalf("start Xvfb: %v", err)
-		}
-		exited := make(chan struct{})
-		go func() { cmd.Wait(); close(exited) }()
-		// Stopped with SIGTERM, Xvfb removes its lock file; one that is
-		// killed leaves it, which the next Xvfb on that number clears.
-		stop := func() {
-			cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-exited:
-			case <-time.After(5 * time.Second):
-				cmd.Process.Kill()
-				<-exited
-			}
-		}
-		if waitX(display, exited, 20*time.Second) {
-			tb.Cleanup(stop)
+		if display, ok := startXvfb(tb, path, n, size); ok {
 			return display
 		}
-		stop() // the number is taken, or the server hangs: try the next
 	}
 	tb.Fatalf("no Xvfb could start on the displays %s", r)
 	return ""
 }
 
-// waitX waits until the X server of display answers, and reports whether
-// it did before it exited or timeout passed.
-func waitX(display string, exited <-chan struct{}, timeout time.Duration) bool {
-	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+// startXvfb starts Xvfb on display number n and reports whether it runs
+// there; it stops when the test ends. Xvfb writes the number to -displayfd
+// once it listens, and exits without writing when the number is taken.
+func startXvfb(tb testing.TB, path string, n int, size image.Point) (string, bool) {
+	tb.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer r.Close()
+	cmd := exec.Command(path, ":"+strconv.Itoa(n), "-displayfd", "3", "-nolisten", "tcp", "-noreset",
+		"-screen", "0", fmt.Sprintf("%dx%dx24", size.X, size.Y))
+	cmd.ExtraFiles = []*os.File{w}
+	if err := cmd.Start(); err != nil {
+		tb.Fatalf("start Xvfb: %v", err)
+	}
+	w.Close()
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	// Stopped with SIGTERM, Xvfb removes its lock file.
+	stop := func() {
+		cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-exited:
-			return false
-		default:
-		}
-		if c, err := xgb.NewConnDisplay(display); err == nil {
-			c.Close()
-			return true
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-exited
 		}
 	}
-	return false
+	line := make(chan string, 1)
+	go func() {
+		s, _ := bufio.NewReader(r).ReadString('\n')
+		line <- strings.TrimSpace(s)
+	}()
+	select {
+	case got := <-line:
+		if got == strconv.Itoa(n) {
+			tb.Cleanup(stop)
+			return ":" + got, true
+		}
+	case <-time.After(20 * time.Second):
+	}
+	stop() // the number is taken, or the server hangs: try the next
+	return "", false
 }
 
 // parseRange reads "140-149" or "140".
