@@ -86,13 +86,26 @@ func Need(tb testing.TB) {
 
 func need(tb testing.TB, why string, required bool) {
 	tb.Helper()
+	switch msg, fail := verdict(why, required); {
+	case msg == "":
+	case fail:
+		tb.Fatal(msg)
+	default:
+		tb.Skip(msg)
+	}
+}
+
+// verdict is what becomes of a test when why names what is missing: fail
+// with msg under COUNTERSIGN_TEST_WINE=1 (required), skip with msg
+// otherwise; nothing is missing when why is "".
+func verdict(why string, required bool) (msg string, fail bool) {
 	switch {
 	case why == "":
+		return "", false
 	case required:
-		tb.Fatalf("%s; COUNTERSIGN_TEST_WINE=1 says this machine must run the Windows tests", why)
-	default:
-		tb.Skipf("%s; set COUNTERSIGN_TEST_WINE=1 to fail instead", why)
+		return why + "; COUNTERSIGN_TEST_WINE=1 says this machine must run the Windows tests", true
 	}
+	return why + "; set COUNTERSIGN_TEST_WINE=1 to fail instead", false
 }
 
 // Prefix is a Wine prefix of its own, with a wineserver that stays up
