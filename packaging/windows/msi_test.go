@@ -2,7 +2,9 @@ package windows_test
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -172,39 +174,17 @@ func TestMSITables(t *testing.T) {
 func TestMSIInstallUninstall(t *testing.T) {
 	msi, _ := msiFile(t)
 	p, built := exe(t)
-	msiexec := func(args ...string) {
-		t.Helper()
-		r, err := p.Run(context.Background(), 3*time.Minute, wine.Options{}, "msiexec", args...)
-		if err != nil || r.Code != 0 {
-			t.Fatalf("msiexec %s: %v, exit %d\n%s%s", strings.Join(args, " "), err, r.Code, r.Stdout, r.Stderr)
-		}
-	}
-	// find lists the files of the prefix's C: drive whose name matches.
-	find := func(match func(name string) bool) []string {
-		var found []string
-		filepath.WalkDir(p.DriveC(), func(path string, d fs.DirEntry, err error) error {
-			if err == nil && !d.IsDir() && match(d.Name()) {
-				found = append(found, path)
-			}
-			return nil
-		})
-		return found
-	}
-	isExe := func(name string) bool { return strings.EqualFold(name, "countersign.exe") }
-	isShortcut := func(name string) bool {
-		return strings.HasSuffix(strings.ToLower(name), ".lnk") && strings.Contains(strings.ToLower(name), "countersign")
-	}
-	if found := find(isExe); len(found) != 0 {
+	if found := find(p, isExe); len(found) != 0 {
 		t.Fatalf("countersign.exe is in the prefix before the install: %q", found)
 	}
 
-	msiexec("/i", wine.Path(msi), "/qn")
+	msiexec(t, p, "/i", wine.Path(msi), "/qn")
 	t.Cleanup(func() {
-		if len(find(isExe)) != 0 { // a test stopped half-way: leave the prefix clean
+		if len(find(p, isExe)) != 0 { // a test stopped half-way: leave the prefix clean
 			p.Run(context.Background(), 3*time.Minute, wine.Options{}, "msiexec", "/x", wine.Path(msi), "/qn")
 		}
 	})
-	installed := find(isExe)
+	installed := find(p, isExe)
 	if len(installed) != 1 {
 		t.Fatalf("after the install, countersign.exe is at %q, want one place", installed)
 	}
@@ -215,7 +195,7 @@ func TestMSIInstallUninstall(t *testing.T) {
 			t.Errorf("%s is not beside the installed program: %v", dll, err)
 		}
 	}
-	shortcuts := find(isShortcut)
+	shortcuts := find(p, isShortcut)
 	if len(shortcuts) != 1 || !strings.Contains(filepath.ToSlash(shortcuts[0]), "/Start Menu/Programs/") {
 		t.Errorf("the Start-menu shortcut: found %q, want one under Start Menu\\Programs", shortcuts)
 	}
@@ -230,15 +210,14 @@ func TestMSIInstallUninstall(t *testing.T) {
 	if err != nil || r.Stdout != want.Stdout {
 		t.Errorf("the installed program says %q, the build %q (%v)", r.Stdout, want.Stdout, err)
 	}
-	isVault := func(name string) bool { return name == "vault.csv1" }
-	before := find(isVault)
+	before := find(p, isVault)
 	r, err = p.Run(context.Background(), time.Minute, wine.Options{}, p.Path(installed[0]), "add",
 		"otpauth://totp/Installed:me?secret=JBSWY3DPEHPK3PXP&issuer=Installed")
 	if err != nil || r.Code != 0 {
 		t.Fatalf("the installed countersign.exe add: %v, exit %d\n%s", err, r.Code, r.Stderr)
 	}
 	var vaults []string
-	for _, v := range find(isVault) {
+	for _, v := range find(p, isVault) {
 		if !slices.Contains(before, v) {
 			vaults = append(vaults, v)
 		}
@@ -248,8 +227,8 @@ func TestMSIInstallUninstall(t *testing.T) {
 	}
 	t.Logf("the user's vault: %s", p.Path(vaults[0]))
 
-	msiexec("/x", wine.Path(msi), "/qn")
-	if found := find(isExe); len(found) != 0 {
+	msiexec(t, p, "/x", wine.Path(msi), "/qn")
+	if found := find(p, isExe); len(found) != 0 {
 		t.Errorf("countersign.exe is still there after the uninstall: %q", found)
 	}
 	for _, dll := range dllNames {
@@ -260,10 +239,152 @@ func TestMSIInstallUninstall(t *testing.T) {
 	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the program's folder %s is still there after the uninstall (%v)", p.Path(dir), err)
 	}
-	if found := find(isShortcut); len(found) != 0 {
+	if found := find(p, isShortcut); len(found) != 0 {
 		t.Errorf("the shortcut is still there after the uninstall: %q", found)
 	}
 	if _, err := os.Stat(vaults[0]); err != nil {
 		t.Errorf("the uninstall took the user's vault: %v", err)
 	}
+}
+
+// msiexec runs Wine's msiexec with args and fails the test unless it
+// exits 0.
+func msiexec(t *testing.T, p *wine.Prefix, args ...string) {
+	t.Helper()
+	r, err := p.Run(context.Background(), 3*time.Minute, wine.Options{}, "msiexec", args...)
+	if err != nil || r.Code != 0 {
+		t.Fatalf("msiexec %s: %v, exit %d\n%s%s", strings.Join(args, " "), err, r.Code, r.Stdout, r.Stderr)
+	}
+}
+
+// find lists the files of the prefix's C: drive whose name matches.
+func find(p *wine.Prefix, match func(name string) bool) []string {
+	var found []string
+	filepath.WalkDir(p.DriveC(), func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && match(d.Name()) {
+			found = append(found, path)
+		}
+		return nil
+	})
+	return found
+}
+
+func isExe(name string) bool { return strings.EqualFold(name, "countersign.exe") }
+
+func isShortcut(name string) bool {
+	return strings.HasSuffix(strings.ToLower(name), ".lnk") && strings.Contains(strings.ToLower(name), "countersign")
+}
+
+func isVault(name string) bool { return name == "vault.csv1" }
+
+// installedProducts are the product codes in the prefix's list of
+// installed programs (Apps & features), per machine and per user.
+func installedProducts(t *testing.T, p *wine.Prefix) []string {
+	t.Helper()
+	var codes []string
+	for _, root := range []string{"HKLM", "HKCU"} {
+		key := root + `\Software\Microsoft\Windows\CurrentVersion\Uninstall`
+		r, err := p.Run(context.Background(), time.Minute, wine.Options{}, "reg", "query", key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Code != 0 && !strings.Contains(r.Stdout+r.Stderr, "Unable to find") {
+			t.Fatalf("reg query %s: exit %d\n%s%s", key, r.Code, r.Stdout, r.Stderr)
+		}
+		codes = append(codes, regexp.MustCompile(`\{[0-9A-Fa-f-]{36}\}`).FindAllString(r.Stdout, -1)...)
+	}
+	return codes
+}
+
+// olderVersion is a version below v (N.N.N).
+func olderVersion(t *testing.T, v string) string {
+	t.Helper()
+	var n [3]int
+	if _, err := fmt.Sscanf(v, "%d.%d.%d", &n[0], &n[1], &n[2]); err != nil {
+		t.Fatalf("version %q: %v", v, err)
+	}
+	for i := 2; i >= 0; i-- {
+		if n[i] > 0 {
+			n[i]--
+			return fmt.Sprintf("%d.%d.%d", n[0], n[1], n[2])
+		}
+	}
+	t.Fatalf("version %q has no version below it to upgrade from", v)
+	return ""
+}
+
+// TestMSIUpgrade installs an older version of the package (the build's
+// .msi with a lower ProductVersion and a product code of its own, made
+// with msitools' msibuild), then the build's: it replaces the older one,
+// which leaves the list of installed programs, and its uninstall leaves
+// nothing of either.
+func TestMSIUpgrade(t *testing.T) {
+	msi, version := msiFile(t)
+	p, built := exe(t)
+	older := filepath.Join(t.TempDir(), "Countersign-older.msi")
+	data, err := os.ReadFile(msi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(older, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	olderCode := "{" + strings.ToUpper(uuid(t)) + "}"
+	build := exec.Command(testkit.Tool(t, "msibuild", "msitools"), older,
+		"-q", "UPDATE Property SET Value='"+olderVersion(t, version)+"' WHERE Property='ProductVersion'",
+		"-q", "UPDATE Property SET Value='"+olderCode+"' WHERE Property='ProductCode'")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("msibuild: %v\n%s", err, out)
+	}
+	var code string
+	for _, r := range msiTable(t, msi, "Property") {
+		if r["Property"] == "ProductCode" {
+			code = r["Value"]
+		}
+	}
+
+	msiexec(t, p, "/i", wine.Path(older), "/qn")
+	t.Cleanup(func() {
+		if len(find(p, isExe)) != 0 {
+			p.Run(context.Background(), 3*time.Minute, wine.Options{}, "msiexec", "/x", wine.Path(msi), "/qn")
+			p.Run(context.Background(), 3*time.Minute, wine.Options{}, "msiexec", "/x", wine.Path(older), "/qn")
+		}
+	})
+	if got := installedProducts(t, p); !slices.Contains(got, olderCode) {
+		t.Fatalf("after installing the older version, the installed products are %q, want %s among them", got, olderCode)
+	}
+	msiexec(t, p, "/i", wine.Path(msi), "/qn")
+	got := installedProducts(t, p)
+	if slices.Contains(got, olderCode) || !slices.Contains(got, code) {
+		t.Errorf("after installing %s over the older version, the installed products are %q: want %s, and %s gone", version, got, code, olderCode)
+	}
+	installed := find(p, isExe)
+	if len(installed) != 1 {
+		t.Fatalf("after the upgrade, countersign.exe is at %q, want one place", installed)
+	}
+	r, err := p.Run(context.Background(), time.Minute, wine.Options{}, p.Path(installed[0]), "--version")
+	want, err2 := p.Run(context.Background(), time.Minute, wine.Options{}, built, "--version")
+	if err != nil || err2 != nil || r.Code != 0 || r.Stdout != want.Stdout {
+		t.Errorf("the upgraded program says %q (exit %d, %v), the build %q (%v)", r.Stdout, r.Code, err, want.Stdout, err2)
+	}
+
+	msiexec(t, p, "/x", wine.Path(msi), "/qn")
+	if got := installedProducts(t, p); slices.Contains(got, code) || slices.Contains(got, olderCode) {
+		t.Errorf("after the uninstall, the installed products are %q", got)
+	}
+	if found := find(p, isExe); len(found) != 0 {
+		t.Errorf("countersign.exe is still there after the uninstall: %q", found)
+	}
+}
+
+// uuid is a random UUID.
+func uuid(t *testing.T) string {
+	t.Helper()
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
