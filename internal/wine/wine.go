@@ -44,9 +44,9 @@ const mingw = "x86_64-w64-mingw32-gcc"
 
 // tools are the programs a prefix needs and the Debian package of each.
 var tools = []struct{ name, pkg string }{
-	{"wine", "wine64"},
-	{"wineserver", "wine64"},
-	{"wineboot", "wine64"},
+	{"wine", "wine wine64"},
+	{"wineserver", "wine wine64"},
+	{"wineboot", "wine wine64"},
 	{mingw, "gcc-mingw-w64-x86-64"},
 }
 

@@ -74,8 +74,8 @@ func TestMissingNamesToolsAndPackages(t *testing.T) {
 	}{
 		{[]string{"wine", "wineserver", "wineboot", mingw}, ""},
 		{[]string{"wine", "wineserver", "wineboot"}, mingw + " not found (apt-get install gcc-mingw-w64-x86-64; make deps installs them)"},
-		{[]string{mingw}, "wine, wineserver, wineboot not found (apt-get install wine64; make deps installs them)"},
-		{nil, "wine, wineserver, wineboot, " + mingw + " not found (apt-get install wine64 gcc-mingw-w64-x86-64; make deps installs them)"},
+		{[]string{mingw}, "wine, wineserver, wineboot not found (apt-get install wine wine64; make deps installs them)"},
+		{nil, "wine, wineserver, wineboot, " + mingw + " not found (apt-get install wine wine64 gcc-mingw-w64-x86-64; make deps installs them)"},
 	} {
 		if got := missing(have(c.have...)); got != c.want {
 			t.Errorf("with %q: got %q, want %q", c.have, got, c.want)
