@@ -112,8 +112,16 @@ func TestWindow(t *testing.T) {
 		fail("xdotool finds the tray windows %q, want Wine's one", tray)
 	}
 	x, y := geometry(t, display, tray[0])
+	lit := func() int {
+		img, err := wine.Screenshot(display)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return litPixels(img)
+	}
+	before := lit()
 	xdotool(t, display, "mousemove", strconv.Itoa(x+12), strconv.Itoa(y+10), "click", "3")
-	time.Sleep(time.Second)
+	until("tray menu on the screen", 20*time.Second, func() bool { return lit() > before+5000 })
 	xdotool(t, display, "key", "--delay", "200", "Up", "Return")
 	select {
 	case <-exited:
@@ -121,7 +129,7 @@ func TestWindow(t *testing.T) {
 			t.Errorf("Quit in the tray: the program exited with %v, want 0\n%s", waitErr, stderr.String())
 		}
 	case <-time.After(20 * time.Second):
-		fail("the program still runs 20 s after Quit in the tray")
+		fail("the program still runs 20 s after the tray menu's last item (Quit) was chosen")
 	}
 }
 
@@ -157,6 +165,18 @@ func geometry(t *testing.T, display, win string) (x, y int) {
 		t.Fatalf("xdotool getwindowgeometry %s: %q", win, out)
 	}
 	return vals["X"], vals["Y"]
+}
+
+// litPixels counts the pixels of img that are not black (with no window
+// manager, the screen is black where no window is).
+func litPixels(img *image.RGBA) int {
+	n := 0
+	for i := 0; i < len(img.Pix); i += 4 {
+		if img.Pix[i]|img.Pix[i+1]|img.Pix[i+2] != 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // contains reports whether some pixel of img has colour c.
