@@ -109,7 +109,7 @@ func verdict(why string, required bool) (msg string, fail bool) {
 }
 
 // Prefix is a Wine prefix of its own, with a wineserver that stays up
-// until Close so that each command does not pay for starting one.
+// until Kill or Close so that each command does not pay for starting one.
 type Prefix struct {
 	Dir     string // WINEPREFIX
 	display string // DISPLAY of every command, while a test has set one
@@ -131,12 +131,12 @@ func New(ctx context.Context, dir string) (*Prefix, error) {
 		return nil, err
 	}
 	// A persistent wineserver first: wineboot and every later command use it.
-	if r, err := p.run(ctx, time.Minute, "", nil, "wineserver", "-p"); err != nil {
-		return nil, fmt.Errorf("starting wineserver: %w\n%s", err, r.Stderr)
+	if r, err := p.run(ctx, time.Minute, "", nil, "wineserver", "-p"); err != nil || r.Code != 0 {
+		return nil, fmt.Errorf("starting wineserver: %v, exit %d\n%s", err, r.Code, r.Stderr)
 	}
-	if r, err := p.run(ctx, 3*time.Minute, dir, nil, "wineboot", "-i"); err != nil {
+	if r, err := p.run(ctx, 3*time.Minute, dir, nil, "wineboot", "-i"); err != nil || r.Code != 0 {
 		p.Close()
-		return nil, fmt.Errorf("wineboot -i: %w\n%s", err, r.Stderr)
+		return nil, fmt.Errorf("wineboot -i: %v, exit %d\n%s", err, r.Code, r.Stderr)
 	}
 	sys32 := filepath.Join(dir, "drive_c", "windows", "system32")
 	if err := os.WriteFile(filepath.Join(sys32, "bcryptprimitives.dll"), shim, 0o644); err != nil {
