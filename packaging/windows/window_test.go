@@ -34,8 +34,18 @@ func TestWindow(t *testing.T) {
 
 	cmd := c.p.Command(context.Background(), c.exe)
 	cmd.Env = append(cmd.Env, "COUNTERSIGN_HOME="+wine.Path(c.home))
-	var stderr testkit.Buffer
-	cmd.Stderr = &stderr
+	// Its stderr goes to a file: a pipe would also be held by any process
+	// of the prefix that inherits it, and keep Wait waiting.
+	stderrFile, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stderrFile.Close()
+	cmd.Stderr = stderrFile
+	stderr := func() string {
+		b, _ := os.ReadFile(stderrFile.Name())
+		return string(b)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +67,7 @@ func TestWindow(t *testing.T) {
 				args = append(args, f.Name())
 			}
 		}
-		t.Fatalf(format+"\nits stderr:\n%s", append(args, stderr.String())...)
+		t.Fatalf(format+"\nits stderr:\n%s", append(args, stderr())...)
 	}
 	// until polls cond for up to d, and fails if the program exits first.
 	until := func(what string, d time.Duration, cond func() bool) {
@@ -102,7 +112,7 @@ func TestWindow(t *testing.T) {
 	})
 	select {
 	case <-exited:
-		t.Fatalf("Alt+F4 ended the program (%v); it should stay in the tray\n%s", waitErr, stderr.String())
+		t.Fatalf("Alt+F4 ended the program (%v); it should stay in the tray\n%s", waitErr, stderr())
 	case <-time.After(time.Second):
 	}
 
@@ -126,7 +136,7 @@ func TestWindow(t *testing.T) {
 	select {
 	case <-exited:
 		if waitErr != nil {
-			t.Errorf("Quit in the tray: the program exited with %v, want 0\n%s", waitErr, stderr.String())
+			t.Errorf("Quit in the tray: the program exited with %v, want 0\n%s", waitErr, stderr())
 		}
 	case <-time.After(20 * time.Second):
 		fail("the program still runs 20 s after the tray menu's last item (Quit) was chosen")
