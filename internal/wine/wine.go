@@ -117,7 +117,6 @@ type Prefix struct {
 
 // New makes a prefix in dir (which must not exist or be empty): wineboot
 // -i, and the ProcessPrng shim built with mingw-w64 into its system32.
-// Mono and Gecko are turned off so that no installer asks for them.
 func New(ctx context.Context, dir string) (*Prefix, error) {
 	if why := missing(exec.LookPath); why != "" {
 		return nil, errors.New(why)
@@ -167,7 +166,7 @@ func buildShim(ctx context.Context, dir string) ([]byte, error) {
 
 // Env is the environment of a command in the prefix: the user's PATH,
 // HOME, locale and time zone, the prefix, no Wine debug output, no
-// Mono/Gecko, the display of Prefix.Display while a test has one, and
+// Mono/Gecko or menu builder, the display of Prefix.Display while a test has one, and
 // extra (NAME=value). Nothing else of the test's environment reaches the
 // Windows program, so that variables meant for the Linux tests (a Secret
 // Service, their display, COUNTERSIGN_TEST_*) do not steer it.
@@ -181,7 +180,10 @@ func (p *Prefix) Env(extra ...string) []string {
 			env = append(env, kv)
 		}
 	}
-	env = append(env, "WINEPREFIX="+p.Dir, "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml=")
+	// No Mono or Gecko (no installer asks for them), and no
+	// winemenubuilder, which would copy the prefix's Start-menu shortcuts
+	// and icons into the user's own menus under ~/.local.
+	env = append(env, "WINEPREFIX="+p.Dir, "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml=;winemenubuilder.exe=d")
 	if p.display != "" {
 		env = append(env, "DISPLAY="+p.display)
 	}

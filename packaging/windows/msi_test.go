@@ -178,6 +178,10 @@ func TestMSIInstallUninstall(t *testing.T) {
 		t.Fatalf("countersign.exe is in the prefix before the install: %q", found)
 	}
 
+	// Wine would mirror the Start-menu shortcut into the Linux user's own
+	// menus; the harness keeps it in the prefix.
+	home := t.TempDir()
+	t.Setenv("HOME", home)
 	msiexec(t, p, "/i", wine.Path(msi), "/qn")
 	t.Cleanup(func() {
 		if len(find(p, isExe)) != 0 { // a test stopped half-way: leave the prefix clean
@@ -245,6 +249,14 @@ func TestMSIInstallUninstall(t *testing.T) {
 	if _, err := os.Stat(vaults[0]); err != nil {
 		t.Errorf("the uninstall took the user's vault: %v", err)
 	}
+	// Looked at last: Wine's menu builder would have run in the background
+	// since the install.
+	filepath.WalkDir(home, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			t.Errorf("Wine wrote %s into the Linux user's home", path)
+		}
+		return nil
+	})
 }
 
 // msiexec runs Wine's msiexec with args and fails the test unless it
