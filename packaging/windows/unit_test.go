@@ -24,6 +24,12 @@ var windowsTestPackages = []string{
 	"internal/atomicfile",
 	"internal/vault",
 	"internal/transfer",
+	"internal/cli",
+	"internal/recovery",
+	"internal/backup",
+	"internal/shares",
+	"internal/argon2id",
+	"internal/names",
 }
 
 // TestPackagesBuiltForWindows cross-compiles the tests of
