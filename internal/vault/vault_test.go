@@ -215,7 +215,7 @@ func TestUnreadableVaultIsNeverOverwritten(t *testing.T) {
 
 func TestConcurrentWritersLoseNothing(t *testing.T) {
 	if runtime.GOOS == "windows" {
-		t.Skip("not yet on Windows: under Wine a write's rename over vault.csv1 fails (Access denied) while other writers run, and a write is lost (issue 20)")
+		t.Skip("not yet on Windows: with writers in turn, a rename over vault.csv1 is refused now and then (Access denied; one retry passes) and that write is lost (issue 20)")
 	}
 	dir, keys := t.TempDir(), testkit.Keyring(t)
 	seed := openTest(t, dir, keys)
