@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -293,7 +294,7 @@ func TestExportFile(t *testing.T) {
 	if err := ExportFile(out, vaultPath, FormatURIs, accounts, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o600 {
+	if fi, err := os.Stat(out); err != nil || runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 { // Windows has no Unix modes
 		t.Errorf("the export's mode: %v (%v), want 0600", fi.Mode(), err)
 	}
 	if b, _ := os.ReadFile(out); !strings.HasPrefix(string(b), "otpauth://totp/GitHub:octocat?") {
