@@ -2,6 +2,9 @@
 // the new, never a mix, and a crash leaves one or the other: a temporary
 // file in the same directory, fsync, rename over the target, fsync of the
 // directory. It does not lock; callers that need mutual exclusion take a lock.
+// On Windows, where a file another process has open cannot be replaced and
+// a file being replaced cannot be opened, WriteFile and ReadFile wait a
+// moment for the other process.
 package atomicfile
 
 import (
@@ -33,8 +36,20 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := rename(tmp, path); err != nil {
+	if err := retry(func() error { return os.Rename(tmp, path) }); err != nil {
 		return err
 	}
 	return syncDir(dir)
+}
+
+// ReadFile is os.ReadFile of a file WriteFile replaces: on Windows it waits
+// a moment while another process replaces it.
+func ReadFile(path string) ([]byte, error) {
+	var data []byte
+	err := retry(func() error {
+		var err error
+		data, err = os.ReadFile(path)
+		return err
+	})
+	return data, err
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"syscall"
 
 	"golang.org/x/sys/windows"
 )
@@ -23,8 +24,10 @@ func userDataDir(getenv func(string) string) (string, error) {
 	return filepath.Join(dir, "Countersign"), nil
 }
 
-// diskFull reports whether err says the disk (or the user's quota) is full.
+// diskFull reports whether err says the disk (or the user's quota) is full:
+// Windows' own numbers, and Go's ENOSPC and EDQUOT for what says it in
+// POSIX terms.
 func diskFull(err error) bool {
-	return errors.Is(err, windows.ERROR_DISK_FULL) || errors.Is(err, windows.ERROR_HANDLE_DISK_FULL) ||
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, windows.ERROR_DISK_FULL) || errors.Is(err, windows.ERROR_HANDLE_DISK_FULL) ||
 		errors.Is(err, windows.ERROR_DISK_QUOTA_EXCEEDED)
 }

@@ -465,7 +465,7 @@ func (v *Vault) load() error {
 		v.accounts, v.seen = nil, st
 		return nil
 	}
-	data, err := os.ReadFile(v.path)
+	data, err := atomicfile.ReadFile(v.path)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrUnreadable, err)
 	}

@@ -214,9 +214,6 @@ func TestUnreadableVaultIsNeverOverwritten(t *testing.T) {
 }
 
 func TestConcurrentWritersLoseNothing(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("not yet on Windows: with writers in turn, a rename over vault.csv1 is refused now and then (Access denied; one retry passes) and that write is lost (issue 20)")
-	}
 	dir, keys := t.TempDir(), testkit.Keyring(t)
 	seed := openTest(t, dir, keys)
 	if _, _, err := seed.Add(account("Seed", "0")); err != nil {

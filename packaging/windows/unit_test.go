@@ -2,6 +2,7 @@ package windows_test
 
 import (
 	"context"
+	"image"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -30,6 +31,12 @@ var windowsTestPackages = []string{
 	"internal/shares",
 	"internal/argon2id",
 	"internal/names",
+	// With Windows code of their own.
+	"internal/single",
+	"internal/autostart",
+	"internal/applock",
+	"internal/keyring",
+	"internal/console", // needs a display: Wine's console has no screen buffer without one
 }
 
 // TestPackagesBuiltForWindows cross-compiles the tests of
@@ -37,6 +44,7 @@ var windowsTestPackages = []string{
 // folder, as go test would; a failure shows the failing tests' output.
 func TestPackagesBuiltForWindows(t *testing.T) {
 	p := wine.Shared(t)
+	p.Display(t, image.Pt(640, 480))
 	ctx := context.Background()
 	start := time.Now()
 	exes, err := wine.BuildTests(ctx, repo, t.TempDir(), windowsTestPackages...)

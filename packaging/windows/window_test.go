@@ -26,100 +26,31 @@ var avatarRed = color.RGBA{0xC6, 0x28, 0x28, 0xff}
 // TestWindow starts countersign.exe under Wine on a private X server with
 // a vault of six accounts: a window named Countersign appears and shows
 // them; closing it (Alt+F4) leaves the program in the tray (Wine's), and
-// Quit in the tray's menu ends it with exit 0.
+// Quit in the tray's menu ends it with exit 0. Started again, Ctrl+Q in
+// its window ends it with exit 0 too.
 func TestWindow(t *testing.T) {
 	c := newCS(t)
 	display := c.p.Display(t, image.Pt(1024, 768))
 	c.ok("import", wine.Path(filepath.Join(repo, "testdata", "transfer", "aegis-plain.json")))
 
-	cmd := c.p.Command(context.Background(), c.exe)
-	cmd.Env = append(cmd.Env, "COUNTERSIGN_HOME="+wine.Path(c.home))
-	// Its stderr goes to a file: a pipe would also be held by any process
-	// of the prefix that inherits it, and keep Wait waiting.
-	stderrFile, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stderrFile.Close()
-	cmd.Stderr = stderrFile
-	stderr := func() string {
-		b, _ := os.ReadFile(stderrFile.Name())
-		return string(b)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{}) // closed when the program has ended, with its error in waitErr
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
-	// fail stops the test, keeping a screenshot for a person to look at.
-	fail := func(format string, args ...any) {
-		t.Helper()
-		if img, err := wine.Screenshot(display); err == nil {
-			if f, err := os.CreateTemp("", "countersign-wine-window-*.png"); err == nil {
-				png.Encode(f, img)
-				f.Close()
-				format += " (the screen: %s)"
-				args = append(args, f.Name())
-			}
-		}
-		t.Fatalf(format+"\nits stderr:\n%s", append(args, stderr())...)
-	}
-	// until polls cond for up to d, and fails if the program exits first.
-	until := func(what string, d time.Duration, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(d); !cond(); time.Sleep(250 * time.Millisecond) {
-			select {
-			case <-exited:
-				fail("the program exited (%v) while waiting for %s", waitErr, what)
-			default:
-			}
-			if time.Now().After(deadline) {
-				fail("no %s after %v", what, d)
-			}
-		}
-	}
-
-	var win string
-	until("window named Countersign", 60*time.Second, func() bool {
-		ids := strings.Fields(xdotool(t, display, "search", "--onlyvisible", "--name", "^Countersign$"))
-		if len(ids) > 1 {
-			fail("xdotool finds %d windows named Countersign, want one", len(ids))
-		}
-		if len(ids) == 1 {
-			win = ids[0]
-		}
-		return win != ""
-	})
-	until("account list on the screen (GitHub's red avatar)", 30*time.Second, func() bool {
-		img, err := wine.Screenshot(display)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return contains(img, avatarRed)
-	})
-
+	w := startWindow(t, c, display)
 	// Alt+F4 closes the window, as on Windows; with a tray the program
 	// stays there.
-	xdotool(t, display, "windowfocus", "--sync", win)
+	xdotool(t, display, "windowfocus", "--sync", w.win)
 	xdotool(t, display, "key", "alt+F4")
-	until("window hidden after Alt+F4", 10*time.Second, func() bool {
+	w.until("window hidden after Alt+F4", 10*time.Second, func() bool {
 		return strings.TrimSpace(xdotool(t, display, "search", "--onlyvisible", "--name", "^Countersign$")) == ""
 	})
 	select {
-	case <-exited:
-		t.Fatalf("Alt+F4 ended the program (%v); it should stay in the tray\n%s", waitErr, stderr())
+	case <-w.exited:
+		t.Fatalf("Alt+F4 ended the program (%v); it should stay in the tray\n%s", w.waitErr, w.stderr())
 	case <-time.After(time.Second):
 	}
 
 	// The tray icon's menu (right click), its last item Quit.
 	tray := strings.Fields(xdotool(t, display, "search", "--onlyvisible", "--name", "^Wine System Tray$"))
 	if len(tray) != 1 {
-		fail("xdotool finds the tray windows %q, want Wine's one", tray)
+		w.fail("xdotool finds the tray windows %q, want Wine's one", tray)
 	}
 	x, y := geometry(t, display, tray[0])
 	lit := func() int {
@@ -131,15 +62,112 @@ func TestWindow(t *testing.T) {
 	}
 	before := lit()
 	xdotool(t, display, "mousemove", strconv.Itoa(x+12), strconv.Itoa(y+10), "click", "3")
-	until("tray menu on the screen", 20*time.Second, func() bool { return lit() > before+5000 })
+	w.until("tray menu on the screen", 20*time.Second, func() bool { return lit() > before+5000 })
 	xdotool(t, display, "key", "--delay", "200", "Up", "Return")
+	w.ended("the tray menu's last item (Quit) was chosen")
+
+	// Again, and Ctrl+Q.
+	w = startWindow(t, c, display)
+	xdotool(t, display, "windowfocus", "--sync", w.win)
+	xdotool(t, display, "key", "ctrl+q")
+	w.ended("Ctrl+Q was pressed in its window")
+}
+
+// window is countersign.exe's window under Wine, as a test follows it.
+type window struct {
+	t       *testing.T
+	display string
+	win     string        // the window's X id
+	exited  chan struct{} // closed when the program has ended, with its error in waitErr
+	waitErr error
+	stderr  func() string
+}
+
+// startWindow starts c's program with no arguments on display and waits
+// for its window to show the accounts (GitHub's red avatar).
+func startWindow(t *testing.T, c *cs, display string) *window {
+	t.Helper()
+	cmd := c.p.Command(context.Background(), c.exe)
+	cmd.Env = append(cmd.Env, "COUNTERSIGN_HOME="+wine.Path(c.home))
+	// Its stderr goes to a file: a pipe would also be held by any process
+	// of the prefix that inherits it, and keep Wait waiting.
+	stderrFile, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stderrFile.Close() })
+	cmd.Stderr = stderrFile
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w := &window{t: t, display: display, exited: make(chan struct{}), stderr: func() string {
+		b, _ := os.ReadFile(stderrFile.Name())
+		return string(b)
+	}}
+	go func() { w.waitErr = cmd.Wait(); close(w.exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-w.exited
+	})
+	w.until("window named Countersign", 60*time.Second, func() bool {
+		ids := strings.Fields(xdotool(t, display, "search", "--onlyvisible", "--name", "^Countersign$"))
+		if len(ids) > 1 {
+			w.fail("xdotool finds %d windows named Countersign, want one", len(ids))
+		}
+		if len(ids) == 1 {
+			w.win = ids[0]
+		}
+		return w.win != ""
+	})
+	w.until("account list on the screen (GitHub's red avatar)", 30*time.Second, func() bool {
+		img, err := wine.Screenshot(display)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return contains(img, avatarRed)
+	})
+	return w
+}
+
+// fail stops the test, keeping a screenshot for a person to look at.
+func (w *window) fail(format string, args ...any) {
+	w.t.Helper()
+	if img, err := wine.Screenshot(w.display); err == nil {
+		if f, err := os.CreateTemp("", "countersign-wine-window-*.png"); err == nil {
+			png.Encode(f, img)
+			f.Close()
+			format += " (the screen: %s)"
+			args = append(args, f.Name())
+		}
+	}
+	w.t.Fatalf(format+"\nits stderr:\n%s", append(args, w.stderr())...)
+}
+
+// until polls cond for up to d, and fails if the program exits first.
+func (w *window) until(what string, d time.Duration, cond func() bool) {
+	w.t.Helper()
+	for deadline := time.Now().Add(d); !cond(); time.Sleep(250 * time.Millisecond) {
+		select {
+		case <-w.exited:
+			w.fail("the program exited (%v) while waiting for %s", w.waitErr, what)
+		default:
+		}
+		if time.Now().After(deadline) {
+			w.fail("no %s after %v", what, d)
+		}
+	}
+}
+
+// ended waits up to 20 s for the program to end, with exit 0, after what.
+func (w *window) ended(after string) {
+	w.t.Helper()
 	select {
-	case <-exited:
-		if waitErr != nil {
-			t.Errorf("Quit in the tray: the program exited with %v, want 0\n%s", waitErr, stderr())
+	case <-w.exited:
+		if w.waitErr != nil {
+			w.t.Errorf("after %s, the program exited with %v, want 0\n%s", after, w.waitErr, w.stderr())
 		}
 	case <-time.After(20 * time.Second):
-		fail("the program still runs 20 s after the tray menu's last item (Quit) was chosen")
+		w.fail("the program still runs 20 s after %s", after)
 	}
 }
 
