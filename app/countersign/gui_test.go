@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/countersign/countersign/internal/capture"
 	"github.com/countersign/countersign/internal/testkit"
 )
 
@@ -90,7 +91,14 @@ func TestWindowFitsTheScreen(t *testing.T) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	t.Errorf("the window reaches the bottom of the 800-pixel screen at scale 1.5 (drawn: %v)\n%s", drawn(last), w.stderr.String())
+	// What it is, for the one who reads the failure: the window's own
+	// size (a screen of unknown size leaves it 840×1050; content that
+	// needs more than the screen makes it grow), and what the screen
+	// size query answers now.
+	sw, sh, known := capture.ScreenSize()
+	geometry, _ := exec.Command("xdotool", "search", "--name", "^Countersign$", "getwindowgeometry", "%@").CombinedOutput()
+	t.Errorf("the window reaches the bottom of the 800-pixel screen at scale 1.5 (drawn: %v; the screen's size now: %dx%d, known %v; xdotool: %s)\n%s",
+		drawn(last), sw, sh, known, strings.TrimSpace(string(geometry)), w.stderr.String())
 }
 
 // drawn is the smallest rectangle holding every pixel of img that is not

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"time"
 
 	"github.com/jezek/xgb"
 	"github.com/kbinani/screenshot"
@@ -37,8 +39,25 @@ func x11Screens() (screens []Screen, err error) {
 
 // ScreenSize is the size, in pixels, of the first monitor, as the display
 // reports it (the Xinerama heads on X11, the displays on macOS and
-// Windows); ok is false when it cannot say (Wayland, no display).
+// Windows); ok is false when it cannot say (Wayland, no display). An X
+// display (DISPLAY set) that does not answer is asked again, up to five
+// times over a quarter of a second: a window sized without it may not fit
+// the screen.
 func ScreenSize() (width, height int, ok bool) {
+	tries := 1
+	if os.Getenv("DISPLAY") != "" {
+		tries = 5
+	}
+	for i := range tries {
+		if width, height, ok = screenSize(); ok || i == tries-1 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return width, height, ok
+}
+
+func screenSize() (width, height int, ok bool) {
 	defer func() {
 		if recover() != nil { // the X protocol library panics on some broken connections
 			width, height, ok = 0, 0, false
