@@ -146,23 +146,8 @@ func TestFIDO2ToolsLifecycle(t *testing.T) {
 	assertTool := needTool(t, "fido2-assert")
 	k := startKey(t, Options{})
 	dev := k.Path()
-	dir := t.TempDir()
-	write := func(name string, lines ...string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	b64 := func(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
-	must := func(step string, pins []string, name string, args ...string) string {
-		t.Helper()
-		out, screen, err := runTool(t, pins, name, args...)
-		if err != nil {
-			t.Fatalf("%s: %v\nterminal:\n%s", step, err, screen)
-		}
-		return out
-	}
+	r := newToolRun(t)
+	write, must := r.write, r.must
 	info := func() string { return must("fido2-token -I", nil, token, "-I", dev) }
 
 	must("set PIN", []string{"1234", "1234"}, token, "-S", dev)
@@ -257,23 +242,8 @@ func TestFIDO2ToolsHMACSecret(t *testing.T) {
 	token := needTool(t, "fido2-token")
 	k := startKey(t, Options{})
 	dev := k.Path()
-	dir := t.TempDir()
-	write := func(name string, lines ...string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	b64 := func(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
-	must := func(step string, pins []string, name string, args ...string) string {
-		t.Helper()
-		out, screen, err := runTool(t, pins, name, args...)
-		if err != nil {
-			t.Fatalf("%s: %v\nterminal:\n%s", step, err, screen)
-		}
-		return out
-	}
+	r := newToolRun(t)
+	write, must := r.write, r.must
 	if info, _, _ := runTool(t, nil, token, "-I", dev); !strings.Contains(info, "extension strings: hmac-secret") {
 		t.Errorf("fido2-token -I does not list hmac-secret:\n%s", info)
 	}
@@ -333,3 +303,34 @@ func TestFIDO2ToolsHMACSecret(t *testing.T) {
 		t.Errorf("without the PIN after setting one: %s, want the secret without user verification %s", s, first)
 	}
 }
+
+// toolRun is one test's files for fido2-tools and its runs of them.
+type toolRun struct {
+	t   *testing.T
+	dir string
+}
+
+func newToolRun(t *testing.T) *toolRun { return &toolRun{t: t, dir: t.TempDir()} }
+
+// write writes lines to the file name in the run's folder, as the tools
+// read their input, and returns its path.
+func (r *toolRun) write(name string, lines ...string) string {
+	p := filepath.Join(r.dir, name)
+	if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		r.t.Fatal(err)
+	}
+	return p
+}
+
+// must runs a tool (typing pins at its prompts) and returns its output,
+// failing the test at step when it fails.
+func (r *toolRun) must(step string, pins []string, name string, args ...string) string {
+	r.t.Helper()
+	out, screen, err := runTool(r.t, pins, name, args...)
+	if err != nil {
+		r.t.Fatalf("%s: %v\nterminal:\n%s", step, err, screen)
+	}
+	return out
+}
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
