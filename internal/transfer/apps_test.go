@@ -265,23 +265,7 @@ func TestAppFormatErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, err := Import([]byte(tt.data), tt.opts)
-			if err == nil {
-				t.Fatalf("got %d accounts and no error, want %q", len(res.Accounts), tt.want)
-			}
-			if len(res.Accounts) != 0 {
-				t.Errorf("got %d accounts with the error, want none", len(res.Accounts))
-			}
-			if prefix, ok := strings.CutSuffix(tt.want, "…"); ok {
-				if !strings.HasPrefix(err.Error(), prefix) {
-					t.Errorf("got %q, want it to start with %q", err, prefix)
-				}
-			} else if err.Error() != tt.want {
-				t.Errorf("got %q, want %q", err, tt.want)
-			}
-			if tt.is != nil && !errors.Is(err, tt.is) {
-				t.Errorf("got %v, want it to wrap %v", err, tt.is)
-			}
+			err := importRefused(t, tt.data, tt.opts, tt.want, tt.is)
 			if strings.Contains(err.Error(), "GEZDGNBV") {
 				t.Errorf("the error %q quotes the secret", err)
 			}

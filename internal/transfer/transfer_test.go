@@ -515,23 +515,7 @@ func TestImportErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, err := Import([]byte(tt.data), tt.opts)
-			if err == nil {
-				t.Fatalf("got %d accounts and no error, want %q", len(res.Accounts), tt.want)
-			}
-			if len(res.Accounts) != 0 {
-				t.Errorf("got %d accounts with the error, want none", len(res.Accounts))
-			}
-			if prefix, ok := strings.CutSuffix(tt.want, "…"); ok {
-				if !strings.HasPrefix(err.Error(), prefix) {
-					t.Errorf("got %q, want it to start with %q", err, prefix)
-				}
-			} else if err.Error() != tt.want {
-				t.Errorf("got %q, want %q", err, tt.want)
-			}
-			if tt.is != nil && !errors.Is(err, tt.is) {
-				t.Errorf("got %v, want it to wrap %v", err, tt.is)
-			}
+			importRefused(t, tt.data, tt.opts, tt.want, tt.is)
 		})
 	}
 }
@@ -643,4 +627,29 @@ func TestParseURI(t *testing.T) {
 	if _, err := ParseURI("otpauth://totp/A:a?secret=%zz"); err == nil || strings.Contains(err.Error(), "secret=") {
 		t.Errorf("a malformed URI: got %v, want an error that does not quote the URI", err)
 	}
+}
+
+// importRefused checks that importing data fails with the error want (or
+// one starting with want less its "…") wrapping is (when not nil), and
+// imports nothing; it returns the error.
+func importRefused(t *testing.T, data string, opts Options, want string, is error) error {
+	t.Helper()
+	res, err := Import([]byte(data), opts)
+	if err == nil {
+		t.Fatalf("got %d accounts and no error, want %q", len(res.Accounts), want)
+	}
+	if len(res.Accounts) != 0 {
+		t.Errorf("got %d accounts with the error, want none", len(res.Accounts))
+	}
+	if prefix, ok := strings.CutSuffix(want, "…"); ok {
+		if !strings.HasPrefix(err.Error(), prefix) {
+			t.Errorf("got %q, want it to start with %q", err, prefix)
+		}
+	} else if err.Error() != want {
+		t.Errorf("got %q, want %q", err, want)
+	}
+	if is != nil && !errors.Is(err, is) {
+		t.Errorf("got %v, want it to wrap %v", err, is)
+	}
+	return err
 }
