@@ -88,24 +88,8 @@ func (r *restore) openBackup(d dialog.Dialog) {
 	}
 	d.Hide()
 	r.accounts = accounts
-	r.add, r.dups = plannedAdd(r.m.deps.Vault.Accounts(), accounts)
+	r.add, r.dups = vault.PlanAdd(r.m.deps.Vault.Accounts(), accounts)
 	r.preview()
-}
-
-// plannedAdd is what Store.Add would add and find there already, without
-// adding: the restore's preview.
-func plannedAdd(have, incoming []vault.Account) (added, dups []vault.Account) {
-next:
-	for _, a := range incoming {
-		for _, h := range append(have, added...) {
-			if h.SameAs(a) {
-				dups = append(dups, h)
-				continue next
-			}
-		}
-		added = append(added, a)
-	}
-	return added, dups
 }
 
 // counted is "1 account", "3 accounts".

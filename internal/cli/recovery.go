@@ -288,7 +288,7 @@ func runRestore(env Env, args []string) error {
 	}
 	var added, dups []vault.Account
 	if *dryRun {
-		added, dups = plannedAdd(v.Accounts(), accounts)
+		added, dups = vault.PlanAdd(v.Accounts(), accounts)
 	} else if added, dups, err = v.Add(accounts...); err != nil {
 		return err
 	}

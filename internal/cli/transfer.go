@@ -87,7 +87,7 @@ func runImport(env Env, args []string) error {
 	}
 	var added, dups []vault.Account
 	if *dryRun {
-		added, dups = plannedAdd(v.Accounts(), res.Accounts)
+		added, dups = vault.PlanAdd(v.Accounts(), res.Accounts)
 	} else if added, dups, err = v.Add(res.Accounts...); err != nil {
 		return err
 	}
@@ -128,21 +128,6 @@ func runImport(env Env, args []string) error {
 		warnf(env, "skipped %s: %v", s.Entry, s.Err)
 	}
 	return nil
-}
-
-// plannedAdd is what Vault.Add would do, without writing.
-func plannedAdd(have, incoming []vault.Account) (added, dups []vault.Account) {
-next:
-	for _, a := range incoming {
-		for _, h := range append(have, added...) {
-			if h.SameAs(a) {
-				dups = append(dups, h)
-				continue next
-			}
-		}
-		added = append(added, a)
-	}
-	return added, dups
 }
 
 func plural(n int) string {

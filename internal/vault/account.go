@@ -26,3 +26,21 @@ func (a Account) SameAs(b Account) bool {
 		strings.TrimSpace(a.Name) == strings.TrimSpace(b.Name) &&
 		subtle.ConstantTimeCompare(a.Secret, b.Secret) == 1
 }
+
+// PlanAdd is what Vault.Add would add to a vault holding have, and which of
+// have it would find there already, without adding: a restore's or an
+// import's preview (the same rule as Add: the same enrollment, SameAs, is
+// added once).
+func PlanAdd(have, incoming []Account) (added, dups []Account) {
+next:
+	for _, a := range incoming {
+		for _, h := range append(have, added...) {
+			if h.SameAs(a) {
+				dups = append(dups, h)
+				continue next
+			}
+		}
+		added = append(added, a)
+	}
+	return added, dups
+}
