@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -64,6 +66,44 @@ func TestWindowShowsAccounts(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	w.running()
+}
+
+// TestEmojiFromTheDesktopFont: the window is built without Fyne's bundled
+// emoji font (build-tags, no_emoji), so an emoji in an account's issuer is
+// drawn from the desktop's emoji font, Noto Color Emoji here (make test
+// installs fonts-noto-color-emoji): the yellow square U+1F7E8 shows in its
+// yellow, which nothing else on the screen has. Without an emoji font the
+// window draws a box in the text's colour, and the test fails.
+func TestEmojiFromTheDesktopFont(t *testing.T) {
+	home := x11Home(t, image.Pt(800, 600))
+	list := filepath.Join(t.TempDir(), "accounts.txt")
+	uri := "otpauth://totp/Lemons%20%F0%9F%9F%A8:ada@example.com?secret=JBSWY3DPEHPK3PXP&issuer=Lemons%20%F0%9F%9F%A8\n"
+	if err := os.WriteFile(list, []byte(uri), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ok(t, home, "import", list)
+	w := startWindow(t, home)
+	w.waitScreen("yellow square of the account Lemons 🟨", 500*time.Millisecond, func(img image.Image) bool {
+		return countPixels(img, isEmojiYellow) >= 40
+	})
+}
+
+// isEmojiYellow is the yellow of Noto Color Emoji's U+1F7E8, and of no
+// colour of the theme or the avatars.
+func isEmojiYellow(c color.RGBA) bool { return c.R >= 0xE0 && c.G >= 0xB4 && c.B <= 0x60 }
+
+// countPixels counts the pixels of img that match.
+func countPixels(img image.Image, match func(color.RGBA) bool) int {
+	n := 0
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if match(color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)) {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // TestWindowFitsTheScreen starts the real window at FYNE_SCALE=1.5 on a

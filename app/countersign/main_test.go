@@ -28,7 +28,12 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "countersign")
-	build := exec.Command("go", "build", "-o", binary, ".")
+	// Built as make builds it: with the tags of build-tags.
+	tags, err := os.ReadFile("build-tags")
+	if err != nil {
+		panic(err)
+	}
+	build := exec.Command("go", "build", "-tags", strings.TrimSpace(string(tags)), "-o", binary, ".")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		panic("build countersign: " + err.Error())
