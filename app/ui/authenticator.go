@@ -28,8 +28,10 @@ const (
 	// ringStep is the granularity, in seconds, of the countdown ring before
 	// the last expiringSoon seconds: the whole window is redrawn whenever
 	// anything in it changes, so a ring that moved every second would cost a
-	// full redraw a second while the app sits idle (see make bench-ui).
-	ringStep = 5
+	// full redraw a second while the app sits idle. In thirds of a 30-second
+	// period, a period draws 7 frames (the new code, two steps, the last four
+	// seconds), where 5-second steps drew 10 (see make bench-ui).
+	ringStep = 10
 	// reloadTicks is how many seconds pass between looks at the vault file
 	// for changes made by another process (countersign add in a terminal).
 	reloadTicks = 5

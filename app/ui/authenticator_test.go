@@ -212,8 +212,8 @@ func TestCountdownTicksAndShowsNextCode(t *testing.T) {
 	const gh = "gh0000000001"
 	h.clock.Advance(24 * time.Second) // 5 s left
 	r := h.row(t, gh)
-	if r.ring.remaining != 5 || strings.TrimSpace(r.next.Text) != "" {
-		t.Errorf("5 s left: countdown %d, next %q; want 5 and no next code", r.ring.remaining, r.next.Text)
+	if r.ring.remaining != 10 || strings.TrimSpace(r.next.Text) != "" { // the ring's last 10-second step
+		t.Errorf("5 s left: countdown %d, next %q; want 10 and no next code", r.ring.remaining, r.next.Text)
 	}
 	h.clock.Advance(time.Second)
 	next := groupCode(h.code(t, gh, start.Add(29*time.Second)))
@@ -478,7 +478,7 @@ func TestCountdownSteps(t *testing.T) {
 		unix int64
 		want int
 	}{
-		{60, 30}, {61, 30}, {65, 25}, {66, 25}, {84, 10}, {85, 5}, {86, 4}, {87, 3}, {88, 2}, {89, 1}, {90, 30},
+		{60, 30}, {61, 30}, {69, 30}, {70, 20}, {71, 20}, {80, 10}, {84, 10}, {85, 10}, {86, 4}, {87, 3}, {88, 2}, {89, 1}, {90, 30},
 	} {
 		if got := ringSeconds(a, time.Unix(tc.unix, 0)); got != tc.want {
 			t.Errorf("ringSeconds at %d = %d, want %d", tc.unix, got, tc.want)
@@ -499,10 +499,11 @@ func TestIdleTicksDoNotRedraw(t *testing.T) {
 			prev = sig
 		}
 	}
-	// Over one 30 s period of 30 s accounts (and a 60 s one): steps at 65,
-	// 70, 75, 80, 85, the seconds 86–89 and the new period at 90.
-	if changes < 9 || changes > 12 {
-		t.Errorf("%d redraws over 30 s, want about 10 (not one a second)", changes)
+	// Over one 30 s period of 30 s accounts (and a 60 s one, whose steps
+	// fall on the same seconds): steps at 70 and 80, the seconds 86–89 and
+	// the new period at 90.
+	if changes != 7 {
+		t.Errorf("%d redraws over 30 s, want 7 (not one a second)", changes)
 	}
 }
 
