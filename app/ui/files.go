@@ -68,13 +68,15 @@ func (m *Main) saveFile(kind fileKind, name string, chosen func(path string), fa
 	m.askFile(kind, func(files FileChooser) (string, error) {
 		return files.SaveFile(context.Background(), kind.title+" — "+kind.about, name, kind.filters)
 	}, func() {
+		keepFilesUntilWritten()
 		d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
 			switch {
 			case err != nil:
 				failed(err)
 			case w != nil:
-				// Fyne's dialog opened the file; the caller replaces it
-				// whole.
+				// Fyne's dialog made a writer for the file, which opens
+				// it only when written to (keepFilesUntilWritten); the
+				// caller replaces the file whole.
 				w.Close()
 				chosen(w.URI().Path())
 			}

@@ -1,11 +1,17 @@
 package ui
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/countersign/countersign/internal/portal"
 	"github.com/countersign/countersign/internal/portal/portaltest"
@@ -72,4 +78,67 @@ func TestNoPortalFallsBackToFynesDialog(t *testing.T) {
 		t.Fatalf("without a portal the picker shows %T, want Fyne's file dialog", h.add.dialog)
 	}
 	d.Hide()
+}
+
+// TestFynesSaveDialogKeepsTheFileUntilWritten: with no portal, a save goes
+// through Fyne's dialog, which opens the file it is given before the window
+// replaces it whole; the file chosen, here an older backup, must keep its
+// bytes until then, so that a replacement that fails loses nothing.
+func TestFynesSaveDialogKeepsTheFileUntilWritten(t *testing.T) {
+	h := newAddHarness(t, nil)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "backup.json")
+	if err := os.WriteFile(path, []byte("the older backup"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var shown *dialog.FileDialog
+	var chosen string
+	h.main.saveFile(fileKind{title: "Save a backup", about: "Countersign backups"}, "backup.json",
+		func(p string) { chosen = p }, func(err error) { t.Errorf("saving failed: %v", err) },
+		func(d dialog.Dialog) { shown = d.(*dialog.FileDialog) })
+	if shown == nil {
+		t.Fatal("without a portal no Fyne dialog was shown")
+	}
+	location, err := storage.ListerForURI(storage.NewFileURI(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown.SetLocation(location)
+	shown.SetFileName("backup.json")
+	tapButtonIn(t, h.win.Canvas().Overlays().Top(), "Save")
+	// The file exists: Fyne asks before it is replaced.
+	tapButtonIn(t, h.win.Canvas().Overlays().Top(), "Yes")
+	if chosen != path {
+		t.Fatalf("the dialog chose %q, want %q", chosen, path)
+	}
+	if data, err := os.ReadFile(path); err != nil || string(data) != "the older backup" {
+		t.Errorf("before the window wrote it, the file chosen holds %q (%v), want the older backup", data, err)
+	}
+
+	// A writer that is written to still replaces the file.
+	w, err := storage.Writer(storage.NewFileURI(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := os.ReadFile(path); err != nil || string(data) != "new" {
+		t.Errorf("written through Fyne, the file holds %q (%v), want new", data, err)
+	}
+}
+
+// tapButtonIn taps the button labelled text in o.
+func tapButtonIn(t *testing.T, o fyne.CanvasObject, text string) {
+	t.Helper()
+	for _, c := range laidOut(o) {
+		if b, ok := c.(*widget.Button); ok && b.Text == text && b.Visible() {
+			test.Tap(b)
+			return
+		}
+	}
+	t.Fatalf("no button %q on screen", text)
 }
