@@ -21,16 +21,19 @@ import (
 
 const (
 	// expiringSoon is the number of seconds left below which a TOTP row shows
-	// the next code beside the current one.
+	// the next code beside the current one, and its ring turns amber.
 	expiringSoon = 5
 	// clipboardTTL is how long a copied code stays in the clipboard.
 	clipboardTTL = 30 * time.Second
 	// ringStep is the granularity, in seconds, of the countdown ring before
 	// the last expiringSoon seconds: the whole window is redrawn whenever
-	// anything in it changes, so a ring that moved every second would cost a
-	// full redraw a second while the app sits idle. In thirds of a 30-second
-	// period, a period draws 7 frames (the new code, two steps, the last four
-	// seconds), where 5-second steps drew 10 (see make bench-ui).
+	// anything in it changes (about 10 ms of CPU a frame under Xvfb), so a
+	// ring that moved every second would cost a full redraw a second while
+	// the app sits idle. In thirds of a 30-second period, with the last
+	// seconds one step of their own, a period draws 4 frames: the new code,
+	// the steps at 20 and 10 seconds left, and the next code (see make
+	// bench-ui; 5-second steps and the last seconds counted one by one drew
+	// 10).
 	ringStep = 10
 	// reloadTicks is how many seconds pass between looks at the vault file
 	// for changes made by another process (countersign add in a terminal).
@@ -349,15 +352,15 @@ func (s *authenticator) viewSignature(now time.Time) uint64 {
 }
 
 // ringSeconds is the value a TOTP row's ring shows at now, in seconds: the
-// whole seconds left (30 at the start of a period, 1 in its last second)
-// in the last expiringSoon seconds, counted one by one with their number
-// and the next code; before that, rounded up to ringStep.
+// whole seconds left (30 at the start of a period) rounded up to ringStep;
+// in the last expiringSoon seconds, when the next code shows, one value,
+// expiringSoon-1, for all of them.
 func ringSeconds(a vault.Account, now time.Time) int {
 	left := int((a.Remaining(now) + time.Second - 1) / time.Second)
-	if left >= expiringSoon {
-		left = min(a.Period, (left+ringStep-1)/ringStep*ringStep)
+	if left < expiringSoon {
+		return expiringSoon - 1
 	}
-	return left
+	return min(a.Period, (left+ringStep-1)/ringStep*ringStep)
 }
 
 func (s *authenticator) tick(gen int) {

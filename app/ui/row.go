@@ -2,7 +2,6 @@ package ui
 
 import (
 	"image/color"
-	"strconv"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -348,14 +347,13 @@ func (r *avatarRenderer) Objects() []fyne.CanvasObject {
 }
 func (r *avatarRenderer) Destroy() {}
 
-// countdown is a ring that empties as a TOTP code's period runs out, with
-// the seconds left inside. It turns to the theme's warning colour for the
-// last seconds, when the next code is shown too.
+// countdown is a ring that empties as a TOTP code's period runs out. It
+// turns to the theme's warning colour for the last seconds, when the next
+// code is shown too.
 type countdown struct {
 	widget.BaseWidget
 	remaining, period int
 	track, arc        *canvas.Arc
-	text              *canvas.Text
 }
 
 const countdownSize = 30
@@ -364,9 +362,7 @@ func newCountdown() *countdown {
 	c := &countdown{
 		track: canvas.NewArc(0, 360, 0.78, color.Transparent),
 		arc:   canvas.NewArc(0, 0, 0.78, color.Transparent),
-		text:  canvas.NewText("", color.Transparent),
 	}
-	c.text.Alignment = fyne.TextAlignCenter
 	c.ExtendBaseWidget(c)
 	return c
 }
@@ -401,13 +397,6 @@ func (r *countdownRenderer) apply() {
 	if c.period > 0 {
 		c.arc.EndAngle = 360 * float32(c.remaining) / float32(c.period)
 	}
-	// The seconds are written out only in the last ones, when they matter.
-	c.text.Text = ""
-	if c.remaining < expiringSoon {
-		c.text.Text = strconv.Itoa(c.remaining)
-	}
-	c.text.Color = th.Color(theme.ColorNameForeground, v)
-	c.text.TextSize = th.Size(theme.SizeNameCaptionText)
 }
 
 func (r *countdownRenderer) Layout(size fyne.Size) {
@@ -417,9 +406,6 @@ func (r *countdownRenderer) Layout(size fyne.Size) {
 		a.Move(pos)
 		a.Resize(fyne.NewSquareSize(d))
 	}
-	h := r.c.text.MinSize().Height
-	r.c.text.Move(fyne.NewPos(pos.X, pos.Y+(d-h)/2))
-	r.c.text.Resize(fyne.NewSize(d, h))
 }
 
 func (r *countdownRenderer) MinSize() fyne.Size { return fyne.NewSquareSize(countdownSize) }
@@ -433,6 +419,6 @@ func (r *countdownRenderer) Refresh() {
 }
 
 func (r *countdownRenderer) Objects() []fyne.CanvasObject {
-	return []fyne.CanvasObject{r.c.track, r.c.arc, r.c.text}
+	return []fyne.CanvasObject{r.c.track, r.c.arc}
 }
 func (r *countdownRenderer) Destroy() {}
