@@ -18,6 +18,28 @@ func next(t *testing.T, in *Instance) Request {
 	return Request{}
 }
 
+func TestSecondStartHandsOver(t *testing.T) {
+	path := socket(t)
+	first, err := Claim(path, Request{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	if _, err := Claim(path, Request{Show: "account"}); !errors.Is(err, ErrRunning) {
+		t.Fatalf("a second start: %v, want ErrRunning", err)
+	}
+	if r := next(t, first); r.Show != "account" {
+		t.Errorf("the window was asked %+v, want the account screen", r)
+	}
+	first.Close()
+	// Closed: the socket or pipe went with it, and the next start is the window.
+	again, err := Claim(path, Request{})
+	if err != nil {
+		t.Fatalf("a start after the window closed: %v", err)
+	}
+	again.Close()
+}
+
 func TestStartsAtOneMomentMakeOneWindow(t *testing.T) {
 	path := socket(t)
 	var mu sync.Mutex

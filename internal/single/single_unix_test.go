@@ -3,7 +3,6 @@
 package single
 
 import (
-	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -19,29 +18,18 @@ func socket(t *testing.T) string {
 	return p
 }
 
-func TestSecondStartHandsOver(t *testing.T) {
+// TestSocketIsTheUsersOnly: the socket a window listens on is readable and
+// writable by its user alone.
+func TestSocketIsTheUsersOnly(t *testing.T) {
 	path := socket(t)
-	first, err := Claim(path, Request{})
+	in, err := Claim(path, Request{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer first.Close()
+	defer in.Close()
 	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("the socket: %v, %v; want mode 0600", fi, err)
 	}
-	if _, err := Claim(path, Request{Show: "account"}); !errors.Is(err, ErrRunning) {
-		t.Fatalf("a second start: %v, want ErrRunning", err)
-	}
-	if r := next(t, first); r.Show != "account" {
-		t.Errorf("the window was asked %+v, want the account screen", r)
-	}
-	first.Close()
-	// Closed: the next start is the window.
-	again, err := Claim(path, Request{})
-	if err != nil {
-		t.Fatalf("a start after the window closed: %v", err)
-	}
-	again.Close()
 }
 
 func TestDeadWindowsSocketIsTakenOver(t *testing.T) {
