@@ -7,11 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/storage"
-	"fyne.io/fyne/v2/test"
-	"fyne.io/fyne/v2/widget"
 
 	"github.com/countersign/countersign/internal/portal"
 	"github.com/countersign/countersign/internal/portal/portaltest"
@@ -105,9 +102,9 @@ func TestFynesSaveDialogKeepsTheFileUntilWritten(t *testing.T) {
 	}
 	shown.SetLocation(location)
 	shown.SetFileName("backup.json")
-	tapButtonIn(t, h.win.Canvas().Overlays().Top(), "Save")
+	tapDialog(t, h.win.Canvas(), "Save")
 	// The file exists: Fyne asks before it is replaced.
-	tapButtonIn(t, h.win.Canvas().Overlays().Top(), "Yes")
+	tapDialog(t, h.win.Canvas(), "Yes")
 	if chosen != path {
 		t.Fatalf("the dialog chose %q, want %q", chosen, path)
 	}
@@ -129,16 +126,4 @@ func TestFynesSaveDialogKeepsTheFileUntilWritten(t *testing.T) {
 	if data, err := os.ReadFile(path); err != nil || string(data) != "new" {
 		t.Errorf("written through Fyne, the file holds %q (%v), want new", data, err)
 	}
-}
-
-// tapButtonIn taps the button labelled text in o.
-func tapButtonIn(t *testing.T, o fyne.CanvasObject, text string) {
-	t.Helper()
-	for _, c := range laidOut(o) {
-		if b, ok := c.(*widget.Button); ok && b.Text == text && b.Visible() {
-			test.Tap(b)
-			return
-		}
-	}
-	t.Fatalf("no button %q on screen", text)
 }
